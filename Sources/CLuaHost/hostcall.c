@@ -1,0 +1,227 @@
+// Host functions, methods and objects: how Swift code becomes callable from Lua without ever raising.
+#include "internal.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+
+/// What a registered host function needs at call time, stored as its only upvalue (one lookup per call).
+typedef struct binding {
+    uiq_host_function fn;
+    void *context;
+    int type_id;     /// methods: the receiver's object type; -1 for plain functions
+    char name[64];   /// for error messages
+} binding;
+
+// MARK: - Objects
+
+uiq_object_slot *uiq_object_slot_at(lua_State *L, int index, int type_id) {
+    if (lua_type(L, index) != LUA_TUSERDATA) return NULL;
+    uiq_object_slot *slot = (uiq_object_slot *)lua_touserdata(L, index);
+    if (slot == NULL || lua_rawlen(L, index) != sizeof(uiq_object_slot)) return NULL;
+    if (slot->tag != UIQ_OBJECT_TAG || slot->type_id != type_id || slot->object == NULL) return NULL;
+    return slot;
+}
+
+void *uiq_to_object(lua_State *L, int index, int type_id) {
+    uiq_object_slot *slot = uiq_object_slot_at(L, index, type_id);
+    return slot ? slot->object : NULL;
+}
+
+/// __gc of host-object userdata: hands the object back to Swift exactly once.
+static int release_object(lua_State *L) {
+    if (lua_type(L, 1) != LUA_TUSERDATA || lua_rawlen(L, 1) != sizeof(uiq_object_slot)) return 0;
+    uiq_object_slot *slot = (uiq_object_slot *)lua_touserdata(L, 1);
+    if (slot->tag == UIQ_OBJECT_TAG && slot->object != NULL) {
+        void *object = slot->object;
+        slot->object = NULL;
+        slot->native = NULL;
+        uiq_host *host = uiq_host_of(L);
+        if (host->release) host->release(object);
+    }
+    return 0;
+}
+
+/// Wraps each UIQ_OBJECT result in a userdata of its type, leaving the userdata on the stack in order.
+static int adopt_objects_k(lua_State *L) {
+    uiq_call *call = (uiq_call *)lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    lua_getfield(L, LUA_REGISTRYINDEX, UIQ_TYPES_KEY);  // 1
+    for (int i = 0; i < call->result_count; i++) {
+        uiq_value *v = &call->results[i];
+        if (v->kind != UIQ_OBJECT) continue;
+        uiq_object_slot *slot = (uiq_object_slot *)lua_newuserdatauv(L, sizeof(uiq_object_slot), 0);
+        slot->tag = UIQ_OBJECT_TAG;
+        slot->type_id = v->object_type;
+        slot->object = v->object;
+        slot->native = v->native;
+        v->object = NULL;  // adopted: the userdata's __gc releases it from now on
+        lua_rawgeti(L, 1, v->object_type);
+        lua_setmetatable(L, -2);
+    }
+    return lua_gettop(L) - 1;
+}
+
+// MARK: - Calling Swift
+
+/// Calls the Swift host function and turns its results (or error) into Lua values (or a Lua error). Runs in
+/// C, so raising here never crosses a Swift frame.
+static int call_host(lua_State *L, const binding *b, uiq_call *call) {
+    if (b->fn(call) != 0) {
+        call->error[UIQ_ERROR_CAPACITY - 1] = '\0';
+        return luaL_error(L, "%s", call->error);
+    }
+    if (call->result_count < 0) call->result_count = 0;
+    if (call->result_count > UIQ_MAX_RESULTS) call->result_count = UIQ_MAX_RESULTS;
+    int objects = 0;
+    for (int i = 0; i < call->result_count; i++) objects += call->results[i].kind == UIQ_OBJECT;
+    int base = lua_gettop(L);
+    if (objects > 0) {
+        lua_pushcfunction(L, adopt_objects_k);
+        lua_pushlightuserdata(L, call);
+        if (lua_pcall(L, 1, objects, 0) != LUA_OK) {
+            uiq_host *host = uiq_host_of(L);
+            for (int i = 0; i < call->result_count; i++) {
+                if (call->results[i].kind == UIQ_OBJECT && call->results[i].object && host->release)
+                    host->release(call->results[i].object);
+            }
+            return lua_error(L);
+        }
+    }
+    int next_object = base + 1;
+    for (int i = 0; i < call->result_count; i++) {
+        uiq_value *v = &call->results[i];
+        switch (v->kind) {
+        case UIQ_BOOLEAN: lua_pushboolean(L, v->boolean); break;
+        case UIQ_INTEGER: lua_pushinteger(L, (lua_Integer)v->integer); break;
+        case UIQ_NUMBER: lua_pushnumber(L, v->number); break;
+        case UIQ_STRING: lua_pushlstring(L, v->string ? v->string : "", v->length); break;
+        case UIQ_OBJECT: lua_pushvalue(L, next_object++); break;
+        default: lua_pushnil(L); break;
+        }
+    }
+    return call->result_count;
+}
+
+static void start_call(lua_State *L, const binding *b, uiq_call *call) {
+    call->L = L;
+    call->context = b->context;
+    call->self_object = NULL;
+    call->text = NULL;
+    call->text_length = 0;
+    call->text_trusted = 0;
+    call->text_ascii = 0;
+    call->result_count = 0;
+    call->error[0] = '\0';
+}
+
+/// Entry point of plain host functions.
+static int function_trampoline(lua_State *L) {
+    const binding *b = (const binding *)lua_touserdata(L, lua_upvalueindex(1));
+    uiq_call call;
+    start_call(L, b, &call);
+    return call_host(L, b, &call);
+}
+
+/// Entry point of methods: checks the receiver and the text argument before Swift runs.
+static int method_trampoline(lua_State *L) {
+    const binding *b = (const binding *)lua_touserdata(L, lua_upvalueindex(1));
+    uiq_call call;
+    start_call(L, b, &call);
+    uiq_object_slot *slot = uiq_object_slot_at(L, 1, b->type_id);
+    if (slot == NULL) return luaL_error(L, "bad receiver for '%s' (call it with ':')", b->name);
+    call.self_object = slot->object;
+    if (lua_type(L, 2) != LUA_TSTRING) {
+        return luaL_error(L, "bad argument #1 to '%s' (string expected, got %s)", b->name, luaL_typename(L, 2));
+    }
+    call.text = lua_tolstring(L, 2, &call.text_length);
+    uiq_host *host = uiq_host_of(L);
+    call.text_trusted = call.text == host->trusted_text;
+    call.text_ascii = call.text_trusted ? host->trusted_ascii
+                                        : uiq_is_ascii((const unsigned char *)call.text, call.text_length);
+    return call_host(L, b, &call);
+}
+
+// MARK: - Registration
+
+int uiq_module_table(lua_State *L, const char *module) {
+    lua_getfield(L, LUA_REGISTRYINDEX, UIQ_MODULES_KEY);
+    if (lua_getfield(L, -1, module) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, module);
+    }
+    lua_remove(L, -2);
+    return lua_gettop(L);
+}
+
+typedef struct registration {
+    const char *module;
+    const char *name;
+    uiq_host_function fn;
+    void *context;
+    int type_id;
+    const char *type_name;
+} registration;
+
+static int register_k(lua_State *L) {
+    registration *r = (registration *)lua_touserdata(L, 1);
+    int table = uiq_module_table(L, r->module);
+    binding *b = (binding *)lua_newuserdatauv(L, sizeof(binding), 0);
+    b->fn = r->fn;
+    b->context = r->context;
+    b->type_id = r->type_id;
+    snprintf(b->name, sizeof b->name, "%s", r->name);
+    lua_pushcclosure(L, r->type_id >= 0 ? method_trampoline : function_trampoline, 1);
+    lua_setfield(L, table, r->name);
+    return 0;
+}
+
+static int protected_register(lua_State *L, registration *r) {
+    lua_pushcfunction(L, register_k);
+    lua_pushlightuserdata(L, r);
+    return lua_pcall(L, 1, 0, 0);
+}
+
+int uiq_register_function(lua_State *L, const char *module, const char *name, uiq_host_function fn,
+                          void *context) {
+    registration r = {module, name, fn, context, -1, NULL};
+    return protected_register(L, &r);
+}
+
+int uiq_register_method(lua_State *L, const char *module, const char *name, uiq_host_function fn,
+                        void *context, int type_id) {
+    if (type_id < 0 || type_id >= UIQ_MAX_TYPES) return LUA_ERRRUN;
+    registration r = {module, name, fn, context, type_id, NULL};
+    return protected_register(L, &r);
+}
+
+static int define_object_type_k(lua_State *L) {
+    registration *r = (registration *)lua_touserdata(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, UIQ_TYPES_KEY);
+    int types = lua_gettop(L);
+    lua_newtable(L);
+    int mt = lua_gettop(L);
+    lua_pushstring(L, r->type_name);
+    lua_setfield(L, mt, "__name");
+    lua_pushstring(L, r->type_name);
+    lua_setfield(L, mt, "__metatable");  // getmetatable() answers the name; setmetatable() refuses
+    lua_pushcfunction(L, release_object);
+    lua_setfield(L, mt, "__gc");
+    uiq_module_table(L, r->module);
+    lua_setfield(L, mt, "__index");
+    lua_rawseti(L, types, r->type_id);
+    return 0;
+}
+
+int uiq_define_object_type(lua_State *L, int type_id, const char *type_name, const char *module) {
+    if (type_id < 0 || type_id >= UIQ_MAX_TYPES) return LUA_ERRRUN;
+    registration r = {module, NULL, NULL, NULL, type_id, type_name};
+    lua_pushcfunction(L, define_object_type_k);
+    lua_pushlightuserdata(L, &r);
+    return lua_pcall(L, 1, 0, 0);
+}
+
+void uiq_push_modules(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, UIQ_MODULES_KEY);  // exists since uiq_open_libraries: no allocation
+}

@@ -1,0 +1,202 @@
+// CLuaHost: the Lua glue that must stay in C.
+//
+// Lua reports errors with longjmp, which must never cross a Swift frame. Everything Swift calls here either
+// cannot raise a Lua error or runs the raising work inside its own protected call and returns a status.
+// Swift host functions never raise: they fill a `uiq_call` with results or an error text, and the C
+// trampoline pushes the results or raises the error after Swift has returned.
+//
+// Files: state.c (allocation cap, instruction budget, running chunks, the evaluator), hostcall.c (host
+// functions, methods and objects), regex.c (PCRE2 matching on the scoring hot path), text.c (UTF-8, ASCII,
+// decimal rounding).
+#ifndef UIQ_CLUAHOST_H
+#define UIQ_CLUAHOST_H
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <lua.h>
+
+#define UIQ_MAX_RESULTS 8
+#define UIQ_MAX_TYPES 16
+#define UIQ_ERROR_CAPACITY 1024
+
+/// Releases a host object that a Lua userdata owned (called from the userdata's __gc).
+typedef void (*uiq_release_fn)(void *object);
+
+/// Per-state bookkeeping: memory cap, instruction budget, what the current evaluation ran into, and the
+/// state's own regex match resources.
+typedef struct uiq_host {
+    size_t memory_used;
+    size_t memory_limit;
+    size_t memory_peak;
+    long long instruction_budget;
+    int budget_exhausted;      /// the budget hook fired during the current run
+    int memory_refused;        /// an allocation was refused at the cap during the current run
+    const char *trusted_text;  /// data of the message text pinned for this evaluation: known valid UTF-8
+    size_t trusted_length;
+    int trusted_ascii;         /// the pinned text is all ASCII
+    uiq_release_fn release;
+    void *match_data;          /// pcre2_match_data_8 *
+    void *match_context;       /// pcre2_match_context_8 * (match and depth limits, JIT stack)
+    void *jit_stack;           /// pcre2_jit_stack_8 *
+} uiq_host;
+
+/// A compiled regular expression as the C hot path sees it (owned by a Swift RegexPattern).
+typedef struct uiq_regex {
+    void *code;        /// pcre2_code_8 *, compiled with UTF and UCP
+    void *ascii_code;  /// pcre2_code_8 * without UTF/UCP, for pure-ASCII subjects; may be NULL
+    int jit;
+    int ascii_jit;
+} uiq_regex;
+
+/// A list of compiled regular expressions tested together (owned by a Swift RegexSet); at most 64.
+typedef struct uiq_regex_set {
+    int count;
+    const uiq_regex *items[64];
+} uiq_regex_set;
+
+/// What a Swift host function returns to Lua, one value each.
+typedef enum uiq_kind {
+    UIQ_NIL = 0, UIQ_BOOLEAN, UIQ_INTEGER, UIQ_NUMBER, UIQ_STRING, UIQ_OBJECT
+} uiq_kind;
+
+typedef struct uiq_value {
+    int kind;
+    int boolean;
+    long long integer;
+    double number;
+    const char *string;   /// UIQ_STRING: bytes that stay valid until the trampoline has pushed them
+    size_t length;
+    void *object;         /// UIQ_OBJECT: a retained host object; the new userdata owns it
+    const void *native;   /// UIQ_OBJECT: the object's C view (a uiq_regex, …), or NULL
+    int object_type;
+} uiq_value;
+
+/// One call of a Swift host function: its state, its context, and its results or error.
+///
+/// For methods, the trampoline has already checked and extracted the receiver (`self_object`) and the text
+/// argument, so the hot path makes no Lua API call from Swift.
+typedef struct uiq_call {
+    lua_State *L;
+    void *context;
+    void *self_object;
+    const char *text;
+    size_t text_length;
+    int text_trusted;     /// the text is the pinned message text: known valid UTF-8
+    int text_ascii;       /// the text is all ASCII
+    int result_count;
+    uiq_value results[UIQ_MAX_RESULTS];
+    char error[UIQ_ERROR_CAPACITY];  /// NUL-terminated message when the function fails
+} uiq_call;
+
+/// A host function: return 0 with results filled in, or 1 with `error` set.
+typedef int (*uiq_host_function)(uiq_call *call);
+
+// MARK: Results of a host call (static inline: these are on the scoring hot path)
+
+static inline uiq_value *uiq_call_next(uiq_call *call) {
+    if (call->result_count >= UIQ_MAX_RESULTS) return &call->results[UIQ_MAX_RESULTS - 1];
+    uiq_value *v = &call->results[call->result_count++];
+    v->kind = UIQ_NIL;
+    return v;
+}
+static inline void uiq_return_nil(uiq_call *call) { uiq_call_next(call); }
+static inline void uiq_return_boolean(uiq_call *call, int b) {
+    uiq_value *v = uiq_call_next(call); v->kind = UIQ_BOOLEAN; v->boolean = b;
+}
+static inline void uiq_return_integer(uiq_call *call, long long i) {
+    uiq_value *v = uiq_call_next(call); v->kind = UIQ_INTEGER; v->integer = i;
+}
+static inline void uiq_return_number(uiq_call *call, double n) {
+    uiq_value *v = uiq_call_next(call); v->kind = UIQ_NUMBER; v->number = n;
+}
+/// `bytes` must stay valid until the host function has returned and the trampoline has copied them.
+static inline void uiq_return_string(uiq_call *call, const char *bytes, size_t length) {
+    uiq_value *v = uiq_call_next(call); v->kind = UIQ_STRING; v->string = bytes; v->length = length;
+}
+/// Hands a retained host object (and its C view, or NULL) to Lua; a userdata of `type_id` will own it.
+static inline void uiq_return_object(uiq_call *call, void *object, const void *native, int type_id) {
+    uiq_value *v = uiq_call_next(call);
+    v->kind = UIQ_OBJECT; v->object = object; v->native = native; v->object_type = type_id;
+}
+
+/// Sets the error text (truncated to fit); the host function then returns 1.
+static inline int uiq_call_fail(uiq_call *call, const char *message, size_t length) {
+    if (length > UIQ_ERROR_CAPACITY - 1) length = UIQ_ERROR_CAPACITY - 1;
+    memcpy(call->error, message, length);
+    call->error[length] = '\0';
+    return 1;
+}
+
+// MARK: States (state.c)
+
+/// A new state whose allocations are capped at `memory_limit` bytes and whose regex matches are bounded by
+/// the PCRE2 match and depth limits; NULL when out of memory.
+lua_State *uiq_state_new(size_t memory_limit, uiq_release_fn release, uint32_t match_limit, uint32_t depth_limit);
+void uiq_state_close(lua_State *L);
+/// The bookkeeping of a state created by uiq_state_new (kept in the state's extra space).
+static inline uiq_host *uiq_host_of(lua_State *L) { return *(uiq_host **)lua_getextraspace(L); }
+
+/// Opens the allowlisted standard libraries (base, string, table, math, utf8, os) into the globals. Status.
+int uiq_open_libraries(lua_State *L);
+
+/// Loads a text chunk (binary chunks refused) and calls it with `nargs` arguments under the instruction
+/// budget, leaving `nresults` results. Status; on failure the error object is on top of the stack.
+int uiq_run_chunk(lua_State *L, const char *source, size_t length, const char *chunk_name, int nargs,
+                  int nresults, long long budget);
+/// Calls the function below `nargs` arguments on the stack under the budget. Status, as above.
+int uiq_call_budgeted(lua_State *L, int nargs, int nresults, long long budget);
+
+/// Replaces score, ctx and ctx's hidden store (the top three values) by the evaluator closure that calls
+/// score(message, ctx) for one message. Status.
+int uiq_make_evaluator(lua_State *L);
+
+/// Scores one message with the evaluator registry[evaluator_ref]: sets `explain` and `llm_enabled` in ctx's
+/// store, builds message = {text, customer_id}, calls score(message, ctx) under the budget. Leaves two
+/// results, or the error object on failure.
+int uiq_evaluate(lua_State *L, int evaluator_ref, const char *text, size_t length, long long customer_id,
+                 int has_customer, int explain, int llm_enabled, long long budget);
+
+/// registry ref of the value on top (popped), or LUA_NOREF on failure. Never raises.
+int uiq_ref_top(lua_State *L);
+
+// MARK: Host functions and objects (hostcall.c)
+
+/// Stores a host function as `modules[module][name]` in the registry table the prelude reads. Status.
+int uiq_register_function(lua_State *L, const char *module, const char *name, uiq_host_function fn,
+                          void *context);
+/// Stores a method `modules[module][name]` whose first argument must be a host object of `type_id` and whose
+/// second a string; the trampoline checks both and fills `self_object`, `text`, `text_trusted`, `text_ascii`.
+int uiq_register_method(lua_State *L, const char *module, const char *name, uiq_host_function fn,
+                        void *context, int type_id);
+/// Creates the metatable for host object type `type_id`; its methods are `modules[module]` (__index). Status.
+int uiq_define_object_type(lua_State *L, int type_id, const char *type_name, const char *module);
+/// The host object behind a userdata of type `type_id` at `index`, or NULL. Never raises.
+void *uiq_to_object(lua_State *L, int index, int type_id);
+/// Pushes the registry table of host modules (for the prelude to consume). Never raises.
+void uiq_push_modules(lua_State *L);
+
+// MARK: Regular expressions (regex.c)
+
+/// Registers the C methods `test` and `find` of regex objects (type `type_id`) in `modules[module]`. Status.
+int uiq_register_regex_methods(lua_State *L, const char *module, int type_id);
+/// Registers the C method `test` of regex sets (type `type_id`) in `modules[module]`. Status.
+int uiq_register_regex_set_methods(lua_State *L, const char *module, int type_id);
+/// Matches with the state's match resources: the ASCII variant when the subject is ASCII, the JIT entry
+/// point when the subject is trusted UTF-8. PCRE2's return code.
+int uiq_regex_match(uiq_host *host, const uiq_regex *regex, const char *subject, size_t length, size_t start,
+                    int trusted, int ascii);
+/// The state's ovector after a successful uiq_regex_match, and its number of pairs.
+size_t *uiq_regex_ovector(uiq_host *host, uint32_t *pairs);
+
+// MARK: Text and numbers (text.c)
+
+/// Python's round(x, digits): the decimal nearest to x's exact binary value, ties to even.
+double uiq_round_decimal(double x, int digits);
+/// Registers `round` (uiq_round_decimal for Lua) in `modules[module]`. Status.
+int uiq_register_decimal(lua_State *L, const char *module);
+/// Whether all `length` bytes are below 0x80.
+int uiq_is_ascii(const unsigned char *bytes, size_t length);
+/// Whether `length` bytes at `bytes` are well-formed UTF-8.
+int uiq_utf8_valid(const unsigned char *bytes, size_t length);
+
+#endif

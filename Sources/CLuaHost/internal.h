@@ -1,0 +1,27 @@
+// Shared between the CLuaHost source files; not part of the Swift-facing API.
+#ifndef UIQ_CLUAHOST_INTERNAL_H
+#define UIQ_CLUAHOST_INTERNAL_H
+#include "CLuaHost.h"
+
+#define UIQ_MODULES_KEY "uiq.modules"
+#define UIQ_TYPES_KEY "uiq.types"
+#define UIQ_OBJECT_TAG 0x55495130u  /* "UIQ0" */
+
+/// The payload of every host-object userdata: a tag and type to recognise it without a metatable lookup,
+/// the Swift object it owns, and that object's C view.
+typedef struct uiq_object_slot {
+    uint32_t tag;
+    int type_id;
+    void *object;
+    const void *native;
+} uiq_object_slot;
+
+/// The slot of a host object of `type_id` at `index`, or NULL. Never raises.
+uiq_object_slot *uiq_object_slot_at(lua_State *L, int index, int type_id);
+/// Pushes `modules[module]`, creating it when missing; returns its absolute index. May raise.
+int uiq_module_table(lua_State *L, const char *module);
+/// Frees the state's regex match resources.
+void uiq_regex_free_scratch(uiq_host *host);
+/// Creates the state's regex match resources; 0 when out of memory.
+int uiq_regex_make_scratch(uiq_host *host, uint32_t match_limit, uint32_t depth_limit);
+#endif

@@ -1,0 +1,92 @@
+// Text and number helpers: UTF-8 validity, ASCII checks, Python-compatible decimal rounding.
+#include "internal.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+double uiq_round_decimal(double x, int digits) {
+    if (!isfinite(x)) return x;
+    if (digits >= 1 && fabs(x) < 1e15 && x * 2.0 == floor(x * 2.0)) return x;  // k/2 is exact already
+    if (digits < 0 || digits > 17) return x;
+    char buffer[64];
+    snprintf(buffer, sizeof buffer, "%.*f", digits, x);  // correctly rounded, ties to even, like CPython
+    return strtod(buffer, NULL);
+}
+
+int uiq_is_ascii(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    uint64_t high = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t chunk;
+        memcpy(&chunk, s + i, 8);
+        high |= chunk;
+    }
+    for (; i < n; i++) high |= s[i];
+    return (high & 0x8080808080808080ULL) == 0;
+}
+
+int uiq_utf8_valid(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t chunk;
+            memcpy(&chunk, s + i, 8);
+            if ((chunk & 0x8080808080808080ULL) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80) return 0;
+            i += 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            if (i + 2 >= n) return 0;
+            unsigned char c1 = s[i + 1], c2 = s[i + 2];
+            if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80) return 0;
+            if (c == 0xE0 && c1 < 0xA0) return 0;  // overlong
+            if (c == 0xED && c1 > 0x9F) return 0;  // surrogate
+            i += 3;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            if (i + 3 >= n) return 0;
+            unsigned char c1 = s[i + 1], c2 = s[i + 2], c3 = s[i + 3];
+            if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80 || (c3 & 0xC0) != 0x80) return 0;
+            if (c == 0xF0 && c1 < 0x90) return 0;  // overlong
+            if (c == 0xF4 && c1 > 0x8F) return 0;  // above U+10FFFF
+            i += 4;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/// decimal.round(x [, digits]) → Python's round(x, digits) (digits 0..15, default 0).
+static int decimal_round(lua_State *L) {
+    if (lua_type(L, 1) != LUA_TNUMBER) return luaL_error(L, "bad argument #1 to 'round' (number expected, got %s)", luaL_typename(L, 1));
+    lua_Integer digits = 0;
+    if (lua_type(L, 2) > LUA_TNIL) {
+        int isnum = 0;
+        digits = lua_tointegerx(L, 2, &isnum);
+        if (!isnum || digits < 0 || digits > 15) return luaL_error(L, "bad argument #2 to 'round' (integer 0..15 expected)");
+    }
+    lua_pushnumber(L, uiq_round_decimal(lua_tonumber(L, 1), (int)digits));
+    return 1;
+}
+
+static int register_decimal_k(lua_State *L) {
+    int table = uiq_module_table(L, (const char *)lua_touserdata(L, 1));
+    lua_pushcfunction(L, decimal_round);
+    lua_setfield(L, table, "round");
+    return 0;
+}
+
+int uiq_register_decimal(lua_State *L, const char *module) {
+    lua_pushcfunction(L, register_decimal_k);
+    lua_pushlightuserdata(L, (void *)module);
+    return lua_pcall(L, 1, 0, 0);
+}

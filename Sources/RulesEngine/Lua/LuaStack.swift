@@ -1,0 +1,156 @@
+import CLua
+import CLuaHost
+
+/// A non-owning view of a Lua stack that only reads, with API calls that can never raise a Lua error:
+/// strings are read only when they are strings (never converted), tables only with raw access.
+struct LuaStack {
+    let raw: OpaquePointer
+
+    init(_ raw: OpaquePointer) { self.raw = raw }
+
+    var top: Int32 { lua_gettop(raw) }
+
+    func type(at index: Int32) -> Int32 { lua_type(raw, index) }
+
+    func isNoneOrNil(at index: Int32) -> Bool { lua_type(raw, index) <= LUA_TNIL }
+
+    /// The bytes of a string value (valid while the value stays on the stack), or nil for any other type.
+    func bytes(at index: Int32) -> UnsafeRawBufferPointer? {
+        guard lua_type(raw, index) == LUA_TSTRING else { return nil }
+        var length = 0
+        guard let chars = lua_tolstring(raw, index, &length) else { return nil }
+        return UnsafeRawBufferPointer(start: chars, count: length)
+    }
+
+    /// A string value decoded as UTF-8 (invalid bytes become U+FFFD), or nil for any other type.
+    func string(at index: Int32) -> String? {
+        guard let bytes = bytes(at: index) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A number value, or nil for any other type (strings are not converted).
+    func number(at index: Int32) -> Double? {
+        guard lua_type(raw, index) == LUA_TNUMBER else { return nil }
+        return lua_tonumberx(raw, index, nil)
+    }
+
+    /// An integer-valued number, or nil.
+    func integer(at index: Int32) -> Int64? {
+        guard lua_type(raw, index) == LUA_TNUMBER else { return nil }
+        var isInteger: Int32 = 0
+        let value = lua_tointegerx(raw, index, &isInteger)
+        return isInteger != 0 ? Int64(value) : nil
+    }
+
+    func boolean(at index: Int32) -> Bool { lua_toboolean(raw, index) != 0 }
+
+    /// The host object behind a userdata of `type`, or nil when the value is anything else.
+    func object<T: HostObject>(at index: Int32, type: HostObjectType, as _: T.Type) -> T? {
+        guard let pointer = uiq_to_object(raw, index, type.rawValue) else { return nil }
+        return Unmanaged<HostObject>.fromOpaque(pointer).takeUnretainedValue() as? T
+    }
+
+    /// `#t` without metamethods.
+    func rawLength(at index: Int32) -> Int { Int(lua_rawlen(raw, index)) }
+
+    /// Pushes `table[key]` (raw), hands its index to `body`, pops it.
+    func withField<R>(of table: Int32, _ key: Int, _ body: (Int32) -> R) -> R {
+        let table = lua_absindex(raw, table)
+        lua_rawgeti(raw, table, lua_Integer(key))
+        defer { lua_settop(raw, -2) }
+        return body(-1)
+    }
+
+    /// Pushes `table[name]` (raw) for a name that already exists as a Lua string, hands it to `body`, pops it.
+    /// Looks the key up by traversal, so no string is created.
+    func withField<R>(of table: Int32, named name: String, _ body: (Int32?) -> R) -> R {
+        let table = lua_absindex(raw, table)
+        var found: Int32?
+        lua_pushnil(raw)
+        while lua_next(raw, table) != 0 {
+            if string(at: -2) == name {
+                found = lua_gettop(raw)
+                break
+            }
+            lua_settop(raw, -2)
+        }
+        guard let found else { return body(nil) }
+        defer { lua_settop(raw, found - 2) }
+        return body(found)
+    }
+
+    /// Text for an error object without calling `__tostring` (which could run rule code outside protection).
+    func errorText(at index: Int32) -> String {
+        switch lua_type(raw, index) {
+        case LUA_TSTRING: return string(at: index) ?? ""
+        case LUA_TNUMBER: return JSONValue.format(number: number(at: index) ?? 0)
+        case LUA_TNIL: return "error object is nil"
+        default: return "error object is a \(String(cString: lua_typename(raw, lua_type(raw, index)))) value"
+        }
+    }
+
+    /// Converts a value to JSON: tables with keys 1...n become arrays, other tables objects (keys as text);
+    /// functions, userdata and cycles become descriptive strings. Bounded in depth and size.
+    func json(at index: Int32, depth: Int = 0, budget: inout Int) -> JSONValue {
+        budget -= 1
+        switch lua_type(raw, index) {
+        case LUA_TNIL, LUA_TNONE: return .null
+        case LUA_TBOOLEAN: return .bool(boolean(at: index))
+        case LUA_TNUMBER:
+            if let integer = integer(at: index) { return .integer(integer) }
+            return .number(number(at: index) ?? 0)
+        case LUA_TSTRING: return .string(string(at: index) ?? "")
+        case LUA_TTABLE:
+            guard depth < 16, budget > 0, lua_checkstack(raw, 3) != 0 else { return .string("(table too deep)") }
+            return table(at: lua_absindex(raw, index), depth: depth, budget: &budget)
+        default:
+            return .string("(\(String(cString: lua_typename(raw, lua_type(raw, index)))))")
+        }
+    }
+
+    private func table(at index: Int32, depth: Int, budget: inout Int) -> JSONValue {
+        var entries: [(key: JSONKey, value: JSONValue)] = []
+        lua_pushnil(raw)
+        while lua_next(raw, index) != 0 {
+            defer { lua_settop(raw, -2) }
+            guard budget > 0 else { continue }
+            let key: JSONKey
+            if let integer = integer(at: -2) {
+                key = .index(integer)
+            } else if let text = string(at: -2) {
+                key = .name(text)
+            } else if let number = number(at: -2) {
+                key = .name(JSONValue.format(number: number))
+            } else {
+                key = .name("(\(String(cString: lua_typename(raw, lua_type(raw, -2)))))")
+            }
+            entries.append((key, json(at: -1, depth: depth + 1, budget: &budget)))
+        }
+        let indices = entries.compactMap { if case .index(let i) = $0.key { i } else { nil } }
+        if !entries.isEmpty, indices.count == entries.count, Set(indices) == Set(1...Int64(entries.count)) {
+            let ordered = entries.sorted { $0.key.sortIndex < $1.key.sortIndex }
+            return .array(ordered.map(\.value))
+        }
+        var object: [String: JSONValue] = [:]
+        for entry in entries { object[entry.key.text] = entry.value }
+        return .object(object)
+    }
+}
+
+/// A Lua table key as JSON sees it.
+private enum JSONKey {
+    case index(Int64)
+    case name(String)
+
+    var text: String {
+        switch self {
+        case .index(let i): String(i)
+        case .name(let s): s
+        }
+    }
+
+    var sortIndex: Int64 {
+        if case .index(let i) = self { return i }
+        return .max
+    }
+}

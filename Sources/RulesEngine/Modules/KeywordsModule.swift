@@ -1,0 +1,86 @@
+import CLua
+
+/// The `keywords` module: case-insensitive substring matching of keyword lists, compiled once per rule set.
+///
+/// Rules call `keywords.set{...}` or `keywords.tiers{...}` (the prelude validates and flattens the tables),
+/// then `set:first(text)`, `set:has(text)`, `tiers:best(text)` on every message.
+enum KeywordsModule {
+    static let module = HostModule(name: "keywords", functions: [("compile", compile), ("fold", fold)])
+    static let methods = HostModule(name: HostObjectType.keywordMatcher.name, functions: [
+        ("first", first), ("has", has), ("best", best),
+    ], methodsOf: .keywordMatcher)
+
+    /// compile(words, groups, scores) → matcher | nil, message
+    private static let compile: HostFunction = { raw in
+        let call = HostCall(raw!)
+        let environment = call.context(as: HostEnvironment.self)
+        let stack = call.arguments
+        guard stack.type(at: 1) == LUA_TTABLE, stack.type(at: 2) == LUA_TTABLE, stack.type(at: 3) == LUA_TTABLE else {
+            return call.fail("keywords: expected three tables")
+        }
+        var words: [KeywordAutomaton.Keyword] = []
+        for i in stride(from: 1, through: stack.rawLength(at: 1), by: 1) {
+            let text = stack.withField(of: 1, i) { stack.string(at: $0) }
+            let group = stack.withField(of: 2, i) { stack.integer(at: $0) }
+            guard let text, let group, group >= 1 else { return call.fail("keywords: malformed keyword \(i)") }
+            words.append(.init(text: text, group: Int(group - 1)))
+        }
+        var scores: [Double] = []
+        for i in 0..<stack.rawLength(at: 3) {
+            guard let score = stack.withField(of: 3, i + 1, { stack.number(at: $0) }) else {
+                return call.fail("keywords: malformed score \(i + 1)")
+            }
+            scores.append(score)
+        }
+        do {
+            let automaton = try environment.ruleSet.compiled.keywordAutomaton(words: words, groupScores: scores)
+            call.returnObject(automaton, type: .keywordMatcher)
+        } catch {
+            call.returnNil()
+            call.returnString(environment.arena.copy("\(error)"))
+        }
+        return 0
+    }
+
+    /// fold(text) → text lower-cased as Python's str.lower() does it.
+    private static let fold: HostFunction = { raw in
+        let call = HostCall(raw!)
+        guard let text = call.arguments.string(at: 1) else { return call.fail("keywords.fold: expected a string") }
+        call.returnString(call.context(as: HostEnvironment.self).arena.copy(CaseFolding.lowercased(text)))
+        return 0
+    }
+
+    /// matcher:first(text) → keyword | nil: the keyword whose occurrence ends first.
+    private static let first: HostFunction = { raw in
+        let call = HostCall(raw!)
+        call.withReceiver(as: KeywordAutomaton.self) { automaton in
+            if let index = automaton.first(in: call.text) {
+                call.returnString(automaton.bytes(ofKeyword: index))
+            } else {
+                call.returnNil()
+            }
+        }
+        return 0
+    }
+
+    /// matcher:has(text) → boolean
+    private static let has: HostFunction = { raw in
+        let call = HostCall(raw!)
+        call.withReceiver(as: KeywordAutomaton.self) { call.returnBoolean($0.first(in: call.text) != nil) }
+        return 0
+    }
+
+    /// tiers:best(text) → tier index, keyword | nil: the highest-scoring tier that matches.
+    private static let best: HostFunction = { raw in
+        let call = HostCall(raw!)
+        call.withReceiver(as: KeywordAutomaton.self) { automaton in
+            if let index = automaton.best(in: call.text) {
+                call.returnInteger(automaton.keywords[index].group + 1)
+                call.returnString(automaton.bytes(ofKeyword: index))
+            } else {
+                call.returnNil()
+            }
+        }
+        return 0
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// Severity of a line a rule logs.
+public enum RuleLogLevel: String, Sendable, CaseIterable {
+    case debug, info, warn, error
+}
+
+/// Where rule log lines go (stderr by default; the server sends them to its log).
+public protocol RuleLogSink: Sendable {
+    func write(level: RuleLogLevel, message: String, rulesVersion: String)
+}
+
+/// Writes rule log lines to standard error, at or above a minimum level.
+public struct StandardErrorLogSink: RuleLogSink {
+    public var minimumLevel: RuleLogLevel
+
+    public init(minimumLevel: RuleLogLevel = .info) { self.minimumLevel = minimumLevel }
+
+    public func write(level: RuleLogLevel, message: String, rulesVersion: String) {
+        let order = RuleLogLevel.allCases
+        guard order.firstIndex(of: level)! >= order.firstIndex(of: minimumLevel)! else { return }
+        FileHandle.standardError.write(Data("rules[\(rulesVersion)] \(level.rawValue): \(message)\n".utf8))
+    }
+}
+
+/// Discards rule log lines (benchmarks, the fixture harness).
+public struct DiscardingLogSink: RuleLogSink {
+    public init() {}
+    public func write(level: RuleLogLevel, message: String, rulesVersion: String) {}
+}
+
+/// The `log` module: `log.info("...")` and friends, capped per evaluation so a chatty rule cannot flood.
+enum LogModule {
+    static let module = HostModule(name: "log", functions: [("write", write)])
+    static let maximumLineBytes = 2048
+
+    /// write(level, message)
+    private static let write: HostFunction = { raw in
+        let call = HostCall(raw!)
+        let environment = call.context(as: HostEnvironment.self)
+        guard let levelName = call.arguments.string(at: 1), let level = RuleLogLevel(rawValue: levelName),
+              let bytes = call.arguments.bytes(at: 2) else { return call.fail("log: expected a level and a message") }
+        environment.logLines += 1
+        guard environment.logLines <= environment.limits.logLinesPerEvaluation else { return 0 }
+        var message = String(decoding: bytes.prefix(maximumLineBytes), as: UTF8.self)
+        if bytes.count > maximumLineBytes { message += "… (\(bytes.count) bytes)" }
+        if environment.logLines == environment.limits.logLinesPerEvaluation {
+            message += " (further log lines of this evaluation are dropped)"
+        }
+        environment.log.write(level: level, message: message, rulesVersion: environment.ruleSet.version)
+        return 0
+    }
+}

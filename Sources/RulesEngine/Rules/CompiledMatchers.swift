@@ -1,0 +1,37 @@
+import Synchronization
+
+/// The keyword automata and regular expressions one rule set version has compiled, shared by all its Lua
+/// states: each list or pattern is compiled once per version, however many states load it.
+final class CompiledMatchers: Sendable {
+    private let automata = Mutex<[String: KeywordAutomaton]>([:])
+    private let patterns = Mutex<[PatternKey: RegexPattern]>([:])
+
+    private struct PatternKey: Hashable {
+        var source: String
+        var flags: RegexPattern.Flags
+    }
+
+    func keywordAutomaton(words: [KeywordAutomaton.Keyword],
+                          groupScores: [Double]) throws(KeywordAutomaton.BuildError) -> KeywordAutomaton {
+        var key = groupScores.map { JSONValue.format(number: $0) }.joined(separator: ",")
+        for word in words { key += "\u{0}\(word.group)\u{1}\(word.text)" }
+        if let cached = automata.withLock({ $0[key] }) { return cached }
+        let automaton = try KeywordAutomaton(keywords: words, groupScores: groupScores)
+        return automata.withLock { cache in
+            if let raced = cache[key] { return raced }
+            cache[key] = automaton
+            return automaton
+        }
+    }
+
+    func regex(_ source: String, flags: RegexPattern.Flags) throws(RegexPattern.CompileError) -> RegexPattern {
+        let key = PatternKey(source: source, flags: flags)
+        if let cached = patterns.withLock({ $0[key] }) { return cached }
+        let pattern = try RegexPattern(source, flags: flags)
+        return patterns.withLock { cache in
+            if let raced = cache[key] { return raced }
+            cache[key] = pattern
+            return pattern
+        }
+    }
+}

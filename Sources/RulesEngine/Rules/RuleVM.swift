@@ -1,0 +1,122 @@
+import CLua
+import CLuaHost
+
+/// One sandboxed Lua state with one rule set loaded, ready to score messages.
+///
+/// Built by running the sandbox prelude, then `urgency.lua` (and whatever it requires), then freezing the
+/// globals. Used by one evaluation at a time; `@unchecked Sendable` because the pool hands it from thread to
+/// thread, never to two at once.
+final class RuleVM: @unchecked Sendable {
+    let ruleSet: RuleSet
+    private let state: LuaState
+    private let environment: HostEnvironment
+    private let limits: EngineLimits
+    /// The C closure that builds the message table and calls score(message, ctx).
+    private let evaluator: LuaReference
+    /// Set when an evaluation hit the instruction budget or the memory cap: the pool then drops this state
+    /// instead of reusing it, so nothing an aborted evaluation left half-done can affect the next one.
+    private(set) var isSpent = false
+
+    init(ruleSet: RuleSet, limits: EngineLimits, log: any RuleLogSink) throws(RulesError) {
+        self.ruleSet = ruleSet
+        self.limits = limits
+        environment = HostEnvironment(ruleSet: ruleSet, limits: limits, log: log)
+        do {
+            state = try LuaState(memoryLimit: limits.memoryPerState, regexMatchLimit: limits.regexMatchLimit,
+                                 regexDepthLimit: limits.regexDepthLimit)
+            try state.openLibraries()
+            let contextPointer = Unmanaged.passUnretained(environment).toOpaque()
+            for module in HostModule.all {
+                for (name, function) in module.functions {
+                    if let type = module.methodsOf {
+                        try state.registerMethod(module: module.name, name: name, function: function,
+                                                 context: contextPointer, receiver: type)
+                    } else {
+                        try state.register(module: module.name, name: name, function: function, context: contextPointer)
+                    }
+                }
+            }
+            try state.registerRegexMethods(module: HostObjectType.regexPattern.name)
+            try state.registerRegexSetMethods(module: HostObjectType.regexSet.name)
+            try state.registerDecimal(module: DecimalModule.name)
+            try state.defineObjectType(.keywordMatcher, methodsModule: HostObjectType.keywordMatcher.name)
+            try state.defineObjectType(.regexPattern, methodsModule: HostObjectType.regexPattern.name)
+            try state.defineObjectType(.regexSet, methodsModule: HostObjectType.regexSet.name)
+
+            state.pushModules()
+            try state.runChunk(Sandbox.prelude, chunkName: Sandbox.chunkName, arguments: 1, results: 2,
+                               budget: limits.instructionsForLoading)
+            let finish = try state.popReference()
+            let loadEntry = try state.popReference()
+
+            state.push(loadEntry)
+            try state.call(arguments: 0, results: 0, budget: limits.instructionsForLoading)
+
+            state.push(finish)
+            try state.call(arguments: 0, results: 3, budget: limits.instructionsForLoading)
+            guard state.type(at: -3) == LUA_TFUNCTION else {
+                throw RulesError(kind: .missingScore, file: RuleSet.entryFile,
+                                 message: "urgency.lua must define a global function score(message, ctx)")
+            }
+            try state.check(uiq_make_evaluator(state.raw), context: "preparing the evaluator")
+            evaluator = try state.popReference()
+            state.top = 0
+            environment.arena.reset()
+        } catch let error as LuaError {
+            throw RulesError(loading: error)
+        } catch let error as RulesError {
+            throw error
+        } catch {
+            throw RulesError(kind: .runtime, message: "\(error)")
+        }
+    }
+
+    /// Runs `score(message, ctx)` once. Returns the score and, when `explain` is set, the breakdown table
+    /// the rules returned (converted to JSON).
+    func evaluate(text: String, customerID: Int64?, llmEnabled: Bool,
+                  explain: Bool) throws(ScoringError) -> (value: Double, details: JSONValue?) {
+        environment.logLines = 0
+        defer {
+            state.top = 0
+            environment.arena.reset()
+        }
+        let status = withUTF8(text) { bytes in
+            uiq_evaluate(state.raw, evaluator.raw, bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
+                         bytes.count, customerID ?? 0,
+                         customerID == nil ? 0 : 1, explain ? 1 : 0, llmEnabled ? 1 : 0,
+                         Int64(limits.instructionsPerEvaluation))
+        }
+        do {
+            try state.check(status, context: nil)
+        } catch {
+            if error.kind == .instructionBudget || error.kind == .memory { isSpent = true }
+            throw ScoringError(evaluating: error)
+        }
+        let stack = LuaStack(state.raw)
+        guard let value = stack.number(at: 1) else {
+            let got = stack.type(at: 1) == LUA_TSTRING ? "a string" : "a \(typeName(stack.type(at: 1))) value"
+            throw ScoringError(kind: .invalidResult, file: RuleSet.entryFile,
+                               message: "score() must return a number, it returned \(got)")
+        }
+        guard value.isFinite else {
+            throw ScoringError(kind: .invalidResult, file: RuleSet.entryFile,
+                               message: "score() must return a finite number, it returned \(value)")
+        }
+        guard explain, !stack.isNoneOrNil(at: 2) else { return (value, nil) }
+        var budget = 10_000
+        return (value, stack.json(at: 2, budget: &budget))
+    }
+
+    private func typeName(_ type: Int32) -> String {
+        String(cString: lua_typename(state.raw, type))
+    }
+}
+
+/// Calls `body` with the UTF-8 bytes of `text`, without copying when the string is stored contiguously.
+@inline(__always)
+func withUTF8<R>(_ text: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    if let result = text.utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) {
+        return result
+    }
+    return Array(text.utf8).withUnsafeBytes(body)
+}

@@ -1,0 +1,46 @@
+import Synchronization
+
+/// The Lua states of one rule set version: hands one state to one evaluation at a time, builds more when all
+/// are busy, keeps up to `limits.idleStates` idle, and drops states an evaluation left spent.
+final class VMPool: Sendable {
+    let ruleSet: RuleSet
+    private let limits: EngineLimits
+    private let log: any RuleLogSink
+    private let idle = Mutex<[RuleVM]>([])
+
+    /// Builds the first state right away, so a rule set that does not load fails here.
+    init(ruleSet: RuleSet, limits: EngineLimits, log: any RuleLogSink) throws(RulesError) {
+        self.ruleSet = ruleSet
+        self.limits = limits
+        self.log = log
+        let first = try RuleVM(ruleSet: ruleSet, limits: limits, log: log)
+        idle.withLock { $0.append(first) }
+    }
+
+    /// Runs `body` with a state of its own.
+    func withVM<R>(_ body: (RuleVM) throws(ScoringError) -> R) throws(ScoringError) -> R {
+        let vm = try checkOut()
+        defer { checkIn(vm) }
+        return try body(vm)
+    }
+
+    private func checkOut() throws(ScoringError) -> RuleVM {
+        if let vm = idle.withLock({ $0.popLast() }) { return vm }
+        do {
+            return try RuleVM(ruleSet: ruleSet, limits: limits, log: log)
+        } catch {
+            throw ScoringError(kind: .runtime, file: error.file, line: error.line,
+                               message: "cannot build a Lua state for the rules: \(error.message)")
+        }
+    }
+
+    private func checkIn(_ vm: RuleVM) {
+        guard !vm.isSpent else { return }
+        idle.withLock { states in
+            if states.count < limits.idleStates { states.append(vm) }
+        }
+    }
+
+    /// Idle states right now (for tests and status).
+    var idleCount: Int { idle.withLock { $0.count } }
+}

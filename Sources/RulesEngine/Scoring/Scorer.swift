@@ -1,0 +1,82 @@
+import Foundation
+
+/// What to score: the message text and, when known, the customer who sent it.
+public struct ScoringInput: Sendable, Equatable {
+    public var text: String
+    public var customerID: Int64?
+
+    public init(text: String, customerID: Int64? = nil) {
+        self.text = text
+        self.customerID = customerID
+    }
+}
+
+/// How to score: whether to build the breakdown, whether the LLM step may run.
+public struct ScoringOptions: Sendable, Equatable {
+    /// Ask the rules for their breakdown (`ctx.explain`). Without it rules may skip building one, which is
+    /// what bulk scoring and the fixture harness do for speed.
+    public var explain: Bool
+    /// Whether the LLM step is enabled at run time (`ctx.llm_enabled`).
+    public var llmEnabled: Bool
+
+    public init(explain: Bool = true, llmEnabled: Bool = false) {
+        self.explain = explain
+        self.llmEnabled = llmEnabled
+    }
+}
+
+/// Scores messages with one rule set. The CLI, the fixture harness, the dry-run endpoint and the server all
+/// score through this type, so a fixture that passes is a promise about production.
+///
+/// Thread-safe: each evaluation takes a Lua state of its own from the pool.
+public final class Scorer: Sendable {
+    public let ruleSet: RuleSet
+    public let limits: EngineLimits
+    private let pool: VMPool
+
+    /// Loads `ruleSet` into a first Lua state (so broken rules fail here) and scores a probe message.
+    public init(ruleSet: RuleSet, limits: EngineLimits = EngineLimits(),
+                log: any RuleLogSink = StandardErrorLogSink()) throws(RulesError) {
+        self.ruleSet = ruleSet
+        self.limits = limits
+        pool = try VMPool(ruleSet: ruleSet, limits: limits, log: log)
+        do {
+            _ = try score(ScoringInput(text: Scorer.probeMessage, customerID: 1))
+        } catch {
+            throw RulesError(kind: .probe, file: error.file, line: error.line,
+                             message: "scoring the probe message failed: \(error.message)")
+        }
+    }
+
+    /// Loads the rules in `directory` and prepares to score with them.
+    public convenience init(rulesDirectory directory: String, limits: EngineLimits = EngineLimits(),
+                            log: any RuleLogSink = StandardErrorLogSink()) throws(RulesError) {
+        try self.init(ruleSet: try RuleSet.load(from: directory), limits: limits, log: log)
+    }
+
+    /// The message a rule set must be able to score before it is accepted.
+    public static let probeMessage = "Hello, why was my loan application rejected??? Please help."
+
+    /// The rules version this scorer uses.
+    public var rulesVersion: String { ruleSet.version }
+
+    /// Scores one message. Throws when the rules fail on it (error, limit, or a result that is not a finite
+    /// number); the scorer stays usable either way.
+    public func score(_ input: ScoringInput, options: ScoringOptions = ScoringOptions()) throws(ScoringError) -> Score {
+        let started = options.explain ? DispatchTime.now().uptimeNanoseconds : 0
+        let (value, details) = try pool.withVM { vm throws(ScoringError) in
+            try vm.evaluate(text: input.text, customerID: input.customerID, llmEnabled: options.llmEnabled,
+                            explain: options.explain)
+        }
+        guard options.explain else { return Score(value: value, rulesVersion: ruleSet.version, breakdown: nil) }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000
+        let rules: [String: JSONValue] = switch details {
+        case .object(let object)?: object
+        case nil, .null?: [:]
+        case let other?: ["explanation": other]
+        }
+        let breakdown = Breakdown(urgency: value, rulesVersion: ruleSet.version, evaluationMicroseconds: elapsed,
+                                  rules: rules)
+        return Score(value: value, rulesVersion: ruleSet.version, breakdown: breakdown)
+    }
+}

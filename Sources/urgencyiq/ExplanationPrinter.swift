@@ -1,0 +1,60 @@
+import RulesEngine
+
+/// Renders a breakdown for people: tier and keyword, each modifier, the cap, the LLM part, then any other
+/// field the rules added.
+enum ExplanationPrinter {
+    static func render(_ breakdown: Breakdown) -> String {
+        var lines = ["urgency \(JSONValue.format(number: breakdown.urgency))   (rules \(breakdown.rulesVersion), "
+            + "\(JSONValue.format(number: (breakdown.evaluationMicroseconds * 10).rounded() / 10)) µs)"]
+        var rest = breakdown.rules
+        if let tier = rest.removeValue(forKey: "tier") {
+            let name = tier["name"]?.stringValue ?? "?"
+            let score = tier["score"].map(text) ?? "?"
+            let keyword = tier["keyword"]?.stringValue.map { " — keyword \"\($0)\"" } ?? ""
+            lines.append("  tier           \(name) (\(score))\(keyword)")
+        } else if breakdown.rules["modifiers"] != nil {
+            lines.append("  tier           none matched")
+        }
+        if let modifiers = rest.removeValue(forKey: "modifiers")?.arrayValue {
+            if modifiers.isEmpty { lines.append("  modifiers      none") }
+            for modifier in modifiers {
+                let name = modifier["name"]?.stringValue ?? "?"
+                if let skipped = modifier["skipped"]?.stringValue {
+                    lines.append("  modifier       \(name): not applied (\(skipped))")
+                } else {
+                    let add = modifier["add"]?.doubleValue ?? 0
+                    lines.append("  modifier       \(name) \(add >= 0 ? "+" : "")\(JSONValue.format(number: add))")
+                }
+            }
+        }
+        if let capped = rest.removeValue(forKey: "capped")?.boolValue, capped {
+            lines.append("  capped         yes")
+        }
+        if let keywordScore = rest.removeValue(forKey: "keyword_score") {
+            lines.append("  keyword score  \(text(keywordScore))")
+        }
+        if let llm = rest.removeValue(forKey: "llm") {
+            if llm["used"]?.boolValue == true {
+                lines.append("  llm            \(llm["score"].map(text) ?? "?") (reply \(llm["reply"].map(text) ?? "?"))")
+            } else {
+                var line = "  llm            skipped: \(llm["skipped"]?.stringValue ?? "?")"
+                if let reply = llm["reply"]?.stringValue { line += " (reply \(JSONValue.string(reply).jsonText))" }
+                lines.append(line)
+            }
+        }
+        for key in rest.keys.sorted() {
+            lines.append("  " + key.padding(toLength: 14, withPad: " ", startingAt: 0) + " " + text(rest[key]!))
+        }
+        if let error = breakdown.error { lines.append("  error          \(error)") }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func text(_ value: JSONValue) -> String {
+        switch value {
+        case .number(let number): JSONValue.format(number: number)
+        case .integer(let integer): String(integer)
+        case .string(let string): string
+        default: value.jsonText
+        }
+    }
+}

@@ -1,0 +1,184 @@
+-- UrgencyIQ default rules: how urgent is a customer-support message, from 1 (minimal) to 5 (critical).
+--
+-- These reproduce the seed's documented keyword scorer exactly, then blend in the LLM step when it is
+-- enabled. To tune scoring, edit the RULES table below: no Lua control flow needed. Every change is
+-- checked against the golden fixtures (`urgencyiq check`) before it goes live.
+--
+-- The engine's contract is only this: a global function score(message, ctx) returning a number (and,
+-- optionally, a breakdown table). message.text is the message, message.customer_id its sender (may be nil);
+-- ctx.explain says whether a breakdown is wanted, ctx.llm_enabled whether the LLM step may run.
+
+RULES = {
+  -- Every message starts at the floor; modifiers never take it below the floor or above the cap.
+  floor = 1.0,
+  cap = 5.0,
+  -- Decimals the final score is rounded to (round half to even, as Python's round()).
+  decimals = 1,
+
+  -- Tiers: if any keyword occurs anywhere in the lower-cased message (plain substring, no word
+  -- boundaries: "ok" matches inside "took"), the score is at least the tier's score. Highest tier wins.
+  tiers = {
+    { name = "critical", score = 5, keywords = {
+      "can't access", "cant access", "cannot access", "can't login", "cant login", "unable to access",
+      "blocked", "account blocked", "dead-end", "fraud", "unauthorized", "stolen", "hacked",
+      "someone used my id", "used my id", "identity misuse", "abuse", "abusing", "punish me",
+      "punish me forever", "desperately need", "urgent cash", "emergency", "accident", "can't be",
+      "it can't be",
+    } },
+    { name = "high", score = 4, keywords = {
+      "rejected", "denied", "application rejected", "loan rejected", "reapply", "another 7 days", "7 days",
+      "7more days", "penalty", "loan approval", "approved", "disbursed", "not received", "have not received",
+      "when will", "waiting", "haven't received", "crb", "credit report", "clearance",
+      "certificate of clearance", "trans union", "batch number", "clearance batch", "system says",
+      "update your systems", "wrong balance",
+    } },
+    { name = "medium", score = 3, keywords = {
+      "will pay", "i will pay", "pay on", "pay by", "promise", "promise to pay", "late payment", "overdue",
+      "delay", "delayed salary", "not been paid", "salary delayed", "bear with me", "request more time",
+      "allow me to pay", "amicable plan", "paid earlier", "paid part", "reduce my loan", "tomorrow",
+      "next week", "within a week", "72hrs", "72 hours",
+    } },
+    { name = "low", score = 2, keywords = {
+      "how to", "how do i", "how can i", "kindly advise", "please advise", "update", "change", "information",
+      "number changed", "validate", "sms", "mpesa sms", "payment options", "weekly", "monthly",
+      "adjust your payment", "question", "query", "clarify", "don't understand",
+    } },
+    { name = "minimal", score = 1, keywords = {
+      "thank", "thanks", "thank you", "appreciate", "god bless", "ok", "okay", "alright",
+      "have cleared my loan", "cleared my loan",
+    } },
+  },
+
+  -- Modifiers, applied in this order to the original message: each adds its amount at most once.
+  -- Patterns are PCRE2 with Python `re` semantics (Unicode \b \d \s \w; `.` stops at a newline);
+  -- flags: i = case-insensitive.
+  modifiers = {
+    { name = "negation", pattern = [[\b(can'?t|cannot|unable to)\b]], flags = "i", add = 1.0 },
+    { name = "why-rejected", pattern = [[\b(why|what|when)\b.*\b(rejected|denied|blocked)\b]], flags = "i", add = 2.0 },
+    { name = "duration", pattern = [[\b\d+\s*(days?|weeks?|months?)\b]], flags = "i", add = 0.5 },
+    { name = "repeated-question", pattern = [[\?{2,}]], flags = "i", add = 0.5 },
+    { name = "please", pattern = [[PLEASE|PLZ|PLS]], flags = "i", add = 0.5 },
+  },
+
+  -- The LLM step: used only when enabled at run time and the model answers with a number from 1 to 5.
+  -- final = round(weight * llm + keyword_weight * keyword, decimals)
+  llm = {
+    weight = 0.6,
+    keyword_weight = 0.4,
+    model = "gpt-4o-mini",
+    temperature = 0.3,
+    max_tokens = 10,
+    system = "You are an expert at triaging customer messages. Respond with only a number from 1 to 5.",
+    prompt = [[Rate the urgency of this customer support message on a scale of 1-5:
+
+Message: "%s"
+
+Scale:
+5 = Critical (cannot access account, fraud, unauthorized transactions)
+4 = High (loan approval/disbursement issues, credit bureau problems)
+3 = Medium (payment difficulties, requesting extensions)
+2 = Low (general questions, account updates, information requests)
+1 = Minimal (thank you messages, non-urgent feedback)
+
+Respond with only a single number (1-5).]],
+  },
+}
+
+-- Compiled once per rules version, shared by every message.
+local tiers = keywords.tiers(RULES.tiers)
+local tier_list, modifier_list, llm_settings = RULES.tiers, RULES.modifiers, RULES.llm
+local patterns = {}
+for i, modifier in ipairs(modifier_list) do patterns[i] = re.compile(modifier.pattern, modifier.flags) end
+-- All modifiers are tested in one call: bit i-1 of the answer says whether modifier i matched.
+local modifier_set = re.set(patterns)
+local floor, cap, decimals = RULES.floor, RULES.cap, RULES.decimals
+local round, format = decimal.round, string.format
+
+-- score + amount, kept within [floor, cap]; the second result says whether the cap clipped it.
+local function clamp(value)
+  if value > cap then return cap, true end
+  if value < floor then return floor, false end
+  return value, false
+end
+
+-- The keyword score: highest matching tier, then the modifiers in order, clamped to [floor, cap].
+local function keyword_score(text)
+  local score = floor
+  local tier_index = tiers:best(text)
+  if tier_index then
+    local tier_score = tier_list[tier_index].score
+    if tier_score > score then score = tier_score end
+  end
+  local hits = modifier_set:test(text)
+  if hits ~= 0 then
+    for i = 1, #modifier_list do
+      if hits & (1 << (i - 1)) ~= 0 then score = clamp(score + modifier_list[i].add) end
+    end
+  end
+  return score
+end
+
+-- The same computation, recording why: tier and keyword, each modifier, whether the cap clipped.
+local function explained_keyword_score(text)
+  local score = floor
+  local tier_index, keyword = tiers:best(text)
+  local tier = tier_index and tier_list[tier_index]
+  if tier and tier.score > score then score = tier.score end
+  local applied, capped = {}, false
+  local hits, limited = modifier_set:test(text)
+  for i = 1, #modifier_list do
+    local modifier, bit = modifier_list[i], 1 << (i - 1)
+    if hits & bit ~= 0 then
+      local clipped
+      score, clipped = clamp(score + modifier.add)
+      capped = capped or clipped
+      applied[#applied + 1] = { name = modifier.name, add = modifier.add }
+    elseif limited & bit ~= 0 then
+      applied[#applied + 1] = { name = modifier.name, add = 0, skipped = "match limit exceeded" }
+    end
+  end
+  return score, {
+    tier = tier and { name = tier.name, score = tier.score, keyword = keyword } or nil,
+    modifiers = applied,
+    capped = capped,
+  }
+end
+
+-- The LLM's opinion on a 1..5 scale, or nil, why there is none, and the reply when there was one.
+local function llm_score(text)
+  local reply, reason = llm.complete{
+    system = llm_settings.system,
+    prompt = format(llm_settings.prompt, text),
+    model = llm_settings.model,
+    temperature = llm_settings.temperature,
+    max_tokens = llm_settings.max_tokens,
+  }
+  if not reply then return nil, reason end
+  local value = tonumber(reply:match("^%s*(.-)%s*$"))
+  if not value or value ~= value or value < 1 or value > 5 then return nil, "unusable reply", reply end
+  return value, nil, reply
+end
+
+function score(message, ctx)
+  local text = message.text
+  if not ctx.explain then
+    local keyword = round(keyword_score(text), decimals)
+    if not ctx.llm_enabled then return keyword end
+    local opinion = llm_score(text)
+    if not opinion then return keyword end
+    return round(llm_settings.weight * opinion + llm_settings.keyword_weight * keyword, decimals)
+  end
+
+  local keyword, explanation = explained_keyword_score(text)
+  keyword = round(keyword, decimals)
+  explanation.keyword_score = keyword
+  local final, opinion, skipped, reply = keyword, nil, "disabled", nil
+  if ctx.llm_enabled then opinion, skipped, reply = llm_score(text) end
+  if opinion then
+    final = round(llm_settings.weight * opinion + llm_settings.keyword_weight * keyword, decimals)
+    explanation.llm = { used = true, score = opinion, reply = reply }
+  else
+    explanation.llm = { used = false, skipped = skipped, reply = reply }
+  end
+  return final, explanation
+end
