@@ -20,6 +20,8 @@ typedef struct uiq_object_slot {
 uiq_object_slot *uiq_object_slot_at(lua_State *L, int index, int type_id);
 /// Pushes `modules[module]`, creating it when missing; returns its absolute index. May raise.
 int uiq_module_table(lua_State *L, const char *module);
+/// Marks the current run as over budget: from now on every instruction raises host->budget_message.
+void uiq_abort_run(lua_State *L);
 /// Frees the state's regex match resources.
 void uiq_regex_free_scratch(uiq_host *host);
 /// Creates the state's regex match resources; 0 when out of memory.

@@ -69,24 +69,35 @@ void uiq_state_close(lua_State *L) {
 // MARK: - Instruction budget
 
 /// Fires when the budget runs out, then on every instruction after it, so that a `pcall` in a rule cannot
-/// swallow the abort: the first instruction outside the pcall raises again.
+/// swallow the abort: the first instruction outside the pcall raises again, with the first message (which
+/// names the rule line that ran out, not the line that caught it).
 static void budget_hook(lua_State *L, lua_Debug *ar) {
     uiq_host *host = uiq_host_of(L);
-    host->budget_exhausted = 1;
-    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
-    const char *where = "?";
-    int line = 0;
-    if (lua_getinfo(L, "Sl", ar)) {
-        where = ar->short_src;
-        line = ar->currentline;
+    if (!host->budget_exhausted) {
+        host->budget_exhausted = 1;
+        const char *where = "?";
+        int line = 0;
+        if (lua_getinfo(L, "Sl", ar)) {
+            where = ar->short_src;
+            line = ar->currentline;
+        }
+        snprintf(host->budget_message, sizeof host->budget_message,
+                 "%s:%d: instruction budget exceeded (%lld instructions)", where, line, host->instruction_budget);
+        lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
     }
-    luaL_error(L, "%s:%d: instruction budget exceeded (%I instructions)", where, line,
-               (lua_Integer)host->instruction_budget);
+    lua_pushstring(L, host->budget_message);
+    lua_error(L);
+}
+
+void uiq_abort_run(lua_State *L) {
+    uiq_host_of(L)->budget_exhausted = 1;
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
 }
 
 static void arm_budget(lua_State *L, long long budget) {
     uiq_host *host = uiq_host_of(L);
     host->instruction_budget = budget;
+    host->pattern_steps = budget;
     host->budget_exhausted = 0;
     host->memory_refused = 0;
     int count = budget > 0x7fffffff ? 0x7fffffff : (int)budget;

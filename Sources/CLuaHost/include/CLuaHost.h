@@ -6,8 +6,8 @@
 // trampoline pushes the results or raises the error after Swift has returned.
 //
 // Files: state.c (allocation cap, instruction budget, running chunks, the evaluator), hostcall.c (host
-// functions, methods and objects), regex.c (PCRE2 matching on the scoring hot path), text.c (UTF-8, ASCII,
-// decimal rounding).
+// functions, methods and objects), regex.c (PCRE2 matching on the scoring hot path), patterns.c (Lua string
+// patterns under a step budget), text.c (UTF-8, ASCII, decimal rounding).
 #ifndef UIQ_CLUAHOST_H
 #define UIQ_CLUAHOST_H
 #include <stddef.h>
@@ -29,7 +29,9 @@ typedef struct uiq_host {
     size_t memory_limit;
     size_t memory_peak;
     long long instruction_budget;
-    int budget_exhausted;      /// the budget hook fired during the current run
+    long long pattern_steps;   /// string-pattern matching steps left in the current run (same budget)
+    int budget_exhausted;      /// the budget hook fired (or the pattern steps ran out) during the current run
+    char budget_message[256];  /// the first budget error of the run, where it happened; raised again as is
     int memory_refused;        /// an allocation was refused at the cap during the current run
     const char *trusted_text;  /// data of the message text pinned for this evaluation: known valid UTF-8
     size_t trusted_length;
@@ -187,6 +189,12 @@ int uiq_regex_match(uiq_host *host, const uiq_regex *regex, const char *subject,
                     int trusted, int ascii);
 /// The state's ovector after a successful uiq_regex_match, and its number of pairs.
 size_t *uiq_regex_ovector(uiq_host *host, uint32_t *pairs);
+
+// MARK: Lua string patterns with a step budget (patterns.c)
+
+/// Registers `find`, `match`, `gmatch` and `gsub` (Lua 5.4 semantics, bounded by the pattern step budget) in
+/// `modules[module]`; the sandbox puts them in place of the string library's. Status.
+int uiq_register_patterns(lua_State *L, const char *module);
 
 // MARK: Text and numbers (text.c)
 

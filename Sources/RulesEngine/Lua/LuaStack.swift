@@ -61,24 +61,6 @@ struct LuaStack {
         return body(-1)
     }
 
-    /// Pushes `table[name]` (raw) for a name that already exists as a Lua string, hands it to `body`, pops it.
-    /// Looks the key up by traversal, so no string is created.
-    func withField<R>(of table: Int32, named name: String, _ body: (Int32?) -> R) -> R {
-        let table = lua_absindex(raw, table)
-        var found: Int32?
-        lua_pushnil(raw)
-        while lua_next(raw, table) != 0 {
-            if string(at: -2) == name {
-                found = lua_gettop(raw)
-                break
-            }
-            lua_settop(raw, -2)
-        }
-        guard let found else { return body(nil) }
-        defer { lua_settop(raw, found - 2) }
-        return body(found)
-    }
-
     /// Text for an error object without calling `__tostring` (which could run rule code outside protection).
     func errorText(at index: Int32) -> String {
         switch lua_type(raw, index) {
@@ -89,15 +71,16 @@ struct LuaStack {
         }
     }
 
-    /// Converts a value to JSON: tables with keys 1...n become arrays, other tables objects (keys as text);
-    /// functions, userdata and cycles become descriptive strings. Bounded in depth and size.
+    /// Converts a value to JSON: tables with keys 1...n (and empty tables) become arrays, other tables
+    /// objects (keys as text); functions, userdata and cycles become descriptive strings. Bounded in depth
+    /// and size.
     func json(at index: Int32, depth: Int = 0, budget: inout Int) -> JSONValue {
         budget -= 1
         switch lua_type(raw, index) {
         case LUA_TNIL, LUA_TNONE: return .null
         case LUA_TBOOLEAN: return .bool(boolean(at: index))
         case LUA_TNUMBER:
-            if let integer = integer(at: index) { return .integer(integer) }
+            if lua_isinteger(raw, index) != 0 { return .integer(Int64(lua_tointegerx(raw, index, nil))) }
             return .number(number(at: index) ?? 0)
         case LUA_TSTRING: return .string(string(at: index) ?? "")
         case LUA_TTABLE:
@@ -126,8 +109,9 @@ struct LuaStack {
             }
             entries.append((key, json(at: -1, depth: depth + 1, budget: &budget)))
         }
+        if entries.isEmpty { return .array([]) }  // an empty table is most often an empty list
         let indices = entries.compactMap { if case .index(let i) = $0.key { i } else { nil } }
-        if !entries.isEmpty, indices.count == entries.count, Set(indices) == Set(1...Int64(entries.count)) {
+        if indices.count == entries.count, Set(indices) == Set(1...Int64(entries.count)) {
             let ordered = entries.sorted { $0.key.sortIndex < $1.key.sortIndex }
             return .array(ordered.map(\.value))
         }

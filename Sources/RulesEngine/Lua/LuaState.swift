@@ -59,6 +59,11 @@ final class LuaState {
                   context: "registering the regex set methods")
     }
 
+    /// Registers the bounded Lua string-pattern functions (find, match, gmatch, gsub) in `modules[module]`.
+    func registerPatterns(module: String) throws(LuaError) {
+        try check(uiq_register_patterns(raw, module), context: "registering the string pattern functions")
+    }
+
     /// Registers the C function `round` in `modules[module]`.
     func registerDecimal(module: String) throws(LuaError) {
         try check(uiq_register_decimal(raw, module), context: "registering decimal.round")

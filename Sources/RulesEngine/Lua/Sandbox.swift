@@ -20,6 +20,8 @@ enum Sandbox {
     static let hostModules = ["keywords", "re", "log", "llm", "decimal"]
 
     static let chunkName = "=[sandbox]"
+    /// Where the bounded string-pattern functions are registered; they replace the string library's own.
+    static let patternsModule = "strings"
 
     static var prelude: String {
         """
@@ -43,6 +45,9 @@ enum Sandbox {
           libraries[name] = copy
         end
         libraries.string.dump = nil
+        -- The string library's pattern matcher backtracks in C, beyond the instruction budget's reach: these
+        -- versions count their steps against it.
+        for name, bounded in next, modules.\(patternsModule) do libraries.string[name] = bounded end
         local os_subset = {}
         for _, name in next, OS do os_subset[name] = G.os[name] end
         libraries.os = os_subset

@@ -39,6 +39,7 @@ final class RuleVM: @unchecked Sendable {
             try state.registerRegexMethods(module: HostObjectType.regexPattern.name)
             try state.registerRegexSetMethods(module: HostObjectType.regexSet.name)
             try state.registerDecimal(module: DecimalModule.name)
+            try state.registerPatterns(module: Sandbox.patternsModule)
             try state.defineObjectType(.keywordMatcher, methodsModule: HostObjectType.keywordMatcher.name)
             try state.defineObjectType(.regexPattern, methodsModule: HostObjectType.regexPattern.name)
             try state.defineObjectType(.regexSet, methodsModule: HostObjectType.regexSet.name)
@@ -100,7 +101,7 @@ final class RuleVM: @unchecked Sendable {
         }
         guard value.isFinite else {
             throw ScoringError(kind: .invalidResult, file: RuleSet.entryFile,
-                               message: "score() must return a finite number, it returned \(value)")
+                               message: "score() must return a finite number, it returned \(value.isNaN ? "NaN" : value > 0 ? "inf" : "-inf")")
         }
         guard explain, !stack.isNoneOrNil(at: 2) else { return (value, nil) }
         var budget = 10_000

@@ -1,0 +1,93 @@
+import XCTest
+@testable import RulesEngine
+
+/// The streaming CSV reader: RFC 4180 as spreadsheets and Python write it, errors naming the line.
+final class CSVReaderTests: XCTestCase {
+    private func records(_ text: String) throws -> [[String]] {
+        let reader = CSVReader(bytes: Array(text.utf8), source: "test.csv")
+        var result: [[String]] = []
+        while let record = try reader.next() { result.append(record.fields) }
+        return result
+    }
+
+    func testQuotedFieldsWithCommasQuotesAndNewlines() throws {
+        XCTAssertEqual(try records("a,b\n\"x, y\",\"say \"\"hi\"\"\"\n\"multi\nline\",z\n"),
+                       [["a", "b"], ["x, y", "say \"hi\""], ["multi\nline", "z"]])
+    }
+
+    func testCRLFAndByteOrderMarkAndNoFinalNewline() throws {
+        let reader = CSVReader(bytes: [0xEF, 0xBB, 0xBF] + Array("id,message\r\n1,\"a\r\nb\"\r\n2,c".utf8), source: "t")
+        var result: [[String]] = []
+        while let record = try reader.next() { result.append(record.fields) }
+        XCTAssertEqual(result, [["id", "message"], ["1", "a\r\nb"], ["2", "c"]])
+        XCTAssertTrue(reader.usesCRLF)
+    }
+
+    func testLineNumbersCountPhysicalLines() throws {
+        let reader = CSVReader(bytes: Array("h\n\"a\nb\"\nc\n".utf8), source: "t")
+        XCTAssertEqual(try reader.next()?.line, 1)
+        XCTAssertEqual(try reader.next()?.line, 2)
+        XCTAssertEqual(try reader.next()?.line, 4)
+    }
+
+    func testUnterminatedQuoteIsAnErrorNamingTheLine() {
+        XCTAssertThrowsError(try records("a\n\"open\n\nstill open")) { error in
+            XCTAssertEqual(error as? CSVReader.Error,
+                           CSVReader.Error(source: "test.csv", line: 2, message: "unterminated quoted field (opened on line 2)"))
+        }
+    }
+
+    func testTextAfterAClosingQuoteIsAnError() {
+        XCTAssertThrowsError(try records("a\n\"x\"y\n")) { error in
+            XCTAssertEqual((error as? CSVReader.Error)?.line, 2)
+        }
+    }
+
+    func testInvalidUTF8IsAnErrorNamingTheLine() {
+        let reader = CSVReader(bytes: Array("a\nok\n".utf8) + [0xFF, 0x0A], source: "t")
+        XCTAssertNoThrow(try reader.next())
+        XCTAssertNoThrow(try reader.next())
+        XCTAssertThrowsError(try reader.next()) { error in
+            XCTAssertEqual(error as? CSVReader.Error, CSVReader.Error(source: "t", line: 3, message: "invalid UTF-8"))
+        }
+    }
+
+    func testTableRequiresColumnsAndRejectsExtraFields() throws {
+        let table = try CSVTable(reader: CSVReader(bytes: Array("id, message\n1,hi\n\n2,a,b\n".utf8), source: "t"))
+        XCTAssertEqual(try table.require("message"), 1)
+        XCTAssertThrowsError(try table.require("expected")) { error in
+            XCTAssertEqual("\(error)", "t:1: missing column 'expected' (the header has: id, message)")
+        }
+        XCTAssertEqual(try table.next()?.fields, ["1", "hi"])
+        XCTAssertThrowsError(try table.next()) { error in
+            XCTAssertEqual((error as? CSVReader.Error)?.line, 4)
+        }
+    }
+
+    func testEmptyFileIsAnError() {
+        XCTAssertThrowsError(try CSVTable(reader: CSVReader(bytes: [], source: "empty.csv"))) { error in
+            XCTAssertEqual("\(error)", "empty.csv:1: empty file: expected a header row")
+        }
+    }
+
+    func testStreamsLargeFilesFromDisk() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var text = "id,message\n"
+        for i in 0..<20_000 { text += "\(i),\"line \(i), with a comma\"\n" }
+        try directory.write("big.csv", text)
+        let table = try CSVTable(reader: CSVReader(path: directory.path + "/big.csv"))
+        var count = 0
+        while let record = try table.next() {
+            XCTAssertEqual(record.fields[1], "line \(count), with a comma")
+            count += 1
+        }
+        XCTAssertEqual(count, 20_000)
+    }
+
+    func testWriterQuotesOnlyWhenNeeded() {
+        let writer = CSVWriter(lineEnding: "\n")
+        XCTAssertEqual(writer.line(["plain", "with, comma", "with \"quote\"", "two\nlines"]),
+                       "plain,\"with, comma\",\"with \"\"quote\"\"\",\"two\nlines\"\n")
+    }
+}

@@ -1,0 +1,112 @@
+import XCTest
+@testable import RulesEngine
+
+/// Broken rule sets are refused at load with errors naming the file and line.
+final class LoadErrorTests: XCTestCase {
+    func testSyntaxErrorNamesFileAndLine() {
+        let error = loadError(["urgency.lua": "function score(message)\n  return 1 +\nend\n"])
+        XCTAssertEqual(error?.kind, .syntax)
+        XCTAssertEqual(error?.file, "urgency.lua")
+        XCTAssertEqual(error?.line, 3)
+        XCTAssertEqual(error?.description, "urgency.lua:3: syntax error: unexpected symbol near 'end'")
+    }
+
+    func testSyntaxErrorInARequiredModuleNamesThatModule() {
+        let error = loadError([
+            "urgency.lua": "local lib = require('lib.helpers')\nfunction score() return 1 end",
+            "lib/helpers.lua": "return {\n  a = ,\n}",
+        ])
+        XCTAssertEqual(error?.kind, .syntax)
+        XCTAssertEqual(error?.file, "lib/helpers.lua")
+        XCTAssertEqual(error?.line, 2)
+    }
+
+    func testRuntimeErrorAtLoadNamesFileAndLine() {
+        let error = loadError(["urgency.lua": "local x = nil\nlocal y = x.field\nfunction score() return 1 end"])
+        XCTAssertEqual(error?.kind, .runtime)
+        XCTAssertEqual(error?.description, "urgency.lua:2: attempt to index a nil value (local 'x')")
+    }
+
+    func testMissingEntryFileIsAClearError() {
+        XCTAssertThrowsError(try RuleSet(files: ["lib/helpers.lua": Array("return {}".utf8)])) { error in
+            XCTAssertEqual((error as? RulesError)?.kind, .missingEntry)
+            XCTAssertTrue("\(error)".contains("no urgency.lua"), "\(error)")
+        }
+    }
+
+    func testMissingDirectoryIsAClearError() {
+        XCTAssertThrowsError(try RuleSet.load(from: "/nonexistent/rules")) { error in
+            XCTAssertEqual((error as? RulesError)?.kind, .unreadable)
+        }
+    }
+
+    func testDirectoryWithoutEntryFileIsAClearError() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try directory.write("helpers.lua", "return {}")
+        XCTAssertThrowsError(try RuleSet.load(from: directory.path)) { error in
+            XCTAssertEqual((error as? RulesError)?.kind, .missingEntry)
+        }
+    }
+
+    func testScoreMustBeAFunction() {
+        XCTAssertEqual(loadError(["urgency.lua": "RULES = {}"])?.kind, .missingScore)
+        XCTAssertEqual(loadError(["urgency.lua": "score = 5"])?.kind, .missingScore)
+    }
+
+    func testRulesThatFailOnTheProbeAreRefused() {
+        let error = loadError(["urgency.lua": "function score(message) return message.nothing.here end"])
+        XCTAssertEqual(error?.kind, .probe)
+        XCTAssertEqual(error?.line, 1)
+    }
+
+    func testBadRegexIsReportedAtTheRuleLine() {
+        let error = loadError(["urgency.lua": "local p = re.compile('(unclosed')\nfunction score() return 1 end"])
+        XCTAssertEqual(error?.kind, .runtime)
+        XCTAssertEqual(error?.line, 1)
+        XCTAssertEqual(error?.message, "re.compile: missing closing parenthesis at offset 9 in pattern (unclosed")
+    }
+
+    func testEmptyKeywordIsRefused() {
+        let error = loadError(["urgency.lua": "local t = keywords.tiers{{name='x', score=5, keywords={'a', ''}}}\nfunction score() return 1 end"])
+        XCTAssertEqual(error?.line, 1)
+        XCTAssertEqual(error?.message,
+                       "keywords.tiers: keyword 2 of group 1 is empty (an empty keyword would match every message)")
+    }
+
+    func testAConstantScoreIsAValidRuleSet() throws {
+        let scorer = try scorer(urgency: "function score() return 3 end")
+        XCTAssertEqual(try scorer.score(ScoringInput(text: "anything")).value, 3)
+    }
+
+    func testDirectoryLoadingSkipsHiddenFilesBackupsAndNestedRuleSets() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try directory.write("urgency.lua", "local h = require('lib.helper')\nfunction score() return h end")
+        try directory.write("lib/helper.lua", "return 2")
+        try directory.write(".urgency.lua.swp", "garbage")
+        try directory.write("urgency.lua~", "garbage")
+        try directory.write("notes.txt", "not a rule")
+        try directory.write("profiles/other/urgency.lua", "function score() return 5 end")
+        let ruleSet = try RuleSet.load(from: directory.path)
+        XCTAssertEqual(Set(ruleSet.files.keys), ["urgency.lua", "lib/helper.lua"])
+        XCTAssertEqual(try Scorer(ruleSet: ruleSet, log: DiscardingLogSink()).score(ScoringInput(text: "x")).value, 2)
+    }
+
+    func testVersionIsAContentHash() throws {
+        let a = try RuleSet(files: ["urgency.lua": Array("function score() return 1 end".utf8)])
+        let b = try RuleSet(files: ["urgency.lua": Array("function score() return 1 end".utf8)])
+        let c = try RuleSet(files: ["urgency.lua": Array("function score() return 2 end".utf8)])
+        let d = try RuleSet(files: ["urgency.lua": Array("function score() return 1 end".utf8), "x.lua": []])
+        XCTAssertEqual(a.version, b.version)
+        XCTAssertNotEqual(a.version, c.version)
+        XCTAssertNotEqual(a.version, d.version)
+        XCTAssertEqual(a.version.count, 12)
+        XCTAssertEqual(a.hash.count, 64)
+    }
+
+    func testPathsEscapingTheRuleSetAreRefused() {
+        XCTAssertThrowsError(try RuleSet(files: ["urgency.lua": [], "../evil.lua": []]))
+        XCTAssertThrowsError(try RuleSet(files: ["urgency.lua": [], "/etc/evil.lua": []]))
+    }
+}

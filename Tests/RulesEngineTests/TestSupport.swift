@@ -1,0 +1,67 @@
+import Foundation
+import XCTest
+@testable import RulesEngine
+
+/// Paths inside the repository, for tests that use the shipped rules and fixtures.
+enum Repository {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let rules = root.appendingPathComponent("rules").path
+    static let variantRules = root.appendingPathComponent("rules/profiles/seed-variant").path
+    static let golden = root.appendingPathComponent("data/golden").path
+}
+
+/// A scorer over rules given as source text (file name → source), loaded from memory.
+func scorer(_ files: [String: String], limits: EngineLimits = EngineLimits()) throws(RulesError) -> Scorer {
+    let ruleSet = try RuleSet(files: files.mapValues { Array($0.utf8) })
+    return try Scorer(ruleSet: ruleSet, limits: limits, log: DiscardingLogSink())
+}
+
+/// A scorer whose urgency.lua is `source`.
+func scorer(urgency source: String, limits: EngineLimits = EngineLimits()) throws(RulesError) -> Scorer {
+    try scorer(["urgency.lua": source], limits: limits)
+}
+
+/// The error loading `files` raises, or a test failure when they load.
+func loadError(_ files: [String: String], file: StaticString = #filePath, line: UInt = #line) -> RulesError? {
+    do {
+        _ = try scorer(files)
+        XCTFail("expected the rules to be refused", file: file, line: line)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// The error scoring `text` raises, or a test failure when it scores.
+func scoringError(_ scorer: Scorer, _ text: String, file: StaticString = #filePath,
+                  line: UInt = #line) -> ScoringError? {
+    do {
+        let score = try scorer.score(ScoringInput(text: text))
+        XCTFail("expected the evaluation to fail, it returned \(score.value)", file: file, line: line)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// A directory under the system's temporary directory, removed by `remove()`.
+struct TemporaryDirectory {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    var path: String { url.path }
+
+    /// Writes `contents` to `relativePath`, creating folders as needed.
+    func write(_ relativePath: String, _ contents: String) throws {
+        let file = url.appendingPathComponent(relativePath)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(contents.utf8).write(to: file)
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: url) }
+}
