@@ -21,5 +21,6 @@ let package = Package(
         .target(name: "RulesEngine", dependencies: ["CLua", "CLuaHost", "CPCRE2"]),
         .executableTarget(name: "urgencyiq", dependencies: ["RulesEngine"]),
         .testTarget(name: "RulesEngineTests", dependencies: ["RulesEngine"]),
+        .testTarget(name: "CLITests", dependencies: ["urgencyiq"]),
     ]
 )

@@ -1,0 +1,50 @@
+# UrgencyIQ: build, run, test and benchmark. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Swift toolchain lives in /opt/swift on our machines; use it when swift is not on the PATH.
+export PATH := $(PATH):/opt/swift/usr/bin
+
+# Debian packages the project builds and tests with (see README, "What it is built on").
+DEB_PACKAGES := pkg-config liblua5.4-dev libpcre2-dev
+BIN := .build/release/urgencyiq
+SEED_DIR ?= ../shared/seed
+
+.PHONY: help deps build run test bench parity clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages that are missing (apt-get as root, sudo otherwise)
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+	@command -v swift >/dev/null || { echo "swift not found (expected on the PATH or in /opt/swift)"; exit 1; }
+
+build: deps ## build the release binary
+	swift build -c release
+
+run: build ## score a few messages with the default rules, explained
+	@for m in "Why was my loan rejected???" "I will pay on friday" "Thank you so much"; do \
+	  echo "\$$ urgencyiq score --explain \"$$m\""; $(BIN) score --explain "$$m"; echo; done
+
+test: deps ## run the whole test suite
+	swift build --build-tests
+	swift test --skip-build
+
+bench: build ## single-thread scoring throughput (median of 5 runs)
+	$(BIN) bench --messages 300000 --runs 5
+
+parity: build ## compare with the seed's own scores when ../shared/seed is present (nothing is copied)
+	@for f in parity_real parity_synth; do \
+	  test -f $(SEED_DIR)/$$f.csv || { echo "skipped: $(SEED_DIR)/$$f.csv not present"; continue; }; \
+	  $(BIN) check --expected-column seed_score $(SEED_DIR)/$$f.csv | tail -1; done
+	@for f in parity_variant_real parity_variant_synth; do \
+	  test -f $(SEED_DIR)/$$f.csv || { echo "skipped: $(SEED_DIR)/$$f.csv not present"; continue; }; \
+	  $(BIN) check --rules rules/profiles/seed-variant --expected-column seed_score $(SEED_DIR)/$$f.csv | tail -1; done
+
+clean: ## remove build products
+	swift package clean

@@ -1,0 +1,99 @@
+import Foundation
+import XCTest
+
+/// `urgencyiq score` and `urgencyiq --help`, run as processes.
+final class ScoreCommandTests: XCTestCase {
+    func testScoresOneMessage() throws {
+        let result = try CommandRunner.run(["score", "When will my loan be disbursed???"])
+        XCTAssertEqual(result.status, 0, result.errors)
+        XCTAssertEqual(result.output, "4.5\n")
+    }
+
+    func testExplainShowsTierModifiersAndLLM() throws {
+        let result = try CommandRunner.run(["score", "--explain", "Can I get batch number plz"])
+        XCTAssertEqual(result.status, 0, result.errors)
+        XCTAssertTrue(result.output.hasPrefix("urgency 4.5"), result.output)
+        XCTAssertTrue(result.output.contains("tier           high (4) — keyword \"batch number\""), result.output)
+        XCTAssertTrue(result.output.contains("modifier       please +0.5"), result.output)
+        XCTAssertTrue(result.output.contains("llm            skipped: disabled"), result.output)
+    }
+
+    func testJSONBreakdown() throws {
+        let result = try CommandRunner.run(["score", "--json", "I will pay in 3 days"])
+        XCTAssertEqual(result.status, 0, result.errors)
+        let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["urgency"] as? Double, 3.5)
+        XCTAssertEqual((object?["tier"] as? [String: Any])?["keyword"] as? String, "i will pay")  // the longest keyword ending first
+    }
+
+    func testProfileIsSelectedWithRules() throws {
+        let result = try CommandRunner.run(["score", "--rules", "rules/profiles/seed-variant", "Can I get batch number plz"])
+        XCTAssertEqual(result.output, "4.0\n")  // the variant has no please modifier
+    }
+
+    func testCSVGainsAnUrgencyColumnAndKeepsQuotingBOMAndCRLF() throws {
+        let input = try TemporaryFile([0xEF, 0xBB, 0xBF] + Array("id,message\r\n1,\"Why rejected, why??\"\r\n2,\"multi\r\nline thanks\"\r\n".utf8))
+        defer { input.remove() }
+        let result = try CommandRunner.run(["score", "--csv", input.path])
+        XCTAssertEqual(result.status, 0, result.errors)
+        XCTAssertEqual(result.output, "id,message,urgency\r\n1,\"Why rejected, why??\",5.0\r\n2,\"multi\r\nline thanks\",1.0\r\n")
+    }
+
+    func testCSVWithAnotherColumnName() throws {
+        let input = try TemporaryFile("text\nfraud\n")
+        defer { input.remove() }
+        let result = try CommandRunner.run(["score", "--csv", input.path, "--column", "text"])
+        XCTAssertEqual(result.output, "text,urgency\nfraud,5.0\n")
+    }
+
+    func testMissingColumnIsAClearError() throws {
+        let input = try TemporaryFile("id,body\n1,hi\n")
+        defer { input.remove() }
+        let result = try CommandRunner.run(["score", "--csv", input.path])
+        XCTAssertEqual(result.status, 2)
+        XCTAssertEqual(result.errors, "urgencyiq score: \(input.path):1: missing column 'message' (the header has: id, body)\n")
+    }
+
+    func testMalformedCSVNamesTheLine() throws {
+        let input = try TemporaryFile("message\nfine\n\"never closed\nmore\n")
+        defer { input.remove() }
+        let result = try CommandRunner.run(["score", "--csv", input.path])
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.errors.contains("\(input.path):3: unterminated quoted field"), result.errors)
+    }
+
+    func testLargeCSVStreams() throws {
+        var text = "message\n"
+        for i in 0..<50_000 { text += "\"message \(i), when will it be disbursed??\"\n" }
+        let input = try TemporaryFile(text)
+        defer { input.remove() }
+        let result = try CommandRunner.run(["score", "--csv", input.path])
+        XCTAssertEqual(result.status, 0, result.errors)
+        let lines = result.output.split(separator: "\n")
+        XCTAssertEqual(lines.count, 50_001)
+        XCTAssertTrue(lines.dropFirst().allSatisfy { $0.hasSuffix(",4.5") })
+    }
+
+    func testBrokenRulesExitWithStatusTwoAndTheLocation() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-cli-rules-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data("function score(message)\n  return 1 +\nend\n".utf8).write(to: directory.appendingPathComponent("urgency.lua"))
+        let result = try CommandRunner.run(["score", "--rules", directory.path, "hello"])
+        XCTAssertEqual(result.status, 2)
+        XCTAssertTrue(result.errors.contains("urgency.lua:3: syntax error: unexpected symbol near 'end'"), result.errors)
+    }
+
+    func testHelpAndUsageErrors() throws {
+        let help = try CommandRunner.run(["--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.output.contains("score"), help.output)
+        let scoreHelp = try CommandRunner.run(["score", "--help"])
+        XCTAssertEqual(scoreHelp.status, 0)
+        XCTAssertTrue(scoreHelp.output.contains("--explain"), scoreHelp.output)
+        let unknown = try CommandRunner.run(["score", "--bogus"])
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertTrue(unknown.errors.contains("unknown option --bogus"), unknown.errors)
+        XCTAssertEqual(try CommandRunner.run(["frobnicate"]).status, 2)
+    }
+}
