@@ -31,12 +31,15 @@ run: build ## score a few messages with the default rules, explained
 	@for m in "Why was my loan rejected???" "I will pay on friday" "Thank you so much"; do \
 	  echo "\$$ urgencyiq score --explain \"$$m\""; $(BIN) score --explain "$$m"; echo; done
 
-test: deps ## run the whole test suite
+test: deps ## run the whole test suite, then the golden fixtures through the CLI
 	swift build --build-tests
 	swift test --skip-build
+	.build/debug/urgencyiq check
+	.build/debug/urgencyiq check --rules rules/profiles/seed-variant data/profiles/seed-variant
 
-bench: build ## single-thread scoring throughput (median of 5 runs)
+bench: build ## scoring throughput on one thread, and `check` over 100,000 fixtures (medians of 5 runs)
 	$(BIN) bench --messages 300000 --runs 5
+	$(BIN) bench --fixtures 100000 --runs 5
 
 parity: build ## compare with the seed's own scores when ../shared/seed is present (nothing is copied)
 	@for f in parity_real parity_synth; do \

@@ -12,6 +12,8 @@ enum BenchCommand {
             .init(names: ["--messages"], valueName: "N", help: "messages per run (default 200000)"),
             .init(names: ["--runs"], valueName: "N", help: "runs; the median is reported (default 5)"),
             .init(names: ["--print-corpus"], help: "print the corpus (one message per line) and exit"),
+            .init(names: ["--fixtures"], valueName: "N",
+                  help: "instead: time `check` over N generated fixtures (load the CSV, score, compare)"),
             .init(names: ["--mode"], valueName: "MODE",
                   help: "score (urgency only), explain (with the breakdown) or both (default)"),
         ],
@@ -33,6 +35,15 @@ enum BenchCommand {
             return 0
         }
         let scorer = RulesOptions.loadScorer(arguments, log: DiscardingLogSink())
+        if arguments.value("--fixtures") != nil {
+            do {
+                let fixtures = try arguments.integer("--fixtures", default: 100_000, in: 1...10_000_000)
+                return benchCheck(fixtures: fixtures, runs: runs, corpus: corpus, scorer: scorer)
+            } catch {
+                Terminal.error("urgencyiq bench: \(error.message)")
+                return 2
+            }
+        }
         let bytes = corpus.reduce(0) { $0 + $1.utf8.count }
         Terminal.write("corpus: \(corpus.count) distinct messages, mean \(bytes / corpus.count) bytes; rules \(scorer.rulesVersion)\n")
         let modes: [Bool]
@@ -66,6 +77,37 @@ enum BenchCommand {
                 + "checksum \(JSONValue.format(number: checksum))\n")
             Terminal.flush()
         }
+        return 0
+    }
+
+    /// Writes `count` fixtures (the corpus, expected = what the rules give today) to a temporary CSV file, then
+    /// times what `urgencyiq check FILE` does: parse the file, score every fixture, compare.
+    private static func benchCheck(fixtures count: Int, runs: Int, corpus: [String], scorer: Scorer) -> Int32 {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-bench-fixtures-\(getpid()).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var text = "id,message,expected,tags\n"
+        for i in 0..<count {
+            let message = corpus[i % corpus.count]
+            let expected = (try? scorer.score(ScoringInput(text: message), options: ScoringOptions(explain: false)).value) ?? 1
+            text += CSVWriter().line(["bench-\(i)", message, JSONValue.format(number: expected), "bench"])
+        }
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        Terminal.write("fixtures: \(count) in \(path) (\(text.utf8.count / 1024) KiB)\n")
+        var times: [Double] = []
+        var passed = 0
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            guard let fixtures = try? FixtureLoader.load(path) else {
+                Terminal.error("urgencyiq bench: cannot read the generated fixtures")
+                return 2
+            }
+            let results = FixtureRunner(scorer: scorer).run(fixtures)
+            passed = results.count(where: \.passed)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        times.sort()
+        Terminal.write("check: median \(String(format: "%.3f", times[times.count / 2])) s for \(count) fixtures over \(runs) runs "
+            + "(min \(String(format: "%.3f", times.first!)), max \(String(format: "%.3f", times.last!))); \(passed) passed\n")
         return 0
     }
 }

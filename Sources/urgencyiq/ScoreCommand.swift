@@ -49,7 +49,7 @@ enum ScoreCommand {
             if arguments.flag("--json"), let breakdown = score.breakdown {
                 Terminal.write(breakdown.json.jsonText + "\n")
             } else if explain, let breakdown = score.breakdown {
-                Terminal.write(ExplanationPrinter.render(breakdown) + "\n")
+                Terminal.write(BreakdownText.render(breakdown) + "\n")
             } else {
                 Terminal.write(JSONValue.format(number: score.value) + "\n")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Buffered writes to standard output and standard error, and whether they are terminals.
 enum Terminal {
@@ -26,26 +27,30 @@ enum Terminal {
 }
 
 /// A progress indicator on standard error: a bar when it is a terminal, a line every few seconds otherwise.
-final class ProgressReporter {
+/// Nothing is drawn for work that finishes within the first interval. Safe to update from any thread.
+final class ProgressReporter: Sendable {
     private let label: String
     private let total: Int?
-    private var lastDraw = Date()
     private let interval: TimeInterval
     private let isTerminal = Terminal.standardErrorIsTerminal
-    private var drew = false
+    private let state: Mutex<(lastDraw: Date, drew: Bool)>
 
     init(label: String, total: Int? = nil) {
         self.label = label
         self.total = total
-        interval = isTerminal ? 0.1 : 5
+        interval = Terminal.standardErrorIsTerminal ? 0.1 : 5
+        state = Mutex((Date(), false))
     }
 
-    /// Reports `done` items; draws at most every interval (the first time one interval after the start).
-    func update(_ done: Int, force: Bool = false) {
+    /// Reports `done` items; draws at most once per interval.
+    func update(_ done: Int) {
         let now = Date()
-        guard force || now.timeIntervalSince(lastDraw) >= interval else { return }
-        lastDraw = now
-        drew = true
+        let due = state.withLock { state -> Bool in
+            guard now.timeIntervalSince(state.lastDraw) >= interval else { return false }
+            state = (now, true)
+            return true
+        }
+        guard due else { return }
         var text = "\(label): \(done)"
         if let total, total > 0 {
             let fraction = min(1, Double(done) / Double(total))
@@ -63,6 +68,6 @@ final class ProgressReporter {
 
     /// Clears the bar (terminal) after the last update.
     func finish() {
-        if isTerminal && drew { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if isTerminal && state.withLock({ $0.drew }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }

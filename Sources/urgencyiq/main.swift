@@ -3,6 +3,7 @@ import Foundation
 /// `urgencyiq`: the command-line entry point. Each verb lives in its own file; this only dispatches.
 let commands: [(spec: CommandSpec, run: (ParsedArguments) -> Int32)] = [
     (ScoreCommand.spec, ScoreCommand.run),
+    (CheckCommand.spec, CheckCommand.run),
     (BenchCommand.spec, BenchCommand.run),
 ]
 

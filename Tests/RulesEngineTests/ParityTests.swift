@@ -3,30 +3,26 @@ import XCTest
 
 /// The shipped rules against fixtures written from SCORER.md, and messages of every size.
 final class ParityTests: XCTestCase {
-    /// Scores every row of a fixture file (columns message, expected) and lists the rows that differ.
-    private func assertFixtures(_ path: String, rules: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    /// Runs fixture files through the harness and lists every fixture that fails.
+    private func assertFixtures(_ paths: [String], rules: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let scorer = try Scorer(rulesDirectory: rules, log: DiscardingLogSink())
-        let table = try CSVTable(reader: CSVReader(path: path))
-        let message = try table.require("message"), expected = try table.require("expected")
-        var failures: [String] = []
-        var count = 0
-        while let record = try table.next() {
-            count += 1
-            let got = try scorer.score(ScoringInput(text: record.fields[message]), options: ScoringOptions(explain: false)).value
-            if Double(record.fields[expected]) != got {
-                failures.append("\(path):\(record.line): expected \(record.fields[expected]), got \(got): \(record.fields[message].debugDescription)")
-            }
+        var fixtures: [Fixture] = []
+        for path in try FixtureLoader.files(in: paths) { fixtures += try FixtureLoader.load(path) }
+        let results = FixtureRunner(scorer: scorer).run(fixtures)
+        XCTAssertGreaterThan(results.count, 0, file: file, line: line)
+        let failures = results.filter { !$0.passed }.map { result in
+            "\(result.fixture.location): expected \(result.fixture.expected), got \(result.score.map { "\($0)" } ?? "\(result.error!)")"
         }
-        XCTAssertGreaterThan(count, 0, file: file, line: line)
-        XCTAssertEqual(failures, [], file: file, line: line)
+        XCTAssertEqual(failures, [], "failing fixtures", file: file, line: line)
     }
 
-    func testDefaultRulesReproduceTheSeedScorer() throws {
-        try assertFixtures(Repository.golden + "/scorer_parity.csv", rules: Repository.rules)
+    /// The golden suite: every fixture under data/golden passes with the shipped rules.
+    func testGoldenFixturesPass() throws {
+        try assertFixtures([Repository.golden], rules: Repository.rules)
     }
 
     func testVariantProfileReproducesTheSeedsSmallerScorer() throws {
-        try assertFixtures(Repository.root.appendingPathComponent("data/profiles/seed-variant/golden.csv").path,
+        try assertFixtures([Repository.root.appendingPathComponent("data/profiles/seed-variant").path],
                            rules: Repository.variantRules)
     }
 

@@ -8,6 +8,8 @@ final class HostEnvironment {
     let log: any RuleLogSink
     /// Log lines written during the current evaluation (capped by `limits.logLinesPerEvaluation`).
     var logLines = 0
+    /// Where `llm.complete` gets its answers during the current evaluation.
+    var llm: LLMSource = .configured
     /// Strings handed back to Lua, kept alive until the trampoline has copied them.
     let arena = ReturnArena()
 

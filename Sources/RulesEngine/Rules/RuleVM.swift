@@ -74,17 +74,18 @@ final class RuleVM: @unchecked Sendable {
 
     /// Runs `score(message, ctx)` once. Returns the score and, when `explain` is set, the breakdown table
     /// the rules returned (converted to JSON).
-    func evaluate(text: String, customerID: Int64?, llmEnabled: Bool,
-                  explain: Bool) throws(ScoringError) -> (value: Double, details: JSONValue?) {
+    func evaluate(_ input: ScoringInput, options: ScoringOptions) throws(ScoringError) -> (value: Double, details: JSONValue?) {
+        let explain = options.explain
         environment.logLines = 0
+        environment.llm = options.llm
         defer {
             state.top = 0
             environment.arena.reset()
         }
-        let status = withUTF8(text) { bytes in
+        let status = withUTF8(input.text) { bytes in
             uiq_evaluate(state.raw, evaluator.raw, bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
-                         bytes.count, customerID ?? 0,
-                         customerID == nil ? 0 : 1, explain ? 1 : 0, llmEnabled ? 1 : 0,
+                         bytes.count, input.customerID ?? 0,
+                         input.customerID == nil ? 0 : 1, explain ? 1 : 0, options.llmEnabled ? 1 : 0,
                          Int64(limits.instructionsPerEvaluation))
         }
         do {

@@ -1,30 +1,5 @@
 import Foundation
 
-/// What to score: the message text and, when known, the customer who sent it.
-public struct ScoringInput: Sendable, Equatable {
-    public var text: String
-    public var customerID: Int64?
-
-    public init(text: String, customerID: Int64? = nil) {
-        self.text = text
-        self.customerID = customerID
-    }
-}
-
-/// How to score: whether to build the breakdown, whether the LLM step may run.
-public struct ScoringOptions: Sendable, Equatable {
-    /// Ask the rules for their breakdown (`ctx.explain`). Without it rules may skip building one, which is
-    /// what bulk scoring and the fixture harness do for speed.
-    public var explain: Bool
-    /// Whether the LLM step is enabled at run time (`ctx.llm_enabled`).
-    public var llmEnabled: Bool
-
-    public init(explain: Bool = true, llmEnabled: Bool = false) {
-        self.explain = explain
-        self.llmEnabled = llmEnabled
-    }
-}
-
 /// Scores messages with one rule set. The CLI, the fixture harness, the dry-run endpoint and the server all
 /// score through this type, so a fixture that passes is a promise about production.
 ///
@@ -65,8 +40,7 @@ public final class Scorer: Sendable {
     public func score(_ input: ScoringInput, options: ScoringOptions = ScoringOptions()) throws(ScoringError) -> Score {
         let started = options.explain ? DispatchTime.now().uptimeNanoseconds : 0
         let (value, details) = try pool.withVM { vm throws(ScoringError) in
-            try vm.evaluate(text: input.text, customerID: input.customerID, llmEnabled: options.llmEnabled,
-                            explain: options.explain)
+            try vm.evaluate(input, options: options)
         }
         guard options.explain else { return Score(value: value, rulesVersion: ruleSet.version, breakdown: nil) }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000

@@ -1,9 +1,8 @@
-import RulesEngine
-
 /// Renders a breakdown for people: tier and keyword, each modifier, the cap, the LLM part, then any other
-/// field the rules added.
-enum ExplanationPrinter {
-    static func render(_ breakdown: Breakdown) -> String {
+/// field the rules added. Used by `score --explain`, the fixture harness and the rules diff.
+public enum BreakdownText {
+    /// The breakdown as lines, each prefixed with `indent`.
+    public static func render(_ breakdown: Breakdown, indent: String = "") -> String {
         var lines = ["urgency \(JSONValue.format(number: breakdown.urgency))   (rules \(breakdown.rulesVersion), "
             + "\(JSONValue.format(number: (breakdown.evaluationMicroseconds * 10).rounded() / 10)) µs)"]
         var rest = breakdown.rules
@@ -46,7 +45,7 @@ enum ExplanationPrinter {
             lines.append("  " + key.padding(toLength: 14, withPad: " ", startingAt: 0) + " " + text(rest[key]!))
         }
         if let error = breakdown.error { lines.append("  error          \(error)") }
-        return lines.joined(separator: "\n")
+        return lines.map { indent + $0 }.joined(separator: "\n")
     }
 
     private static func text(_ value: JSONValue) -> String {
