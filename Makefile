@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
 # Debian packages the project builds and tests with (see README, "What it is built on").
-DEB_PACKAGES := pkg-config liblua5.4-dev libpcre2-dev
+DEB_PACKAGES := pkg-config liblua5.4-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev
 BIN := .build/release/urgencyiq
 SEED_DIR ?= ../shared/seed
 
@@ -27,9 +27,9 @@ deps: ## install the Debian packages that are missing (apt-get as root, sudo oth
 build: deps ## build the release binary
 	swift build -c release
 
-run: build ## score a few messages with the default rules, explained
-	@for m in "Why was my loan rejected???" "I will pay on friday" "Thank you so much"; do \
-	  echo "\$$ urgencyiq score --explain \"$$m\""; $(BIN) score --explain "$$m"; echo; done
+run: build ## import the sample data (idempotent) and serve on http://127.0.0.1:5000 (SQLite: instance/urgencyiq.db)
+	$(BIN) import data/sample_messages.csv
+	$(BIN) serve
 
 test: deps ## run the whole test suite, then the golden fixtures through the CLI
 	swift build --build-tests

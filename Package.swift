@@ -9,18 +9,28 @@ let package = Package(
     products: [
         .executable(name: "urgencyiq", targets: ["urgencyiq"]),
         .library(name: "RulesEngine", targets: ["RulesEngine"]),
+        .library(name: "Server", targets: ["Server"]),
     ],
     targets: [
         // Lua 5.4 (liblua5.4-dev) plus static inline wrappers for the API macros Swift cannot import.
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         // PCRE2, 8-bit code units (libpcre2-dev).
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        // libmicrohttpd: the embedded HTTP server (a proven one instead of a hand-written one).
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        // SQLite 3: the embedded default store.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The Lua glue that must stay in C: allocator with a cap, instruction-budget hook, the trampoline
         // that lets Swift host functions raise Lua errors without longjmp crossing Swift frames.
         .target(name: "CLuaHost", dependencies: ["CLua", "CPCRE2"]),
         .target(name: "RulesEngine", dependencies: ["CLua", "CLuaHost", "CPCRE2"]),
-        .executableTarget(name: "urgencyiq", dependencies: ["RulesEngine"]),
+        .target(name: "Server", dependencies: ["RulesEngine", "CMicroHTTPD", "CSQLite"],
+                resources: [.copy("Resources/openapi.json")]),
+        .executableTarget(name: "urgencyiq", dependencies: ["RulesEngine", "Server"]),
         .testTarget(name: "RulesEngineTests", dependencies: ["RulesEngine"]),
-        .testTarget(name: "CLITests", dependencies: ["urgencyiq"]),
+        // Shared by the test targets: a raw HTTP/1.1 client over loopback sockets.
+        .target(name: "TestSupport", dependencies: ["RulesEngine"], path: "Tests/TestSupport"),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["urgencyiq", "TestSupport"]),
     ]
 )

@@ -14,6 +14,8 @@ RULES = {
   cap = 5.0,
   -- Decimals the final score is rounded to (round half to even, as Python's round()).
   decimals = 1,
+  -- Stored when these rules fail on a message (an error, a runaway loop): medium, so a person looks at it.
+  fallback = 3.0,
 
   -- Tiers: if any keyword occurs anywhere in the lower-cased message (plain substring, no word
   -- boundaries: "ok" matches inside "took"), the score is at least the tier's score. Highest tier wins.
@@ -83,6 +85,9 @@ Scale:
 Respond with only a single number (1-5).]],
   },
 }
+
+-- The engine stores this score, with the error, when score() fails on a message.
+fallback = RULES.fallback
 
 -- Compiled once per rules version, shared by every message.
 local tiers = keywords.tiers(RULES.tiers)

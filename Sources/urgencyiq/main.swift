@@ -4,6 +4,8 @@ import Foundation
 let commands: [(spec: CommandSpec, run: (ParsedArguments) -> Int32)] = [
     (ScoreCommand.spec, ScoreCommand.run),
     (CheckCommand.spec, CheckCommand.run),
+    (ServeCommand.spec, ServeCommand.run),
+    (ImportCommand.spec, ImportCommand.run),
     (BenchCommand.spec, BenchCommand.run),
 ]
 

@@ -13,6 +13,8 @@ final class RuleVM: @unchecked Sendable {
     private let limits: EngineLimits
     /// The C closure that builds the message table and calls score(message, ctx).
     private let evaluator: LuaReference
+    /// The global `fallback` the rules declared (a finite number), if any.
+    let declaredFallback: Double?
     /// Set when an evaluation hit the instruction budget or the memory cap: the pool then drops this state
     /// instead of reusing it, so nothing an aborted evaluation left half-done can affect the next one.
     private(set) var isSpent = false
@@ -54,7 +56,13 @@ final class RuleVM: @unchecked Sendable {
             try state.call(arguments: 0, results: 0, budget: limits.instructionsForLoading)
 
             state.push(finish)
-            try state.call(arguments: 0, results: 3, budget: limits.instructionsForLoading)
+            try state.call(arguments: 0, results: 4, budget: limits.instructionsForLoading)
+            let fallback = LuaStack(state.raw).number(at: -1)
+            guard fallback.map({ $0.isFinite }) ?? true else {
+                throw RulesError(kind: .runtime, file: RuleSet.entryFile, message: "fallback must be a finite number")
+            }
+            declaredFallback = fallback
+            state.top = state.top - 1
             guard state.type(at: -3) == LUA_TFUNCTION else {
                 throw RulesError(kind: .missingScore, file: RuleSet.entryFile,
                                  message: "urgency.lua must define a global function score(message, ctx)")

@@ -7,6 +7,8 @@ final class VMPool: Sendable {
     private let limits: EngineLimits
     private let log: any RuleLogSink
     private let idle = Mutex<[RuleVM]>([])
+    /// The `fallback` the rules declared, if any.
+    let declaredFallback: Double?
 
     /// Builds the first state right away, so a rule set that does not load fails here.
     init(ruleSet: RuleSet, limits: EngineLimits, log: any RuleLogSink) throws(RulesError) {
@@ -14,6 +16,7 @@ final class VMPool: Sendable {
         self.limits = limits
         self.log = log
         let first = try RuleVM(ruleSet: ruleSet, limits: limits, log: log)
+        declaredFallback = first.declaredFallback
         idle.withLock { $0.append(first) }
     }
 

@@ -29,6 +29,26 @@ public final class Scorer: Sendable {
         try self.init(ruleSet: try RuleSet.load(from: directory), limits: limits, log: log)
     }
 
+    /// The score stored for a message the rules fail on: the global `fallback` of urgency.lua, or
+    /// `Scorer.defaultFallback` when the rules declare none.
+    public var fallbackScore: Double { pool.declaredFallback ?? Scorer.defaultFallback }
+
+    /// Medium urgency: a message the rules could not score should still be seen by a person.
+    public static let defaultFallback = 3.0
+
+    /// Scores one message and never fails: when the rules fail on it, the result is the fallback score with the
+    /// error in its breakdown (and returned, for counting).
+    public func scoreOrFallback(_ input: ScoringInput, options: ScoringOptions = ScoringOptions())
+        -> (score: Score, error: ScoringError?) {
+        do {
+            return (try score(input, options: options), nil)
+        } catch {
+            let breakdown = Breakdown(urgency: fallbackScore, rulesVersion: ruleSet.version, evaluationMicroseconds: 0,
+                                      rules: ["fallback": true], error: error.description)
+            return (Score(value: fallbackScore, rulesVersion: ruleSet.version, breakdown: breakdown), error)
+        }
+    }
+
     /// The message a rule set must be able to score before it is accepted.
     public static let probeMessage = "Hello, why was my loan application rejected??? Please help."
 

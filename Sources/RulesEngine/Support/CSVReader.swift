@@ -25,6 +25,8 @@ public final class CSVReader {
     public private(set) var usesCRLF = false
 
     private let handle: FileHandle?
+    /// Bytes read from the source so far (for progress against the file size).
+    public private(set) var bytesRead = 0
     private var buffer: [UInt8] = []
     private var position = 0
     private var exhausted = false
@@ -62,6 +64,7 @@ public final class CSVReader {
             exhausted = true
             return false
         }
+        bytesRead += data.count
         if position > 0 {
             buffer.removeFirst(position)
             position = 0

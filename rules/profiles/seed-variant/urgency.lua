@@ -10,6 +10,7 @@ RULES = {
   floor = 1.0,
   cap = 5.0,
   decimals = 1,
+  fallback = 3.0,
   tiers = {
     { name = "critical", score = 5, keywords = {
       "can't access", "cant access", "cannot access", "can't login", "cant login", "unable to access", "blocked",
@@ -58,6 +59,7 @@ Respond with only a single number (1-5).]],
   },
 }
 
+fallback = RULES.fallback
 local tiers = keywords.tiers(RULES.tiers)
 local patterns = {}
 for i, modifier in ipairs(RULES.modifiers) do patterns[i] = re.compile(modifier.pattern, modifier.flags) end

@@ -1,0 +1,29 @@
+import Foundation
+import RulesEngine
+
+/// The seed's admin and settings endpoints: `/admin/seed`, and the LLM toggle.
+enum AdminRoutes {
+    static func routes(_ context: APIContext) -> [Route] {
+        [
+            Route("POST", "/admin/seed", admin: true) { _, _ throws(HTTPError) in
+                guard FileManager.default.isReadableFile(atPath: context.seedFile) else {
+                    throw HTTPError(409, "the seed file \(context.seedFile) cannot be read (set SEED_FILE)")
+                }
+                do {
+                    let report = try context.importer.importFile(context.seedFile, llmEnabled: context.llm.isEnabled)
+                    return .json(report.json)
+                } catch {
+                    throw HTTPError(422, "cannot import \(context.seedFile): \(error)")
+                }
+            },
+            Route("GET", "/api/get/llm") { _, _ throws(HTTPError) in
+                .json(["use_llm": .bool(context.llm.isEnabled)])
+            },
+            Route("POST", "/api/set/llm", admin: true) { request, _ throws(HTTPError) in
+                let enabled = try RequestFields(request).boolean("use_llm")
+                try context.stored { () throws(StoreError) in try context.llm.set(enabled) }
+                return .json(["success": true])
+            },
+        ]
+    }
+}

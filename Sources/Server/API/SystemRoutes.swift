@@ -1,0 +1,23 @@
+import Foundation
+
+/// Health and the API's own description.
+enum SystemRoutes {
+    static func routes() -> [Route] {
+        [
+            Route("GET", "/api/health", immediate: true) { _, _ throws(HTTPError) in .json(["status": "ok"]) },
+            Route("GET", "/openapi.json", immediate: true) { _, _ throws(HTTPError) in
+                guard let document = OpenAPIDocument.bytes else { throw .notFound("the OpenAPI document is not installed") }
+                return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: document)
+            },
+        ]
+    }
+}
+
+/// The OpenAPI 3.1 document of the API (Sources/Server/Resources/openapi.json), read once.
+public enum OpenAPIDocument {
+    public static let bytes: [UInt8]? = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
+              let data = try? Data(contentsOf: url) else { return nil }
+        return [UInt8](data)
+    }()
+}

@@ -1,0 +1,114 @@
+import Foundation
+import RulesEngine
+
+/// Everything `urgencyiq serve` is configured with. Sources, strongest first: command-line flags, environment
+/// variables, the `.env` file, defaults.
+public struct ServerConfiguration: Sendable {
+    /// Where tickets are stored.
+    public enum Database: Sendable, Equatable {
+        case sqlite(path: String)
+        case postgres(url: String)
+    }
+
+    public var http = HTTPOptions()
+    public var database = Database.sqlite(path: "instance/urgencyiq.db")
+    public var sqliteSynchronous = SQLiteStore.Synchronous.normal
+    public var rulesDirectory = "rules"
+    public var engineLimits = EngineLimits()
+    /// The LLM toggle's value before anyone sets it (USE_LLM); afterwards the stored value wins.
+    public var useLLMByDefault = false
+    public var adminToken: String?
+    public var cors = CORSPolicy()
+    public var limits = InputLimits()
+    public var logFormat = RequestLogger.Format.text
+    public var seedFile = "data/sample_messages.csv"
+
+    public init() {}
+
+    /// The environment variables read, with what they set (for `serve --help` and the README).
+    public static let variables: [(name: String, meaning: String)] = [
+        ("HOST", "interface to listen on (default 127.0.0.1)"),
+        ("PORT", "port (default 5000)"),
+        ("DATABASE_URL", "sqlite:///path/to.db or postgresql://… (the seed's variable)"),
+        ("URGENCYIQ_DB", "SQLite database file (default instance/urgencyiq.db)"),
+        ("SQLITE_SYNCHRONOUS", "normal (a commit survives a crash of the server; default) or full (also a power cut)"),
+        ("URGENCYIQ_RULES", "rules directory (default rules)"),
+        ("USE_LLM", "the LLM toggle's initial value (true/false, default false)"),
+        ("ADMIN_TOKEN", "bearer token for admin endpoints; without it they answer loopback clients only"),
+        ("CORS_ORIGINS", "allowed browser origins: * (default) or a comma-separated list"),
+        ("MAX_BODY_BYTES", "largest request body (default 1048576)"),
+        ("CONNECTION_TIMEOUT", "seconds before a silent connection is dropped (default 30)"),
+        ("CONNECTION_LIMIT", "simultaneous connections (default 1024)"),
+        ("MAX_MESSAGE_LENGTH", "characters in a message (default 20000)"),
+        ("MAX_REPLY_LENGTH", "characters in a reply (default 20000)"),
+        ("MAX_AGENT_NAME_LENGTH", "characters in an agent name (default 200)"),
+        ("HTTP_THREADS", "network I/O threads (default: one per core)"),
+        ("WORKER_THREADS", "threads running handlers (default 32)"),
+        ("LOG_FORMAT", "text (default), json or off"),
+        ("SEED_FILE", "the CSV POST /admin/seed imports (default data/sample_messages.csv)"),
+    ]
+
+    /// Builds the configuration from `flags` (`--port` → "port" …), `environment` and the `.env` file.
+    public static func load(flags: [String: String], environment: [String: String],
+                            envFile: String? = ".env") throws(ConfigurationError) -> ServerConfiguration {
+        var variables = try envFile.map { path throws(ConfigurationError) in try DotEnv.load(path) } ?? [:]
+        variables.merge(environment) { _, process in process }
+        func value(_ flag: String?, _ variable: String) -> String? {
+            if let flag, let given = flags[flag] { return given }
+            return variables[variable].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func integer(_ flag: String?, _ variable: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+            guard let text = value(flag, variable) else { return nil }
+            guard let number = Int(text), range.contains(number) else {
+                throw ConfigurationError(message: "\(flag.map { "--\($0)" } ?? variable) must be an integer from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+            }
+            return number
+        }
+
+        var configuration = ServerConfiguration()
+        if let host = value("host", "HOST") { configuration.http.host = host }
+        if let port = try integer("port", "PORT", 0...65535) { configuration.http.port = UInt16(port) }
+        if let url = value(nil, "DATABASE_URL") { configuration.database = try database(url: url) }
+        if let path = value("db", "URGENCYIQ_DB") { configuration.database = .sqlite(path: path) }
+        if let mode = value(nil, "SQLITE_SYNCHRONOUS") {
+            guard let synchronous = SQLiteStore.Synchronous(rawValue: mode.lowercased()) else {
+                throw ConfigurationError(message: "SQLITE_SYNCHRONOUS must be normal or full, got '\(mode)'")
+            }
+            configuration.sqliteSynchronous = synchronous
+        }
+        if let rules = value("rules", "URGENCYIQ_RULES") { configuration.rulesDirectory = rules }
+        if let llm = value(nil, "USE_LLM") {
+            switch llm.lowercased() {
+            case "1", "true", "yes", "on": configuration.useLLMByDefault = true
+            case "0", "false", "no", "off": configuration.useLLMByDefault = false
+            default: throw ConfigurationError(message: "USE_LLM must be true or false, got '\(llm)'")
+            }
+        }
+        configuration.adminToken = value(nil, "ADMIN_TOKEN")
+        if let origins = value(nil, "CORS_ORIGINS") { configuration.cors = CORSPolicy(parsing: origins) }
+        if let bytes = try integer(nil, "MAX_BODY_BYTES", 1024...(1 << 30)) { configuration.http.maximumBodyBytes = bytes }
+        if let seconds = try integer(nil, "CONNECTION_TIMEOUT", 1...3600) { configuration.http.connectionTimeout = seconds }
+        if let count = try integer(nil, "CONNECTION_LIMIT", 1...100_000) { configuration.http.connectionLimit = count }
+        if let length = try integer(nil, "MAX_MESSAGE_LENGTH", 1...10_000_000) { configuration.limits.messageLength = length }
+        if let length = try integer(nil, "MAX_REPLY_LENGTH", 1...10_000_000) { configuration.limits.replyLength = length }
+        if let length = try integer(nil, "MAX_AGENT_NAME_LENGTH", 1...100_000) { configuration.limits.agentNameLength = length }
+        if let threads = try integer(nil, "HTTP_THREADS", 1...256) { configuration.http.ioThreads = threads }
+        if let threads = try integer(nil, "WORKER_THREADS", 1...1024) { configuration.http.workerThreads = threads }
+        if let format = value("log-format", "LOG_FORMAT") {
+            guard let parsed = RequestLogger.Format(rawValue: format) else {
+                throw ConfigurationError(message: "--log-format must be text, json or off, got '\(format)'")
+            }
+            configuration.logFormat = parsed
+        }
+        if let seed = value(nil, "SEED_FILE") { configuration.seedFile = seed }
+        return configuration
+    }
+
+    /// `sqlite:///relative.db`, `sqlite:////absolute.db`, `postgresql://…` or the legacy `postgres://…`.
+    static func database(url: String) throws(ConfigurationError) -> Database {
+        if url.hasPrefix("sqlite:///") { return .sqlite(path: String(url.dropFirst("sqlite:///".count))) }
+        if url.hasPrefix("postgres://") { return .postgres(url: "postgresql://" + url.dropFirst("postgres://".count)) }
+        if url.hasPrefix("postgresql://") { return .postgres(url: url) }
+        throw ConfigurationError(message: "DATABASE_URL must start with sqlite:///, postgresql:// or postgres://")
+    }
+}

@@ -1,0 +1,53 @@
+import RulesEngine
+
+/// An HTTP response: status, headers, body.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON body (compact, keys sorted, as the seed's Flask answers).
+    public static func json(_ value: JSONValue, status: Int = 200, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        var body: [UInt8] = []
+        body.reserveCapacity(256)
+        value.encode(into: &body)
+        body.append(0x0A)
+        return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
+    }
+
+    /// `{"error": message}` with `status`.
+    public static func error(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        json(["error": .string(message)], status: status, headers: headers)
+    }
+
+    public mutating func addHeader(_ name: String, _ value: String) { headers.append((name, value)) }
+
+    public func header(_ name: String) -> String? {
+        headers.last { $0.name.lowercased() == name.lowercased() }?.value
+    }
+}
+
+/// A failure a handler reports to the client: the status and the message of `{"error": …}`.
+public struct HTTPError: Error, Sendable, CustomStringConvertible {
+    public var status: Int
+    public var message: String
+    public var headers: [(name: String, value: String)]
+
+    public init(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) {
+        self.status = status
+        self.message = message
+        self.headers = headers
+    }
+
+    public static func badRequest(_ message: String) -> HTTPError { HTTPError(400, message) }
+    public static func notFound(_ message: String) -> HTTPError { HTTPError(404, message) }
+
+    public var response: HTTPResponse { .error(status, message, headers: headers) }
+    public var description: String { "\(status): \(message)" }
+}

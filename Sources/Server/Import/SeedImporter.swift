@@ -1,0 +1,140 @@
+import Foundation
+import RulesEngine
+
+/// What an import did: rows read, messages and customers added, rows already present, rows refused (with
+/// their line numbers, the first 100 of them).
+public struct ImportReport: Sendable, Equatable {
+    public struct SkippedRow: Sendable, Equatable {
+        public var line: Int
+        public var reason: String
+    }
+
+    public var rows = 0
+    public var messages = 0
+    public var customers = 0
+    public var duplicates = 0
+    public var skippedCount = 0
+    public var skipped: [SkippedRow] = []
+
+    public var json: JSONValue {
+        [
+            "success": true,
+            "seeded": ["rows": .integer(Int64(rows)), "messages": .integer(Int64(messages)), "customers": .integer(Int64(customers))],
+            "duplicates": .integer(Int64(duplicates)),
+            "skipped": .integer(Int64(skippedCount)),
+            "errors": .array(skipped.map { ["line": .integer(Int64($0.line)), "error": .string($0.reason)] }),
+        ]
+    }
+}
+
+/// A file that cannot be imported at all (unreadable, not CSV, missing columns).
+public struct ImportError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Imports the seed's CSV format (`User ID,Timestamp (UTC),Message Body`, columns in any order): scores every
+/// message with the active rules, stores them in batched transactions, and skips rows already imported (same
+/// customer, time and text), so importing a file twice adds nothing. Bad rows are reported and skipped.
+public final class SeedImporter: Sendable {
+    public static let batchSize = 1000
+    private let store: any Store
+    private let rules: ActiveRules
+
+    public init(store: any Store, rules: ActiveRules) {
+        self.store = store
+        self.rules = rules
+    }
+
+    /// Imports `path`. `progress` is told the bytes read so far and the file size.
+    public func importFile(_ path: String, llmEnabled: Bool = false,
+                           progress: ((_ bytes: Int, _ total: Int) -> Void)? = nil) throws(ImportError) -> ImportReport {
+        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        let table: CSVTable
+        let columns: (user: Int, time: Int, body: Int)
+        do {
+            table = try CSVTable(reader: try CSVReader(path: path))
+            columns = try SeedImporter.columns(of: table)
+        } catch let error as CSVReader.Error {
+            throw ImportError(message: error.description)
+        } catch let error as ImportError {
+            throw error
+        } catch {
+            throw ImportError(message: "\(path): \(error)")
+        }
+        var report = ImportReport()
+        var batch: [NewMessage] = []
+        let scorer = rules.scorer
+        func flush() throws(ImportError) {
+            guard !batch.isEmpty else { return }
+            do {
+                let added = try store.importMessages(batch)
+                report.messages += added.messagesAdded
+                report.customers += added.customersAdded
+                report.duplicates += batch.count - added.messagesAdded
+            } catch {
+                throw ImportError(message: "storage failed after \(report.messages) messages: \(error.message)")
+            }
+            batch.removeAll(keepingCapacity: true)
+            progress?(table.reader.bytesRead, size)
+        }
+        while true {
+            let record: CSVReader.Record
+            do {
+                guard let next = try table.next() else { break }
+                record = next
+            } catch {
+                report.rows += 1
+                skip(&report, line: error.line, reason: error.message)
+                break  // the reader cannot resynchronise after malformed CSV
+            }
+            report.rows += 1
+            func field(_ index: Int) -> String { index < record.fields.count ? record.fields[index] : "" }
+            let userText = field(columns.user).trimmingCharacters(in: .whitespaces)
+            guard let user = Int64(userText), user > 0, userText.allSatisfy(\.isASCII) else {
+                skip(&report, line: record.line, reason: "User ID must be a positive integer, got '\(userText)'")
+                continue
+            }
+            guard let time = Timestamp(parsing: field(columns.time)) else {
+                skip(&report, line: record.line, reason: "unreadable timestamp '\(field(columns.time))'")
+                continue
+            }
+            let body = field(columns.body).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !body.isEmpty else {
+                skip(&report, line: record.line, reason: "empty message body")
+                continue
+            }
+            let (score, _) = scorer.scoreOrFallback(ScoringInput(text: body, customerID: user),
+                                                    options: ScoringOptions(explain: true, llmEnabled: llmEnabled))
+            let key = SHA256.hex(Array("\(user)\u{0}\(time.microseconds)\u{0}\(body)".utf8)).prefix(32)
+            batch.append(NewMessage(customerID: user, body: body, createdAt: time, urgency: score.value,
+                                    rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null,
+                                    importKey: String(key)))
+            if batch.count >= SeedImporter.batchSize { try flush() }
+        }
+        try flush()
+        progress?(size, size)
+        return report
+    }
+
+    private func skip(_ report: inout ImportReport, line: Int, reason: String) {
+        report.skippedCount += 1
+        if report.skipped.count < 100 { report.skipped.append(.init(line: line, reason: reason)) }
+    }
+
+    /// The positions of the user, time and body columns, by their names in the seed's export (case and
+    /// spacing ignored; short forms accepted).
+    private static func columns(of table: CSVTable) throws(ImportError) -> (user: Int, time: Int, body: Int) {
+        let normalized = table.header.map { $0.lowercased().filter { $0.isLetter || $0.isNumber } }
+        func find(_ names: [String], _ label: String) throws(ImportError) -> Int {
+            guard let index = normalized.firstIndex(where: names.contains) else {
+                throw ImportError(message: "\(table.reader.source):1: missing column '\(label)' (the header has: "
+                                  + table.header.joined(separator: ", ") + ")")
+            }
+            return index
+        }
+        return (try find(["userid", "customerid", "user"], "User ID"),
+                try find(["timestamputc", "timestamp", "time"], "Timestamp (UTC)"),
+                try find(["messagebody", "message", "body"], "Message Body"))
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import RulesEngine
+
+/// Which messages to list, in which order, and which page.
+public struct MessageQuery: Sendable, Equatable {
+    public enum StatusFilter: String, Sendable { case open, resolved, all }
+    public enum Sort: String, Sendable { case urgency, time }
+
+    public var status: StatusFilter = .open
+    public var sort: Sort = .urgency
+    public var customerID: Int64?
+    /// Case-insensitive substring of the message body.
+    public var search: String?
+    /// Only messages with a larger id (newer), for clients that poll.
+    public var sinceID: Int64?
+    public var limit: Int = 100
+    /// Continue after this position (from the previous page).
+    public var after: PageCursor?
+
+    public init() {}
+}
+
+/// A page of messages: the messages in order, how many match in all, and where the next page starts.
+public struct MessagePage: Sendable, Equatable {
+    public var messages: [Message]
+    public var total: Int
+    public var next: PageCursor?
+
+    public init(messages: [Message], total: Int, next: PageCursor?) {
+        self.messages = messages
+        self.total = total
+        self.next = next
+    }
+}
+
+/// A keyset position in a sorted listing: the sort key of the last message shown. Opaque to clients
+/// (base64url of a small JSON document), and bound to its sort order.
+public struct PageCursor: Sendable, Equatable {
+    public var sort: MessageQuery.Sort
+    public var urgency: Double
+    public var createdAt: Timestamp
+    public var id: Int64
+
+    public init(sort: MessageQuery.Sort, urgency: Double, createdAt: Timestamp, id: Int64) {
+        self.sort = sort
+        self.urgency = urgency
+        self.createdAt = createdAt
+        self.id = id
+    }
+
+    /// The cursor after `message` in `sort` order.
+    public init(after message: Message, sort: MessageQuery.Sort) {
+        self.init(sort: sort, urgency: message.urgency, createdAt: message.createdAt, id: message.id)
+    }
+
+    public var token: String {
+        let json: JSONValue = ["s": .string(sort.rawValue), "u": .number(urgency), "t": .integer(createdAt.microseconds),
+                               "i": .integer(id)]
+        return Data(json.jsonText.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Decodes a token; nil for anything that is not one of ours.
+    public init?(token: String) {
+        guard token.utf8.count <= 512 else { return nil }
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64), let json = try? JSONParser.parse([UInt8](data)),
+              let sort = json["s"]?.stringValue.flatMap(MessageQuery.Sort.init(rawValue:)),
+              let urgency = json["u"]?.doubleValue, urgency.isFinite,
+              case .integer(let time)? = json["t"], case .integer(let id)? = json["i"] else { return nil }
+        self.init(sort: sort, urgency: urgency, createdAt: Timestamp(microseconds: time), id: id)
+    }
+}

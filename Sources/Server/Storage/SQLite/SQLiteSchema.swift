@@ -1,0 +1,72 @@
+/// The SQLite schema, as numbered migrations applied in order and recorded in `PRAGMA user_version`.
+enum SQLiteSchema {
+    /// Migration N brings the schema from version N-1 to N. Append only; never edit a shipped migration.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE customers (id INTEGER PRIMARY KEY);
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            body TEXT NOT NULL,
+            created_at INTEGER NOT NULL,          -- microseconds since 1970, UTC
+            urgency REAL NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+            assigned_to TEXT,
+            assigned_at INTEGER,
+            rules_version TEXT NOT NULL,
+            breakdown TEXT NOT NULL,              -- JSON
+            import_key TEXT                       -- set for imported rows: makes re-imports idempotent
+        );
+        CREATE UNIQUE INDEX messages_import_key ON messages(import_key) WHERE import_key IS NOT NULL;
+        CREATE INDEX messages_status_urgency ON messages(status, urgency DESC, created_at DESC, id DESC);
+        CREATE INDEX messages_status_time ON messages(status, created_at DESC, id DESC);
+        CREATE INDEX messages_urgency ON messages(urgency DESC, created_at DESC, id DESC);
+        CREATE INDEX messages_customer ON messages(customer_id, created_at);
+        CREATE TABLE replies (
+            id INTEGER PRIMARY KEY,
+            message_id INTEGER NOT NULL REFERENCES messages(id),
+            agent_name TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX replies_message ON replies(message_id, id);
+        CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+        -- Substring search: a trigram index over message bodies, kept in step by a trigger.
+        CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='id', tokenize='trigram');
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body);
+        END;
+
+        -- Counts per status, so listing a status needs no COUNT(*) over a million rows.
+        CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO counters VALUES ('open', 0), ('resolved', 0);
+        CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN
+            UPDATE counters SET value = value + 1 WHERE name = new.status;
+        END;
+        CREATE TRIGGER messages_count_status AFTER UPDATE OF status ON messages WHEN old.status <> new.status BEGIN
+            UPDATE counters SET value = value - 1 WHERE name = old.status;
+            UPDATE counters SET value = value + 1 WHERE name = new.status;
+        END;
+        """,
+    ]
+
+    /// Brings the database up to the latest version, each migration in its own transaction.
+    static func migrate(_ connection: SQLiteConnection) throws(SQLiteError) {
+        let current = Int(try connection.scalar("PRAGMA user_version"))
+        guard current <= migrations.count else {
+            throw SQLiteError(code: 0, message: "the database is at schema version \(current), newer than this program (\(migrations.count))")
+        }
+        for version in current..<migrations.count {
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                try connection.execute(migrations[version])
+                try connection.execute("PRAGMA user_version = \(version + 1)")
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+}

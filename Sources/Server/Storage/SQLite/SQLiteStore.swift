@@ -1,0 +1,253 @@
+import Foundation
+import RulesEngine
+
+/// The embedded default store: one SQLite file in WAL mode, one writer thread committing in batches, a pool of
+/// read connections, foreign keys on, a trigram index for substring search.
+///
+/// Durability: `synchronous=NORMAL` by default, so a committed write survives a crash of the server process
+/// (kill -9); `synchronous: .full` also survives a power cut, at an fsync per batch.
+public final class SQLiteStore: Store {
+    public enum Synchronous: String, Sendable { case normal, full }
+
+    public let path: String
+    private let writer: SQLiteWriter
+    private let readers: SQLiteReaderPool
+
+    /// Opens (creating it and its directory when missing) and migrates the database at `path`.
+    public init(path: String, synchronous: Synchronous = .normal) throws(StoreError) {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        do {
+            let connection = try SQLiteConnection(path: path, readOnly: false)
+            try connection.execute("""
+                PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous.rawValue.uppercased());
+                PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -8192;
+                PRAGMA temp_store = MEMORY;
+                """)
+            try SQLiteSchema.migrate(connection)
+            writer = SQLiteWriter(connection: connection)
+        } catch {
+            throw StoreError("cannot open the SQLite database \(path): \(error.message)")
+        }
+        readers = SQLiteReaderPool(path: path)
+    }
+
+    public func close() {
+        writer.close()
+        readers.close()
+    }
+
+    // MARK: Writes
+
+    public func insertMessage(_ message: NewMessage) throws(StoreError) -> Int64 {
+        try writer.perform { connection throws(SQLiteError) in try SQLiteStore.insert(message, into: connection).id }
+    }
+
+    /// Inserts one message (and its customer when new): the new id, and whether the customer was new. An
+    /// imported row whose import key exists already is skipped (id 0).
+    private static func insert(_ message: NewMessage, into connection: SQLiteConnection) throws(SQLiteError)
+        -> (id: Int64, newCustomer: Bool) {
+        try connection.query("INSERT OR IGNORE INTO customers(id) VALUES (?)", [.integer(message.customerID)])
+        let newCustomer = connection.changes > 0
+        try connection.query("""
+            INSERT OR IGNORE INTO messages(customer_id, body, created_at, urgency, rules_version, breakdown, import_key)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, [.integer(message.customerID), .text(message.body), .integer(message.createdAt.microseconds),
+                  .real(message.urgency), .text(message.rulesVersion), .text(message.breakdown.jsonText),
+                  message.importKey.map(SQLiteValue.text) ?? .null])
+        return (connection.changes > 0 ? connection.lastInsertRowID : 0, newCustomer)
+    }
+
+    public func importMessages(_ batch: [NewMessage]) throws(StoreError) -> ImportBatchResult {
+        try writer.perform { connection throws(SQLiteError) in
+            var result = ImportBatchResult(messagesAdded: 0, customersAdded: 0)
+            for message in batch {
+                let (id, newCustomer) = try SQLiteStore.insert(message, into: connection)
+                if id != 0 { result.messagesAdded += 1 }
+                if newCustomer { result.customersAdded += 1 }
+            }
+            return result
+        }
+    }
+
+    public func addReply(messageID: Int64, agentName: String, text: String, at time: Timestamp) throws(StoreError) -> Bool {
+        try writer.perform { connection throws(SQLiteError) in
+            try connection.query("""
+                INSERT INTO replies(message_id, agent_name, body, created_at)
+                SELECT id, ?, ?, ? FROM messages WHERE id = ?
+                """, [.text(agentName), .text(text), .integer(time.microseconds), .integer(messageID)])
+            return connection.changes > 0
+        }
+    }
+
+    public func resolve(messageID: Int64) throws(StoreError) -> Bool {
+        try update("UPDATE messages SET status = 'resolved' WHERE id = ?", [.integer(messageID)])
+    }
+
+    public func assign(messageID: Int64, to agent: String, at time: Timestamp) throws(StoreError) -> Bool {
+        try update("UPDATE messages SET assigned_to = ?, assigned_at = ? WHERE id = ?",
+                   [.text(agent), .integer(time.microseconds), .integer(messageID)])
+    }
+
+    public func unassign(messageID: Int64) throws(StoreError) -> Bool {
+        try update("UPDATE messages SET assigned_to = NULL, assigned_at = NULL WHERE id = ?", [.integer(messageID)])
+    }
+
+    /// Runs an UPDATE of one message; true when the message exists.
+    private func update(_ sql: String, _ values: [SQLiteValue]) throws(StoreError) -> Bool {
+        try writer.perform { connection throws(SQLiteError) in
+            try connection.query(sql, values)
+            return connection.changes > 0
+        }
+    }
+
+    public func setSetting(_ key: String, to value: String) throws(StoreError) {
+        try writer.perform { connection throws(SQLiteError) in
+            try connection.query("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", [.text(key), .text(value)])
+        }
+    }
+
+    // MARK: Reads
+
+    public func setting(_ key: String) throws(StoreError) -> String? {
+        try readers.read { connection throws(SQLiteError) in
+            var value: String?
+            try connection.query("SELECT value FROM settings WHERE key = ?", [.text(key)]) { value = $0.text(0) }
+            return value
+        }
+    }
+
+    private static let columns = "id, customer_id, body, created_at, urgency, status, assigned_to, assigned_at"
+
+    private static func message(from row: SQLiteStatement) -> Message {
+        Message(id: row.integer(0), customerID: row.integer(1), body: row.text(2),
+                createdAt: Timestamp(microseconds: row.integer(3)), urgency: row.real(4),
+                status: MessageStatus(rawValue: row.text(5)) ?? .open, assignedTo: row.optionalText(6),
+                assignedAt: row.optionalInteger(7).map(Timestamp.init(microseconds:)), replies: [])
+    }
+
+    public func message(id: Int64) throws(StoreError) -> Message? {
+        try readers.read { connection throws(SQLiteError) in
+            var found: Message?
+            try connection.query("SELECT \(SQLiteStore.columns), rules_version, breakdown FROM messages WHERE id = ?",
+                                 [.integer(id)]) { row in
+                var message = SQLiteStore.message(from: row)
+                message.rulesVersion = row.text(8)
+                message.breakdown = try? JSONParser.parse(row.text(9))
+                found = message
+            }
+            guard var message = found else { return nil }
+            message.replies = try SQLiteStore.replies(for: [id], connection)[id] ?? []
+            return message
+        }
+    }
+
+    public func messages(_ query: MessageQuery) throws(StoreError) -> MessagePage {
+        try readers.read { connection throws(SQLiteError) in
+            var filters: [String] = []
+            var values: [SQLiteValue] = []
+            if query.status != .all {
+                filters.append("status = ?")
+                values.append(.text(query.status.rawValue))
+            }
+            if let customer = query.customerID {
+                filters.append("customer_id = ?")
+                values.append(.integer(customer))
+            }
+            if let since = query.sinceID {
+                filters.append("id > ?")
+                values.append(.integer(since))
+            }
+            if let search = query.search, !search.isEmpty {
+                if search.unicodeScalars.count >= 3 {
+                    filters.append("id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
+                    values.append(.text("\"" + search.replacingOccurrences(of: "\"", with: "\"\"") + "\""))
+                } else {
+                    filters.append("instr(lower(body), lower(?)) > 0")  // too short for trigrams
+                    values.append(.text(search))
+                }
+            }
+            let total: Int
+            if query.customerID == nil, query.sinceID == nil, (query.search ?? "").isEmpty {
+                total = Int(try connection.scalar(query.status == .all ? "SELECT SUM(value) FROM counters"
+                                                                      : "SELECT value FROM counters WHERE name = ?",
+                                                  query.status == .all ? [] : [.text(query.status.rawValue)]))
+            } else {
+                total = Int(try connection.scalar("SELECT COUNT(*) FROM messages" + SQLiteStore.whereClause(filters), values))
+            }
+
+            var pageFilters = filters, pageValues = values
+            let order: String
+            switch query.sort {
+            case .urgency:
+                order = "urgency DESC, created_at DESC, id DESC"
+                if let after = query.after {
+                    pageFilters.append("(urgency, created_at, id) < (?, ?, ?)")
+                    pageValues += [.real(after.urgency), .integer(after.createdAt.microseconds), .integer(after.id)]
+                }
+            case .time:
+                order = "created_at DESC, id DESC"
+                if let after = query.after {
+                    pageFilters.append("(created_at, id) < (?, ?)")
+                    pageValues += [.integer(after.createdAt.microseconds), .integer(after.id)]
+                }
+            }
+            pageValues.append(.integer(Int64(query.limit + 1)))
+            var messages: [Message] = []
+            try connection.query("SELECT \(SQLiteStore.columns) FROM messages\(SQLiteStore.whereClause(pageFilters)) "
+                                 + "ORDER BY \(order) LIMIT ?", pageValues) { messages.append(SQLiteStore.message(from: $0)) }
+            var next: PageCursor?
+            if messages.count > query.limit {
+                messages.removeLast()
+                next = messages.last.map { PageCursor(after: $0, sort: query.sort) }
+            }
+            let replies = try SQLiteStore.replies(for: messages.map(\.id), connection)
+            for index in messages.indices { messages[index].replies = replies[messages[index].id] ?? [] }
+            return MessagePage(messages: messages, total: total, next: next)
+        }
+    }
+
+    private static func whereClause(_ filters: [String]) -> String {
+        filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
+    }
+
+    /// The replies of `ids`, oldest first, by message.
+    private static func replies(for ids: [Int64], _ connection: SQLiteConnection) throws(SQLiteError) -> [Int64: [Reply]] {
+        guard !ids.isEmpty else { return [:] }
+        var result: [Int64: [Reply]] = [:]
+        var start = 0
+        while start < ids.count {
+            let chunk = Array(ids[start..<min(ids.count, start + 500)])
+            start += chunk.count
+            let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            try connection.query("""
+                SELECT message_id, agent_name, body, created_at FROM replies
+                WHERE message_id IN (\(placeholders)) ORDER BY message_id, id
+                """, chunk.map(SQLiteValue.integer)) { row in
+                result[row.integer(0), default: []].append(
+                    Reply(agentName: row.text(1), text: row.text(2), createdAt: Timestamp(microseconds: row.integer(3))))
+            }
+        }
+        return result
+    }
+
+    public func customer(id: Int64) throws(StoreError) -> CustomerProfile? {
+        try readers.read { connection throws(SQLiteError) in
+            var profile: CustomerProfile?
+            try connection.query("""
+                SELECT COUNT(*), SUM(status = 'open'), SUM(status = 'resolved'), AVG(urgency), MIN(created_at), MAX(created_at)
+                FROM messages WHERE customer_id = ?
+                """, [.integer(id)]) { row in
+                guard row.integer(0) > 0 else { return }
+                profile = CustomerProfile(id: id, totalMessages: Int(row.integer(0)), openMessages: Int(row.integer(1)),
+                                          resolvedMessages: Int(row.integer(2)), averageUrgency: row.real(3),
+                                          firstContact: Timestamp(microseconds: row.integer(4)),
+                                          lastContact: Timestamp(microseconds: row.integer(5)))
+            }
+            return profile
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import RulesEngine
+
+/// Where tickets live. Two implementations (SQLite, the embedded default; PostgreSQL for fleets) pass the same
+/// contract test suite. Every method that returns normally has committed what it did.
+public protocol Store: Sendable {
+    /// Stores a new message (creating its customer when new) and returns its id.
+    func insertMessage(_ message: NewMessage) throws(StoreError) -> Int64
+    /// A page of messages with their replies, the number matching in all, and the cursor of the next page.
+    func messages(_ query: MessageQuery) throws(StoreError) -> MessagePage
+    /// One message with its replies, breakdown and rules version; nil when there is none with that id.
+    func message(id: Int64) throws(StoreError) -> Message?
+    /// Adds a reply; false when the message does not exist.
+    func addReply(messageID: Int64, agentName: String, text: String, at time: Timestamp) throws(StoreError) -> Bool
+    /// Marks a message resolved; false when it does not exist.
+    func resolve(messageID: Int64) throws(StoreError) -> Bool
+    /// Assigns a message to an agent at `time`; false when it does not exist.
+    func assign(messageID: Int64, to agent: String, at time: Timestamp) throws(StoreError) -> Bool
+    /// Clears the assignment; false when the message does not exist.
+    func unassign(messageID: Int64) throws(StoreError) -> Bool
+    /// A customer's profile; nil when the customer has no messages.
+    func customer(id: Int64) throws(StoreError) -> CustomerProfile?
+    /// Stores a batch of imported messages in one transaction, skipping those already imported (same import
+    /// key); reports what was added.
+    func importMessages(_ batch: [NewMessage]) throws(StoreError) -> ImportBatchResult
+    /// A persisted setting (the LLM toggle), or nil.
+    func setting(_ key: String) throws(StoreError) -> String?
+    func setSetting(_ key: String, to value: String) throws(StoreError)
+    /// Finishes pending writes and closes the store.
+    func close()
+}
+
+/// A storage failure: the request cannot be served now (503), not the caller's fault.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A message to store.
+public struct NewMessage: Sendable, Equatable {
+    public var customerID: Int64
+    public var body: String
+    public var createdAt: Timestamp
+    public var urgency: Double
+    public var rulesVersion: String
+    public var breakdown: JSONValue
+    /// Set for imported rows: a hash of customer, time and body that makes re-imports add nothing.
+    public var importKey: String?
+
+    public init(customerID: Int64, body: String, createdAt: Timestamp, urgency: Double, rulesVersion: String,
+                breakdown: JSONValue, importKey: String? = nil) {
+        self.customerID = customerID
+        self.body = body
+        self.createdAt = createdAt
+        self.urgency = urgency
+        self.rulesVersion = rulesVersion
+        self.breakdown = breakdown
+        self.importKey = importKey
+    }
+}
+
+public enum MessageStatus: String, Sendable {
+    case open, resolved
+}
+
+/// An agent's reply to a message.
+public struct Reply: Sendable, Equatable {
+    public var agentName: String
+    public var text: String
+    public var createdAt: Timestamp
+
+    public init(agentName: String, text: String, createdAt: Timestamp) {
+        self.agentName = agentName
+        self.text = text
+        self.createdAt = createdAt
+    }
+}
+
+/// A stored message as the API shows it.
+public struct Message: Sendable, Equatable {
+    public var id: Int64
+    public var customerID: Int64
+    public var body: String
+    public var createdAt: Timestamp
+    public var urgency: Double
+    public var status: MessageStatus
+    public var assignedTo: String?
+    public var assignedAt: Timestamp?
+    public var replies: [Reply]
+    /// Filled by `message(id:)` only.
+    public var rulesVersion: String?
+    public var breakdown: JSONValue?
+
+    public init(id: Int64, customerID: Int64, body: String, createdAt: Timestamp, urgency: Double, status: MessageStatus,
+                assignedTo: String?, assignedAt: Timestamp?, replies: [Reply], rulesVersion: String? = nil,
+                breakdown: JSONValue? = nil) {
+        self.id = id
+        self.customerID = customerID
+        self.body = body
+        self.createdAt = createdAt
+        self.urgency = urgency
+        self.status = status
+        self.assignedTo = assignedTo
+        self.assignedAt = assignedAt
+        self.replies = replies
+        self.rulesVersion = rulesVersion
+        self.breakdown = breakdown
+    }
+}
+
+/// A customer's profile.
+public struct CustomerProfile: Sendable, Equatable {
+    public var id: Int64
+    public var totalMessages: Int
+    public var openMessages: Int
+    public var resolvedMessages: Int
+    public var averageUrgency: Double
+    public var firstContact: Timestamp
+    public var lastContact: Timestamp
+}
+
+/// What one import batch added.
+public struct ImportBatchResult: Sendable, Equatable {
+    public var messagesAdded: Int
+    public var customersAdded: Int
+
+    public init(messagesAdded: Int, customersAdded: Int) {
+        self.messagesAdded = messagesAdded
+        self.customersAdded = customersAdded
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import RulesEngine
+import Server
+
+/// `urgencyiq import`: load a CSV export in the seed's format into the store.
+enum ImportCommand {
+    static let spec = CommandSpec(
+        name: "import",
+        synopsis: "import [--db PATH] [--rules DIR] [--env-file PATH] FILE.csv",
+        summary: "Import messages (User ID, Timestamp (UTC), Message Body), scoring each; re-importing adds nothing.",
+        options: [
+            .init(names: ["--db"], valueName: "PATH", help: "SQLite database file (default instance/urgencyiq.db)"),
+            RulesOptions.option,
+            .init(names: ["--env-file"], valueName: "PATH", help: "variables file (default .env, when present)"),
+        ],
+        details: "Rows with a bad user id, timestamp or an empty message are reported with their line and skipped.\n"
+            + "Exit status: 0 imported, 1 the store failed, 2 usage error or the file cannot be read.")
+
+    static func run(_ arguments: ParsedArguments) -> Int32 {
+        guard arguments.positionals.count == 1 else {
+            Terminal.error("urgencyiq import: expected one FILE.csv")
+            return 2
+        }
+        let file = arguments.positionals[0]
+        let configuration: ServerConfiguration
+        let store: any Store
+        do {
+            configuration = try ServerCommandSupport.configuration(arguments)
+            store = try UrgencyIQServer.openStore(configuration)
+        } catch {
+            Terminal.error("urgencyiq import: \(error)")
+            return 2
+        }
+        defer { store.close() }
+        let scorer = RulesOptions.loadScorer(arguments, log: StandardErrorLogSink(minimumLevel: .warn))
+        let llm = (try? LLMToggle(store: store, initial: configuration.useLLMByDefault).isEnabled) ?? false
+        let progress = ProgressReporter(label: "importing", total: 100)
+        let report: ImportReport
+        do {
+            report = try SeedImporter(store: store, rules: ActiveRules(scorer)).importFile(file, llmEnabled: llm) { bytes, total in
+                progress.update(total > 0 ? bytes * 100 / total : 0)
+            }
+        } catch {
+            progress.finish()
+            Terminal.error("urgencyiq import: \(error)")
+            return error.message.hasPrefix("storage failed") ? 1 : 2
+        }
+        progress.finish()
+        for row in report.skipped { Terminal.error("\(file):\(row.line): skipped: \(row.reason)") }
+        if report.skippedCount > report.skipped.count {
+            Terminal.error("… and \(report.skippedCount - report.skipped.count) more rows skipped")
+        }
+        Terminal.write("import: \(report.rows) rows, \(report.messages) messages and \(report.customers) customers added, "
+            + "\(report.duplicates) already present, \(report.skippedCount) skipped (rules \(scorer.rulesVersion))\n")
+        return 0
+    }
+}

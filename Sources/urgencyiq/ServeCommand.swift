@@ -1,0 +1,73 @@
+import Foundation
+import RulesEngine
+import Server
+
+/// `urgencyiq serve`: the REST API.
+enum ServeCommand {
+    static let spec = CommandSpec(
+        name: "serve",
+        synopsis: "serve [--host HOST] [--port PORT] [--db PATH] [--rules DIR] [--log-format text|json|off] [--env-file PATH]",
+        summary: "Run the REST API (libmicrohttpd) on the SQLite store, scoring with the rules.",
+        options: [
+            .init(names: ["--host"], valueName: "HOST", help: "interface to listen on (default 127.0.0.1; 0.0.0.0 for all)"),
+            .init(names: ["--port"], valueName: "PORT", help: "port (default 5000; 0 picks a free one)"),
+            .init(names: ["--db"], valueName: "PATH", help: "SQLite database file (default instance/urgencyiq.db)"),
+            RulesOptions.option,
+            .init(names: ["--log-format"], valueName: "FORMAT", help: "request log: text (default), json or off"),
+            .init(names: ["--env-file"], valueName: "PATH", help: "variables file (default .env, when present)"),
+        ],
+        details: "Environment variables (flags win, then the environment, then the .env file):\n"
+            + ServerConfiguration.variables.map { "  " + $0.name.padding(toLength: 22, withPad: " ", startingAt: 0) + $0.meaning }
+            .joined(separator: "\n")
+            + "\nSIGINT or SIGTERM stops it gracefully: no new connections, requests in flight finish, the database closes.")
+
+    static func run(_ arguments: ParsedArguments) -> Int32 {
+        let configuration: ServerConfiguration
+        do {
+            configuration = try ServerCommandSupport.configuration(arguments)
+        } catch {
+            Terminal.error("urgencyiq serve: \(error)")
+            return 2
+        }
+        // Block the signals in every thread before any starts; this thread waits for them below.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&signals, signal) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let server: UrgencyIQServer
+        do {
+            server = try UrgencyIQServer(configuration: configuration)
+        } catch {
+            Terminal.error("urgencyiq serve: \(error)")
+            return 1
+        }
+        let database: String = switch configuration.database {
+        case .sqlite(let path): path
+        case .postgres: "PostgreSQL"
+        }
+        Terminal.error("urgencyiq: serving on http://\(configuration.http.host):\(server.port) (rules \(server.rules.scorer.rulesVersion), "
+            + "database \(database), LLM \(server.context.llm.isEnabled ? "on" : "off"))")
+        while true {
+            var received: Int32 = 0
+            sigwait(&signals, &received)
+            if received == SIGHUP { continue }  // rules reload arrives with hot reload
+            Terminal.error("urgencyiq: stopping (signal \(received)): finishing requests in flight")
+            server.shutdown()
+            Terminal.error("urgencyiq: stopped")
+            return 0
+        }
+    }
+}
+
+/// Configuration shared by the commands that open the store.
+enum ServerCommandSupport {
+    static func configuration(_ arguments: ParsedArguments) throws -> ServerConfiguration {
+        var flags: [String: String] = [:]
+        for name in ["host", "port", "db", "rules", "log-format"] {
+            if let value = arguments.value("--" + name) { flags[name] = value }
+        }
+        return try ServerConfiguration.load(flags: flags, environment: ProcessInfo.processInfo.environment,
+                                            envFile: arguments.value("--env-file") ?? ".env")
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import RulesEngine
+import Synchronization
+import TestSupport
+import XCTest
+
+/// `urgencyiq serve` and `import` as processes: durability across kill -9, graceful shutdown, the import report.
+final class ServeCommandTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: directory) }
+
+    private var database: String { directory.appendingPathComponent("tickets.db").path }
+
+    /// Posts from `workers` threads (each until it fails); the acknowledged message ids.
+    private func postConcurrently(port: UInt16, workers: Int, each: Int) -> [Int64] {
+        let acknowledged = Mutex<[Int64]>([])
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let client = TestHTTPClient(port: port)
+            for i in 0..<each {
+                guard let response = try? client.request("POST", "/api/messages/send",
+                                                         json: ["user_id": .integer(Int64(worker + 1)), "message": .string("w\(worker) #\(i) when will my loan be disbursed??")]),
+                      response.status == 201, let id = response.json?["message_id"]?.doubleValue else { return }
+                acknowledged.withLock { $0.append(Int64(id)) }
+            }
+        }
+        return acknowledged.withLock { $0 }
+    }
+
+    /// Every stored message id, following the pages.
+    private func storedIDs(port: UInt16) throws -> Set<Int64> {
+        let client = TestHTTPClient(port: port)
+        var ids = Set<Int64>()
+        var next: String? = "/api/messages?status=all&sort=time&limit=1000"
+        while let path = next {
+            let response = try client.request("GET", path)
+            ids.formUnion((response.json?.arrayValue ?? []).compactMap { $0["id"]?.doubleValue.map(Int64.init) })
+            next = response.header("link").flatMap { link in
+                link.range(of: "<").flatMap { start in link.range(of: ">").map { String(link[start.upperBound..<$0.lowerBound]) } }
+            }
+        }
+        return ids
+    }
+
+    func testAcknowledgedMessagesSurviveKillNine() throws {
+        let server = try ServerProcess(database: database)
+        let port = server.port
+        let pid = server.process.processIdentifier
+        let killer = Thread { usleep(300_000); kill(pid, SIGKILL) }
+        killer.start()
+        let acknowledged = postConcurrently(port: port, workers: 8, each: 400)
+        server.process.waitUntilExit()
+        XCTAssertEqual(server.process.terminationReason, .uncaughtSignal)
+        XCTAssertGreaterThan(acknowledged.count, 0)
+        let restarted = try ServerProcess(database: database)
+        defer { restarted.stop() }
+        let stored = try storedIDs(port: restarted.port)
+        XCTAssertEqual(Set(acknowledged).subtracting(stored), [], "acknowledged but lost after kill -9")
+    }
+
+    func testSigtermFinishesRequestsInFlightAndClosesCleanly() throws {
+        let server = try ServerProcess(database: database)
+        let port = server.port
+        let pid = server.process.processIdentifier
+        let stopper = Thread { usleep(300_000); kill(pid, SIGTERM) }
+        stopper.start()
+        let acknowledged = postConcurrently(port: port, workers: 8, each: 400)
+        server.process.waitUntilExit()
+        XCTAssertEqual(server.process.terminationStatus, 0)
+        XCTAssertTrue(server.remainingErrors().contains("urgencyiq: stopped"))
+        let restarted = try ServerProcess(database: database)
+        defer { restarted.stop() }
+        XCTAssertEqual(Set(acknowledged).subtracting(try storedIDs(port: restarted.port)), [])
+    }
+
+    func testImportReportsAndIsIdempotent() throws {
+        let file = directory.appendingPathComponent("seed.csv").path
+        try Data("User ID,Timestamp (UTC),Message Body\n7,2025-01-15 10:30:00,Why was my loan rejected?\nx,2025-01-15 10:31:00,bad id\n8,not a time,bad time\n9,2025-01-15 10:32:00,\"  \"\n7,2025-01-15 10:33:00,\"thanks, got it\"\n".utf8)
+            .write(to: URL(fileURLWithPath: file))
+        let first = try CommandRunner.run(["import", "--db", database, "--env-file", "/nonexistent", file])
+        XCTAssertEqual(first.status, 0, first.errors)
+        XCTAssertEqual(first.output, "import: 5 rows, 2 messages and 1 customers added, 0 already present, 3 skipped (rules \(try rulesVersion()))\n")
+        XCTAssertTrue(first.errors.contains("\(file):3: skipped: User ID must be a positive integer, got 'x'"), first.errors)
+        XCTAssertTrue(first.errors.contains("\(file):4: skipped: unreadable timestamp 'not a time'"), first.errors)
+        XCTAssertTrue(first.errors.contains("\(file):5: skipped: empty message body"), first.errors)
+        let second = try CommandRunner.run(["import", "--db", database, "--env-file", "/nonexistent", file])
+        XCTAssertTrue(second.output.hasPrefix("import: 5 rows, 0 messages and 0 customers added, 2 already present"), second.output)
+        let missing = try CommandRunner.run(["import", "--db", database, "--env-file", "/nonexistent", "/nonexistent.csv"])
+        XCTAssertEqual(missing.status, 2)
+    }
+
+    private func rulesVersion() throws -> String {
+        let json = try CommandRunner.run(["score", "--json", "x"])
+        return (try? JSONParser.parse(json.output))?["rules_version"]?.stringValue ?? "?"
+    }
+}

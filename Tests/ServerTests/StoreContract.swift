@@ -1,0 +1,241 @@
+import Foundation
+import RulesEngine
+import Synchronization
+import XCTest
+@testable import Server
+import TestSupport
+
+/// What every Store must do, written against the protocol: each backend's test class runs every case.
+struct StoreContract {
+    /// Opens the store under test; calling it again reopens the same database.
+    let open: () throws -> any Store
+
+    private static func message(_ customer: Int64, _ body: String, urgency: Double, at seconds: Int64, key: String? = nil) -> NewMessage {
+        NewMessage(customerID: customer, body: body, createdAt: Timestamp(microseconds: seconds * 1_000_000), urgency: urgency,
+                   rulesVersion: "abc123", breakdown: ["urgency": .number(urgency), "tier": ["name": "high"]], importKey: key)
+    }
+
+    private func message(_ customer: Int64, _ body: String, urgency: Double, at seconds: Int64, key: String? = nil) -> NewMessage {
+        StoreContract.message(customer, body, urgency: urgency, at: seconds, key: key)
+    }
+
+    private func withStore(_ body: (any Store) throws -> Void) throws {
+        let store = try open()
+        defer { store.close() }
+        try body(store)
+    }
+
+    func insertsAndReadsBack() throws {
+        try withStore { store in
+            let new = message(42, "Why was my loan rejected? 🙏 ünïcode", urgency: 4.5, at: 1_700_000_000)
+            let id = try store.insertMessage(new)
+            XCTAssertGreaterThan(id, 0)
+            let stored = try XCTUnwrap(try store.message(id: id))
+            XCTAssertEqual(stored.customerID, 42)
+            XCTAssertEqual(stored.body, new.body)
+            XCTAssertEqual(stored.urgency, 4.5)
+            XCTAssertEqual(stored.status, .open)
+            XCTAssertEqual(stored.createdAt, new.createdAt)
+            XCTAssertNil(stored.assignedTo)
+            XCTAssertEqual(stored.rulesVersion, "abc123")
+            XCTAssertEqual(stored.breakdown, new.breakdown)
+            XCTAssertNil(try store.message(id: id + 1000))
+            let second = try store.insertMessage(message(42, "again", urgency: 1, at: 1_700_000_001))
+            XCTAssertGreaterThan(second, id)
+        }
+    }
+
+    func keepsHostileTextIntact() throws {
+        try withStore { store in
+            for text in ["'; DROP TABLE messages; --", "\"quoted\" %wild_card% \\ back", "עברית RTL ‏mixed", "emoji 😡🙏🏽 zwj 👨‍👩‍👧",
+                         String(repeating: "long ", count: 20_000)] {
+                let id = try store.insertMessage(message(7, text, urgency: 2, at: 1))
+                XCTAssertEqual(try store.message(id: id)?.body, text)
+            }
+            XCTAssertEqual(try store.messages(MessageQuery()).total, 5)
+        }
+    }
+
+    func filtersAndOrders() throws {
+        try withStore { store in
+            let a = try store.insertMessage(message(1, "alpha", urgency: 3, at: 100))
+            let b = try store.insertMessage(message(2, "beta", urgency: 5, at: 50))
+            let c = try store.insertMessage(message(1, "gamma", urgency: 5, at: 200))
+            let d = try store.insertMessage(message(3, "delta", urgency: 1, at: 300))
+            XCTAssertTrue(try store.resolve(messageID: d))
+            var query = MessageQuery()
+            XCTAssertEqual(try store.messages(query).messages.map(\.id), [c, b, a])  // urgency desc, then newest
+            query.sort = .time
+            XCTAssertEqual(try store.messages(query).messages.map(\.id), [c, a, b])
+            query.status = .resolved
+            XCTAssertEqual(try store.messages(query).messages.map(\.id), [d])
+            query.status = .all
+            XCTAssertEqual(try store.messages(query).messages.map(\.id), [d, c, a, b])
+            XCTAssertEqual(try store.messages(query).total, 4)
+            query.customerID = 1
+            XCTAssertEqual(try store.messages(query).messages.map(\.id), [c, a])
+            XCTAssertEqual(try store.messages(query).total, 2)
+            query.customerID = nil
+            query.sinceID = b
+            XCTAssertEqual(Set(try store.messages(query).messages.map(\.id)), [c, d])
+            XCTAssertEqual(try store.messages(query).total, 2)
+        }
+    }
+
+    func searchesCaseInsensitiveSubstrings() throws {
+        try withStore { store in
+            let loan = try store.insertMessage(message(1, "My LOAN was rejected", urgency: 4, at: 1))
+            let unloaned = try store.insertMessage(message(2, "the unloaned amount", urgency: 2, at: 2))
+            let quoted = try store.insertMessage(message(3, "he said \"50% off\" o_o", urgency: 1, at: 3))
+            _ = try store.insertMessage(message(4, "nothing here", urgency: 1, at: 4))
+            var query = MessageQuery()
+            query.search = "loan"
+            XCTAssertEqual(Set(try store.messages(query).messages.map(\.id)), [loan, unloaned])
+            XCTAssertEqual(try store.messages(query).total, 2)
+            query.search = "LoAn WaS"
+            XCTAssertEqual(try store.messages(query).messages.map(\.id), [loan])
+            query.search = "\"50% off\""
+            XCTAssertEqual(try store.messages(query).messages.map(\.id), [quoted])
+            query.search = "o_o"
+            XCTAssertEqual(try store.messages(query).messages.map(\.id), [quoted])
+            query.search = "%"
+            XCTAssertEqual(try store.messages(query).messages.map(\.id), [quoted])
+            query.search = "') OR 1=1 --"
+            XCTAssertEqual(try store.messages(query).messages, [])
+            query.search = "zzz"
+            XCTAssertEqual(try store.messages(query).total, 0)
+        }
+    }
+
+    func paginatesEveryRowExactlyOnce() throws {
+        try withStore { store in
+            var ids: [Int64] = []
+            for i in 0..<230 {
+                ids.append(try store.insertMessage(message(Int64(i % 9 + 1), "message \(i)", urgency: Double(i % 5) + 1, at: Int64(i % 17))))
+            }
+            for sort in [MessageQuery.Sort.urgency, .time] {
+                var query = MessageQuery()
+                query.sort = sort
+                query.limit = 7
+                var seen: [Message] = []
+                var pages = 0
+                repeat {
+                    let page = try store.messages(query)
+                    XCTAssertEqual(page.total, 230)
+                    XCTAssertLessThanOrEqual(page.messages.count, 7)
+                    seen += page.messages
+                    query.after = page.next
+                    pages += 1
+                } while query.after != nil && pages < 100
+                XCTAssertEqual(seen.map(\.id).sorted(), ids.sorted(), "\(sort)")
+                let keys = seen.map { sort == .urgency ? [$0.urgency, Double($0.createdAt.microseconds), Double($0.id)]
+                                                      : [Double($0.createdAt.microseconds), Double($0.id)] }
+                XCTAssertEqual(keys, keys.sorted { $0.lexicographicallyPrecedes($1) }.reversed(), "\(sort) order")
+            }
+        }
+    }
+
+    func keepsRepliesInOrder() throws {
+        try withStore { store in
+            let id = try store.insertMessage(message(1, "help", urgency: 3, at: 1))
+            XCTAssertTrue(try store.addReply(messageID: id, agentName: "Ann", text: "first", at: Timestamp(microseconds: 10)))
+            XCTAssertTrue(try store.addReply(messageID: id, agentName: "Bob", text: "second", at: Timestamp(microseconds: 20)))
+            XCTAssertFalse(try store.addReply(messageID: id + 99, agentName: "Eve", text: "lost", at: Timestamp(microseconds: 30)))
+            XCTAssertEqual(try store.message(id: id)?.replies.map(\.text), ["first", "second"])
+            XCTAssertEqual(try store.messages(MessageQuery()).messages.first?.replies.map(\.agentName), ["Ann", "Bob"])
+        }
+    }
+
+    func resolvesAssignsAndUnassigns() throws {
+        try withStore { store in
+            let id = try store.insertMessage(message(1, "help", urgency: 3, at: 1))
+            XCTAssertTrue(try store.assign(messageID: id, to: "Sarah", at: Timestamp(microseconds: 5_000_000)))
+            XCTAssertEqual(try store.message(id: id)?.assignedTo, "Sarah")
+            XCTAssertEqual(try store.message(id: id)?.assignedAt, Timestamp(microseconds: 5_000_000))
+            XCTAssertTrue(try store.unassign(messageID: id))
+            XCTAssertNil(try store.message(id: id)?.assignedTo)
+            XCTAssertNil(try store.message(id: id)?.assignedAt)
+            XCTAssertTrue(try store.resolve(messageID: id))
+            XCTAssertTrue(try store.resolve(messageID: id))  // resolving twice is fine
+            XCTAssertEqual(try store.message(id: id)?.status, .resolved)
+            var query = MessageQuery()
+            XCTAssertEqual(try store.messages(query).total, 0)
+            query.status = .resolved
+            XCTAssertEqual(try store.messages(query).total, 1)
+            XCTAssertFalse(try store.resolve(messageID: 999))
+            XCTAssertFalse(try store.assign(messageID: 999, to: "x", at: .now()))
+            XCTAssertFalse(try store.unassign(messageID: 999))
+        }
+    }
+
+    func profilesCustomers() throws {
+        try withStore { store in
+            _ = try store.insertMessage(message(5, "a", urgency: 2, at: 100))
+            let b = try store.insertMessage(message(5, "b", urgency: 5, at: 300))
+            _ = try store.insertMessage(message(6, "c", urgency: 1, at: 200))
+            XCTAssertTrue(try store.resolve(messageID: b))
+            let profile = try XCTUnwrap(try store.customer(id: 5))
+            XCTAssertEqual(profile.totalMessages, 2)
+            XCTAssertEqual(profile.openMessages, 1)
+            XCTAssertEqual(profile.resolvedMessages, 1)
+            XCTAssertEqual(profile.averageUrgency, 3.5)
+            XCTAssertEqual(profile.firstContact, Timestamp(microseconds: 100_000_000))
+            XCTAssertEqual(profile.lastContact, Timestamp(microseconds: 300_000_000))
+            XCTAssertNil(try store.customer(id: 77))
+        }
+    }
+
+    func importsIdempotently() throws {
+        try withStore { store in
+            let batch = (0..<50).map { message(Int64($0 % 10 + 1), "imported \($0)", urgency: 2, at: Int64($0), key: "key-\($0)") }
+            XCTAssertEqual(try store.importMessages(batch), ImportBatchResult(messagesAdded: 50, customersAdded: 10))
+            XCTAssertEqual(try store.importMessages(batch), ImportBatchResult(messagesAdded: 0, customersAdded: 0))
+            let more = batch.prefix(5) + [message(11, "new", urgency: 1, at: 1, key: "key-new")]
+            XCTAssertEqual(try store.importMessages(Array(more)), ImportBatchResult(messagesAdded: 1, customersAdded: 1))
+            XCTAssertEqual(try store.messages(MessageQuery()).total, 51)
+        }
+    }
+
+    func persistsSettingsAndData() throws {
+        var id: Int64 = 0
+        try withStore { store in
+            XCTAssertNil(try store.setting("use_llm"))
+            try store.setSetting("use_llm", to: "true")
+            try store.setSetting("use_llm", to: "false")
+            id = try store.insertMessage(message(1, "kept", urgency: 3, at: 1))
+        }
+        try withStore { store in
+            XCTAssertEqual(try store.setting("use_llm"), "false")
+            XCTAssertEqual(try store.message(id: id)?.body, "kept")
+        }
+    }
+
+    func losesNothingUnderConcurrentWrites() throws {
+        try withStore { store in
+            let first = try store.insertMessage(message(1, "target", urgency: 3, at: 1))
+            let failures = Atomic<Int>(0)
+            let box = StoreBox(store: store)
+            DispatchQueue.concurrentPerform(iterations: 8) { worker in
+                for i in 0..<40 {
+                    do {
+                        _ = try box.store.insertMessage(StoreContract.message(Int64(worker + 1), "w\(worker) m\(i)", urgency: 2, at: Int64(i)))
+                        _ = try box.store.addReply(messageID: first, agentName: "agent \(worker)", text: "r\(i)", at: .now())
+                        _ = try box.store.assign(messageID: first, to: "agent \(worker)", at: .now())
+                    } catch {
+                        failures.add(1, ordering: .relaxed)
+                    }
+                }
+            }
+            XCTAssertEqual(failures.load(ordering: .relaxed), 0)
+            var query = MessageQuery()
+            query.status = .all
+            XCTAssertEqual(try store.messages(query).total, 321)
+            let target = try XCTUnwrap(try store.message(id: first))
+            XCTAssertEqual(target.replies.count, 320)
+            XCTAssertTrue(target.assignedTo?.hasPrefix("agent ") ?? false)
+        }
+    }
+}
+
+/// Lets a store cross into concurrent test closures (stores are Sendable; the box keeps the compiler calm).
+struct StoreBox: @unchecked Sendable { let store: any Store }
