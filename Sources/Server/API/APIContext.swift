@@ -9,7 +9,8 @@ public struct InputLimits: Sendable, Equatable {
     public init() {}
 }
 
-/// What the API handlers work with: the store, the active rules, the LLM toggle, the limits and the importer.
+/// What the API handlers work with: the store, the active rules, the LLM toggle, the limits, the importer, and
+/// the worker threads for work that may block.
 public final class APIContext: Sendable {
     public let store: any Store
     public let rules: ActiveRules
@@ -18,14 +19,44 @@ public final class APIContext: Sendable {
     public let importer: SeedImporter
     /// The CSV `POST /admin/seed` imports.
     public let seedFile: String
+    /// Threads for handlers that may block (reads, LLM calls, imports).
+    let workers: WorkerPool
 
-    public init(store: any Store, rules: ActiveRules, llm: LLMToggle, limits: InputLimits, seedFile: String) {
+    public init(store: any Store, rules: ActiveRules, llm: LLMToggle, limits: InputLimits, seedFile: String,
+                workerThreads: Int = 32, workerQueue: Int = 4096) {
         self.store = store
         self.rules = rules
         self.llm = llm
         self.limits = limits
         self.seedFile = seedFile
         importer = SeedImporter(store: store, rules: rules)
+        workers = WorkerPool(threads: workerThreads, queueLimit: workerQueue, name: "http-worker")
+    }
+
+    /// Lets queued work finish, then stops the worker threads.
+    public func stop() { workers.stop() }
+
+    /// Runs `job` on a worker; answers 503 when the queue is full.
+    func onWorker(_ respond: @escaping HTTPRespond, _ job: @escaping @Sendable () -> Void) {
+        if !workers.submit(job) {
+            respond(.error(503, "the server is busy: try again shortly", headers: [("Retry-After", "1")]))
+        }
+    }
+
+    /// Queues a store write and answers with `success(outcome)` once it is committed: 404 when the message does
+    /// not exist, 503 when the store fails.
+    func write(_ write: StoreWrite, respond: @escaping HTTPRespond,
+               success: @escaping @Sendable (StoreWriteOutcome) -> HTTPResponse) {
+        store.enqueue(write) { result in
+            switch result {
+            case .success(.applied(found: false)):
+                respond(.error(404, "Message not found"))
+            case .success(let outcome):
+                respond(success(outcome))
+            case .failure(let error):
+                respond(.error(503, "storage unavailable: \(error.message)", headers: [("Retry-After", "1")]))
+            }
+        }
     }
 
     /// Runs a store operation, turning a storage failure into 503.

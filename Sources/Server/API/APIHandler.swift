@@ -1,55 +1,66 @@
 import RulesEngine
 
-/// The REST API as the HTTP daemon sees it: routes each request, enforces admin access, answers preflights and
-/// adds CORS headers, turns every failure into a JSON error, logs each request.
+/// The REST API as the HTTP daemon sees it: routes each request and runs its handler where it belongs (the
+/// I/O thread for cheap work, the worker pool for work that may block, the store's writer for writes),
+/// enforces admin access, answers preflights and adds CORS headers, turns every failure into a JSON error, logs
+/// each request.
 public final class APIHandler: HTTPHandler {
     public let router: Router
     private let cors: CORSPolicy
     private let admin: AdminAccess
     private let logger: RequestLogger
+    private let context: APIContext
 
-    public init(context: APIContext, cors: CORSPolicy, admin: AdminAccess, logger: RequestLogger,
-                extraRoutes: [Route] = []) {
+    public init(context: APIContext, cors: CORSPolicy, admin: AdminAccess, logger: RequestLogger, extraRoutes: [Route] = []) {
         router = Router(MessageRoutes.routes(context) + CustomerRoutes.routes(context) + AdminRoutes.routes(context)
                         + SystemRoutes.routes() + extraRoutes)
         self.cors = cors
         self.admin = admin
         self.logger = logger
+        self.context = context
     }
 
-    public func answersImmediately(_ request: HTTPRequest) -> Bool {
-        if request.method == "OPTIONS" || !request.queryIsValidUTF8 { return true }
-        switch router.match(method: request.method, path: request.path) {
-        case .found(let route, _): return route.answersImmediately
-        case .methodNotAllowed, .notFound: return true
+    public func handle(_ request: HTTPRequest, respond: @escaping HTTPRespond) {
+        let origin = request.header("origin")
+        let cors = cors
+        let answer: HTTPRespond = { response in
+            var response = response
+            cors.apply(to: &response, origin: origin)
+            respond(response)
         }
-    }
-
-    public func handle(_ request: HTTPRequest) -> HTTPResponse {
-        var response = respond(to: request)
-        cors.apply(to: &response, origin: request.header("origin"))
-        return response
-    }
-
-    private func respond(to request: HTTPRequest) -> HTTPResponse {
         if request.method == "OPTIONS" {
             let methods = router.allowedMethods(path: request.path)
-            return methods.isEmpty ? .error(404, "not found: \(request.path)") : cors.preflight(request, methods: methods)
+            return answer(methods.isEmpty ? .error(404, "not found: \(request.path)") : cors.preflight(request, methods: methods))
         }
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
-            return .error(404, "not found: \(request.method) \(request.path)")
+            answer(.error(404, "not found: \(request.method) \(request.path)"))
         case .methodNotAllowed(let allowed):
-            return .error(405, "method \(request.method) not allowed on \(request.path)",
-                          headers: [("Allow", allowed.joined(separator: ", "))])
+            answer(.error(405, "method \(request.method) not allowed on \(request.path)",
+                          headers: [("Allow", allowed.joined(separator: ", "))]))
         case .found(let route, let parameters):
-            guard request.queryIsValidUTF8 else { return .error(400, "the query string is not valid UTF-8") }
-            if route.isAdmin, let denied = admin.check(request) { return denied.response }
-            do {
-                return try route.handler(request, parameters)
-            } catch {
-                return error.response
+            guard request.queryIsValidUTF8 else { return answer(.error(400, "the query string is not valid UTF-8")) }
+            if route.isAdmin, let denied = admin.check(request) { return answer(denied.response) }
+            switch route.handler {
+            case .immediate(let handler):
+                answer(APIHandler.run { () throws(HTTPError) in try handler(request, parameters) })
+            case .worker(let handler):
+                context.onWorker(answer) { answer(APIHandler.run { () throws(HTTPError) in try handler(request, parameters) }) }
+            case .asynchronous(let handler):
+                do {
+                    try handler(request, parameters, answer)
+                } catch {
+                    answer(error.response)
+                }
             }
+        }
+    }
+
+    private static func run(_ body: () throws(HTTPError) -> HTTPResponse) -> HTTPResponse {
+        do {
+            return try body()
+        } catch {
+            return error.response
         }
     }
 

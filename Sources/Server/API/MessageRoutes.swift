@@ -4,7 +4,9 @@ import RulesEngine
 enum MessageRoutes {
     static func routes(_ context: APIContext) -> [Route] {
         [
-            Route("POST", "/api/messages/send") { request, _ throws(HTTPError) in try send(request, context) },
+            Route("POST", "/api/messages/send", handler: .asynchronous { request, _, respond throws(HTTPError) in
+                try send(request, context, respond)
+            }),
             Route("GET", "/api/messages") { request, _ throws(HTTPError) in try list(request, context) },
             Route("GET", "/api/messages/{id}") { _, parameters throws(HTTPError) in
                 guard let message = try context.stored({ () throws(StoreError) in try context.store.message(id: parameters.id) }) else {
@@ -12,50 +14,49 @@ enum MessageRoutes {
                 }
                 return .json(MessageJSON.message(message, detailed: true))
             },
-            Route("POST", "/api/messages/{id}/reply") { request, parameters throws(HTTPError) in
+            Route("POST", "/api/messages/{id}/reply", handler: .asynchronous { request, parameters, respond throws(HTTPError) in
                 let fields = try RequestFields(request)
                 let agent = try fields.text("agent_name", maximumLength: context.limits.agentNameLength)
                 let text = try fields.text("reply", maximumLength: context.limits.replyLength)
-                try found(try context.stored { () throws(StoreError) in
-                    try context.store.addReply(messageID: parameters.id, agentName: agent, text: text, at: .now())
-                })
-                return .json(["success": true], status: 201)
-            },
-            Route("POST", "/api/messages/{id}/resolve") { _, parameters throws(HTTPError) in
-                try found(try context.stored { () throws(StoreError) in try context.store.resolve(messageID: parameters.id) })
-                return .json(["success": true])
-            },
-            Route("POST", "/api/messages/{id}/assign") { request, parameters throws(HTTPError) in
+                context.write(.reply(messageID: parameters.id, agentName: agent, text: text, at: .now()), respond: respond) { _ in
+                    .json(["success": true], status: 201)
+                }
+            }),
+            Route("POST", "/api/messages/{id}/resolve", handler: .asynchronous { _, parameters, respond throws(HTTPError) in
+                context.write(.resolve(messageID: parameters.id), respond: respond) { _ in .json(["success": true]) }
+            }),
+            Route("POST", "/api/messages/{id}/assign", handler: .asynchronous { request, parameters, respond throws(HTTPError) in
                 let agent = try RequestFields(request).text("agent_name", maximumLength: context.limits.agentNameLength)
                 let time = Timestamp.now()
-                try found(try context.stored { () throws(StoreError) in
-                    try context.store.assign(messageID: parameters.id, to: agent, at: time)
-                })
-                return .json(["success": true, "assigned_to": .string(agent), "assigned_at": .string(time.isoformat)])
-            },
-            Route("POST", "/api/messages/{id}/unassign") { _, parameters throws(HTTPError) in
-                try found(try context.stored { () throws(StoreError) in try context.store.unassign(messageID: parameters.id) })
-                return .json(["success": true])
-            },
+                context.write(.assign(messageID: parameters.id, agent: agent, at: time), respond: respond) { _ in
+                    .json(["success": true, "assigned_to": .string(agent), "assigned_at": .string(time.isoformat)])
+                }
+            }),
+            Route("POST", "/api/messages/{id}/unassign", handler: .asynchronous { _, parameters, respond throws(HTTPError) in
+                context.write(.unassign(messageID: parameters.id), respond: respond) { _ in .json(["success": true]) }
+            }),
         ]
     }
 
-    private static func found(_ exists: Bool) throws(HTTPError) {
-        if !exists { throw .notFound("Message not found") }
-    }
-
-    /// POST /api/messages/send {user_id, message} → 201 {success, message_id, urgency}
-    static func send(_ request: HTTPRequest, _ context: APIContext) throws(HTTPError) -> HTTPResponse {
+    /// POST /api/messages/send {user_id, message} → 201 {success, message_id, urgency}. Validates and scores on
+    /// the I/O thread (on a worker when the LLM step may run, which blocks), then queues the insert; the answer
+    /// goes out once it is committed.
+    static func send(_ request: HTTPRequest, _ context: APIContext, _ respond: @escaping HTTPRespond) throws(HTTPError) {
         let fields = try RequestFields(request)
         let user = try fields.positiveID("user_id")
         let text = try fields.text("message", maximumLength: context.limits.messageLength)
-        let scorer = context.rules.scorer
-        let (score, _) = scorer.scoreOrFallback(ScoringInput(text: text, customerID: user),
-                                                options: ScoringOptions(explain: true, llmEnabled: context.llm.isEnabled))
-        let message = NewMessage(customerID: user, body: text, createdAt: .now(), urgency: score.value,
-                                 rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null)
-        let id = try context.stored { () throws(StoreError) in try context.store.insertMessage(message) }
-        return .json(["success": true, "message_id": .integer(id), "urgency": .number(score.value)], status: 201)
+        let llmEnabled = context.llm.isEnabled
+        let scoreAndStore = { @Sendable in
+            let (score, _) = context.rules.scorer.scoreOrFallback(ScoringInput(text: text, customerID: user),
+                                                                  options: ScoringOptions(explain: true, llmEnabled: llmEnabled))
+            let message = NewMessage(customerID: user, body: text, createdAt: .now(), urgency: score.value,
+                                     rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null)
+            context.write(.insert(message), respond: respond) { outcome in
+                guard case .inserted(let id) = outcome else { return .error(503, "storage unavailable: the message was not stored") }
+                return .json(["success": true, "message_id": .integer(id), "urgency": .number(score.value)], status: 201)
+            }
+        }
+        if llmEnabled { context.onWorker(respond, scoreAndStore) } else { scoreAndStore() }
     }
 
     /// GET /api/messages → a JSON array, with X-Total-Count and a Link to the next page.

@@ -4,11 +4,11 @@ import Foundation
 enum SystemRoutes {
     static func routes() -> [Route] {
         [
-            Route("GET", "/api/health", immediate: true) { _, _ throws(HTTPError) in .json(["status": "ok"]) },
-            Route("GET", "/openapi.json", immediate: true) { _, _ throws(HTTPError) in
+            Route("GET", "/api/health", handler: .immediate { _, _ throws(HTTPError) in .json(["status": "ok"]) }),
+            Route("GET", "/openapi.json", handler: .immediate { _, _ throws(HTTPError) in
                 guard let document = OpenAPIDocument.bytes else { throw .notFound("the OpenAPI document is not installed") }
                 return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: document)
-            },
+            }),
         ]
     }
 }

@@ -38,12 +38,14 @@ public final class UrgencyIQServer: @unchecked Sendable {
             throw ServerStartError(message: "cannot read the LLM setting: \(error)")
         }
         context = APIContext(store: store, rules: rules, llm: toggle, limits: configuration.limits,
-                             seedFile: configuration.seedFile)
+                             seedFile: configuration.seedFile, workerThreads: configuration.http.workerThreads,
+                             workerQueue: configuration.http.workerQueue)
         let handler = APIHandler(context: context, cors: configuration.cors, admin: AdminAccess(token: configuration.adminToken),
                                  logger: RequestLogger(format: configuration.logFormat))
         do {
             daemon = try HTTPDaemon(options: configuration.http, handler: handler)
         } catch {
+            context.stop()
             store.close()
             throw ServerStartError(message: error.message)
         }
@@ -65,6 +67,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
     /// Stops accepting, lets requests in flight finish (up to `timeout` seconds), closes the store.
     public func shutdown(timeout: Double = 30) {
         daemon.shutdown(timeout: timeout)
+        context.stop()
         store.close()
     }
 }

@@ -7,9 +7,10 @@ public struct HTTPOptions: Sendable, Equatable {
     public var host = "127.0.0.1"
     /// 0 picks a free port (tests).
     public var port: UInt16 = 5000
-    /// Threads that do network I/O (epoll); they never run handlers that can block.
+    /// Threads that do network I/O (epoll). Handlers must not block them: slow work answers later.
     public var ioThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    /// Threads that run handlers (database, LLM, imports): a slow request holds one of them, nothing else.
+    /// Threads that run handlers that may block (reads, LLM calls, imports): a slow request holds one of
+    /// them, nothing else.
     public var workerThreads = 32
     /// Requests waiting for a worker before new ones get 503.
     public var workerQueue = 4096
@@ -33,12 +34,15 @@ public struct RequestLogEntry: Sendable {
     public var client: String
 }
 
+/// Answers one request, exactly once, from any thread.
+public typealias HTTPRespond = @Sendable (HTTPResponse) -> Void
+
 /// What the daemon hands requests to.
 public protocol HTTPHandler: AnyObject, Sendable {
-    /// Whether `request` is answered on the I/O thread (cheap: no database, no LLM); others go to a worker.
-    func answersImmediately(_ request: HTTPRequest) -> Bool
-    /// Answers a request; never throws (errors are responses).
-    func handle(_ request: HTTPRequest) -> HTTPResponse
+    /// Called on an I/O thread with a complete request. Answers at once (calling `respond` before returning)
+    /// when that is cheap; otherwise hands the work elsewhere and calls `respond` later from any thread,
+    /// while the connection waits suspended. Must not block.
+    func handle(_ request: HTTPRequest, respond: @escaping HTTPRespond)
     /// Called once per finished request.
     func completed(_ entry: RequestLogEntry)
 }
@@ -49,25 +53,24 @@ public struct HTTPDaemonError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// libmicrohttpd behind a small Swift type: epoll I/O threads that read requests and write responses, a worker
-/// pool that runs handlers (the connection is suspended meanwhile, so a slow handler stalls nothing else), body
-/// limits, and a graceful shutdown that lets in-flight requests finish.
+/// libmicrohttpd behind a small Swift type: epoll I/O threads that read requests and write responses, answers
+/// that may come later from any thread (the connection waits suspended, so a slow request stalls nothing
+/// else), body limits, and a graceful shutdown that lets in-flight requests finish.
 public final class HTTPDaemon: @unchecked Sendable {
     public let options: HTTPOptions
     /// The port actually bound.
     public private(set) var port: UInt16 = 0
     private var daemon: OpaquePointer?
     private let handler: HTTPHandler
-    private let workers: WorkerPool
     private let active = Atomic<Int>(0)
+    /// Set by `shutdown`: requests that begin after it are turned away, so the ones in flight can drain.
+    private let draining = Atomic<Bool>(false)
     private var address: SocketAddress?
 
     public init(options: HTTPOptions, handler: HTTPHandler) throws(HTTPDaemonError) {
         self.options = options
         self.handler = handler
-        workers = WorkerPool(threads: options.workerThreads, queueLimit: options.workerQueue, name: "http-worker")
         guard let address = SocketAddress(host: options.host, port: options.port) else {
-            workers.stop()
             throw HTTPDaemonError(message: "cannot listen on '\(options.host)': not an IPv4 or IPv6 address")
         }
         self.address = address
@@ -84,20 +87,20 @@ public final class HTTPDaemon: @unchecked Sendable {
             return uiq_mhd_start(&config)
         }
         guard let daemon else {
-            workers.stop()
             throw HTTPDaemonError(message: "cannot listen on \(options.host):\(options.port) (\(String(cString: strerror(errno))))")
         }
         port = uiq_mhd_port(daemon)
     }
 
-    /// Stops accepting connections, waits up to `timeout` seconds for requests in flight, then stops.
+    /// Stops accepting connections, turns away requests that begin from now on (503, connection closed), waits
+    /// up to `timeout` seconds for the requests in flight to be answered, then stops.
     public func shutdown(timeout: Double = 30) {
         guard let daemon else { return }
+        draining.store(true, ordering: .releasing)
         let listener = MHD_quiesce_daemon(daemon)
         if listener >= 0 { close(listener) }
         let deadline = Date().addingTimeInterval(timeout)
         while active.load(ordering: .acquiring) > 0 && Date() < deadline { usleep(5_000) }
-        workers.stop()
         MHD_stop_daemon(daemon)
         self.daemon = nil
     }
@@ -118,6 +121,10 @@ public final class HTTPDaemon: @unchecked Sendable {
             state.readHeaders(connection)
             context.pointee = Unmanaged.passRetained(state).toOpaque()
             active.add(1, ordering: .relaxed)
+            if draining.load(ordering: .acquiring) {
+                state.rejected = true
+                return queue(connection, state, .error(503, "the server is shutting down", headers: [("Connection", "close")]))
+            }
             if let length = state.headers["content-length"].flatMap(Int.init), length > options.maximumBodyBytes {
                 return reject(connection, state, tooLarge: length)
             }
@@ -143,23 +150,29 @@ public final class HTTPDaemon: @unchecked Sendable {
             state.body = []
             return queue(connection, state, HTTPResponse.error(413, tooLargeMessage(state.received)))
         }
-        if let response = state.response {
-            return queue(connection, state, response)  // a worker answered; we were resumed
+        if state.phase.load(ordering: .acquiring) == RequestState.answered, let response = state.response {
+            return queue(connection, state, response)  // answered synchronously, or later and we were resumed
         }
-        let request = state.request(connection)
-        if handler.answersImmediately(request) {
-            return queue(connection, state, handler.handle(request))
-        }
+        guard state.phase.load(ordering: .acquiring) == RequestState.receiving else { return .YES }
+        state.phase.store(RequestState.handling, ordering: .releasing)
         let handle = ConnectionHandle(raw: connection)
+        handler.handle(state.request(connection)) { response in
+            state.response = response
+            // handling → answered: the handler answered before returning; we queue it below.
+            // suspended → answered: we are suspended; wake the connection so MHD calls us to queue it.
+            if state.phase.exchange(RequestState.answered, ordering: .acquiringAndReleasing) == RequestState.suspended {
+                MHD_resume_connection(handle.raw)
+            }
+        }
+        if state.phase.load(ordering: .acquiring) == RequestState.answered, let response = state.response {
+            return queue(connection, state, response)
+        }
+        // The answer comes later. Suspend first, then publish it, so that an answer arriving in between is
+        // not lost: if it arrived already, resume at once and MHD calls us back to queue it.
         MHD_suspend_connection(connection)
-        let accepted = workers.submit { [handler] in
-            state.response = handler.handle(request)
-            MHD_resume_connection(handle.raw)
-        }
-        if !accepted {
-            state.response = .error(503, "the server is busy: try again shortly", headers: [("Retry-After", "1")])
-            MHD_resume_connection(connection)
-        }
+        let (exchanged, _) = state.phase.compareExchange(expected: RequestState.handling, desired: RequestState.suspended,
+                                                          ordering: .acquiringAndReleasing)
+        if !exchanged { MHD_resume_connection(connection) }
         return .YES
     }
 
@@ -226,8 +239,11 @@ private final class RequestState: @unchecked Sendable {
     let started = DispatchTime.now().uptimeNanoseconds
     /// Set when the answer was given early (413): later calls only drain.
     var rejected = false
-    /// Set by a worker before it resumes the connection.
+    /// The answer, set once by whoever answers.
     var response: HTTPResponse?
+    /// receiving → handling → (suspended →) answered.
+    let phase = Atomic<Int>(RequestState.receiving)
+    static let receiving = 0, handling = 1, suspended = 2, answered = 3
     var status: Int?
 
     init(method: String, path: String) {

@@ -1,3 +1,4 @@
+import CMicroHTTPD
 import Foundation
 
 /// A fixed set of threads running jobs that may block (database commits, LLM calls, imports), so that the
@@ -13,7 +14,11 @@ final class WorkerPool: @unchecked Sendable {
     init(threads: Int, queueLimit: Int, name: String) {
         self.queueLimit = queueLimit
         for index in 0..<max(1, threads) {
-            let thread = Thread { [unowned self] in self.work() }
+            let label = "\(name)-\(index)"
+            let thread = Thread { [unowned self] in
+                uiq_set_thread_name(String(label.prefix(15)))  // visible to top and perf
+                self.work()
+            }
             thread.name = "\(name)-\(index)"
             thread.stackSize = 2 << 20
             running += 1

@@ -1,12 +1,21 @@
 /// One endpoint: method, path template, who may call it, where it runs, and its handler.
 public struct Route: Sendable {
+    /// Where a handler runs.
+    public enum Handler: Sendable {
+        /// On the I/O thread, answering before it returns: for cheap work (no database, no LLM).
+        case immediate(@Sendable (HTTPRequest, RouteParameters) throws(HTTPError) -> HTTPResponse)
+        /// On a worker thread, where it may block (reads, LLM calls, imports).
+        case worker(@Sendable (HTTPRequest, RouteParameters) throws(HTTPError) -> HTTPResponse)
+        /// On the I/O thread without blocking: validates, then hands the work on (a write to the store's writer)
+        /// and answers through `respond` when it is done.
+        case asynchronous(@Sendable (HTTPRequest, RouteParameters, @escaping HTTPRespond) throws(HTTPError) -> Void)
+    }
+
     /// A path segment: fixed text, or `{id}`, a positive integer that fits 64 bits.
     public enum Segment: Sendable, Equatable {
         case literal(String)
         case id
     }
-
-    public typealias Handler = @Sendable (HTTPRequest, RouteParameters) throws(HTTPError) -> HTTPResponse
 
     public let method: String
     /// The template as documented: `/api/messages/{id}/reply`.
@@ -14,18 +23,20 @@ public struct Route: Sendable {
     public let segments: [Segment]
     /// Admin routes need the admin token (or, without one configured, a loopback client).
     public let isAdmin: Bool
-    /// Cheap routes (no database, no LLM) are answered on the I/O thread.
-    public let answersImmediately: Bool
     public let handler: Handler
 
-    public init(_ method: String, _ template: String, admin: Bool = false, immediate: Bool = false,
-                handler: @escaping Handler) {
+    public init(_ method: String, _ template: String, admin: Bool = false, handler: Handler) {
         self.method = method
         self.template = template
         segments = template.split(separator: "/").map { $0.hasPrefix("{") ? .id : .literal(String($0)) }
         isAdmin = admin
-        answersImmediately = immediate
         self.handler = handler
+    }
+
+    /// A route whose handler runs on a worker thread.
+    public init(_ method: String, _ template: String, admin: Bool = false,
+                worker: @escaping @Sendable (HTTPRequest, RouteParameters) throws(HTTPError) -> HTTPResponse) {
+        self.init(method, template, admin: admin, handler: .worker(worker))
     }
 
     /// The ids in `path` when it fits the template, else nil.

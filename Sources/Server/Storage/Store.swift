@@ -25,8 +25,26 @@ public protocol Store: Sendable {
     /// A persisted setting (the LLM toggle), or nil.
     func setting(_ key: String) throws(StoreError) -> String?
     func setSetting(_ key: String, to value: String) throws(StoreError)
+    /// Queues `write` behind the store's other writes and returns at once; `completion` runs (on any thread)
+    /// once the write is committed, or failed. For callers that must not hold a thread while a write waits.
+    func enqueue(_ write: StoreWrite, completion: @escaping @Sendable (Result<StoreWriteOutcome, StoreError>) -> Void)
     /// Finishes pending writes and closes the store.
     func close()
+}
+
+/// A write that can be queued without waiting for it.
+public enum StoreWrite: Sendable {
+    case insert(NewMessage)
+    case reply(messageID: Int64, agentName: String, text: String, at: Timestamp)
+    case resolve(messageID: Int64)
+    case assign(messageID: Int64, agent: String, at: Timestamp)
+    case unassign(messageID: Int64)
+}
+
+/// What a queued write did: the new message's id, or whether the message it changed exists.
+public enum StoreWriteOutcome: Sendable, Equatable {
+    case inserted(id: Int64)
+    case applied(found: Bool)
 }
 
 /// A storage failure: the request cannot be served now (503), not the caller's fault.
@@ -43,7 +61,11 @@ public struct NewMessage: Sendable, Equatable {
     public var createdAt: Timestamp
     public var urgency: Double
     public var rulesVersion: String
-    public var breakdown: JSONValue
+    public var breakdown: JSONValue {
+        didSet { breakdownJSON = breakdown.jsonText }
+    }
+    /// The breakdown as JSON text, encoded when the message is made (not on the store's writer).
+    public private(set) var breakdownJSON: String
     /// Set for imported rows: a hash of customer, time and body that makes re-imports add nothing.
     public var importKey: String?
 
@@ -55,6 +77,7 @@ public struct NewMessage: Sendable, Equatable {
         self.urgency = urgency
         self.rulesVersion = rulesVersion
         self.breakdown = breakdown
+        breakdownJSON = breakdown.jsonText
         self.importKey = importKey
     }
 }

@@ -32,11 +32,11 @@ enum SQLiteSchema {
         CREATE INDEX replies_message ON replies(message_id, id);
         CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 
-        -- Substring search: a trigram index over message bodies, kept in step by a trigger.
+        -- Substring search: a trigram index over message bodies, filled in batches behind the inserts (see
+        -- SQLiteSearchIndexer); messages above indexed_through are searched by scanning.
         CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='id', tokenize='trigram');
-        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-            INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body);
-        END;
+        CREATE TABLE search_index_state (indexed_through INTEGER NOT NULL);
+        INSERT INTO search_index_state VALUES (0);
 
         -- Counts per status, so listing a status needs no COUNT(*) over a million rows.
         CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;

@@ -28,7 +28,7 @@ public final class SQLiteStore: Store {
                 PRAGMA temp_store = MEMORY;
                 """)
             try SQLiteSchema.migrate(connection)
-            writer = SQLiteWriter(connection: connection)
+            writer = SQLiteWriter(connection: connection, indexer: try SQLiteSearchIndexer(connection: connection))
         } catch {
             throw StoreError("cannot open the SQLite database \(path): \(error.message)")
         }
@@ -42,8 +42,48 @@ public final class SQLiteStore: Store {
 
     // MARK: Writes
 
+    public func enqueue(_ write: StoreWrite, completion: @escaping @Sendable (Result<StoreWriteOutcome, StoreError>) -> Void) {
+        writer.submit({ [writer] connection throws(SQLiteError) in try SQLiteStore.apply(write, connection, writer) },
+                      completion: completion)
+    }
+
+    /// Performs one write on the writer connection (on the writer thread).
+    private static func apply(_ write: StoreWrite, _ connection: SQLiteConnection, _ writer: SQLiteWriter) throws(SQLiteError)
+        -> StoreWriteOutcome {
+        switch write {
+        case .insert(let message):
+            let id = try insert(message, into: connection).id
+            writer.noteInserted(through: id)
+            return .inserted(id: id)
+        case .reply(let id, let agent, let text, let time):
+            try connection.query("""
+                INSERT INTO replies(message_id, agent_name, body, created_at)
+                SELECT id, ?, ?, ? FROM messages WHERE id = ?
+                """, [.text(agent), .text(text), .integer(time.microseconds), .integer(id)])
+        case .resolve(let id):
+            try connection.query("UPDATE messages SET status = 'resolved' WHERE id = ?", [.integer(id)])
+        case .assign(let id, let agent, let time):
+            try connection.query("UPDATE messages SET assigned_to = ?, assigned_at = ? WHERE id = ?",
+                                 [.text(agent), .integer(time.microseconds), .integer(id)])
+        case .unassign(let id):
+            try connection.query("UPDATE messages SET assigned_to = NULL, assigned_at = NULL WHERE id = ?", [.integer(id)])
+        }
+        return .applied(found: connection.changes > 0)
+    }
+
+    /// Performs one write and waits for its commit.
+    private func write(_ write: StoreWrite) throws(StoreError) -> StoreWriteOutcome {
+        try writer.perform { [writer] connection throws(SQLiteError) in try SQLiteStore.apply(write, connection, writer) }
+    }
+
+    private func found(_ outcome: StoreWriteOutcome) -> Bool {
+        if case .applied(let found) = outcome { return found }
+        return true
+    }
+
     public func insertMessage(_ message: NewMessage) throws(StoreError) -> Int64 {
-        try writer.perform { connection throws(SQLiteError) in try SQLiteStore.insert(message, into: connection).id }
+        guard case .inserted(let id) = try write(.insert(message)) else { return 0 }
+        return id
     }
 
     /// Inserts one message (and its customer when new): the new id, and whether the customer was new. An
@@ -56,7 +96,7 @@ public final class SQLiteStore: Store {
             INSERT OR IGNORE INTO messages(customer_id, body, created_at, urgency, rules_version, breakdown, import_key)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """, [.integer(message.customerID), .text(message.body), .integer(message.createdAt.microseconds),
-                  .real(message.urgency), .text(message.rulesVersion), .text(message.breakdown.jsonText),
+                  .real(message.urgency), .text(message.rulesVersion), .text(message.breakdownJSON),
                   message.importKey.map(SQLiteValue.text) ?? .null])
         return (connection.changes > 0 ? connection.lastInsertRowID : 0, newCustomer)
     }
@@ -66,7 +106,10 @@ public final class SQLiteStore: Store {
             var result = ImportBatchResult(messagesAdded: 0, customersAdded: 0)
             for message in batch {
                 let (id, newCustomer) = try SQLiteStore.insert(message, into: connection)
-                if id != 0 { result.messagesAdded += 1 }
+                if id != 0 {
+                    result.messagesAdded += 1
+                    self.writer.noteInserted(through: id)
+                }
                 if newCustomer { result.customersAdded += 1 }
             }
             return result
@@ -74,35 +117,16 @@ public final class SQLiteStore: Store {
     }
 
     public func addReply(messageID: Int64, agentName: String, text: String, at time: Timestamp) throws(StoreError) -> Bool {
-        try writer.perform { connection throws(SQLiteError) in
-            try connection.query("""
-                INSERT INTO replies(message_id, agent_name, body, created_at)
-                SELECT id, ?, ?, ? FROM messages WHERE id = ?
-                """, [.text(agentName), .text(text), .integer(time.microseconds), .integer(messageID)])
-            return connection.changes > 0
-        }
+        found(try write(.reply(messageID: messageID, agentName: agentName, text: text, at: time)))
     }
 
-    public func resolve(messageID: Int64) throws(StoreError) -> Bool {
-        try update("UPDATE messages SET status = 'resolved' WHERE id = ?", [.integer(messageID)])
-    }
+    public func resolve(messageID: Int64) throws(StoreError) -> Bool { found(try write(.resolve(messageID: messageID))) }
 
     public func assign(messageID: Int64, to agent: String, at time: Timestamp) throws(StoreError) -> Bool {
-        try update("UPDATE messages SET assigned_to = ?, assigned_at = ? WHERE id = ?",
-                   [.text(agent), .integer(time.microseconds), .integer(messageID)])
+        found(try write(.assign(messageID: messageID, agent: agent, at: time)))
     }
 
-    public func unassign(messageID: Int64) throws(StoreError) -> Bool {
-        try update("UPDATE messages SET assigned_to = NULL, assigned_at = NULL WHERE id = ?", [.integer(messageID)])
-    }
-
-    /// Runs an UPDATE of one message; true when the message exists.
-    private func update(_ sql: String, _ values: [SQLiteValue]) throws(StoreError) -> Bool {
-        try writer.perform { connection throws(SQLiteError) in
-            try connection.query(sql, values)
-            return connection.changes > 0
-        }
-    }
+    public func unassign(messageID: Int64) throws(StoreError) -> Bool { found(try write(.unassign(messageID: messageID))) }
 
     public func setSetting(_ key: String, to value: String) throws(StoreError) {
         try writer.perform { connection throws(SQLiteError) in
@@ -163,8 +187,13 @@ public final class SQLiteStore: Store {
             }
             if let search = query.search, !search.isEmpty {
                 if search.unicodeScalars.count >= 3 {
-                    filters.append("id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
+                    // The trigram index up to indexed_through, a scan of the (few) messages above it.
+                    filters.append("""
+                        (id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) OR \
+                        (id > (SELECT indexed_through FROM search_index_state) AND instr(lower(body), lower(?)) > 0))
+                        """)
                     values.append(.text("\"" + search.replacingOccurrences(of: "\"", with: "\"\"") + "\""))
+                    values.append(.text(search))
                 } else {
                     filters.append("instr(lower(body), lower(?)) > 0")  // too short for trigrams
                     values.append(.text(search))

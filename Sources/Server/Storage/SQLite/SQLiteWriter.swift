@@ -1,3 +1,4 @@
+import CMicroHTTPD
 import Foundation
 
 /// The one connection that writes, on its own thread, committing in batches: every write waiting when a
@@ -8,33 +9,43 @@ final class SQLiteWriter: @unchecked Sendable {
     static let maximumBatch = 512
 
     private let connection: SQLiteConnection
+    private let indexer: SQLiteSearchIndexer?
     private let condition = NSCondition()
     private var pending: [Operation] = []
     private var stopping = false
     private var stopped = false
     private var thread: Thread?
 
-    /// One write: `run` reports whether it succeeded (a failure is rolled back to its savepoint).
+    /// One write: `run` reports whether it succeeded (a failure is rolled back to its savepoint); `finish` is
+    /// called after the transaction ends, with the commit error if there was one.
     private final class Operation: @unchecked Sendable {
         let run: (SQLiteConnection) -> Bool
-        let done = DispatchSemaphore(value: 0)
-        var commitError: SQLiteError?
-        init(_ run: @escaping (SQLiteConnection) -> Bool) { self.run = run }
+        let finish: (SQLiteError?) -> Void
+        init(run: @escaping (SQLiteConnection) -> Bool, finish: @escaping (SQLiteError?) -> Void) {
+            self.run = run
+            self.finish = finish
+        }
     }
 
-    init(connection: SQLiteConnection) {
+    /// `indexer` (if any) gets the writer's spare time: it runs between transactions.
+    init(connection: SQLiteConnection, indexer: SQLiteSearchIndexer? = nil) {
         self.connection = connection
-        let thread = Thread { [unowned self] in self.loop() }
-        thread.name = "sqlite-writer"
+        self.indexer = indexer
+        let thread = Thread { [unowned self] in
+            uiq_set_thread_name("sqlite-writer")
+            self.loop()
+        }
         thread.stackSize = 1 << 20
         self.thread = thread
         thread.start()
     }
 
-    /// Runs `body` on the writer connection inside the next transaction and waits for the commit.
-    func perform<T>(_ body: @escaping (SQLiteConnection) throws(SQLiteError) -> T) throws(StoreError) -> T {
+    /// Queues `body` for the next transaction and returns at once; `completion` runs on the writer thread once
+    /// that transaction has committed (or failed).
+    func submit<T>(_ body: @escaping (SQLiteConnection) throws(SQLiteError) -> T,
+                   completion: @escaping @Sendable (Result<T, StoreError>) -> Void) {
         nonisolated(unsafe) var result: Result<T, SQLiteError>?
-        let operation = Operation { connection in
+        let operation = Operation(run: { connection in
             do throws(SQLiteError) {
                 result = .success(try body(connection))
                 return true
@@ -42,22 +53,34 @@ final class SQLiteWriter: @unchecked Sendable {
                 result = .failure(error)
                 return false
             }
-        }
+        }, finish: { commitError in
+            if let commitError { return completion(.failure(StoreError("commit failed: \(commitError.message)"))) }
+            switch result {
+            case .success(let value)?: completion(.success(value))
+            case .failure(let error)?: completion(.failure(StoreError(error.message)))
+            case nil: completion(.failure(StoreError("the write did not run")))
+            }
+        })
         condition.lock()
         guard !stopping else {
             condition.unlock()
-            throw StoreError("the store is shutting down")
+            return completion(.failure(StoreError("the store is shutting down")))
         }
         pending.append(operation)
         condition.signal()
         condition.unlock()
-        operation.done.wait()
-        if let error = operation.commitError { throw StoreError("commit failed: \(error.message)") }
-        switch result {
-        case .success(let value)?: return value
-        case .failure(let error)?: throw StoreError(error.message)
-        case nil: throw StoreError("the write did not run")
+    }
+
+    /// Runs `body` on the writer connection inside the next transaction and waits for the commit.
+    func perform<T>(_ body: @escaping (SQLiteConnection) throws(SQLiteError) -> T) throws(StoreError) -> T {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<T, StoreError>?
+        submit(body) { result in
+            outcome = result
+            done.signal()
         }
+        done.wait()
+        return try outcome!.get()
     }
 
     /// Commits what is pending, then stops the thread. Later writes fail.
@@ -69,10 +92,19 @@ final class SQLiteWriter: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Runs on the writer thread until `close`: batches of writes, and the search indexer in between.
     private func loop() {
         while true {
             condition.lock()
-            while pending.isEmpty && !stopping { condition.wait() }
+            while pending.isEmpty && !stopping {
+                if let indexer, indexer.isDue(writerIdle: true) {
+                    condition.unlock()
+                    try? indexer.step(connection)
+                    condition.lock()
+                    continue
+                }
+                condition.wait()
+            }
             if pending.isEmpty && stopping {
                 stopped = true
                 condition.broadcast()
@@ -83,8 +115,12 @@ final class SQLiteWriter: @unchecked Sendable {
             pending.removeFirst(batch.count)
             condition.unlock()
             commit(batch)
+            if let indexer, indexer.isDue(writerIdle: false) { try? indexer.step(connection) }
         }
     }
+
+    /// Tells the indexer (on the writer thread) that messages up to `id` exist.
+    func noteInserted(through id: Int64) { indexer?.noteInserted(through: id) }
 
     private func commit(_ batch: [Operation]) {
         do {
@@ -102,10 +138,10 @@ final class SQLiteWriter: @unchecked Sendable {
                 try connection.query("RELEASE write")
             }
             try connection.query("COMMIT")
+            for operation in batch { operation.finish(nil) }
         } catch {
             if connection.isInTransaction { try? connection.query("ROLLBACK") }
-            for operation in batch { operation.commitError = error }
+            for operation in batch { operation.finish(error) }
         }
-        for operation in batch { operation.done.signal() }
     }
 }
