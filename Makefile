@@ -10,7 +10,7 @@ DEB_PACKAGES := pkg-config liblua5.4-dev libpcre2-dev libsqlite3-dev libmicrohtt
 BIN := .build/release/urgencyiq
 SEED_DIR ?= ../shared/seed
 
-.PHONY: help deps build run test bench parity clean
+.PHONY: help deps build run test bench bench-http parity clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,6 +40,11 @@ test: deps ## run the whole test suite, then the golden fixtures through the CLI
 bench: build ## scoring throughput on one thread, and `check` over 100,000 fixtures (medians of 5 runs)
 	$(BIN) bench --messages 300000 --runs 5
 	$(BIN) bench --fixtures 100000 --runs 5
+
+bench-http: build ## HTTP throughput and p99 with wrk, list and search at 1,000,000 messages, startup time
+	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get install -y -qq wrk curl; }
+	Tests/Benchmarks/bench-http.sh
 
 parity: build ## compare with the seed's own scores when ../shared/seed is present (nothing is copied)
 	@for f in parity_real parity_synth; do \

@@ -12,6 +12,7 @@ enum BenchCommand {
             .init(names: ["--messages"], valueName: "N", help: "messages per run (default 200000)"),
             .init(names: ["--runs"], valueName: "N", help: "runs; the median is reported (default 5)"),
             .init(names: ["--print-corpus"], help: "print the corpus (one message per line) and exit"),
+            .init(names: ["--startup"], help: "instead: time `serve` from launch to its first answered request (median of the runs)"),
             .init(names: ["--fixtures"], valueName: "N",
                   help: "instead: time `check` over N generated fixtures (load the CSV, score, compare)"),
             .init(names: ["--mode"], valueName: "MODE",
@@ -29,6 +30,7 @@ enum BenchCommand {
             Terminal.error("urgencyiq bench: \(error.message)")
             return 2
         }
+        if arguments.flag("--startup") { return StartupBenchmark.run(runs: runs) }
         let corpus = BenchCorpus.generate(count: min(count, 20_000), seed: 20_261_125)
         if arguments.flag("--print-corpus") {
             for message in corpus { Terminal.write(message + "\n") }

@@ -30,6 +30,73 @@ final class SQLiteStoreTests: XCTestCase {
     func testPersistsSettingsAndData() throws { try contract.persistsSettingsAndData() }
     func testLosesNothingUnderConcurrentWrites() throws { try contract.losesNothingUnderConcurrentWrites() }
 
+    /// Waits until the background indexer has caught up with every message.
+    private func waitForSearchIndex(_ path: String) throws {
+        let connection = try SQLiteConnection(path: path, readOnly: true)
+        for _ in 0..<500 {
+            let indexed = try connection.scalar("SELECT indexed_through FROM search_index_state")
+            if indexed == (try connection.scalar("SELECT COALESCE(MAX(id), 0) FROM messages")) { return }
+            usleep(10_000)
+        }
+        XCTFail("the search index did not catch up")
+    }
+
+    func testSearchUsesTheTrigramIndexAndTheUnindexedTail() throws {
+        let path = directory.appendingPathComponent("store.db").path
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: path)
+        defer { store.close() }
+        func insert(_ body: String) throws -> Int64 {
+            try store.insertMessage(NewMessage(customerID: 1, body: body, createdAt: .now(), urgency: 3, rulesVersion: "v",
+                                               breakdown: .null))
+        }
+        let indexed = try insert("Indexed LOAN message")
+        _ = try insert("unrelated")
+        try waitForSearchIndex(path)
+        let tail = try insert("a fresh loan question")  // probably not indexed yet; found by the tail scan either way
+        var query = MessageQuery()
+        query.search = "loan"
+        let page = try store.messages(query)
+        XCTAssertEqual(Set(page.messages.map(\.id)), [indexed, tail])
+        XCTAssertEqual(page.total, 2)
+        try waitForSearchIndex(path)
+        XCTAssertEqual(Set(try store.messages(query).messages.map(\.id)), [indexed, tail])
+    }
+
+    func testVeryCommonSearchesArePagedWithoutAnExactTotal() throws {
+        let path = directory.appendingPathComponent("store.db").path
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: path)
+        defer { store.close() }
+        let count = SQLiteStore.searchCandidateLimit + 200
+        var batch: [NewMessage] = []
+        for i in 0..<count {
+            let body: String = i % 2 == 0 ? "loan number \(i)" : "LOAN \(i) and more"
+            batch.append(NewMessage(customerID: Int64(i % 7 + 1), body: body, createdAt: .now(), urgency: Double(i % 5 + 1),
+                                    rulesVersion: "v", breakdown: .null, importKey: "k\(i)"))
+        }
+        _ = try store.importMessages(batch)
+        try waitForSearchIndex(path)
+        var query = MessageQuery()
+        query.search = "loan"
+        query.limit = 1000
+        var seen = Set<Int64>()
+        repeat {
+            let page = try store.messages(query)
+            XCTAssertNil(page.total)
+            seen.formUnion(page.messages.map(\.id))
+            query.after = page.next
+        } while query.after != nil
+        XCTAssertEqual(seen.count, count)
+        query = MessageQuery()
+        query.search = "number 4"  // rarer: counted exactly
+        query.limit = 1000
+        let rare = try store.messages(query)
+        XCTAssertNil(rare.next)
+        XCTAssertEqual(rare.total, rare.messages.count)
+        XCTAssertTrue(rare.messages.allSatisfy { $0.body.lowercased().contains("number 4") })
+    }
+
     func testSchemaVersionIsRecordedAndNewerDatabasesAreRefused() throws {
         let path = directory.appendingPathComponent("store.db").path
         try SQLiteStore(path: path).close()

@@ -20,23 +20,36 @@ public struct SHA256 {
     public init() {}
 
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        for byte in bytes {
-            pending.append(byte)
-            length &+= 1
-            if pending.count == 64 {
-                compress(pending)
-                pending.removeAll(keepingCapacity: true)
-            }
+        let chunk = Array(bytes)
+        length &+= UInt64(chunk.count)
+        var offset = 0
+        if !pending.isEmpty {
+            let take = min(64 - pending.count, chunk.count)
+            pending += chunk[0..<take]
+            offset = take
+            guard pending.count == 64 else { return }
+            compress(pending[...])
+            pending.removeAll(keepingCapacity: true)
         }
+        while chunk.count - offset >= 64 {
+            compress(chunk[offset..<(offset + 64)])
+            offset += 64
+        }
+        pending += chunk[offset...]
     }
 
     /// The digest as 64 lower-case hex digits.
     public mutating func finalizeHex() -> String {
         let bitLength = length &* 8
-        update([0x80])
-        while pending.count != 56 { update([0]) }
+        pending.append(0x80)
+        if pending.count > 56 {
+            pending += [UInt8](repeating: 0, count: 64 - pending.count)
+            compress(pending[...])
+            pending.removeAll(keepingCapacity: true)
+        }
+        pending += [UInt8](repeating: 0, count: 56 - pending.count)
         for shift in stride(from: 56, through: 0, by: -8) { pending.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        compress(pending)
+        compress(pending[...])
         pending.removeAll()
         return state.map { word in
             let hex = String(word, radix: 16)
@@ -51,11 +64,12 @@ public struct SHA256 {
         return hasher.finalizeHex()
     }
 
-    private mutating func compress(_ block: [UInt8]) {
+    private mutating func compress(_ block: ArraySlice<UInt8>) {
         var w = [UInt32](repeating: 0, count: 64)
+        let base = block.startIndex
         for i in 0..<16 {
-            w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8
-                | UInt32(block[4 * i + 3])
+            w[i] = UInt32(block[base + 4 * i]) << 24 | UInt32(block[base + 4 * i + 1]) << 16
+                | UInt32(block[base + 4 * i + 2]) << 8 | UInt32(block[base + 4 * i + 3])
         }
         func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
         for i in 16..<64 {

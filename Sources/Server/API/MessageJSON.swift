@@ -1,28 +1,85 @@
 import RulesEngine
 
-/// Messages, replies and profiles in the seed's JSON shapes (field names, timestamp format).
+/// Messages, replies and profiles in the seed's JSON shapes (field names, timestamp format, keys sorted as
+/// Flask's `jsonify` sorts them). Messages are written straight to bytes: listings render up to 1000 per request.
 enum MessageJSON {
-    static func message(_ message: Message, detailed: Bool = false) -> JSONValue {
-        var object: [String: JSONValue] = [
-            "id": .integer(message.id),
-            "customer_id": .integer(message.customerID),
-            "message": .string(message.body),
-            "timestamp": .string(message.createdAt.isoformat),
-            "urgency": .number(message.urgency),
-            "status": .string(message.status.rawValue),
-            "assigned_to": message.assignedTo.map(JSONValue.string) ?? .null,
-            "assigned_at": message.assignedAt.map { .string($0.isoformat) } ?? .null,
-            "replies": .array(message.replies.map(reply)),
-        ]
-        if detailed {
-            object["rules_version"] = message.rulesVersion.map(JSONValue.string) ?? .null
-            object["breakdown"] = message.breakdown ?? .null
+    /// The JSON array of `messages`.
+    static func list(_ messages: [Message]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(messages.count * 300 + 2)
+        out.append(UInt8(ascii: "["))
+        for (index, message) in messages.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            encode(message, detailed: false, into: &out)
         }
-        return .object(object)
+        out.append(UInt8(ascii: "]"))
+        out.append(0x0A)
+        return out
     }
 
-    static func reply(_ reply: Reply) -> JSONValue {
-        ["agent_name": .string(reply.agentName), "reply": .string(reply.text), "timestamp": .string(reply.createdAt.isoformat)]
+    /// One message; `detailed` adds the breakdown and rules version (`GET /api/messages/{id}`).
+    static func one(_ message: Message) -> [UInt8] {
+        var out: [UInt8] = []
+        encode(message, detailed: true, into: &out)
+        out.append(0x0A)
+        return out
+    }
+
+    private static func key(_ name: StaticString, _ out: inout [UInt8], first: Bool = false) {
+        if !first { out.append(UInt8(ascii: ",")) }
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+    }
+
+    private static func timestamp(_ time: Timestamp?, _ out: inout [UInt8]) {
+        guard let time else { return out.append(contentsOf: Array("null".utf8)) }
+        out.append(UInt8(ascii: "\""))
+        time.appendISOFormat(to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func encode(_ message: Message, detailed: Bool, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        key("assigned_at", &out, first: true)
+        timestamp(message.assignedAt, &out)
+        key("assigned_to", &out)
+        if let agent = message.assignedTo { JSONValue.encode(string: agent, into: &out) } else { out.append(contentsOf: Array("null".utf8)) }
+        if detailed {
+            key("breakdown", &out)
+            (message.breakdown ?? .null).encode(into: &out)
+        }
+        key("customer_id", &out)
+        out.append(contentsOf: Array(String(message.customerID).utf8))
+        key("id", &out)
+        out.append(contentsOf: Array(String(message.id).utf8))
+        key("message", &out)
+        JSONValue.encode(string: message.body, into: &out)
+        key("replies", &out)
+        out.append(UInt8(ascii: "["))
+        for (index, reply) in message.replies.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "{"))
+            key("agent_name", &out, first: true)
+            JSONValue.encode(string: reply.agentName, into: &out)
+            key("reply", &out)
+            JSONValue.encode(string: reply.text, into: &out)
+            key("timestamp", &out)
+            timestamp(reply.createdAt, &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "]"))
+        if detailed {
+            key("rules_version", &out)
+            if let version = message.rulesVersion { JSONValue.encode(string: version, into: &out) } else { out.append(contentsOf: Array("null".utf8)) }
+        }
+        key("status", &out)
+        JSONValue.encode(string: message.status.rawValue, into: &out)
+        key("timestamp", &out)
+        timestamp(message.createdAt, &out)
+        key("urgency", &out)
+        out.append(contentsOf: Array(JSONValue.format(number: message.urgency).utf8))
+        out.append(UInt8(ascii: "}"))
     }
 
     static func customer(_ profile: CustomerProfile) -> JSONValue {

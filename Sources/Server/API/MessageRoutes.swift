@@ -12,7 +12,7 @@ enum MessageRoutes {
                 guard let message = try context.stored({ () throws(StoreError) in try context.store.message(id: parameters.id) }) else {
                     throw .notFound("Message not found")
                 }
-                return .json(MessageJSON.message(message, detailed: true))
+                return .json(bytes: MessageJSON.one(message))
             },
             Route("POST", "/api/messages/{id}/reply", handler: .asynchronous { request, parameters, respond throws(HTTPError) in
                 let fields = try RequestFields(request)
@@ -63,8 +63,8 @@ enum MessageRoutes {
     static func list(_ request: HTTPRequest, _ context: APIContext) throws(HTTPError) -> HTTPResponse {
         let query = try MessageListing.query(from: request)
         let page = try context.stored { () throws(StoreError) in try context.store.messages(query) }
-        var response = HTTPResponse.json(.array(page.messages.map { MessageJSON.message($0) }))
-        response.addHeader("X-Total-Count", String(page.total))
+        var response = HTTPResponse.json(bytes: MessageJSON.list(page.messages))
+        if let total = page.total { response.addHeader("X-Total-Count", String(total)) }
         if let next = page.next {
             response.addHeader("Link", "<\(MessageListing.link(for: request, cursor: next))>; rel=\"next\"")
         }

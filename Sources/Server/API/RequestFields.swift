@@ -45,7 +45,7 @@ struct RequestFields {
         switch value {
         case .integer(let integer): parsed = integer
         case .string(let text):
-            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            let trimmed = text.trimmingWhitespace()
             parsed = trimmed.allSatisfy(\.isASCII) && trimmed.first != "+" && trimmed.first != "-" ? Int64(trimmed) : nil
         default: parsed = nil
         }
@@ -57,7 +57,7 @@ struct RequestFields {
     func text(_ name: String, maximumLength: Int) throws(HTTPError) -> String {
         guard let value = values[name], value != .null else { throw .badRequest("\(name) is required") }
         guard case .string(let text) = value else { throw .badRequest("\(name) must be a string") }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw .badRequest("\(name) must not be empty") }
         let length = trimmed.unicodeScalars.count
         guard length <= maximumLength else {

@@ -21,6 +21,11 @@ public struct HTTPResponse: Sendable {
         return HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
     }
 
+    /// A body that is JSON already.
+    public static func json(bytes: [UInt8], status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: bytes)
+    }
+
     /// `{"error": message}` with `status`.
     public static func error(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
         json(["error": .string(message)], status: status, headers: headers)

@@ -65,16 +65,12 @@ public final class SeedImporter: Sendable {
         var report = ImportReport()
         var batch: [NewMessage] = []
         let scorer = rules.scorer
+        // Batches are stored on a thread of their own while the next one is read and scored: one in flight.
+        let writes = BatchWriter(store: store)
         func flush() throws(ImportError) {
             guard !batch.isEmpty else { return }
-            do {
-                let added = try store.importMessages(batch)
-                report.messages += added.messagesAdded
-                report.customers += added.customersAdded
-                report.duplicates += batch.count - added.messagesAdded
-            } catch {
-                throw ImportError(message: "storage failed after \(report.messages) messages: \(error.message)")
-            }
+            try writes.absorb(into: &report, waitForAll: false)
+            writes.submit(batch)
             batch.removeAll(keepingCapacity: true)
             progress?(table.reader.bytesRead, size)
         }
@@ -90,7 +86,7 @@ public final class SeedImporter: Sendable {
             }
             report.rows += 1
             func field(_ index: Int) -> String { index < record.fields.count ? record.fields[index] : "" }
-            let userText = field(columns.user).trimmingCharacters(in: .whitespaces)
+            let userText = field(columns.user).trimmingWhitespace()
             guard let user = Int64(userText), user > 0, userText.allSatisfy(\.isASCII) else {
                 skip(&report, line: record.line, reason: "User ID must be a positive integer, got '\(userText)'")
                 continue
@@ -99,7 +95,7 @@ public final class SeedImporter: Sendable {
                 skip(&report, line: record.line, reason: "unreadable timestamp '\(field(columns.time))'")
                 continue
             }
-            let body = field(columns.body).trimmingCharacters(in: .whitespacesAndNewlines)
+            let body = field(columns.body).trimmingWhitespace()
             guard !body.isEmpty else {
                 skip(&report, line: record.line, reason: "empty message body")
                 continue
@@ -113,6 +109,7 @@ public final class SeedImporter: Sendable {
             if batch.count >= SeedImporter.batchSize { try flush() }
         }
         try flush()
+        try writes.absorb(into: &report, waitForAll: true)
         progress?(size, size)
         return report
     }
@@ -136,5 +133,51 @@ public final class SeedImporter: Sendable {
         return (try find(["userid", "customerid", "user"], "User ID"),
                 try find(["timestamputc", "timestamp", "time"], "Timestamp (UTC)"),
                 try find(["messagebody", "message", "body"], "Message Body"))
+    }
+}
+
+/// Stores import batches on a background thread, one at a time, so reading and scoring the next batch overlaps
+/// with writing this one.
+private final class BatchWriter: @unchecked Sendable {
+    private let store: any Store
+    private let queue = DispatchQueue(label: "import-writer")
+    private let slots = DispatchSemaphore(value: 1)
+    private let lock = NSLock()
+    private var results: [(count: Int, outcome: Result<ImportBatchResult, StoreError>)] = []
+    private var submitted = 0
+
+    init(store: any Store) { self.store = store }
+
+    /// Queues a batch; waits while the previous one is still being written.
+    func submit(_ batch: [NewMessage]) {
+        slots.wait()
+        submitted += 1
+        queue.async { [store] in
+            let outcome = Result { () throws(StoreError) in try store.importMessages(batch) }
+            self.lock.lock()
+            self.results.append((batch.count, outcome))
+            self.lock.unlock()
+            self.slots.signal()
+        }
+    }
+
+    /// Adds the finished batches to `report` (waiting for all when `waitForAll`); the first storage failure.
+    func absorb(into report: inout ImportReport, waitForAll: Bool) throws(ImportError) {
+        if waitForAll { queue.sync {} }
+        lock.lock()
+        let finished = results
+        results.removeAll()
+        lock.unlock()
+        for (count, outcome) in finished {
+            switch outcome {
+            case .success(let added):
+                report.messages += added.messagesAdded
+                report.customers += added.customersAdded
+                report.duplicates += count - added.messagesAdded
+            case .failure(let error):
+                queue.sync {}
+                throw ImportError(message: "storage failed after \(report.messages) messages: \(error.message)")
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@ public struct MessageQuery: Sendable, Equatable {
     public var status: StatusFilter = .open
     public var sort: Sort = .urgency
     public var customerID: Int64?
-    /// Case-insensitive substring of the message body.
+    /// Substring of the message body, case-insensitive for ASCII letters (as the seed's SQLite `LIKE`).
     public var search: String?
     /// Only messages with a larger id (newer), for clients that poll.
     public var sinceID: Int64?
@@ -20,13 +20,14 @@ public struct MessageQuery: Sendable, Equatable {
     public init() {}
 }
 
-/// A page of messages: the messages in order, how many match in all, and where the next page starts.
+/// A page of messages: the messages in order, how many match in all (nil when counting them exactly would cost
+/// far more than the page: a search for a very common or very short substring), and where the next page starts.
 public struct MessagePage: Sendable, Equatable {
     public var messages: [Message]
-    public var total: Int
+    public var total: Int?
     public var next: PageCursor?
 
-    public init(messages: [Message], total: Int, next: PageCursor?) {
+    public init(messages: [Message], total: Int?, next: PageCursor?) {
         self.messages = messages
         self.total = total
         self.next = next

@@ -1,4 +1,5 @@
 import Foundation
+import RulesEngine
 
 /// A moment in UTC with microsecond precision: how messages, replies and assignments are dated.
 ///
@@ -19,15 +20,44 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// `YYYY-MM-DDTHH:MM:SS[.ffffff]`.
     public var isoformat: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(26)
+        appendISOFormat(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the `isoformat` text to `bytes` (the hot path of listings: no Foundation formatting).
+    public func appendISOFormat(to bytes: inout [UInt8]) {
         let seconds = microseconds.floorDivided(by: 1_000_000)
         let fraction = microseconds - seconds * 1_000_000
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        var text = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                          Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
-        if fraction != 0 { text += String(format: ".%06d", Int(fraction)) }
-        return text
+        func digits(_ value: Int, _ count: Int) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            var rest = value
+            for _ in 0..<count {
+                bytes.append(UInt8(48 + (rest / divisor) % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        digits(Int(parts.tm_year) + 1900, 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2)
+        if fraction != 0 {
+            bytes.append(UInt8(ascii: "."))
+            digits(Int(fraction), 6)
+        }
     }
 
     public var description: String { isoformat }
@@ -35,7 +65,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Parses `2017-02-01 19:29:05`, `2017-02-01T19:29:05`, with optional fractional seconds and an optional `Z`
     /// or `+00:00` (the seed's CSV and API formats). Other offsets are converted to UTC.
     public init?(parsing text: String) {
-        let bytes = Array(text.trimmingCharacters(in: .whitespaces).utf8)
+        let bytes = Array(text.trimmingWhitespace().utf8)
         var index = 0
         func number(_ digits: Int) -> Int? {
             guard index + digits <= bytes.count else { return nil }

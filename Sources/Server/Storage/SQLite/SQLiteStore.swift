@@ -144,7 +144,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    private static let columns = "id, customer_id, body, created_at, urgency, status, assigned_to, assigned_at"
+    private static let columns = "messages.id, customer_id, body, created_at, urgency, status, assigned_to, assigned_at"
 
     private static func message(from row: SQLiteStatement) -> Message {
         Message(id: row.integer(0), customerID: row.integer(1), body: row.text(2),
@@ -156,7 +156,7 @@ public final class SQLiteStore: Store {
     public func message(id: Int64) throws(StoreError) -> Message? {
         try readers.read { connection throws(SQLiteError) in
             var found: Message?
-            try connection.query("SELECT \(SQLiteStore.columns), rules_version, breakdown FROM messages WHERE id = ?",
+            try connection.query("SELECT \(SQLiteStore.columns), rules_version, breakdown FROM messages WHERE messages.id = ?",
                                  [.integer(id)]) { row in
                 var message = SQLiteStore.message(from: row)
                 message.rulesVersion = row.text(8)
@@ -168,6 +168,10 @@ public final class SQLiteStore: Store {
             return message
         }
     }
+
+    /// Searches with at most this many trigram candidates are answered from the candidates (and counted
+    /// exactly); beyond, the sort index is walked with a substring test (and the total is left out).
+    static let searchCandidateLimit = 5000
 
     public func messages(_ query: MessageQuery) throws(StoreError) -> MessagePage {
         try readers.read { connection throws(SQLiteError) in
@@ -185,48 +189,59 @@ public final class SQLiteStore: Store {
                 filters.append("id > ?")
                 values.append(.integer(since))
             }
+            // Search: a case-insensitive (ASCII, as the seed on SQLite) substring test; the trigram index, when
+            // it narrows things down, supplies the candidates to test.
+            var source = "messages"
+            var sourceValues: [SQLiteValue] = []
+            var countable = true
             if let search = query.search, !search.isEmpty {
-                if search.unicodeScalars.count >= 3 {
-                    // The trigram index up to indexed_through, a scan of the (few) messages above it.
-                    filters.append("""
-                        (id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) OR \
-                        (id > (SELECT indexed_through FROM search_index_state) AND instr(lower(body), lower(?)) > 0))
-                        """)
-                    values.append(.text("\"" + search.replacingOccurrences(of: "\"", with: "\"\"") + "\""))
-                    values.append(.text(search))
+                filters.append("instr(lower(body), lower(?)) > 0")
+                values.append(.text(search))
+                let phrase = SQLiteValue.text("\"" + search.replacingOccurrences(of: "\"", with: "\"\"") + "\"")
+                let candidates = search.unicodeScalars.count < 3 ? Int.max : Int(try connection.scalar(
+                    "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
+                    [phrase, .integer(Int64(SQLiteStore.searchCandidateLimit + 1))]))
+                if candidates <= SQLiteStore.searchCandidateLimit {
+                    // The indexed candidates and every message above the index's watermark, read by id.
+                    source = """
+                        (SELECT rowid AS candidate FROM messages_fts WHERE messages_fts MATCH ? UNION ALL \
+                        SELECT id FROM messages WHERE id > (SELECT indexed_through FROM search_index_state)) \
+                        CROSS JOIN messages ON messages.id = candidate
+                        """
+                    sourceValues = [phrase]
                 } else {
-                    filters.append("instr(lower(body), lower(?)) > 0")  // too short for trigrams
-                    values.append(.text(search))
+                    countable = false  // counting a very common substring exactly would mean reading most rows
                 }
             }
-            let total: Int
+            var total: Int?
             if query.customerID == nil, query.sinceID == nil, (query.search ?? "").isEmpty {
                 total = Int(try connection.scalar(query.status == .all ? "SELECT SUM(value) FROM counters"
                                                                       : "SELECT value FROM counters WHERE name = ?",
                                                   query.status == .all ? [] : [.text(query.status.rawValue)]))
-            } else {
-                total = Int(try connection.scalar("SELECT COUNT(*) FROM messages" + SQLiteStore.whereClause(filters), values))
+            } else if countable {
+                total = Int(try connection.scalar("SELECT COUNT(*) FROM \(source)" + SQLiteStore.whereClause(filters),
+                                                  sourceValues + values))
             }
 
-            var pageFilters = filters, pageValues = values
+            var pageFilters = filters, pageValues = sourceValues + values
             let order: String
             switch query.sort {
             case .urgency:
-                order = "urgency DESC, created_at DESC, id DESC"
+                order = "urgency DESC, created_at DESC, messages.id DESC"
                 if let after = query.after {
-                    pageFilters.append("(urgency, created_at, id) < (?, ?, ?)")
+                    pageFilters.append("(urgency, created_at, messages.id) < (?, ?, ?)")
                     pageValues += [.real(after.urgency), .integer(after.createdAt.microseconds), .integer(after.id)]
                 }
             case .time:
-                order = "created_at DESC, id DESC"
+                order = "created_at DESC, messages.id DESC"
                 if let after = query.after {
-                    pageFilters.append("(created_at, id) < (?, ?)")
+                    pageFilters.append("(created_at, messages.id) < (?, ?)")
                     pageValues += [.integer(after.createdAt.microseconds), .integer(after.id)]
                 }
             }
             pageValues.append(.integer(Int64(query.limit + 1)))
             var messages: [Message] = []
-            try connection.query("SELECT \(SQLiteStore.columns) FROM messages\(SQLiteStore.whereClause(pageFilters)) "
+            try connection.query("SELECT \(SQLiteStore.columns) FROM \(source)\(SQLiteStore.whereClause(pageFilters)) "
                                  + "ORDER BY \(order) LIMIT ?", pageValues) { messages.append(SQLiteStore.message(from: $0)) }
             var next: PageCursor?
             if messages.count > query.limit {

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# HTTP benchmark (make bench-http): POST and GET throughput and p99 with wrk on loopback, resident memory during
+# the POST run, list and search latency at 1,000,000 stored messages, and startup time.
+# The 1M-message database is built once (about a minute) and kept in $BENCH_DIR for later runs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=.build/release/urgencyiq
+BENCH_DIR=${BENCH_DIR:-/tmp/urgencyiq-bench}
+DURATION=${DURATION:-10s}
+PORT=${PORT:-5091}
+mkdir -p "$BENCH_DIR"
+here=Tests/Benchmarks
+
+serve() {  # serve DB: start the server in the background and wait until it answers
+  "$BIN" serve --port "$PORT" --db "$1" --log-format off --env-file /nonexistent 2>"$BENCH_DIR/serve.log" &
+  SERVER=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null && return; sleep 0.05; done
+  echo "server did not start"; cat "$BENCH_DIR/serve.log"; exit 1
+}
+stop() { kill -TERM "$SERVER"; wait "$SERVER" || true; }
+load() {  # load LABEL CONNECTIONS SCRIPT URL
+  local result
+  result=$(wrk -t2 -c"$2" -d"$DURATION" -s "$3" "$4" | grep RESULT)
+  echo "$1 ($2 connections): ${result#RESULT }"
+}
+
+echo "== POST /api/messages/send and GET /api/messages on a fresh database"
+rm -f "$BENCH_DIR"/fresh.db*
+serve "$BENCH_DIR/fresh.db"
+peak=0
+( while kill -0 "$SERVER" 2>/dev/null; do
+    rss=$(awk '/VmRSS/ {print $2}' /proc/"$SERVER"/status 2>/dev/null || echo 0)
+    [ "${rss:-0}" -gt "$peak" ] && peak=$rss && echo "$peak" > "$BENCH_DIR/peak_rss"
+    sleep 0.1
+  done ) &
+SAMPLER=$!
+cat "$here/post.lua" "$here/report.lua" > "$BENCH_DIR/post_report.lua"
+load "POST /api/messages/send" 16 "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT"
+load "POST /api/messages/send" 64 "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT"
+echo "resident memory, peak during the POST runs: $(( $(cat "$BENCH_DIR/peak_rss") / 1024 )) MiB"
+load "GET /api/messages" 16 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages"
+load "GET /api/messages" 64 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages"
+stored=$(curl -fsI "http://127.0.0.1:$PORT/api/messages?status=all&limit=1" | awk -F': ' 'tolower($1) == "x-total-count" {print $2}' | tr -d '\r')
+stop
+kill "$SAMPLER" 2>/dev/null || true
+echo "messages acknowledged and stored: $stored"
+
+echo "== 1,000,000 stored messages"
+big="$BENCH_DIR/million.db"
+if [ ! -f "$big" ]; then
+  echo "building $big (once)"
+  "$BIN" bench --print-corpus > "$BENCH_DIR/corpus.txt"
+  awk 'BEGIN { print "User ID,Timestamp (UTC),Message Body" }
+       { lines[NR] = $0 }
+       END { for (i = 0; i < 1000000; i++) {
+               m = lines[i % NR + 1]; gsub(/"/, "\"\"", m)
+               t = 1767225600 + int(i * 7.776)
+               printf "%d,%s,\"%s #%d\"\n", i % 50000 + 1, strftime("%Y-%m-%d %H:%M:%S", t, 1), m, i } }' \
+    "$BENCH_DIR/corpus.txt" > "$BENCH_DIR/million.csv"
+  "$BIN" import --db "$big" --env-file /nonexistent "$BENCH_DIR/million.csv" 2>/dev/null
+  rm -f "$BENCH_DIR/million.csv"
+fi
+serve "$big"
+sleep 2  # let the search index catch up with the import
+load "GET /api/messages (first page)" 16 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages"
+load "GET /api/messages?sort=time" 16 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages?sort=time"
+load "GET /api/messages?status=all" 16 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages?status=all"
+for term in "batch%20number" "fraud" "loan" "zzzq"; do
+  load "GET /api/messages?search=$term" 4 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages?search=$term"
+done
+stop
+
+echo "== startup"
+"$BIN" bench --startup --runs 5
