@@ -57,8 +57,9 @@ final class RuleVM: @unchecked Sendable {
 
             state.push(finish)
             try state.call(arguments: 0, results: 4, budget: limits.instructionsForLoading)
-            let fallback = LuaStack(state.raw).number(at: -1)
-            guard fallback.map({ $0.isFinite }) ?? true else {
+            let fallbackType = state.type(at: -1)
+            let fallback = fallbackType == LUA_TNUMBER ? LuaStack(state.raw).number(at: -1) : nil
+            guard fallbackType == LUA_TNIL || fallback?.isFinite == true else {
                 throw RulesError(kind: .runtime, file: RuleSet.entryFile, message: "fallback must be a finite number")
             }
             declaredFallback = fallback

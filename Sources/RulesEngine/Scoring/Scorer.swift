@@ -7,6 +7,8 @@ import Foundation
 public final class Scorer: Sendable {
     public let ruleSet: RuleSet
     public let limits: EngineLimits
+    /// Evaluations and failures of this version.
+    public let statistics = ScoringStatistics()
     private let pool: VMPool
 
     /// Loads `ruleSet` into a first Lua state (so broken rules fail here) and scores a probe message.
@@ -21,6 +23,7 @@ public final class Scorer: Sendable {
             throw RulesError(kind: .probe, file: error.file, line: error.line,
                              message: "scoring the probe message failed: \(error.message)")
         }
+        statistics.reset()
     }
 
     /// Loads the rules in `directory` and prepares to score with them.
@@ -59,8 +62,13 @@ public final class Scorer: Sendable {
     /// number); the scorer stays usable either way.
     public func score(_ input: ScoringInput, options: ScoringOptions = ScoringOptions()) throws(ScoringError) -> Score {
         let started = options.explain ? DispatchTime.now().uptimeNanoseconds : 0
-        let (value, details) = try pool.withVM { vm throws(ScoringError) in
-            try vm.evaluate(input, options: options)
+        let value: Double, details: JSONValue?
+        do {
+            (value, details) = try pool.withVM { vm throws(ScoringError) in try vm.evaluate(input, options: options) }
+            statistics.recordEvaluation(failed: false)
+        } catch {
+            statistics.recordEvaluation(failed: true)
+            throw error
         }
         guard options.explain else { return Score(value: value, rulesVersion: ruleSet.version, breakdown: nil) }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000

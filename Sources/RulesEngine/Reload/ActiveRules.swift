@@ -1,0 +1,68 @@
+import Foundation
+import Synchronization
+
+/// The rule set serving right now, what happened to the versions before it, and the last reload attempt.
+///
+/// Readers take the current scorer for one evaluation (an evaluation in flight finishes on the version it
+/// started with); a reload swaps in a new one atomically.
+public final class ActiveRules: Sendable {
+    /// A version that has served: when it was activated (and replaced), and its counts.
+    public struct VersionRecord: Sendable {
+        public var version: String
+        public var activatedAt: Date
+        public var deactivatedAt: Date?
+        public var statistics: ScoringStatistics
+    }
+
+    private struct State {
+        var scorer: Scorer
+        var activatedAt: Date
+        var history: [VersionRecord]
+        var lastAttempt: ReloadAttempt?
+        var attemptCounts: [ReloadAttempt.Outcome: Int] = [:]
+    }
+
+    /// Versions remembered in the history.
+    public static let historyLength = 64
+
+    private let state: Mutex<State>
+
+    public init(_ scorer: Scorer, activatedAt: Date = Date()) {
+        state = Mutex(State(scorer: scorer, activatedAt: activatedAt,
+                            history: [VersionRecord(version: scorer.rulesVersion, activatedAt: activatedAt, statistics: scorer.statistics)],
+                            lastAttempt: nil))
+    }
+
+    /// The scorer of the active version.
+    public var scorer: Scorer { state.withLock { $0.scorer } }
+
+    /// When the active version was activated.
+    public var activatedAt: Date { state.withLock { $0.activatedAt } }
+
+    /// The versions that served, newest first (the active one included).
+    public var history: [VersionRecord] { state.withLock { $0.history.reversed() } }
+
+    /// The last reload attempt, if any.
+    public var lastAttempt: ReloadAttempt? { state.withLock { $0.lastAttempt } }
+
+    /// How many reload attempts ended in each outcome since the start.
+    public var attemptCounts: [ReloadAttempt.Outcome: Int] { state.withLock { $0.attemptCounts } }
+
+    /// Makes `scorer` the active version.
+    public func activate(_ scorer: Scorer, at time: Date = Date()) {
+        state.withLock { state in
+            if let last = state.history.indices.last { state.history[last].deactivatedAt = time }
+            state.scorer = scorer
+            state.activatedAt = time
+            state.history.append(VersionRecord(version: scorer.rulesVersion, activatedAt: time, statistics: scorer.statistics))
+            if state.history.count > ActiveRules.historyLength { state.history.removeFirst() }
+        }
+    }
+
+    func record(_ attempt: ReloadAttempt) {
+        state.withLock { state in
+            state.lastAttempt = attempt
+            state.attemptCounts[attempt.outcome, default: 0] += 1
+        }
+    }
+}
