@@ -37,9 +37,11 @@ test: deps ## run the whole test suite, then the golden fixtures through the CLI
 	.build/debug/urgencyiq check
 	.build/debug/urgencyiq check --rules rules/profiles/seed-variant data/profiles/seed-variant
 
-bench: build ## scoring throughput on one thread, and `check` over 100,000 fixtures (medians of 5 runs)
+bench: build ## scoring throughput, `check` over 100,000 fixtures, rule edit → serving latency (medians)
 	$(BIN) bench --messages 300000 --runs 5
 	$(BIN) bench --fixtures 100000 --runs 5
+	$(BIN) bench --reload --runs 21
+	$(BIN) bench --reload --runs 21 --gate data/golden
 
 bench-http: build ## HTTP throughput and p99 with wrk, list and search at 1,000,000 messages, startup time
 	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \

@@ -15,6 +15,8 @@ enum BenchCommand {
             .init(names: ["--startup"], help: "instead: time `serve` from launch to its first answered request (median of the runs)"),
             .init(names: ["--fixtures"], valueName: "N",
                   help: "instead: time `check` over N generated fixtures (load the CSV, score, compare)"),
+            .init(names: ["--reload"], help: "instead: time a rule file edit until the new version serves (watcher, load, probe, swap)"),
+            .init(names: ["--gate"], valueName: "DIR", help: "with --reload: also run these fixtures before activating"),
             .init(names: ["--mode"], valueName: "MODE",
                   help: "score (urgency only), explain (with the breakdown) or both (default)"),
         ],
@@ -31,6 +33,9 @@ enum BenchCommand {
             return 2
         }
         if arguments.flag("--startup") { return StartupBenchmark.run(runs: runs) }
+        if arguments.flag("--reload") {
+            return ReloadBenchmark.run(rulesDirectory: RulesOptions.directory(arguments), gate: arguments.value("--gate"), runs: runs)
+        }
         let corpus = BenchCorpus.generate(count: min(count, 20_000), seed: 20_261_125)
         if arguments.flag("--print-corpus") {
             for message in corpus { Terminal.write(message + "\n") }

@@ -14,6 +14,10 @@ enum ServeCommand {
             .init(names: ["--db"], valueName: "PATH", help: "SQLite database file (default instance/urgencyiq.db)"),
             RulesOptions.option,
             .init(names: ["--log-format"], valueName: "FORMAT", help: "request log: text (default), json or off"),
+            .init(names: ["--gate"], valueName: "DIR", help: "fixtures a changed rule set must pass before it goes live"),
+            .init(names: ["--watch-poll"], valueName: "SECONDS",
+                  help: "also compare the rules files this often (for mounts that deliver no file events)"),
+            .init(names: ["--no-watch"], help: "do not reload when the rules files change (SIGHUP and the API still do)"),
             .init(names: ["--env-file"], valueName: "PATH", help: "variables file (default .env, when present)"),
         ],
         details: "Environment variables (flags win, then the environment, then the .env file):\n"
@@ -51,7 +55,12 @@ enum ServeCommand {
         while true {
             var received: Int32 = 0
             sigwait(&signals, &received)
-            if received == SIGHUP { continue }  // rules reload arrives with hot reload
+            if received == SIGHUP {
+                let attempt = server.reloadRules(trigger: "SIGHUP")
+                Terminal.error("urgencyiq: rules reload (SIGHUP): \(attempt.outcome.rawValue)"
+                    + (attempt.candidateVersion.map { " \($0)" } ?? "") + (attempt.error.map { ": \($0)" } ?? ""))
+                continue
+            }
             Terminal.error("urgencyiq: stopping (signal \(received)): finishing requests in flight")
             server.shutdown()
             Terminal.error("urgencyiq: stopped")
@@ -64,10 +73,12 @@ enum ServeCommand {
 enum ServerCommandSupport {
     static func configuration(_ arguments: ParsedArguments) throws -> ServerConfiguration {
         var flags: [String: String] = [:]
-        for name in ["host", "port", "db", "rules", "log-format"] {
+        for name in ["host", "port", "db", "rules", "log-format", "gate", "watch-poll"] {
             if let value = arguments.value("--" + name) { flags[name] = value }
         }
-        return try ServerConfiguration.load(flags: flags, environment: ProcessInfo.processInfo.environment,
-                                            envFile: arguments.value("--env-file") ?? ".env")
+        var configuration = try ServerConfiguration.load(flags: flags, environment: ProcessInfo.processInfo.environment,
+                                                         envFile: arguments.value("--env-file") ?? ".env")
+        if arguments.flag("--no-watch") { configuration.watchRules = false }
+        return configuration
     }
 }

@@ -6,6 +6,7 @@ let commands: [(spec: CommandSpec, run: (ParsedArguments) -> Int32)] = [
     (CheckCommand.spec, CheckCommand.run),
     (ServeCommand.spec, ServeCommand.run),
     (ImportCommand.spec, ImportCommand.run),
+    (RescoreCommand.spec, RescoreCommand.run),
     (BenchCommand.spec, BenchCommand.run),
 ]
 

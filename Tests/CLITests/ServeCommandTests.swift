@@ -94,6 +94,49 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(missing.status, 2)
     }
 
+    func testSIGHUPReloadsTheRules() throws {
+        let rules = directory.appendingPathComponent("rules")
+        try FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
+        let entry = rules.appendingPathComponent("urgency.lua")
+        try Data("function score(message, ctx) return 2 end\n".utf8).write(to: entry)
+        let server = try ServerProcess(database: database, extraArguments: ["--rules", rules.path, "--no-watch"])
+        defer { server.stop() }
+        let client = TestHTTPClient(port: server.port)
+        func score() throws -> Double? {
+            try client.request("POST", "/api/score", json: ["message": "hello"]).json?["urgency"]?.doubleValue
+        }
+        XCTAssertEqual(try score(), 2)
+        try Data("function score(message, ctx) return 4 end\n".utf8).write(to: entry)
+        usleep(300_000)
+        XCTAssertEqual(try score(), 2, "--no-watch: a file change alone must not reload")
+        kill(server.process.processIdentifier, SIGHUP)
+        let deadline = Date().addingTimeInterval(5)
+        while try score() != 4, Date() < deadline { usleep(20_000) }
+        XCTAssertEqual(try score(), 4)
+        XCTAssertEqual(try client.request("GET", "/api/rules").json?["last_reload"]?["trigger"], "SIGHUP")
+    }
+
+    func testRescoreReportsWhatChanged() throws {
+        let file = directory.appendingPathComponent("seed.csv").path
+        try Data("User ID,Timestamp (UTC),Message Body\n7,2025-01-15 10:30:00,Why was my loan rejected?\n8,2025-01-15 10:31:00,thanks a lot\n".utf8)
+            .write(to: URL(fileURLWithPath: file))
+        let imported = try CommandRunner.run(["import", "--db", database, "--env-file", "/nonexistent", file])
+        XCTAssertEqual(imported.status, 0, imported.errors)
+        let rules = directory.appendingPathComponent("rules")
+        try FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
+        try Data("function score(message, ctx) return 5 end\n".utf8).write(to: rules.appendingPathComponent("urgency.lua"))
+        let version = try RuleSet.load(from: rules.path).version
+        let rescored = try CommandRunner.run(["rescore", "--db", database, "--env-file", "/nonexistent", "--rules", rules.path])
+        XCTAssertEqual(rescored.status, 0, rescored.errors)
+        // "Why was my loan rejected?" scores 5 with the shipped rules, "thanks a lot" 1.
+        XCTAssertEqual(rescored.output, "rescore: 2 open messages scored with rules \(version): 1 changed (1 up, 0 down, mean shift 4.0), 0 rule failures\n")
+        let again = try CommandRunner.run(["rescore", "--db", database, "--env-file", "/nonexistent", "--rules", rules.path, "--status", "all"])
+        XCTAssertTrue(again.output.hasPrefix("rescore: 2 all messages scored with rules \(version): 0 changed"), again.output)
+        let bad = try CommandRunner.run(["rescore", "--db", database, "--env-file", "/nonexistent", "--status", "closed"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.errors.contains("--status must be open, resolved or all"), bad.errors)
+    }
+
     private func rulesVersion() throws -> String {
         let json = try CommandRunner.run(["score", "--json", "x"])
         return (try? JSONParser.parse(json.output))?["rules_version"]?.stringValue ?? "?"

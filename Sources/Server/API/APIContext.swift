@@ -21,11 +21,20 @@ public final class APIContext: Sendable {
     public let seedFile: String
     /// Threads for handlers that may block (reads, LLM calls, imports).
     let workers: WorkerPool
+    /// Reloads the rules directory (`POST /api/rules/reload`).
+    public let reloader: RulesReloader
+    /// The fixtures `POST /api/rules/check` runs candidates against: the gate, else data/golden.
+    public let checkFixtures: String
+    /// How the rules directory is watched, for `GET /api/rules`.
+    public let watching: JSONValue
 
-    public init(store: any Store, rules: ActiveRules, llm: LLMToggle, limits: InputLimits, seedFile: String,
-                workerThreads: Int = 32, workerQueue: Int = 4096) {
+    public init(store: any Store, rules: ActiveRules, reloader: RulesReloader, checkFixtures: String, watching: JSONValue,
+                llm: LLMToggle, limits: InputLimits, seedFile: String, workerThreads: Int = 32, workerQueue: Int = 4096) {
         self.store = store
         self.rules = rules
+        self.reloader = reloader
+        self.checkFixtures = checkFixtures
+        self.watching = watching
         self.llm = llm
         self.limits = limits
         self.seedFile = seedFile

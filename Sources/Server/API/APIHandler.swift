@@ -13,7 +13,7 @@ public final class APIHandler: HTTPHandler {
 
     public init(context: APIContext, cors: CORSPolicy, admin: AdminAccess, logger: RequestLogger, extraRoutes: [Route] = []) {
         router = Router(MessageRoutes.routes(context) + CustomerRoutes.routes(context) + AdminRoutes.routes(context)
-                        + SystemRoutes.routes() + extraRoutes)
+                        + RulesRoutes.routes(context) + SystemRoutes.routes() + extraRoutes)
         self.cors = cors
         self.admin = admin
         self.logger = logger

@@ -16,6 +16,21 @@ enum AdminRoutes {
                     throw HTTPError(422, "cannot import \(context.seedFile): \(error)")
                 }
             },
+            Route("POST", "/admin/rescore", admin: true) { request, _ throws(HTTPError) in
+                let fields = try RequestFields(request)
+                var status = MessageQuery.StatusFilter.open
+                if fields.has("status") {
+                    let text = try fields.text("status", maximumLength: 20)
+                    guard let parsed = MessageQuery.StatusFilter(rawValue: text) else {
+                        throw .badRequest("status must be open, resolved or all")
+                    }
+                    status = parsed
+                }
+                let report = try context.stored { () throws(StoreError) in
+                    try Rescorer(store: context.store, rules: context.rules).run(status: status, llmEnabled: context.llm.isEnabled)
+                }
+                return .json(report.json)
+            },
             Route("GET", "/api/get/llm") { _, _ throws(HTTPError) in
                 .json(["use_llm": .bool(context.llm.isEnabled)])
             },

@@ -38,6 +38,9 @@ struct RequestFields {
         }
     }
 
+    /// Whether the field is present (and not null).
+    func has(_ name: String) -> Bool { values[name].map { $0 != .null } ?? false }
+
     /// A positive integer that fits 64 bits, given as a JSON integer or as digits in a string.
     func positiveID(_ name: String) throws(HTTPError) -> Int64 {
         guard let value = values[name], value != .null else { throw .badRequest("\(name) is required") }

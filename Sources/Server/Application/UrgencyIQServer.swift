@@ -12,8 +12,10 @@ public final class UrgencyIQServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
     public let store: any Store
     public let rules: ActiveRules
+    public let reloader: RulesReloader
     public let context: APIContext
     private let daemon: HTTPDaemon
+    private let watcher: RulesWatcher?
 
     /// Opens the store, loads the rules and starts listening.
     public init(configuration: ServerConfiguration, ruleLog: any RuleLogSink = StandardErrorLogSink()) throws(ServerStartError) {
@@ -37,9 +39,14 @@ public final class UrgencyIQServer: @unchecked Sendable {
             store.close()
             throw ServerStartError(message: "cannot read the LLM setting: \(error)")
         }
-        context = APIContext(store: store, rules: rules, llm: toggle, limits: configuration.limits,
-                             seedFile: configuration.seedFile, workerThreads: configuration.http.workerThreads,
-                             workerQueue: configuration.http.workerQueue)
+        reloader = RulesReloader(directory: configuration.rulesDirectory, rules: rules, limits: configuration.engineLimits,
+                                 log: ruleLog, gate: configuration.rulesGate)
+        let watching: JSONValue = ["inotify": .bool(configuration.watchRules),
+                                   "poll_seconds": configuration.watchPoll.map(JSONValue.number) ?? .null]
+        context = APIContext(store: store, rules: rules, reloader: reloader,
+                             checkFixtures: configuration.rulesGate ?? configuration.checkFixtures, watching: watching,
+                             llm: toggle, limits: configuration.limits, seedFile: configuration.seedFile,
+                             workerThreads: configuration.http.workerThreads, workerQueue: configuration.http.workerQueue)
         let handler = APIHandler(context: context, cors: configuration.cors, admin: AdminAccess(token: configuration.adminToken),
                                  logger: RequestLogger(format: configuration.logFormat))
         do {
@@ -49,7 +56,21 @@ public final class UrgencyIQServer: @unchecked Sendable {
             store.close()
             throw ServerStartError(message: error.message)
         }
+        if configuration.watchRules || configuration.watchPoll != nil {
+            let reloader = reloader
+            let watcher = RulesWatcher(directory: configuration.rulesDirectory, pollInterval: configuration.watchPoll) {
+                reloader.reload(trigger: "file change")
+            }
+            watcher.start()
+            self.watcher = watcher
+        } else {
+            watcher = nil
+        }
     }
+
+    /// Reloads the rules (SIGHUP); the attempt says what happened.
+    @discardableResult
+    public func reloadRules(trigger: String) -> ReloadAttempt { reloader.reload(trigger: trigger) }
 
     /// Opens the configured store.
     public static func openStore(_ configuration: ServerConfiguration) throws -> any Store {
@@ -66,6 +87,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
 
     /// Stops accepting, lets requests in flight finish (up to `timeout` seconds), closes the store.
     public func shutdown(timeout: Double = 30) {
+        watcher?.stop()
         daemon.shutdown(timeout: timeout)
         context.stop()
         store.close()

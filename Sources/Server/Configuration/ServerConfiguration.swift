@@ -14,6 +14,14 @@ public struct ServerConfiguration: Sendable {
     public var database = Database.sqlite(path: "instance/urgencyiq.db")
     public var sqliteSynchronous = SQLiteStore.Synchronous.normal
     public var rulesDirectory = "rules"
+    /// Fixtures every reloaded rule set must pass before it goes live (`--gate DIR`, RULES_GATE), or nil.
+    public var rulesGate: String?
+    /// Reload when the rules directory changes (inotify).
+    public var watchRules = true
+    /// Also compare the rules files every this many seconds (`--watch-poll`), for mounts without events.
+    public var watchPoll: Double?
+    /// The fixtures `POST /api/rules/check` runs candidates against when no gate is set.
+    public var checkFixtures = "data/golden"
     public var engineLimits = EngineLimits()
     /// The LLM toggle's value before anyone sets it (USE_LLM); afterwards the stored value wins.
     public var useLLMByDefault = false
@@ -33,6 +41,8 @@ public struct ServerConfiguration: Sendable {
         ("URGENCYIQ_DB", "SQLite database file (default instance/urgencyiq.db)"),
         ("SQLITE_SYNCHRONOUS", "normal (a commit survives a crash of the server; default) or full (also a power cut)"),
         ("URGENCYIQ_RULES", "rules directory (default rules)"),
+        ("RULES_GATE", "fixtures a changed rule set must pass before it goes live (default: none)"),
+        ("RULES_WATCH_POLL", "also look for rule changes every this many seconds (mounts without file events)"),
         ("USE_LLM", "the LLM toggle's initial value (true/false, default false)"),
         ("ADMIN_TOKEN", "bearer token for admin endpoints; without it they answer loopback clients only"),
         ("CORS_ORIGINS", "allowed browser origins: * (default) or a comma-separated list"),
@@ -77,6 +87,13 @@ public struct ServerConfiguration: Sendable {
             configuration.sqliteSynchronous = synchronous
         }
         if let rules = value("rules", "URGENCYIQ_RULES") { configuration.rulesDirectory = rules }
+        if let gate = value("gate", "RULES_GATE") { configuration.rulesGate = gate }
+        if let poll = value("watch-poll", "RULES_WATCH_POLL") {
+            guard let seconds = Double(poll), seconds > 0, seconds <= 3600 else {
+                throw ConfigurationError(message: "--watch-poll must be a number of seconds from 0 to 3600, got '\(poll)'")
+            }
+            configuration.watchPoll = seconds
+        }
         if let llm = value(nil, "USE_LLM") {
             switch llm.lowercased() {
             case "1", "true", "yes", "on": configuration.useLLMByDefault = true

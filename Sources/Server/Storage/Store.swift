@@ -22,6 +22,10 @@ public protocol Store: Sendable {
     /// Stores a batch of imported messages in one transaction, skipping those already imported (same import
     /// key); reports what was added.
     func importMessages(_ batch: [NewMessage]) throws(StoreError) -> ImportBatchResult
+    /// Messages to score again, in id order after `afterID`, at most `limit`, with the given status.
+    func messagesToRescore(status: MessageQuery.StatusFilter, after afterID: Int64, limit: Int) throws(StoreError) -> [RescoreCandidate]
+    /// Replaces the scores (urgency, rules version, breakdown) of messages, in one transaction.
+    func updateScores(_ updates: [ScoreUpdate]) throws(StoreError)
     /// A persisted setting (the LLM toggle), or nil.
     func setting(_ key: String) throws(StoreError) -> String?
     func setSetting(_ key: String, to value: String) throws(StoreError)
@@ -30,6 +34,29 @@ public protocol Store: Sendable {
     func enqueue(_ write: StoreWrite, completion: @escaping @Sendable (Result<StoreWriteOutcome, StoreError>) -> Void)
     /// Finishes pending writes and closes the store.
     func close()
+}
+
+/// A stored message to score again.
+public struct RescoreCandidate: Sendable, Equatable {
+    public var id: Int64
+    public var customerID: Int64
+    public var body: String
+    public var urgency: Double
+}
+
+/// A message's new score.
+public struct ScoreUpdate: Sendable, Equatable {
+    public var id: Int64
+    public var urgency: Double
+    public var rulesVersion: String
+    public var breakdownJSON: String
+
+    public init(id: Int64, urgency: Double, rulesVersion: String, breakdownJSON: String) {
+        self.id = id
+        self.urgency = urgency
+        self.rulesVersion = rulesVersion
+        self.breakdownJSON = breakdownJSON
+    }
 }
 
 /// A write that can be queued without waiting for it.

@@ -128,6 +128,16 @@ public final class SQLiteStore: Store {
 
     public func unassign(messageID: Int64) throws(StoreError) -> Bool { found(try write(.unassign(messageID: messageID))) }
 
+    public func updateScores(_ updates: [ScoreUpdate]) throws(StoreError) {
+        try writer.perform { connection throws(SQLiteError) in
+            for update in updates {
+                try connection.query("UPDATE messages SET urgency = ?, rules_version = ?, breakdown = ? WHERE id = ?",
+                                     [.real(update.urgency), .text(update.rulesVersion), .text(update.breakdownJSON),
+                                      .integer(update.id)])
+            }
+        }
+    }
+
     public func setSetting(_ key: String, to value: String) throws(StoreError) {
         try writer.perform { connection throws(SQLiteError) in
             try connection.query("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", [.text(key), .text(value)])
@@ -135,6 +145,19 @@ public final class SQLiteStore: Store {
     }
 
     // MARK: Reads
+
+    public func messagesToRescore(status: MessageQuery.StatusFilter, after afterID: Int64, limit: Int) throws(StoreError)
+        -> [RescoreCandidate] {
+        try readers.read { connection throws(SQLiteError) in
+            var found: [RescoreCandidate] = []
+            let filter = status == .all ? "" : " AND status = ?"
+            try connection.query("SELECT id, customer_id, body, urgency FROM messages WHERE id > ?\(filter) ORDER BY id LIMIT ?",
+                                 [.integer(afterID)] + (status == .all ? [] : [.text(status.rawValue)]) + [.integer(Int64(limit))]) { row in
+                found.append(RescoreCandidate(id: row.integer(0), customerID: row.integer(1), body: row.text(2), urgency: row.real(3)))
+            }
+            return found
+        }
+    }
 
     public func setting(_ key: String) throws(StoreError) -> String? {
         try readers.read { connection throws(SQLiteError) in

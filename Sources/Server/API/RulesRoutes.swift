@@ -1,0 +1,113 @@
+import Foundation
+import RulesEngine
+
+/// The rules endpoints: what is active and what the last reload did, a reload on demand, a dry-run score, and
+/// a check of a candidate rule set against the golden fixtures with the diff against the active version.
+enum RulesRoutes {
+    static func routes(_ context: APIContext) -> [Route] {
+        [
+            Route("GET", "/api/rules") { _, _ throws(HTTPError) in .json(status(context)) },
+            Route("POST", "/api/rules/reload", admin: true) { _, _ throws(HTTPError) in
+                let attempt = context.reloader.reload(trigger: "api")
+                return .json(json(attempt), status: attempt.outcome == .rejected ? 422 : 200)
+            },
+            Route("POST", "/api/score") { request, _ throws(HTTPError) in
+                let fields = try RequestFields(request)
+                let text = try fields.text("message", maximumLength: context.limits.messageLength)
+                let user = fields.has("user_id") ? try fields.positiveID("user_id") : nil
+                let (score, _) = context.rules.scorer.scoreOrFallback(
+                    ScoringInput(text: text, customerID: user), options: ScoringOptions(explain: true, llmEnabled: context.llm.isEnabled))
+                return .json(["urgency": .number(score.value), "breakdown": score.breakdown?.json ?? .null,
+                              "rules_version": .string(score.rulesVersion)])
+            },
+            Route("POST", "/api/rules/check", admin: true) { request, _ throws(HTTPError) in try check(request, context) },
+        ]
+    }
+
+    /// `GET /api/rules`.
+    static func status(_ context: APIContext) -> JSONValue {
+        let scorer = context.rules.scorer
+        let ruleSet = scorer.ruleSet
+        let counts = context.rules.attemptCounts
+        let files: [JSONValue] = ruleSet.files.keys.sorted().map { path in
+            let file = ruleSet.files[path]!
+            return ["path": .string(path), "sha256": .string(file.sha256), "bytes": .integer(Int64(file.byteCount))]
+        }
+        return [
+            "active": [
+                "version": .string(ruleSet.version), "hash": .string(ruleSet.hash),
+                "activated_at": .string(Timestamp(context.rules.activatedAt).isoformat),
+                "directory": .string(context.reloader.directory), "files": .array(files),
+                "fallback": .number(scorer.fallbackScore),
+            ],
+            "last_reload": context.rules.lastAttempt.map(json) ?? .null,
+            "reloads": .object(Dictionary(uniqueKeysWithValues: ReloadAttempt.Outcome.allCases.map { outcome in
+                (outcome.rawValue, JSONValue.integer(Int64(counts[outcome] ?? 0)))
+            })),
+            "gate": context.reloader.gate.map(JSONValue.string) ?? .null,
+            "watching": context.watching,
+            "versions": .array(context.rules.history.map { record in
+                [
+                    "version": .string(record.version), "activated_at": .string(Timestamp(record.activatedAt).isoformat),
+                    "deactivated_at": record.deactivatedAt.map { .string(Timestamp($0).isoformat) } ?? .null,
+                    "evaluations": .integer(Int64(record.statistics.evaluations)),
+                    "errors": .integer(Int64(record.statistics.errors)),
+                ]
+            }),
+        ]
+    }
+
+    static func json(_ attempt: ReloadAttempt) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "trigger": .string(attempt.trigger), "at": .string(Timestamp(attempt.startedAt).isoformat),
+            "duration_ms": .number((attempt.duration * 10_000).rounded() / 10), "outcome": .string(attempt.outcome.rawValue),
+            "version": attempt.candidateVersion.map(JSONValue.string) ?? .null, "error": attempt.error.map(JSONValue.string) ?? .null,
+        ]
+        if let gate = attempt.gate {
+            object["gate"] = ["directory": .string(gate.directory), "passed": .integer(Int64(gate.passed)),
+                              "failed": .integer(Int64(gate.failed)), "failures": .array(gate.failures.map(JSONValue.string))]
+        }
+        return .object(object)
+    }
+
+    /// `POST /api/rules/check`: the body maps file names to sources. Nothing is deployed.
+    static func check(_ request: HTTPRequest, _ context: APIContext) throws(HTTPError) -> HTTPResponse {
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(request.body)
+        } catch {
+            throw .badRequest("malformed JSON body: \(error)")
+        }
+        guard case .object(let members) = document, !members.isEmpty else {
+            throw .badRequest("the body must map rule file names to their sources, e.g. {\"urgency.lua\": \"…\"}")
+        }
+        var files: [String: [UInt8]] = [:]
+        for (name, source) in members {
+            guard case .string(let text) = source else { throw .badRequest("the source of \(name) must be a string") }
+            files[name] = Array(text.utf8)
+        }
+        let candidate: Scorer
+        do {
+            candidate = try Scorer(ruleSet: try RuleSet(files: files), limits: context.rules.scorer.limits, log: DiscardingLogSink())
+        } catch {
+            return .json(["error": .string(error.description), "kind": .string(error.kind.rawValue),
+                          "file": error.file.map(JSONValue.string) ?? .null, "line": error.line.map { .integer(Int64($0)) } ?? .null],
+                         status: 422)
+        }
+        var fixtures: [Fixture] = []
+        do {
+            for file in try FixtureLoader.files(in: [context.checkFixtures]) { fixtures += try FixtureLoader.load(file) }
+        } catch {
+            throw HTTPError(409, "the fixtures cannot be loaded: \(error)")
+        }
+        let report = CheckReport(results: FixtureRunner(scorer: candidate).run(fixtures), rulesVersion: candidate.rulesVersion)
+        let cases = fixtures.map { RulesDiff.Case(source: $0.location, message: $0.message, options: FixtureRunner.options(for: $0, explain: true)) }
+        let diff = RulesDiff.compare(cases, old: context.rules.scorer, new: candidate)
+        return .json(["check": report.json(verbose: false), "diff": diff.json])
+    }
+}
+
+extension Timestamp {
+    /// The moment of `date`.
+    init(_ date: Date) { self.init(microseconds: Int64((date.timeIntervalSince1970 * 1_000_000).rounded())) }
+}
