@@ -56,9 +56,7 @@ enum ServeCommand {
             var received: Int32 = 0
             sigwait(&signals, &received)
             if received == SIGHUP {
-                let attempt = server.reloadRules(trigger: "SIGHUP")
-                Terminal.error("urgencyiq: rules reload (SIGHUP): \(attempt.outcome.rawValue)"
-                    + (attempt.candidateVersion.map { " \($0)" } ?? "") + (attempt.error.map { ": \($0)" } ?? ""))
+                server.reloadRules(trigger: "SIGHUP")  // the reloader logs the outcome
                 continue
             }
             Terminal.error("urgencyiq: stopping (signal \(received)): finishing requests in flight")

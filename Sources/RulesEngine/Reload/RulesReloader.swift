@@ -33,6 +33,7 @@ public final class RulesReloader: Sendable {
             defer {
                 attempt.duration = Date().timeIntervalSince(started)
                 rules.record(attempt)
+                if attempt.outcome != .unchanged || trigger != "file change" { report(attempt) }
             }
             let ruleSet: RuleSet
             do {
@@ -67,6 +68,16 @@ public final class RulesReloader: Sendable {
             attempt.outcome = .activated
             return attempt
         }
+    }
+
+    /// One log line per attempt: what triggered it and how it ended.
+    private func report(_ attempt: ReloadAttempt) {
+        let duration = String(format: "%.1f ms", attempt.duration * 1000)
+        log.write(level: attempt.outcome == .rejected ? .error : .info,
+                  message: "reload (\(attempt.trigger)): \(attempt.outcome.rawValue) in \(duration)"
+                      + (attempt.outcome == .rejected ? ", still serving \(rules.scorer.rulesVersion)" : "")
+                      + (attempt.error.map { ": \($0)" } ?? ""),
+                  rulesVersion: attempt.candidateVersion ?? "-")
     }
 
     /// Runs the fixtures under `directory` against `scorer`.
