@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
 # Debian packages the project builds and tests with (see README, "What it is built on").
-DEB_PACKAGES := pkg-config liblua5.4-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev
+DEB_PACKAGES := pkg-config liblua5.4-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev
 BIN := .build/release/urgencyiq
 SEED_DIR ?= ../shared/seed
 

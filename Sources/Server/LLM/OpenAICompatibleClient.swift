@@ -1,0 +1,194 @@
+import Foundation
+import RulesEngine
+import Synchronization
+
+/// The LLM transport: `POST {base}/chat/completions` on any OpenAI-compatible endpoint (OpenAI, Ollama, vLLM,
+/// llama.cpp's server, Gemini's compatibility endpoint), through libcurl.
+///
+/// Every call has a deadline (retries and waits included) and always comes back by it with a reply or a reason;
+/// it retries only where that can help (429 rate limits, 500/502/503/504, connection errors), honouring
+/// `Retry-After` within the deadline; a circuit breaker stops calling a failing endpoint for a while; a cap
+/// bounds the calls in flight; an LRU cache answers repeated prompts. The API key goes into the
+/// `Authorization` header and nowhere else: no reason, log line or status answer contains it.
+public final class OpenAICompatibleClient: LLMClient {
+    public let configuration: LLMConfiguration
+    private let handles: CurlHandlePool
+    private let breaker: CircuitBreaker
+    private let cache: CompletionCache
+    private let statistics = LLMStatistics()
+    private let slots: DispatchSemaphore
+    private let inFlight = Atomic<Int>(0)
+
+    public init(configuration: LLMConfiguration) {
+        self.configuration = configuration
+        handles = CurlHandlePool(maximumIdle: configuration.maximumConcurrency)
+        breaker = CircuitBreaker(threshold: configuration.breakerFailures,
+                                 cooldown: Double(configuration.breakerCooldownMilliseconds) / 1000)
+        cache = CompletionCache(capacity: configuration.cacheSize, ttl: configuration.cacheTTL)
+        slots = DispatchSemaphore(value: configuration.maximumConcurrency)
+    }
+
+    /// The model a request is sent with: LLM_MODEL when set, else the rules' choice, else the default.
+    public func model(for request: LLMRequest) -> String {
+        configuration.modelOverride ?? request.model ?? LLMConfiguration.defaultModel
+    }
+
+    public func complete(_ request: LLMRequest) -> LLMResult {
+        let started = Date()
+        guard let key = configuration.apiKey, !key.isEmpty else {
+            statistics.recordSkipped("no key")
+            return .skipped("no key")
+        }
+        let milliseconds = min(request.timeoutMilliseconds ?? configuration.timeoutMilliseconds,
+                               LLMConfiguration.maximumTimeoutMilliseconds)
+        let deadline = started.addingTimeInterval(Double(max(1, milliseconds)) / 1000)
+        let model = model(for: request)
+        let cacheKey = CompletionCache.Key(model: model, request: LLMRequest(
+            system: request.system, prompt: request.prompt, temperature: request.temperature, maxTokens: request.maxTokens))
+        if let entry = cache.value(for: cacheKey) {
+            statistics.recordCacheHit()
+            return LLMResult(reply: entry.reply, cached: true, finishReason: entry.finishReason)
+        }
+        let permission = breaker.permission()
+        guard permission != .rejected else {
+            statistics.recordSkipped("circuit open")
+            return .skipped("circuit open")
+        }
+        guard slots.wait(timeout: .now() + deadline.timeIntervalSinceNow) == .success else {
+            breaker.abandon(permission)
+            statistics.recordSkipped("busy")
+            return LLMResult(reason: "busy", latencyMilliseconds: Date().timeIntervalSince(started) * 1000)
+        }
+        inFlight.add(1, ordering: .relaxed)
+        defer {
+            inFlight.subtract(1, ordering: .relaxed)
+            slots.signal()
+        }
+        var result = exchange(body: OpenAICompatibleClient.body(for: request, model: model), key: key, deadline: deadline)
+        result.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
+        // The endpoint answered properly (even with an empty reply): the circuit stays or becomes closed.
+        breaker.record(success: result.reply != nil || result.reason == "empty reply")
+        statistics.recordCall(requests: result.attempts, failure: result.reason.map(OpenAICompatibleClient.kind),
+                              milliseconds: result.latencyMilliseconds)
+        if let reply = result.reply {
+            cache.store(CompletionCache.Entry(reply: reply, finishReason: result.finishReason, storedAt: Date()), for: cacheKey)
+        }
+        return result
+    }
+
+    /// The request JSON: the model, the system and user messages, temperature and max_tokens (when given).
+    static func body(for request: LLMRequest, model: String) -> [UInt8] {
+        var messages: [JSONValue] = []
+        if let system = request.system { messages.append(["role": "system", "content": .string(system)]) }
+        messages.append(["role": "user", "content": .string(request.prompt)])
+        var object: [String: JSONValue] = ["model": .string(model), "messages": .array(messages)]
+        if let temperature = request.temperature { object["temperature"] = .number(temperature) }
+        if let maxTokens = request.maxTokens { object["max_tokens"] = .integer(Int64(maxTokens)) }
+        return Array(JSONValue.object(object).jsonText.utf8)
+    }
+
+    /// The attempts of one call, until a reply, a final failure, the retry limit or the deadline.
+    private func exchange(body: [UInt8], key: String, deadline: Date) -> LLMResult {
+        let headers = ["Content-Type: application/json", "Accept: application/json", "Authorization: Bearer \(key)"]
+        var attempts = 0
+        while true {
+            let remaining = Int((deadline.timeIntervalSinceNow * 1000).rounded(.down))
+            guard remaining >= 1 else { return LLMResult(reason: "timeout", attempts: attempts) }
+            attempts += 1
+            let outcome = handles.withHandle { handle in
+                handle.post(url: configuration.completionsURL, headers: headers, body: body, timeoutMilliseconds: remaining,
+                            connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds)
+            } ?? .failure(CurlFailure(kind: .other, message: "cannot create a libcurl handle"))
+            let retry: (reason: String, status: Int?, retryAfter: String?, retryAfterMilliseconds: String?)
+            switch outcome {
+            case .failure(let failure):
+                switch failure.kind {
+                case .timeout: return LLMResult(reason: "timeout", attempts: attempts)
+                case .connection: retry = ("connection failed", nil, nil, nil)
+                case .tls: return LLMResult(reason: "tls verification failed", attempts: attempts)
+                case .tooLarge: return LLMResult(reason: "invalid response: larger than 1 MiB", attempts: attempts)
+                case .other: return LLMResult(reason: "transport error: \(failure.message)", attempts: attempts)
+                }
+            case .success(let response) where response.status == 200:
+                var result = OpenAICompatibleClient.parse(response.body)
+                result.attempts = attempts
+                result.httpStatus = 200
+                return result
+            case .success(let response):
+                let code = OpenAICompatibleClient.errorCode(response.body)
+                let reason = "http \(response.status)" + (code.map { " \($0)" } ?? "")
+                guard RetryPolicy.retryableStatuses.contains(response.status), code != "insufficient_quota" else {
+                    return LLMResult(reason: reason, attempts: attempts, httpStatus: response.status)
+                }
+                retry = (reason, response.status, response.retryAfter, response.retryAfterMilliseconds)
+            }
+            let wait = RetryPolicy.delay(after: attempts, retryAfter: retry.retryAfter,
+                                         retryAfterMilliseconds: retry.retryAfterMilliseconds)
+            guard attempts <= configuration.maximumRetries, Date().addingTimeInterval(wait) < deadline else {
+                return LLMResult(reason: retry.reason, attempts: attempts, httpStatus: retry.status)
+            }
+            Thread.sleep(forTimeInterval: wait)
+        }
+    }
+
+    /// The reply in a 200 answer: `choices[0].message.content` and `finish_reason`.
+    static func parse(_ body: [UInt8]) -> LLMResult {
+        guard let document = try? JSONParser.parse(body), case .array(let choices)? = document["choices"],
+              let first = choices.first, case .object = first else {
+            return LLMResult(reason: "invalid response")
+        }
+        let finish = first["finish_reason"]?.stringValue
+        switch first["message"]?["content"] {
+        case .string(let content)? where !content.isEmpty:
+            return LLMResult(reply: content, finishReason: finish)
+        case .string?, .null?, nil:
+            return LLMResult(reason: "empty reply", finishReason: finish)
+        default:
+            return LLMResult(reason: "invalid response", finishReason: finish)
+        }
+    }
+
+    /// `error.code` (or `error.type`) of an error answer, when it is a plain identifier.
+    static func errorCode(_ body: [UInt8]) -> String? {
+        guard let document = try? JSONParser.parse(body), let error = document["error"] else { return nil }
+        for field in ["code", "type"] {
+            if let value = error[field]?.stringValue, !value.isEmpty, value.count <= 64,
+               value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
+                return value
+            }
+        }
+        return nil
+    }
+
+    /// The failure kind a reason counts under: `http 429 rate_limit_exceeded` → `http 429`.
+    static func kind(_ reason: String) -> String {
+        if reason.hasPrefix("http ") { return String(reason.prefix(8)) }
+        if let colon = reason.firstIndex(of: ":") { return String(reason[..<colon]) }
+        return reason
+    }
+
+    /// For `GET /api/llm/status`: configuration (never the key), circuit, counts and latency.
+    public func status(enabled: Bool) -> JSONValue {
+        let circuit = breaker.snapshot()
+        var object: [String: JSONValue] = [
+            "enabled": .bool(enabled), "key_configured": .bool(configuration.hasKey),
+            "base_url": .string(configuration.baseURL),
+            "model": .string(configuration.modelOverride ?? LLMConfiguration.defaultModel),
+            "model_source": .string(configuration.modelOverride == nil ? "the rules (default \(LLMConfiguration.defaultModel))" : "LLM_MODEL"),
+            "timeout_ms": .integer(Int64(configuration.timeoutMilliseconds)),
+            "max_retries": .integer(Int64(configuration.maximumRetries)),
+            "max_concurrency": .integer(Int64(configuration.maximumConcurrency)),
+            "in_flight": .integer(Int64(inFlight.load(ordering: .relaxed))),
+            "circuit": [
+                "state": .string(circuit.state.rawValue), "consecutive_failures": .integer(Int64(circuit.consecutiveFailures)),
+                "opened_at": circuit.openedAt.map { .string(Timestamp($0).isoformat) } ?? .null,
+                "times_opened": .integer(Int64(circuit.timesOpened)),
+                "failure_threshold": .integer(Int64(breaker.threshold)),
+                "cooldown_ms": .integer(Int64(configuration.breakerCooldownMilliseconds)),
+            ],
+            "cache": ["entries": .integer(Int64(cache.count)), "capacity": .integer(Int64(configuration.cacheSize))],
+        ]
+        if case .object(let counts) = statistics.json { object.merge(counts) { $1 } }
+        return .object(object)
+    }
+}
