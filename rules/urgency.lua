@@ -70,6 +70,8 @@ RULES = {
     model = "gpt-4o-mini",
     temperature = 0.3,
     max_tokens = 10,
+    -- The whole call, retries included, may take this long (nil: the server's LLM_TIMEOUT_MS, 3 s by default).
+    timeout_ms = nil,
     system = "You are an expert at triaging customer messages. Respond with only a number from 1 to 5.",
     prompt = [[Rate the urgency of this customer support message on a scale of 1-5:
 
@@ -149,19 +151,57 @@ local function explained_keyword_score(text)
   }
 end
 
--- The LLM's opinion on a 1..5 scale, or nil, why there is none, and the reply when there was one.
+-- Python's float() on the reply, as the seed parses it: surrounding whitespace (Unicode's, like str.strip()),
+-- an optional sign, ASCII digits with single underscores between them, a decimal point, an exponent.
+-- inf and nan parse in Python but never fall within 1..5, so they are unusable here too.
+local PYTHON_SPACE = { [0x85] = true, [0xA0] = true, [0x1680] = true, [0x2028] = true, [0x2029] = true,
+                       [0x202F] = true, [0x205F] = true, [0x3000] = true }
+for code = 9, 13 do PYTHON_SPACE[code] = true end
+for code = 28, 32 do PYTHON_SPACE[code] = true end
+for code = 0x2000, 0x200A do PYTHON_SPACE[code] = true end
+
+local function python_strip(text)
+  if not utf8.len(text) then return nil end
+  local first, last = 1, #text
+  while first <= last and PYTHON_SPACE[utf8.codepoint(text, first)] do first = utf8.offset(text, 2, first) end
+  while last >= first do
+    local start = utf8.offset(text, 0, last)
+    if not PYTHON_SPACE[utf8.codepoint(text, start)] then break end
+    last = start - 1
+  end
+  return text:sub(first, last)
+end
+
+local function digit_run(part) return part:find("^%d[%d_]*$") ~= nil and not part:find("__") and not part:find("_$") end
+
+local function python_float(reply)
+  local sign, body = (python_strip(reply) or ""):match("^([+-]?)(.+)$")
+  if not body then return nil end
+  local mantissa, exponent = body:match("^([^eE]*)[eE]([+-]?[^eE]*)$")
+  mantissa = mantissa or body
+  if exponent and not digit_run((exponent:gsub("^[+-]", ""))) then return nil end
+  local whole, fraction = mantissa:match("^([^.]*)%.([^.]*)$")
+  whole = whole or mantissa
+  if whole == "" and (fraction or "") == "" then return nil end
+  if whole ~= "" and not digit_run(whole) then return nil end
+  if fraction and fraction ~= "" and not digit_run(fraction) then return nil end
+  return tonumber(sign .. (body:gsub("_", "")))
+end
+
+-- The LLM's opinion on a 1..5 scale, or nil and why there is none; then the reply and what the call cost.
 local function llm_score(text)
-  local reply, reason = llm.complete{
+  local reply, reason, call = llm.complete{
     system = llm_settings.system,
     prompt = format(llm_settings.prompt, text),
     model = llm_settings.model,
     temperature = llm_settings.temperature,
     max_tokens = llm_settings.max_tokens,
+    timeout_ms = llm_settings.timeout_ms,
   }
-  if not reply then return nil, reason end
-  local value = tonumber(reply:match("^%s*(.-)%s*$"))
-  if not value or value ~= value or value < 1 or value > 5 then return nil, "unusable reply", reply end
-  return value, nil, reply
+  if not reply then return nil, reason, nil, call end
+  local value = python_float(reply)
+  if not value or not (value >= 1 and value <= 5) then return nil, "unusable reply", reply, call end
+  return value, nil, reply, call
 end
 
 function score(message, ctx)
@@ -177,13 +217,14 @@ function score(message, ctx)
   local keyword, explanation = explained_keyword_score(text)
   keyword = round(keyword, decimals)
   explanation.keyword_score = keyword
-  local final, opinion, skipped, reply = keyword, nil, "disabled", nil
-  if ctx.llm_enabled then opinion, skipped, reply = llm_score(text) end
-  if opinion then
-    final = round(llm_settings.weight * opinion + llm_settings.keyword_weight * keyword, decimals)
-    explanation.llm = { used = true, score = opinion, reply = reply }
-  else
-    explanation.llm = { used = false, skipped = skipped, reply = reply }
+  local final, opinion, skipped, reply, call = keyword, nil, "disabled", nil, nil
+  if ctx.llm_enabled then opinion, skipped, reply, call = llm_score(text) end
+  local part = { used = opinion ~= nil, score = opinion, skipped = skipped, reply = reply }
+  if opinion then final = round(llm_settings.weight * opinion + llm_settings.keyword_weight * keyword, decimals) end
+  if call and (call.attempts > 0 or call.cached) then
+    part.latency_ms, part.cached, part.attempts = call.latency_ms, call.cached, call.attempts
+    part.http_status, part.finish_reason = call.http_status, call.finish_reason
   end
+  explanation.llm = part
   return final, explanation
 end

@@ -1,5 +1,6 @@
 import Foundation
 import RulesEngine
+import Server
 
 /// `urgencyiq check`: regression-test the rules against golden fixtures, and show what a rule change moves.
 enum CheckCommand {
@@ -19,12 +20,16 @@ enum CheckCommand {
             .init(names: ["--messages"], valueName: "FILE", help: "with --diff: a CSV of messages (a production export) to compare too"),
             .init(names: ["--column"], valueName: "NAME", help: "the message column of --messages (default message)"),
             .init(names: ["--expected-column"], valueName: "NAME", help: "read expectations from NAME instead of expected"),
+            .init(names: ["--live-llm"],
+                  help: "call the configured model (LLM_BASE_URL, LLM_API_KEY, …) instead of replaying the llm column"),
         ],
         details: """
         Fixture files are CSV with columns message and expected (a number such as 4.5, or a range such as 3.5..5),
         optionally id, llm (a recorded LLM reply, replayed instead of calling a model), llm_enabled (true/false),
         tags (space-separated) and note. A score passes when, rounded to the expected value's decimals (at
         least one), it equals the expected value, or lies in the range.
+        Fixtures never call a model unless --live-llm is given; then those with llm_enabled=true do (through the
+        same client the server uses: deadline, retries, cache), and the llm column is ignored.
         Exit status: 0 all pass, 1 a fixture fails, 2 the rules or a fixture file cannot be loaded.
         """)
 
@@ -42,6 +47,21 @@ enum CheckCommand {
         if arguments.value("--diff") != nil, format == .junit {
             Terminal.error("urgencyiq check: --diff reports as text or json")
             return 2
+        }
+        var live: OpenAICompatibleClient?
+        if arguments.flag("--live-llm") {
+            do {
+                let configuration = try ServerConfiguration.load(flags: [:], environment: ProcessInfo.processInfo.environment)
+                guard configuration.llm.hasKey else {
+                    Terminal.error("urgencyiq check: --live-llm needs LLM_API_KEY (or OPENAI_API_KEY)")
+                    return 2
+                }
+                live = OpenAICompatibleClient(configuration: configuration.llm)
+                Terminal.error("check: calling \(configuration.llm.completionsURL) for fixtures with llm_enabled=true")
+            } catch {
+                Terminal.error("urgencyiq check: \(error)")
+                return 2
+            }
         }
         let scorer = RulesOptions.loadScorer(arguments, log: DiscardingLogSink())
 
@@ -63,7 +83,7 @@ enum CheckCommand {
         fixtures = select(fixtures, tags: arguments.all("--tag"), grep: arguments.value("--grep"))
 
         let scoring = ProgressReporter(label: "checking", total: fixtures.count)
-        let results = FixtureRunner(scorer: scorer).run(fixtures, explainPasses: arguments.flag("--verbose")) { scoring.update($0) }
+        let results = FixtureRunner(scorer: scorer, liveLLM: live).run(fixtures, explainPasses: arguments.flag("--verbose")) { scoring.update($0) }
         scoring.finish()
         let report = CheckReport(results: results, rulesVersion: scorer.rulesVersion)
 
@@ -72,7 +92,7 @@ enum CheckCommand {
             do {
                 let old = try Scorer(rulesDirectory: oldDirectory, log: DiscardingLogSink())
                 var cases = fixtures.map {
-                    RulesDiff.Case(source: $0.location, message: $0.message, options: FixtureRunner.options(for: $0, explain: true))
+                    RulesDiff.Case(source: $0.location, message: $0.message, options: FixtureRunner.options(for: $0, explain: true, live: live))
                 }
                 if let file = arguments.value("--messages") {
                     cases += try messages(file, column: arguments.value("--column") ?? "message")

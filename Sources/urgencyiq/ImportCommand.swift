@@ -33,11 +33,12 @@ enum ImportCommand {
         }
         defer { store.close() }
         let scorer = RulesOptions.loadScorer(arguments, log: StandardErrorLogSink(minimumLevel: .warn))
-        let llm = (try? LLMToggle(store: store, initial: configuration.useLLMByDefault).isEnabled) ?? false
+        let scoring = ServerCommandSupport.batchScoring(configuration, store: store)
         let progress = ProgressReporter(label: "importing", total: 100)
         let report: ImportReport
         do {
-            report = try SeedImporter(store: store, rules: ActiveRules(scorer)).importFile(file, llmEnabled: llm) { bytes, total in
+            report = try SeedImporter(store: store, rules: ActiveRules(scorer))
+                .importFile(file, options: scoring.options, concurrency: scoring.concurrency) { bytes, total in
                 progress.update(total > 0 ? bytes * 100 / total : 0)
             }
         } catch {

@@ -39,13 +39,15 @@ enum RescoreCommand {
         }
         defer { store.close() }
         let scorer = RulesOptions.loadScorer(arguments, log: StandardErrorLogSink(minimumLevel: .warn))
-        let llm = (try? LLMToggle(store: store, initial: configuration.useLLMByDefault).isEnabled) ?? false
+        let scoring = ServerCommandSupport.batchScoring(configuration, store: store)
         let rescorer = Rescorer(store: store, rules: ActiveRules(scorer))
         let report: RescoreReport
         do {
             let progress = ProgressReporter(label: "rescoring", total: try rescorer.count(status: status))
             defer { progress.finish() }
-            report = try rescorer.run(status: status, llmEnabled: llm) { done in progress.update(done) }
+            report = try rescorer.run(status: status, options: scoring.options, concurrency: scoring.concurrency) { done in
+                progress.update(done)
+            }
         } catch {
             Terminal.error("urgencyiq rescore: \(error)")
             return 1

@@ -21,7 +21,7 @@ enum ServeCommand {
             .init(names: ["--env-file"], valueName: "PATH", help: "variables file (default .env, when present)"),
         ],
         details: "Environment variables (flags win, then the environment, then the .env file):\n"
-            + ServerConfiguration.variables.map { "  " + $0.name.padding(toLength: 22, withPad: " ", startingAt: 0) + $0.meaning }
+            + ServerConfiguration.variables.map { "  " + $0.name.padding(toLength: 26, withPad: " ", startingAt: 0) + $0.meaning }
             .joined(separator: "\n")
             + "\nSIGINT or SIGTERM stops it gracefully: no new connections, requests in flight finish, the database closes.")
 
@@ -51,7 +51,8 @@ enum ServeCommand {
         case .postgres: "PostgreSQL"
         }
         Terminal.error("urgencyiq: serving on http://\(configuration.http.host):\(server.port) (rules \(server.rules.scorer.rulesVersion), "
-            + "database \(database), LLM \(server.context.llm.isEnabled ? "on" : "off"))")
+            + "database \(database), LLM \(server.context.llm.isEnabled ? "on" : "off"): "
+            + (configuration.llm.hasKey ? "\(configuration.llm.completionsURL)" : "no key configured, keyword scores only") + ")")
         while true {
             var received: Int32 = 0
             sigwait(&signals, &received)
@@ -78,5 +79,18 @@ enum ServerCommandSupport {
                                                          envFile: arguments.value("--env-file") ?? ".env")
         if arguments.flag("--no-watch") { configuration.watchRules = false }
         return configuration
+    }
+
+    /// How `import` and `rescore` score: the stored LLM toggle, through the configured LLM endpoint, on as
+    /// many threads as the LLM may take calls when a model may be called.
+    static func batchScoring(_ configuration: ServerConfiguration, store: any Store) -> (options: ScoringOptions, concurrency: Int) {
+        let enabled = (try? LLMToggle(store: store, initial: configuration.useLLMByDefault).isEnabled) ?? false
+        let client = OpenAICompatibleClient(configuration: configuration.llm)
+        let mayBlock = enabled && configuration.llm.hasKey
+        if mayBlock {
+            Terminal.error("LLM step on: calling \(configuration.llm.completionsURL), at most \(configuration.llm.maximumConcurrency) calls at once")
+        }
+        return (ScoringOptions(explain: true, llmEnabled: enabled, llm: .live(client)),
+                mayBlock ? configuration.llm.maximumConcurrency : 1)
     }
 }

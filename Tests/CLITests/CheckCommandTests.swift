@@ -1,5 +1,6 @@
 import Foundation
 import FoundationXML
+import TestSupport
 import XCTest
 
 /// `urgencyiq check`, run as a process: exit codes, formats, filters, the diff.
@@ -86,5 +87,30 @@ final class CheckCommandTests: XCTestCase {
         let json = try CommandRunner.run(["score", "--json", "x"])
         let object = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
         return object?["rules_version"] as? String ?? "?"
+    }
+
+    func testLiveLLMCallsTheConfiguredModelOnlyWhenAsked() throws {
+        let fake = try FakeOpenAIServer()
+        defer { fake.stop() }
+        fake.answerByDefault(.reply("2"))
+        let fixtures = try TemporaryFile("message,expected,llm,llm_enabled\nHi,1.6,5,true\nThanks,1.0,,false\n")
+        defer { fixtures.remove() }
+        let environment = ["LLM_BASE_URL": fake.baseURL, "LLM_API_KEY": "sk-cli-test", "OPENAI_API_KEY": ""]
+
+        let replayed = try CommandRunner.run(["check", fixtures.path], environment: environment)
+        XCTAssertEqual(replayed.status, 1, "the recorded reply 5 gives 3.4, not 1.6")
+        XCTAssertTrue(replayed.output.contains("expected 1.6"), replayed.output)
+        XCTAssertEqual(fake.requests.count, 0, "check never calls a model without --live-llm")
+
+        let live = try CommandRunner.run(["check", "--live-llm", fixtures.path], environment: environment)
+        XCTAssertEqual(live.status, 0, live.output + live.errors)
+        XCTAssertTrue(live.output.contains("check: 2 passed, 0 failed"), live.output)
+        XCTAssertEqual(fake.requests.count, 1, "only the fixture with llm_enabled=true calls the model")
+        XCTAssertEqual(fake.requests.first?.headers["authorization"], "Bearer sk-cli-test")
+
+        let keyless = try CommandRunner.run(["check", "--live-llm", fixtures.path],
+                                            environment: ["LLM_API_KEY": "", "OPENAI_API_KEY": ""])
+        XCTAssertEqual(keyless.status, 2)
+        XCTAssertTrue(keyless.errors.contains("--live-llm needs LLM_API_KEY"), keyless.errors)
     }
 }

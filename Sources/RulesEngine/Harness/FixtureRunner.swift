@@ -9,15 +9,21 @@ public struct FixtureResult: Sendable {
 }
 
 /// Runs golden fixtures through a Scorer: the same scoring path the server uses, with the LLM replayed from
-/// the fixture's recorded reply. Scores without explanation first (fast), then explains the failures.
+/// the fixture's recorded reply (or, with a live client, asked for real). Scores without explanation first
+/// (fast), then explains the failures.
 public struct FixtureRunner: Sendable {
     public let scorer: Scorer
+    /// Calls this model instead of replaying the recorded replies (`check --live-llm`), or nil.
+    public let liveLLM: (any LLMClient)?
 
-    public init(scorer: Scorer) { self.scorer = scorer }
+    public init(scorer: Scorer, liveLLM: (any LLMClient)? = nil) {
+        self.scorer = scorer
+        self.liveLLM = liveLLM
+    }
 
-    /// The options a fixture is scored with: its `llm_enabled`, its recorded reply replayed.
-    public static func options(for fixture: Fixture, explain: Bool) -> ScoringOptions {
-        ScoringOptions(explain: explain, llmEnabled: fixture.llmEnabled, llm: .replay(fixture.llmReply))
+    /// The options a fixture is scored with: its `llm_enabled`, its recorded reply replayed (or `live`).
+    public static func options(for fixture: Fixture, explain: Bool, live: (any LLMClient)? = nil) -> ScoringOptions {
+        ScoringOptions(explain: explain, llmEnabled: fixture.llmEnabled, llm: live.map { .live($0) } ?? .replay(fixture.llmReply))
     }
 
     /// Runs every fixture, on all cores. `explainPasses` keeps breakdowns for passing fixtures too.
@@ -31,11 +37,17 @@ public struct FixtureRunner: Sendable {
     public func run(_ fixture: Fixture, explainPasses: Bool = false) -> FixtureResult {
         let input = ScoringInput(text: fixture.message)
         do {
-            let score = try scorer.score(input, options: FixtureRunner.options(for: fixture, explain: false))
+            // A live model may answer differently each time: one explained call, not a quick one and a second.
+            let explainNow = liveLLM != nil && fixture.llmEnabled
+            let score = try scorer.score(input, options: FixtureRunner.options(for: fixture, explain: explainNow, live: liveLLM))
+            if explainNow {
+                return FixtureResult(fixture: fixture, score: score.value, error: nil, passed: fixture.expected.accepts(score.value),
+                                     breakdown: score.breakdown)
+            }
             let passed = fixture.expected.accepts(score.value)
             var breakdown: Breakdown?
             if !passed || explainPasses {
-                breakdown = try? scorer.score(input, options: FixtureRunner.options(for: fixture, explain: true)).breakdown
+                breakdown = try? scorer.score(input, options: FixtureRunner.options(for: fixture, explain: true, live: liveLLM)).breakdown
             }
             return FixtureResult(fixture: fixture, score: score.value, error: nil, passed: passed, breakdown: breakdown)
         } catch {

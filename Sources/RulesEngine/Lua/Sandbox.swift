@@ -208,7 +208,37 @@ enum Sandbox {
         function re.find(text, pattern, flags, init) return re.compile(pattern, flags):find(text, init) end
         function re.match(text, pattern, flags, init) return re.compile(pattern, flags):match(text, init) end
 
-        local llm = { complete = modules.llm.complete }
+        local native_complete = modules.llm.complete
+        local function optional(request, field, expected, level)
+          local value = request[field]
+          if value ~= nil and type(value) ~= expected then
+            error(format("llm.complete: %s must be a %s, got %s", field, expected, type(value)), level or 3)
+          end
+          return value
+        end
+        local function whole(request, field, lower, upper)
+          local value = optional(request, field, "number", 4)
+          if value ~= nil and (value ~= value // 1 or value < lower or value > upper) then
+            error(format("llm.complete: %s must be a whole number from %d to %d", field, lower, upper), 3)
+          end
+          return value and value // 1
+        end
+        local llm = {}
+        function llm.complete(request)
+          if type(request) ~= "table" then error("llm.complete expects a table: llm.complete{prompt = ...}", 2) end
+          local prompt = optional(request, "prompt", "string")
+          if prompt == nil then error("llm.complete: prompt is required", 2) end
+          local temperature = optional(request, "temperature", "number")
+          if temperature ~= nil and not (temperature >= 0 and temperature <= 2) then
+            error("llm.complete: temperature must be from 0 to 2", 2)
+          end
+          local reply, reason, latency, cached, attempts, status, finish = native_complete(
+            optional(request, "system", "string"), prompt, optional(request, "model", "string"), temperature,
+            whole(request, "max_tokens", 1, 1000000), whole(request, "timeout_ms", 1, 600000))
+          return reply, reason, {
+            latency_ms = latency, cached = cached, attempts = attempts, http_status = status, finish_reason = finish,
+          }
+        end
         local decimal = { round = modules.decimal.round }
 
         local exposed = { keywords = keywords, re = re, log = log, llm = llm, decimal = decimal }

@@ -9,7 +9,7 @@ final class HostEnvironment {
     /// Log lines written during the current evaluation (capped by `limits.logLinesPerEvaluation`).
     var logLines = 0
     /// Where `llm.complete` gets its answers during the current evaluation.
-    var llm: LLMSource = .configured
+    var llm: LLMSource = .unconfigured
     /// Strings handed back to Lua, kept alive until the trampoline has copied them.
     let arena = ReturnArena()
 

@@ -19,7 +19,7 @@ public struct ScoringOptions: Sendable, Equatable {
     /// Where `llm.complete` gets its answers during this evaluation.
     public var llm: LLMSource
 
-    public init(explain: Bool = true, llmEnabled: Bool = false, llm: LLMSource = .configured) {
+    public init(explain: Bool = true, llmEnabled: Bool = false, llm: LLMSource = .unconfigured) {
         self.explain = explain
         self.llmEnabled = llmEnabled
         self.llm = llm
@@ -28,9 +28,20 @@ public struct ScoringOptions: Sendable, Equatable {
 
 /// Where `llm.complete` gets its answers for one evaluation.
 public enum LLMSource: Sendable, Equatable {
-    /// The configured LLM client; without one every call answers nil, "not configured".
-    case configured
+    /// No LLM client: every call answers nil, "not configured".
+    case unconfigured
     /// A recorded reply, replayed instead of calling any model, so blended rules are deterministic (the fixture
     /// harness). nil: no reply was recorded, and the call answers nil, "no recorded reply".
     case replay(String?)
+    /// A live client (the server's libcurl transport, or `check --live-llm`).
+    case live(any LLMClient)
+
+    public static func == (left: LLMSource, right: LLMSource) -> Bool {
+        switch (left, right) {
+        case (.unconfigured, .unconfigured): true
+        case let (.replay(a), .replay(b)): a == b
+        case let (.live(a), .live(b)): a === b
+        default: false
+        }
+    }
 }

@@ -15,12 +15,17 @@ public final class APIContext: Sendable {
     public let store: any Store
     public let rules: ActiveRules
     public let llm: LLMToggle
+    /// The transport `llm.complete` calls when the LLM step is enabled.
+    public let llmClient: OpenAICompatibleClient
     public let limits: InputLimits
     public let importer: SeedImporter
     /// The CSV `POST /admin/seed` imports.
     public let seedFile: String
-    /// Threads for handlers that may block (reads, LLM calls, imports).
+    /// Threads for handlers that may block (reads, imports).
     let workers: WorkerPool
+    /// Threads for scoring that may wait on the LLM, apart from `workers`, so a hanging model never holds up
+    /// reads. (The LLM client caps the calls in flight; the other threads wait for a slot within the deadline.)
+    let llmWorkers: WorkerPool
     /// Reloads the rules directory (`POST /api/rules/reload`).
     public let reloader: RulesReloader
     /// The fixtures `POST /api/rules/check` runs candidates against: the gate, else data/golden.
@@ -29,21 +34,46 @@ public final class APIContext: Sendable {
     public let watching: JSONValue
 
     public init(store: any Store, rules: ActiveRules, reloader: RulesReloader, checkFixtures: String, watching: JSONValue,
-                llm: LLMToggle, limits: InputLimits, seedFile: String, workerThreads: Int = 32, workerQueue: Int = 4096) {
+                llm: LLMToggle, llmClient: OpenAICompatibleClient, limits: InputLimits, seedFile: String,
+                workerThreads: Int = 32, workerQueue: Int = 4096, llmWorkerThreads: Int = 64) {
         self.store = store
         self.rules = rules
         self.reloader = reloader
         self.checkFixtures = checkFixtures
         self.watching = watching
         self.llm = llm
+        self.llmClient = llmClient
         self.limits = limits
         self.seedFile = seedFile
         importer = SeedImporter(store: store, rules: rules)
         workers = WorkerPool(threads: workerThreads, queueLimit: workerQueue, name: "http-worker")
+        llmWorkers = WorkerPool(threads: llmWorkerThreads, queueLimit: workerQueue, name: "llm-worker")
     }
 
     /// Lets queued work finish, then stops the worker threads.
-    public func stop() { workers.stop() }
+    public func stop() {
+        workers.stop()
+        llmWorkers.stop()
+    }
+
+    /// How to score right now: the LLM step per the toggle, through the live client. `mayBlock` says whether a
+    /// model may be called (enabled and a key configured), so the scoring belongs on `llmWorkers`.
+    func scoringOptions(explain: Bool = true) -> (options: ScoringOptions, mayBlock: Bool) {
+        let enabled = llm.isEnabled
+        return (ScoringOptions(explain: explain, llmEnabled: enabled, llm: .live(llmClient)),
+                enabled && llmClient.configuration.hasKey)
+    }
+
+    /// Runs `job` now when it cannot block, else on an LLM worker (503 when their queue is full).
+    func scoring(mayBlock: Bool, _ respond: @escaping HTTPRespond, _ job: @escaping @Sendable () -> Void) {
+        guard mayBlock else { return job() }
+        if !llmWorkers.submit(job) {
+            respond(.error(503, "the server is busy: try again shortly", headers: [("Retry-After", "1")]))
+        }
+    }
+
+    /// Threads an import or a rescore scores on: one, or the LLM's concurrency cap when a model may be called.
+    func batchConcurrency(mayBlock: Bool) -> Int { mayBlock ? llmClient.configuration.maximumConcurrency : 1 }
 
     /// Runs `job` on a worker; answers 503 when the queue is full.
     func onWorker(_ respond: @escaping HTTPRespond, _ job: @escaping @Sendable () -> Void) {

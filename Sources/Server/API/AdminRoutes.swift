@@ -10,7 +10,9 @@ enum AdminRoutes {
                     throw HTTPError(409, "the seed file \(context.seedFile) cannot be read (set SEED_FILE)")
                 }
                 do {
-                    let report = try context.importer.importFile(context.seedFile, llmEnabled: context.llm.isEnabled)
+                    let (options, mayBlock) = context.scoringOptions()
+                    let report = try context.importer.importFile(context.seedFile, options: options,
+                                                                 concurrency: context.batchConcurrency(mayBlock: mayBlock))
                     return .json(report.json)
                 } catch {
                     throw HTTPError(422, "cannot import \(context.seedFile): \(error)")
@@ -26,10 +28,15 @@ enum AdminRoutes {
                     }
                     status = parsed
                 }
+                let (options, mayBlock) = context.scoringOptions()
                 let report = try context.stored { () throws(StoreError) in
-                    try Rescorer(store: context.store, rules: context.rules).run(status: status, llmEnabled: context.llm.isEnabled)
+                    try Rescorer(store: context.store, rules: context.rules)
+                        .run(status: status, options: options, concurrency: context.batchConcurrency(mayBlock: mayBlock))
                 }
                 return .json(report.json)
+            },
+            Route("GET", "/api/llm/status") { _, _ throws(HTTPError) in
+                .json(context.llmClient.status(enabled: context.llm.isEnabled))
             },
             Route("GET", "/api/get/llm") { _, _ throws(HTTPError) in
                 .json(["use_llm": .bool(context.llm.isEnabled)])

@@ -39,16 +39,15 @@ enum MessageRoutes {
     }
 
     /// POST /api/messages/send {user_id, message} → 201 {success, message_id, urgency}. Validates and scores on
-    /// the I/O thread (on a worker when the LLM step may run, which blocks), then queues the insert; the answer
-    /// goes out once it is committed.
+    /// the I/O thread (on an LLM worker when the LLM step may call a model, which blocks), then queues the
+    /// insert; the answer goes out once it is committed.
     static func send(_ request: HTTPRequest, _ context: APIContext, _ respond: @escaping HTTPRespond) throws(HTTPError) {
         let fields = try RequestFields(request)
         let user = try fields.positiveID("user_id")
         let text = try fields.text("message", maximumLength: context.limits.messageLength)
-        let llmEnabled = context.llm.isEnabled
-        let scoreAndStore = { @Sendable in
-            let (score, _) = context.rules.scorer.scoreOrFallback(ScoringInput(text: text, customerID: user),
-                                                                  options: ScoringOptions(explain: true, llmEnabled: llmEnabled))
+        let (options, mayBlock) = context.scoringOptions()
+        context.scoring(mayBlock: mayBlock, respond) {
+            let (score, _) = context.rules.scorer.scoreOrFallback(ScoringInput(text: text, customerID: user), options: options)
             let message = NewMessage(customerID: user, body: text, createdAt: .now(), urgency: score.value,
                                      rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null)
             context.write(.insert(message), respond: respond) { outcome in
@@ -56,7 +55,6 @@ enum MessageRoutes {
                 return .json(["success": true, "message_id": .integer(id), "urgency": .number(score.value)], status: 201)
             }
         }
-        if llmEnabled { context.onWorker(respond, scoreAndStore) } else { scoreAndStore() }
     }
 
     /// GET /api/messages → a JSON array, with X-Total-Count and a Link to the next page.

@@ -11,15 +11,17 @@ enum RulesRoutes {
                 let attempt = context.reloader.reload(trigger: "api")
                 return .json(json(attempt), status: attempt.outcome == .rejected ? 422 : 200)
             },
-            Route("POST", "/api/score") { request, _ throws(HTTPError) in
+            Route("POST", "/api/score", handler: .asynchronous { request, _, respond throws(HTTPError) in
                 let fields = try RequestFields(request)
                 let text = try fields.text("message", maximumLength: context.limits.messageLength)
                 let user = fields.has("user_id") ? try fields.positiveID("user_id") : nil
-                let (score, _) = context.rules.scorer.scoreOrFallback(
-                    ScoringInput(text: text, customerID: user), options: ScoringOptions(explain: true, llmEnabled: context.llm.isEnabled))
-                return .json(["urgency": .number(score.value), "breakdown": score.breakdown?.json ?? .null,
-                              "rules_version": .string(score.rulesVersion)])
-            },
+                let (options, mayBlock) = context.scoringOptions()
+                context.scoring(mayBlock: mayBlock, respond) {
+                    let (score, _) = context.rules.scorer.scoreOrFallback(ScoringInput(text: text, customerID: user), options: options)
+                    respond(.json(["urgency": .number(score.value), "breakdown": score.breakdown?.json ?? .null,
+                                   "rules_version": .string(score.rulesVersion)]))
+                }
+            }),
             Route("POST", "/api/rules/check", admin: true) { request, _ throws(HTTPError) in try check(request, context) },
         ]
     }

@@ -45,8 +45,10 @@ public final class UrgencyIQServer: @unchecked Sendable {
                                    "poll_seconds": configuration.watchPoll.map(JSONValue.number) ?? .null]
         context = APIContext(store: store, rules: rules, reloader: reloader,
                              checkFixtures: configuration.rulesGate ?? configuration.checkFixtures, watching: watching,
-                             llm: toggle, limits: configuration.limits, seedFile: configuration.seedFile,
-                             workerThreads: configuration.http.workerThreads, workerQueue: configuration.http.workerQueue)
+                             llm: toggle, llmClient: OpenAICompatibleClient(configuration: configuration.llm),
+                             limits: configuration.limits, seedFile: configuration.seedFile,
+                             workerThreads: configuration.http.workerThreads, workerQueue: configuration.http.workerQueue,
+                             llmWorkerThreads: configuration.http.llmWorkerThreads)
         let handler = APIHandler(context: context, cors: configuration.cors, admin: AdminAccess(token: configuration.adminToken),
                                  logger: RequestLogger(format: configuration.logFormat))
         do {

@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     /// The fixtures `POST /api/rules/check` runs candidates against when no gate is set.
     public var checkFixtures = "data/golden"
     public var engineLimits = EngineLimits()
+    /// The LLM endpoint and how it is called (`LLM_*`).
+    public var llm = LLMConfiguration()
     /// The LLM toggle's value before anyone sets it (USE_LLM); afterwards the stored value wins.
     public var useLLMByDefault = false
     public var adminToken: String?
@@ -54,9 +56,10 @@ public struct ServerConfiguration: Sendable {
         ("MAX_AGENT_NAME_LENGTH", "characters in an agent name (default 200)"),
         ("HTTP_THREADS", "network I/O threads (default: one per core)"),
         ("WORKER_THREADS", "threads running handlers (default 32)"),
+        ("LLM_WORKER_THREADS", "threads scoring while a model may be called (default 64)"),
         ("LOG_FORMAT", "text (default), json or off"),
         ("SEED_FILE", "the CSV POST /admin/seed imports (default data/sample_messages.csv)"),
-    ]
+    ] + LLMConfiguration.variables
 
     /// Builds the configuration from `flags` (`--port` → "port" …), `environment` and the `.env` file.
     public static func load(flags: [String: String], environment: [String: String],
@@ -118,6 +121,8 @@ public struct ServerConfiguration: Sendable {
             configuration.logFormat = parsed
         }
         if let seed = value(nil, "SEED_FILE") { configuration.seedFile = seed }
+        if let threads = try integer(nil, "LLM_WORKER_THREADS", 1...1024) { configuration.http.llmWorkerThreads = threads }
+        configuration.llm = try LLMConfiguration.load { value(nil, $0) }
         return configuration
     }
 

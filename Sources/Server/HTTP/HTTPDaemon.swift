@@ -9,9 +9,10 @@ public struct HTTPOptions: Sendable, Equatable {
     public var port: UInt16 = 5000
     /// Threads that do network I/O (epoll). Handlers must not block them: slow work answers later.
     public var ioThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    /// Threads that run handlers that may block (reads, LLM calls, imports): a slow request holds one of
-    /// them, nothing else.
+    /// Threads that run handlers that may block (reads, imports): a slow request holds one of them, nothing else.
     public var workerThreads = 32
+    /// Threads that score while the LLM step may wait on a model, apart from `workerThreads`.
+    public var llmWorkerThreads = 64
     /// Requests waiting for a worker before new ones get 503.
     public var workerQueue = 4096
     /// Largest request body; more gets 413.

@@ -46,8 +46,9 @@ public final class SeedImporter: Sendable {
         self.rules = rules
     }
 
-    /// Imports `path`. `progress` is told the bytes read so far and the file size.
-    public func importFile(_ path: String, llmEnabled: Bool = false,
+    /// Imports `path`, scoring with `options` on up to `concurrency` threads (more than one only pays when the
+    /// LLM step calls a model). `progress` is told the bytes read so far and the file size.
+    public func importFile(_ path: String, options: ScoringOptions = ScoringOptions(), concurrency: Int = 1,
                            progress: ((_ bytes: Int, _ total: Int) -> Void)? = nil) throws(ImportError) -> ImportReport {
         let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
         let table: CSVTable
@@ -64,11 +65,20 @@ public final class SeedImporter: Sendable {
         }
         var report = ImportReport()
         var batch: [NewMessage] = []
-        let scorer = rules.scorer
+        batch.reserveCapacity(SeedImporter.batchSize)
+        var pending: [(input: ScoringInput, time: Timestamp, key: String)] = []
+        let scoring = BatchScoring(scorer: rules.scorer, options: options, concurrency: concurrency)
         // Batches are stored on a thread of their own while the next one is read and scored: one in flight.
         let writes = BatchWriter(store: store)
         func flush() throws(ImportError) {
-            guard !batch.isEmpty else { return }
+            guard !pending.isEmpty else { return }
+            for (row, scored) in zip(pending, scoring.score(pending.map(\.input))) {
+                let score = scored.score
+                batch.append(NewMessage(customerID: row.input.customerID ?? 0, body: row.input.text, createdAt: row.time,
+                                        urgency: score.value, rulesVersion: score.rulesVersion,
+                                        breakdown: score.breakdown?.json ?? .null, importKey: row.key))
+            }
+            pending.removeAll(keepingCapacity: true)
             try writes.absorb(into: &report, waitForAll: false)
             writes.submit(batch)
             batch.removeAll(keepingCapacity: true)
@@ -100,13 +110,9 @@ public final class SeedImporter: Sendable {
                 skip(&report, line: record.line, reason: "empty message body")
                 continue
             }
-            let (score, _) = scorer.scoreOrFallback(ScoringInput(text: body, customerID: user),
-                                                    options: ScoringOptions(explain: true, llmEnabled: llmEnabled))
             let key = SHA256.hex(Array("\(user)\u{0}\(time.microseconds)\u{0}\(body)".utf8)).prefix(32)
-            batch.append(NewMessage(customerID: user, body: body, createdAt: time, urgency: score.value,
-                                    rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null,
-                                    importKey: String(key)))
-            if batch.count >= SeedImporter.batchSize { try flush() }
+            pending.append((ScoringInput(text: body, customerID: user), time, String(key)))
+            if pending.count >= SeedImporter.batchSize { try flush() }
         }
         try flush()
         try writes.absorb(into: &report, waitForAll: true)

@@ -43,10 +43,12 @@ public struct Rescorer: Sendable {
         return try store.messages(query).total
     }
 
-    /// Rescores the messages with `status`; `progress` is told the messages done so far.
-    public func run(status: MessageQuery.StatusFilter, llmEnabled: Bool,
+    /// Rescores the messages with `status`, scoring with `options` on up to `concurrency` threads (more than
+    /// one only pays when the LLM step calls a model); `progress` is told the messages done so far.
+    public func run(status: MessageQuery.StatusFilter, options: ScoringOptions = ScoringOptions(), concurrency: Int = 1,
                     progress: ((Int) -> Void)? = nil) throws(StoreError) -> RescoreReport {
         let scorer = rules.scorer  // one version for the whole run
+        let scoring = BatchScoring(scorer: scorer, options: options, concurrency: concurrency)
         var report = RescoreReport(rulesVersion: scorer.rulesVersion)
         var after: Int64 = 0
         while true {
@@ -55,9 +57,8 @@ public struct Rescorer: Sendable {
             after = last.id
             var updates: [ScoreUpdate] = []
             updates.reserveCapacity(batch.count)
-            for message in batch {
-                let (score, error) = scorer.scoreOrFallback(ScoringInput(text: message.body, customerID: message.customerID),
-                                                            options: ScoringOptions(explain: true, llmEnabled: llmEnabled))
+            let scores = scoring.score(batch.map { ScoringInput(text: $0.body, customerID: $0.customerID) })
+            for (message, (score, error)) in zip(batch, scores) {
                 if error != nil { report.failures += 1 }
                 if score.value != message.urgency {
                     report.changed += 1

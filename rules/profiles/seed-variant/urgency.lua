@@ -82,15 +82,20 @@ function score(message, ctx)
 
   local llm_part = { used = false, skipped = "disabled" }
   if ctx.llm_enabled then
-    local reply, reason = llm.complete{
+    local reply, reason, call = llm.complete{
       system = settings.system, prompt = string.format(settings.prompt, text), model = settings.model,
       temperature = settings.temperature, max_tokens = settings.max_tokens,
     }
+    -- The variant's parser: the first digit 1-5 anywhere in the reply.
     local digit = reply and reply:match("[1-5]")
     if digit then
       llm_part = { used = true, score = tonumber(digit), reply = reply }
     else
       llm_part = { used = false, skipped = reply and "unusable reply" or reason, reply = reply }
+    end
+    if call.attempts > 0 or call.cached then
+      llm_part.latency_ms, llm_part.cached, llm_part.attempts = call.latency_ms, call.cached, call.attempts
+      llm_part.http_status = call.http_status
     end
   end
   local final = keyword_score
