@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
 # Debian packages the project builds and tests with (see README, "What it is built on").
-DEB_PACKAGES := pkg-config liblua5.4-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev
+DEB_PACKAGES := pkg-config liblua5.4-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev postgresql postgresql-contrib
 BIN := .build/release/urgencyiq
 SEED_DIR ?= ../shared/seed
 
@@ -31,9 +31,13 @@ run: build ## import the sample data (idempotent) and serve on http://127.0.0.1:
 	$(BIN) import data/sample_messages.csv
 	$(BIN) serve
 
-test: deps ## run the whole test suite, then the golden fixtures through the CLI
+# The HTTP-level suites, run a second time against PostgreSQL (the store contract runs against both anyway).
+HTTP_SUITES := APITests|AccessTests|BadInputTests|PaginationAndConcurrencyTests|HotReloadTests|LLMServerTests
+
+test: deps ## the whole suite (a throwaway PostgreSQL included), the HTTP suites again on PostgreSQL, the golden fixtures
 	swift build --build-tests
 	swift test --skip-build
+	URGENCYIQ_TEST_STORE=postgres swift test --skip-build --filter '$(HTTP_SUITES)'
 	.build/debug/urgencyiq check
 	.build/debug/urgencyiq check --rules rules/profiles/seed-variant data/profiles/seed-variant
 

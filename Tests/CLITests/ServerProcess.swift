@@ -8,12 +8,15 @@ final class ServerProcess {
     private(set) var port: UInt16 = 0
     private let errors = Pipe()
 
-    /// Starts the server on `database` and waits until it listens.
+    /// Starts the server on `database` (a SQLite file, or a `postgresql://` URL) and waits until it listens.
     init(database: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         process.executableURL = CommandRunner.binary
-        process.arguments = ["serve", "--port", "0", "--db", database, "--log-format", "off", "--env-file", "/nonexistent"] + extraArguments
+        let postgres = database.hasPrefix("postgresql://")
+        process.arguments = ["serve", "--port", "0"] + (postgres ? [] : ["--db", database])
+            + ["--log-format", "off", "--env-file", "/nonexistent"] + extraArguments
         process.currentDirectoryURL = CommandRunner.repository
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            .merging(postgres ? ["DATABASE_URL": database] : [:]) { $1 }
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()

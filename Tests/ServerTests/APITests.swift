@@ -83,6 +83,15 @@ final class APITests: XCTestCase {
         XCTAssertEqual(profile.json?["avg_urgency"], 5.0)
     }
 
+    func testRunsOnTheStoreThisPassIsFor() {
+        // `make test` runs these suites on SQLite, then again with URGENCYIQ_TEST_STORE=postgres.
+        if TestServer.usesPostgres {
+            XCTAssertTrue(server.server.store is PostgresStore)
+        } else {
+            XCTAssertTrue(server.server.store is SQLiteStore)
+        }
+    }
+
     func testHealthAndLLMToggle() throws {
         XCTAssertEqual(try client.request("GET", "/api/health").json, ["status": "ok"])
         XCTAssertEqual(try client.request("GET", "/api/get/llm").json, ["use_llm": false])

@@ -29,6 +29,7 @@ final class SQLiteStoreTests: XCTestCase {
     func testImportsIdempotently() throws { try contract.importsIdempotently() }
     func testPersistsSettingsAndData() throws { try contract.persistsSettingsAndData() }
     func testLosesNothingUnderConcurrentWrites() throws { try contract.losesNothingUnderConcurrentWrites() }
+    func testRecordsTheFleet() throws { try contract.recordsTheFleet() }
 
     /// Waits until the background indexer has caught up with every message.
     private func waitForSearchIndex(_ path: String) throws {

@@ -19,7 +19,7 @@ struct StoreContract {
         StoreContract.message(customer, body, urgency: urgency, at: seconds, key: key)
     }
 
-    private func withStore(_ body: (any Store) throws -> Void) throws {
+    fileprivate func withStore(_ body: (any Store) throws -> Void) throws {
         let store = try open()
         defer { store.close() }
         try body(store)
@@ -233,6 +233,31 @@ struct StoreContract {
             let target = try XCTUnwrap(try store.message(id: first))
             XCTAssertEqual(target.replies.count, 320)
             XCTAssertTrue(target.assignedTo?.hasPrefix("agent ") ?? false)
+        }
+    }
+}
+
+extension StoreContract {
+    func recordsTheFleet() throws {
+        try withStore { store in
+            XCTAssertEqual(try store.instances(), [])
+            let first = InstanceRecord(id: "host-a-1", host: "host-a", pid: 1, startedAt: Timestamp(microseconds: 1_000_000),
+                                       rulesVersion: "aaa", rulesActivatedAt: Timestamp(microseconds: 1_000_000),
+                                       lastSeen: Timestamp(microseconds: 2_000_000))
+            var second = first
+            second.id = "host-b-2"
+            second.host = "host-b"
+            second.startedAt = Timestamp(microseconds: 1_500_000)
+            try store.recordInstance(first)
+            try store.recordInstance(second)
+            var updated = first
+            updated.rulesVersion = "bbb"
+            updated.rulesActivatedAt = Timestamp(microseconds: 3_000_000)
+            updated.lastSeen = Timestamp(microseconds: 3_000_000)
+            try store.recordInstance(updated)
+            XCTAssertEqual(try store.instances(), [updated, second])
+            try store.removeInstance(id: first.id)
+            XCTAssertEqual(try store.instances(), [second])
         }
     }
 }

@@ -20,7 +20,7 @@ final class TestServer {
         var configuration = ServerConfiguration()
         configuration.http.port = 0
         configuration.http.workerThreads = 8
-        configuration.database = .sqlite(path: self.directory.appendingPathComponent("test.db").path)
+        configuration.database = try TestServer.database(in: self.directory)
         configuration.rulesDirectory = TestServer.repository.appendingPathComponent("rules").path
         configuration.seedFile = TestServer.repository.appendingPathComponent("data/sample_messages.csv").path
         configuration.logFormat = .off
@@ -29,6 +29,21 @@ final class TestServer {
     }
 
     func client() -> TestHTTPClient { TestHTTPClient(port: port) }
+
+    /// Whether the HTTP-level tests run against PostgreSQL (`URGENCYIQ_TEST_STORE=postgres`, as the second pass
+    /// of `make test` does) instead of SQLite.
+    static var usesPostgres: Bool { ProcessInfo.processInfo.environment["URGENCYIQ_TEST_STORE"] == "postgres" }
+
+    /// The database of a test directory: a SQLite file in it, or a fresh PostgreSQL database on the test server
+    /// whose URL is kept in it (so a restart on the same directory finds the same data).
+    static func database(in directory: URL) throws -> ServerConfiguration.Database {
+        guard usesPostgres else { return .sqlite(path: directory.appendingPathComponent("test.db").path) }
+        let file = directory.appendingPathComponent("postgres-url")
+        if let url = try? String(contentsOf: file, encoding: .utf8) { return .postgres(url: url) }
+        let url = try PostgresTestServer.shared().database()
+        try Data(url.utf8).write(to: file)
+        return .postgres(url: url)
+    }
 
     /// Stops the server; `removeFiles` deletes the database too.
     func stop(removeFiles: Bool = true) {

@@ -12,11 +12,15 @@ public final class RulesReloader: Sendable {
     private let limits: EngineLimits
     private let log: any RuleLogSink
     private let running = Mutex<Void>(())
+    /// Told after a new version is activated (the server refreshes its fleet entry).
+    private let onActivate: (@Sendable () -> Void)?
     /// Failures listed in a rejected attempt at most.
     static let listedFailures = 20
 
     public init(directory: String, rules: ActiveRules, limits: EngineLimits = EngineLimits(),
-                log: any RuleLogSink = StandardErrorLogSink(), gate: String? = nil) {
+                log: any RuleLogSink = StandardErrorLogSink(), gate: String? = nil,
+                onActivate: (@Sendable () -> Void)? = nil) {
+        self.onActivate = onActivate
         self.directory = directory
         self.rules = rules
         self.limits = limits
@@ -66,6 +70,7 @@ public final class RulesReloader: Sendable {
             }
             rules.activate(scorer)
             attempt.outcome = .activated
+            onActivate?()
             return attempt
         }
     }

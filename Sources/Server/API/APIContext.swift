@@ -28,17 +28,20 @@ public final class APIContext: Sendable {
     let llmWorkers: WorkerPool
     /// Reloads the rules directory (`POST /api/rules/reload`).
     public let reloader: RulesReloader
+    /// This server in the fleet of servers sharing the store.
+    public let instance: InstanceRegistry
     /// The fixtures `POST /api/rules/check` runs candidates against: the gate, else data/golden.
     public let checkFixtures: String
     /// How the rules directory is watched, for `GET /api/rules`.
     public let watching: JSONValue
 
-    public init(store: any Store, rules: ActiveRules, reloader: RulesReloader, checkFixtures: String, watching: JSONValue,
+    public init(store: any Store, rules: ActiveRules, reloader: RulesReloader, instance: InstanceRegistry, checkFixtures: String, watching: JSONValue,
                 llm: LLMToggle, llmClient: OpenAICompatibleClient, limits: InputLimits, seedFile: String,
                 workerThreads: Int = 32, workerQueue: Int = 4096, llmWorkerThreads: Int = 64) {
         self.store = store
         self.rules = rules
         self.reloader = reloader
+        self.instance = instance
         self.checkFixtures = checkFixtures
         self.watching = watching
         self.llm = llm

@@ -48,6 +48,8 @@ enum RulesRoutes {
             })),
             "gate": context.reloader.gate.map(JSONValue.string) ?? .null,
             "watching": context.watching,
+            "instance": .string(context.instance.id),
+            "fleet": context.instance.fleet(),
             "versions": .array(context.rules.history.map { record in
                 [
                     "version": .string(record.version), "activated_at": .string(Timestamp(record.activatedAt).isoformat),

@@ -16,6 +16,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
     public let context: APIContext
     private let daemon: HTTPDaemon
     private let watcher: RulesWatcher?
+    /// This server's entry in the store's fleet table.
+    public let registry: InstanceRegistry
 
     /// Opens the store, loads the rules and starts listening.
     public init(configuration: ServerConfiguration, ruleLog: any RuleLogSink = StandardErrorLogSink()) throws(ServerStartError) {
@@ -39,11 +41,13 @@ public final class UrgencyIQServer: @unchecked Sendable {
             store.close()
             throw ServerStartError(message: "cannot read the LLM setting: \(error)")
         }
+        let registry = InstanceRegistry(store: store, rules: rules)
+        self.registry = registry
         reloader = RulesReloader(directory: configuration.rulesDirectory, rules: rules, limits: configuration.engineLimits,
-                                 log: ruleLog, gate: configuration.rulesGate)
+                                 log: ruleLog, gate: configuration.rulesGate, onActivate: { registry.refresh() })
         let watching: JSONValue = ["inotify": .bool(configuration.watchRules),
                                    "poll_seconds": configuration.watchPoll.map(JSONValue.number) ?? .null]
-        context = APIContext(store: store, rules: rules, reloader: reloader,
+        context = APIContext(store: store, rules: rules, reloader: reloader, instance: registry,
                              checkFixtures: configuration.rulesGate ?? configuration.checkFixtures, watching: watching,
                              llm: toggle, llmClient: OpenAICompatibleClient(configuration: configuration.llm),
                              limits: configuration.limits, seedFile: configuration.seedFile,
@@ -68,6 +72,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         } else {
             watcher = nil
         }
+        registry.start()
     }
 
     /// Reloads the rules (SIGHUP); the attempt says what happened.
@@ -79,8 +84,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
         switch configuration.database {
         case .sqlite(let path):
             return try SQLiteStore(path: path, synchronous: configuration.sqliteSynchronous)
-        case .postgres:
-            throw StoreError("PostgreSQL is not available in this build")
+        case .postgres(let url):
+            return try PostgresStore(url: url)
         }
     }
 
@@ -91,6 +96,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
     public func shutdown(timeout: Double = 30) {
         watcher?.stop()
         daemon.shutdown(timeout: timeout)
+        registry.stop()
         context.stop()
         store.close()
     }

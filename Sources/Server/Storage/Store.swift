@@ -29,11 +29,40 @@ public protocol Store: Sendable {
     /// A persisted setting (the LLM toggle), or nil.
     func setting(_ key: String) throws(StoreError) -> String?
     func setSetting(_ key: String, to value: String) throws(StoreError)
+    /// Records (or refreshes) a server process working on this store and the rules version it runs.
+    func recordInstance(_ record: InstanceRecord) throws(StoreError)
+    /// Forgets a server process (it stopped).
+    func removeInstance(id: String) throws(StoreError)
+    /// The server processes recorded on this store, oldest first: the fleet, for an operator mid-rollout.
+    func instances() throws(StoreError) -> [InstanceRecord]
     /// Queues `write` behind the store's other writes and returns at once; `completion` runs (on any thread)
     /// once the write is committed, or failed. For callers that must not hold a thread while a write waits.
     func enqueue(_ write: StoreWrite, completion: @escaping @Sendable (Result<StoreWriteOutcome, StoreError>) -> Void)
     /// Finishes pending writes and closes the store.
     func close()
+}
+
+/// A server process working on a store: where it runs, since when, and which rules version it serves.
+public struct InstanceRecord: Sendable, Equatable {
+    public var id: String
+    public var host: String
+    public var pid: Int
+    public var startedAt: Timestamp
+    public var rulesVersion: String
+    public var rulesActivatedAt: Timestamp
+    /// Its last heartbeat.
+    public var lastSeen: Timestamp
+
+    public init(id: String, host: String, pid: Int, startedAt: Timestamp, rulesVersion: String, rulesActivatedAt: Timestamp,
+                lastSeen: Timestamp) {
+        self.id = id
+        self.host = host
+        self.pid = pid
+        self.startedAt = startedAt
+        self.rulesVersion = rulesVersion
+        self.rulesActivatedAt = rulesActivatedAt
+        self.lastSeen = lastSeen
+    }
 }
 
 /// A stored message to score again.

@@ -49,6 +49,18 @@ enum SQLiteSchema {
             UPDATE counters SET value = value + 1 WHERE name = new.status;
         END;
         """,
+        """
+        -- The server processes working on this database and the rules version each runs.
+        CREATE TABLE instances (
+            id TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at INTEGER NOT NULL,
+            rules_version TEXT NOT NULL,
+            rules_activated_at INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// Brings the database up to the latest version, each migration in its own transaction.

@@ -144,7 +144,40 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func recordInstance(_ record: InstanceRecord) throws(StoreError) {
+        try writer.perform { connection throws(SQLiteError) in
+            try connection.query("""
+                INSERT INTO instances(id, host, pid, started_at, rules_version, rules_activated_at, last_seen)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET rules_version = excluded.rules_version,
+                    rules_activated_at = excluded.rules_activated_at, last_seen = excluded.last_seen
+                """, [.text(record.id), .text(record.host), .integer(Int64(record.pid)), .integer(record.startedAt.microseconds),
+                      .text(record.rulesVersion), .integer(record.rulesActivatedAt.microseconds), .integer(record.lastSeen.microseconds)])
+        }
+    }
+
+    public func removeInstance(id: String) throws(StoreError) {
+        try writer.perform { connection throws(SQLiteError) in
+            try connection.query("DELETE FROM instances WHERE id = ?", [.text(id)])
+        }
+    }
+
     // MARK: Reads
+
+    public func instances() throws(StoreError) -> [InstanceRecord] {
+        try readers.read { connection throws(SQLiteError) in
+            var found: [InstanceRecord] = []
+            try connection.query("""
+                SELECT id, host, pid, started_at, rules_version, rules_activated_at, last_seen FROM instances ORDER BY started_at, id
+                """) { row in
+                found.append(InstanceRecord(id: row.text(0), host: row.text(1), pid: Int(row.integer(2)),
+                                            startedAt: Timestamp(microseconds: row.integer(3)), rulesVersion: row.text(4),
+                                            rulesActivatedAt: Timestamp(microseconds: row.integer(5)),
+                                            lastSeen: Timestamp(microseconds: row.integer(6))))
+            }
+            return found
+        }
+    }
 
     public func messagesToRescore(status: MessageQuery.StatusFilter, after afterID: Int64, limit: Int) throws(StoreError)
         -> [RescoreCandidate] {

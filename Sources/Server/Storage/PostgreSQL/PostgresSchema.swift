@@ -1,0 +1,103 @@
+/// The PostgreSQL schema, as numbered migrations recorded in `schema_migrations`. Servers starting at the same
+/// time take an advisory lock, so each migration runs once. Append only; never edit a shipped migration.
+enum PostgresSchema {
+    static let migrations: [String] = [
+        """
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        -- ASCII-only lower case: search is case-insensitive for ASCII letters, exactly like the seed on SQLite.
+        CREATE FUNCTION ascii_lower(text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+            AS $$ SELECT translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') $$;
+        CREATE TABLE customers (id bigint PRIMARY KEY);
+        CREATE TABLE messages (
+            id bigserial PRIMARY KEY,
+            customer_id bigint NOT NULL REFERENCES customers(id),
+            body text NOT NULL,
+            created_at bigint NOT NULL,          -- microseconds since 1970, UTC
+            urgency double precision NOT NULL,
+            status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+            assigned_to text,
+            assigned_at bigint,
+            rules_version text NOT NULL,
+            breakdown text NOT NULL,             -- JSON, kept byte for byte
+            import_key text                      -- set for imported rows: makes re-imports idempotent
+        );
+        CREATE UNIQUE INDEX messages_import_key ON messages(import_key) WHERE import_key IS NOT NULL;
+        CREATE INDEX messages_status_urgency ON messages(status, urgency, created_at, id);
+        CREATE INDEX messages_status_time ON messages(status, created_at, id);
+        CREATE INDEX messages_urgency ON messages(urgency, created_at, id);
+        CREATE INDEX messages_time ON messages(created_at, id);
+        CREATE INDEX messages_customer ON messages(customer_id, created_at);
+        -- Substring search: trigrams of the ASCII-lowercased body, used by LIKE '%…%'.
+        CREATE INDEX messages_body_trigrams ON messages USING gin (ascii_lower(body) gin_trgm_ops);
+        CREATE TABLE replies (
+            id bigserial PRIMARY KEY,
+            message_id bigint NOT NULL REFERENCES messages(id),
+            agent_name text NOT NULL,
+            body text NOT NULL,
+            created_at bigint NOT NULL
+        );
+        CREATE INDEX replies_message ON replies(message_id, id);
+        CREATE TABLE settings (key text PRIMARY KEY, value text NOT NULL);
+
+        -- Counts per status, so listing a status needs no count(*) over a million rows. Sharded by server
+        -- connection, so concurrent writers (and instances) do not queue on one row.
+        CREATE TABLE counters (name text NOT NULL, shard int NOT NULL, value bigint NOT NULL, PRIMARY KEY (name, shard));
+        CREATE FUNCTION count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO counters(name, shard, value)
+            SELECT status, pg_backend_pid() % 16, count(*) FROM inserted GROUP BY status
+            ON CONFLICT (name, shard) DO UPDATE SET value = counters.value + excluded.value;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER messages_count_insert AFTER INSERT ON messages
+            REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION count_inserted();
+        CREATE FUNCTION count_status_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO counters(name, shard, value)
+            SELECT name, pg_backend_pid() % 16, sum(delta) FROM (
+                SELECT o.status AS name, -1 AS delta FROM old_rows o JOIN new_rows n USING (id) WHERE o.status <> n.status
+                UNION ALL
+                SELECT n.status, 1 FROM old_rows o JOIN new_rows n USING (id) WHERE o.status <> n.status
+            ) changes GROUP BY name
+            ON CONFLICT (name, shard) DO UPDATE SET value = counters.value + excluded.value;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER messages_count_status AFTER UPDATE ON messages
+            REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION count_status_changes();
+
+        -- The servers working on this database and the rules version each runs (the fleet view).
+        CREATE TABLE instances (
+            id text PRIMARY KEY,
+            host text NOT NULL,
+            pid integer NOT NULL,
+            started_at bigint NOT NULL,
+            rules_version text NOT NULL,
+            rules_activated_at bigint NOT NULL,
+            last_seen bigint NOT NULL
+        );
+        """,
+    ]
+
+    /// An arbitrary key for the advisory lock that serialises migrations.
+    static let migrationLock: Int64 = 0x7572_6765_6E63_79
+
+    /// Brings the database up to the latest version, each migration in its own transaction.
+    static func migrate(_ connection: PostgresConnection) throws(PostgresError) {
+        try connection.execute("SELECT pg_advisory_lock(\(migrationLock))")
+        defer { try? connection.execute("SELECT pg_advisory_unlock(\(migrationLock))") }
+        try connection.execute("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+            """)
+        let current = Int(try connection.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations"))
+        guard current <= migrations.count else {
+            throw PostgresError(message: "the database is at schema version \(current), newer than this program (\(migrations.count))",
+                                sqlState: nil, connectionLost: false)
+        }
+        for version in current..<migrations.count {
+            try connection.transaction { () throws(PostgresError) in
+                try connection.execute(migrations[version])
+                try connection.query("INSERT INTO schema_migrations(version) VALUES ($1)", [.integer(Int64(version + 1))])
+            }
+        }
+    }
+}

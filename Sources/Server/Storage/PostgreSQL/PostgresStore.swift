@@ -1,0 +1,287 @@
+import Foundation
+import RulesEngine
+
+/// The PostgreSQL store, for deployments that outgrow one machine: several servers on one database behave as
+/// one service. Same behaviour as the SQLite store (the same contract tests run against both).
+///
+/// Queued writes go through this server's `PostgresWriter` (batched commits); everything else uses a pool of
+/// connections. When PostgreSQL goes away, calls fail quickly with a `StoreError` (503 for clients) and the
+/// store reconnects by itself once it is back.
+public final class PostgresStore: Store {
+    private let writer: PostgresWriter
+    private let pool: PostgresPool
+
+    /// Connects to `url`, migrates the schema, and prepares `poolSize` connections at most for reads.
+    public init(url: String, poolSize: Int = 16) throws(StoreError) {
+        do {
+            let connection = try PostgresConnection(url: url)
+            try PostgresSchema.migrate(connection)
+        } catch {
+            throw StoreError("cannot open the PostgreSQL database: \(error.message)")
+        }
+        writer = PostgresWriter(url: url)
+        pool = PostgresPool(url: url, size: poolSize)
+    }
+
+    public func close() {
+        writer.close()
+        pool.close()
+    }
+
+    // MARK: Writes
+
+    public func enqueue(_ write: StoreWrite, completion: @escaping @Sendable (Result<StoreWriteOutcome, StoreError>) -> Void) {
+        writer.submit(write, completion: completion)
+    }
+
+    /// Queues one write and waits for its commit.
+    private func write(_ write: StoreWrite) throws(StoreError) -> StoreWriteOutcome {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<StoreWriteOutcome, StoreError>?
+        writer.submit(write) { result in
+            outcome = result
+            done.signal()
+        }
+        done.wait()
+        return try outcome!.get()
+    }
+
+    private func found(_ outcome: StoreWriteOutcome) -> Bool {
+        if case .applied(let found) = outcome { return found }
+        return true
+    }
+
+    public func insertMessage(_ message: NewMessage) throws(StoreError) -> Int64 {
+        guard case .inserted(let id) = try write(.insert(message)) else { return 0 }
+        return id
+    }
+
+    public func addReply(messageID: Int64, agentName: String, text: String, at time: Timestamp) throws(StoreError) -> Bool {
+        found(try write(.reply(messageID: messageID, agentName: agentName, text: text, at: time)))
+    }
+
+    public func resolve(messageID: Int64) throws(StoreError) -> Bool { found(try write(.resolve(messageID: messageID))) }
+
+    public func assign(messageID: Int64, to agent: String, at time: Timestamp) throws(StoreError) -> Bool {
+        found(try write(.assign(messageID: messageID, agent: agent, at: time)))
+    }
+
+    public func unassign(messageID: Int64) throws(StoreError) -> Bool { found(try write(.unassign(messageID: messageID))) }
+
+    public func importMessages(_ batch: [NewMessage]) throws(StoreError) -> ImportBatchResult {
+        guard !batch.isEmpty else { return ImportBatchResult(messagesAdded: 0, customersAdded: 0) }
+        return try pool.withConnection { connection throws(PostgresError) in
+            try connection.transaction { () throws(PostgresError) in
+                let (ids, customers) = try PostgresWriter.insert(batch, connection)
+                return ImportBatchResult(messagesAdded: ids.compactMap { $0 }.count, customersAdded: customers)
+            }
+        }
+    }
+
+    public func updateScores(_ updates: [ScoreUpdate]) throws(StoreError) {
+        guard !updates.isEmpty else { return }
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.query("""
+                UPDATE messages SET urgency = u.urgency, rules_version = u.version, breakdown = u.breakdown
+                FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[]) AS u(id, urgency, version, breakdown)
+                WHERE messages.id = u.id
+                """, [.integers(updates.map(\.id)), .reals(updates.map(\.urgency)), .texts(updates.map(\.rulesVersion)),
+                      .texts(updates.map(\.breakdownJSON))])
+        }
+    }
+
+    public func setSetting(_ key: String, to value: String) throws(StoreError) {
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.query("INSERT INTO settings(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                 [.text(key), .text(value)])
+        }
+    }
+
+    public func recordInstance(_ record: InstanceRecord) throws(StoreError) {
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.query("""
+                INSERT INTO instances(id, host, pid, started_at, rules_version, rules_activated_at, last_seen)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (id) DO UPDATE SET rules_version = excluded.rules_version,
+                    rules_activated_at = excluded.rules_activated_at, last_seen = excluded.last_seen
+                """, [.text(record.id), .text(record.host), .integer(Int64(record.pid)), .integer(record.startedAt.microseconds),
+                      .text(record.rulesVersion), .integer(record.rulesActivatedAt.microseconds), .integer(record.lastSeen.microseconds)])
+        }
+    }
+
+    public func removeInstance(id: String) throws(StoreError) {
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.query("DELETE FROM instances WHERE id = $1", [.text(id)])
+        }
+    }
+
+    // MARK: Reads
+
+    public func instances() throws(StoreError) -> [InstanceRecord] {
+        try pool.withConnection { connection throws(PostgresError) in
+            let rows = try connection.query("""
+                SELECT id, host, pid, started_at, rules_version, rules_activated_at, last_seen FROM instances ORDER BY started_at, id
+                """)
+            return (0..<rows.count).map { row in
+                InstanceRecord(id: rows.text(row, 0), host: rows.text(row, 1), pid: Int(rows.integer(row, 2)),
+                               startedAt: Timestamp(microseconds: rows.integer(row, 3)), rulesVersion: rows.text(row, 4),
+                               rulesActivatedAt: Timestamp(microseconds: rows.integer(row, 5)),
+                               lastSeen: Timestamp(microseconds: rows.integer(row, 6)))
+            }
+        }
+    }
+
+    public func setting(_ key: String) throws(StoreError) -> String? {
+        try pool.withConnection { connection throws(PostgresError) in
+            let rows = try connection.query("SELECT value FROM settings WHERE key = $1", [.text(key)])
+            return rows.count > 0 ? rows.text(0, 0) : nil
+        }
+    }
+
+    public func messagesToRescore(status: MessageQuery.StatusFilter, after afterID: Int64, limit: Int) throws(StoreError)
+        -> [RescoreCandidate] {
+        try pool.withConnection { connection throws(PostgresError) in
+            let rows = status == .all
+                ? try connection.query("SELECT id, customer_id, body, urgency FROM messages WHERE id > $1 ORDER BY id LIMIT $2",
+                                       [.integer(afterID), .integer(Int64(limit))])
+                : try connection.query("""
+                    SELECT id, customer_id, body, urgency FROM messages WHERE id > $1 AND status = $2 ORDER BY id LIMIT $3
+                    """, [.integer(afterID), .text(status.rawValue), .integer(Int64(limit))])
+            return (0..<rows.count).map { row in
+                RescoreCandidate(id: rows.integer(row, 0), customerID: rows.integer(row, 1), body: rows.text(row, 2),
+                                 urgency: rows.real(row, 3))
+            }
+        }
+    }
+
+    private static let columns = "id, customer_id, body, created_at, urgency, status, assigned_to, assigned_at"
+
+    private static func message(_ rows: PostgresRows, _ row: Int) -> Message {
+        Message(id: rows.integer(row, 0), customerID: rows.integer(row, 1), body: rows.text(row, 2),
+                createdAt: Timestamp(microseconds: rows.integer(row, 3)), urgency: rows.real(row, 4),
+                status: MessageStatus(rawValue: rows.text(row, 5)) ?? .open, assignedTo: rows.optionalText(row, 6),
+                assignedAt: rows.optionalInteger(row, 7).map(Timestamp.init(microseconds:)), replies: [])
+    }
+
+    public func message(id: Int64) throws(StoreError) -> Message? {
+        try pool.withConnection { connection throws(PostgresError) in
+            let rows = try connection.query("SELECT \(PostgresStore.columns), rules_version, breakdown FROM messages WHERE id = $1",
+                                            [.integer(id)])
+            guard rows.count > 0 else { return nil }
+            var message = PostgresStore.message(rows, 0)
+            message.rulesVersion = rows.text(0, 8)
+            message.breakdown = try? JSONParser.parse(Array(rows.text(0, 9).utf8))
+            message.replies = try PostgresStore.replies(for: [id], connection)[id] ?? []
+            return message
+        }
+    }
+
+    /// Searches matching more messages than this are paged without an exact total (as on SQLite).
+    static let countLimit = 5000
+
+    public func messages(_ query: MessageQuery) throws(StoreError) -> MessagePage {
+        try pool.withConnection { connection throws(PostgresError) in
+            var filters: [String] = []
+            var values: [PostgresValue] = []
+            func parameter(_ value: PostgresValue) -> String {
+                values.append(value)
+                return "$\(values.count)"
+            }
+            if query.status != .all { filters.append("status = \(parameter(.text(query.status.rawValue)))") }
+            if let customer = query.customerID { filters.append("customer_id = \(parameter(.integer(customer)))") }
+            if let since = query.sinceID { filters.append("id > \(parameter(.integer(since)))") }
+            let searching = !(query.search ?? "").isEmpty
+            if let search = query.search, searching {
+                // A case-insensitive (ASCII, as the seed on SQLite) substring test, answered by the trigram index.
+                filters.append("ascii_lower(body) LIKE \(parameter(.text(PostgresStore.likePattern(search))))")
+            }
+            let filterValues = values
+            var total: Int?
+            if query.customerID == nil, query.sinceID == nil, !searching {
+                total = Int(query.status == .all
+                    ? try connection.scalar("SELECT coalesce(sum(value), 0) FROM counters")
+                    : try connection.scalar("SELECT coalesce(sum(value), 0) FROM counters WHERE name = $1", [.text(query.status.rawValue)]))
+            } else {
+                let counted = Int(try connection.scalar(
+                    "SELECT count(*) FROM (SELECT 1 FROM messages\(PostgresStore.whereClause(filters)) LIMIT \(PostgresStore.countLimit + 1)) AS matches",
+                    filterValues))
+                total = counted <= PostgresStore.countLimit ? counted : nil
+            }
+
+            var pageFilters = filters
+            let order: String
+            switch query.sort {
+            case .urgency:
+                order = "urgency DESC, created_at DESC, id DESC"
+                if let after = query.after {
+                    pageFilters.append("(urgency, created_at, id) < (\(parameter(.real(after.urgency))), "
+                                       + "\(parameter(.integer(after.createdAt.microseconds))), \(parameter(.integer(after.id))))")
+                }
+            case .time:
+                order = "created_at DESC, id DESC"
+                if let after = query.after {
+                    pageFilters.append("(created_at, id) < (\(parameter(.integer(after.createdAt.microseconds))), "
+                                       + "\(parameter(.integer(after.id))))")
+                }
+            }
+            let limit = parameter(.integer(Int64(query.limit + 1)))
+            let rows = try connection.query("SELECT \(PostgresStore.columns) FROM messages\(PostgresStore.whereClause(pageFilters)) "
+                                            + "ORDER BY \(order) LIMIT \(limit)", values)
+            var messages = (0..<rows.count).map { PostgresStore.message(rows, $0) }
+            var next: PageCursor?
+            if messages.count > query.limit {
+                messages.removeLast()
+                next = messages.last.map { PageCursor(after: $0, sort: query.sort) }
+            }
+            let replies = try PostgresStore.replies(for: messages.map(\.id), connection)
+            for index in messages.indices { messages[index].replies = replies[messages[index].id] ?? [] }
+            return MessagePage(messages: messages, total: total, next: next)
+        }
+    }
+
+    /// `%text%` for LIKE, ASCII-lowercased, with LIKE's own characters escaped (the default escape is `\`).
+    static func likePattern(_ search: String) -> String {
+        var pattern = "%"
+        for character in search.unicodeScalars {
+            switch character {
+            case "%", "_", "\\": pattern += "\\" + String(character)
+            case "A"..."Z": pattern += String(Character(Unicode.Scalar(character.value + 32)!))
+            default: pattern.unicodeScalars.append(character)
+            }
+        }
+        return pattern + "%"
+    }
+
+    private static func whereClause(_ filters: [String]) -> String {
+        filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
+    }
+
+    /// The replies of `ids`, oldest first, by message.
+    private static func replies(for ids: [Int64], _ connection: PostgresConnection) throws(PostgresError) -> [Int64: [Reply]] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try connection.query("""
+            SELECT message_id, agent_name, body, created_at FROM replies WHERE message_id = ANY($1::bigint[]) ORDER BY message_id, id
+            """, [.integers(ids)])
+        var result: [Int64: [Reply]] = [:]
+        for row in 0..<rows.count {
+            result[rows.integer(row, 0), default: []].append(
+                Reply(agentName: rows.text(row, 1), text: rows.text(row, 2), createdAt: Timestamp(microseconds: rows.integer(row, 3))))
+        }
+        return result
+    }
+
+    public func customer(id: Int64) throws(StoreError) -> CustomerProfile? {
+        try pool.withConnection { connection throws(PostgresError) in
+            let rows = try connection.query("""
+                SELECT count(*), count(*) FILTER (WHERE status = 'open'), count(*) FILTER (WHERE status = 'resolved'),
+                       avg(urgency), min(created_at), max(created_at)
+                FROM messages WHERE customer_id = $1
+                """, [.integer(id)])
+            guard rows.count > 0, rows.integer(0, 0) > 0 else { return nil }
+            return CustomerProfile(id: id, totalMessages: Int(rows.integer(0, 0)), openMessages: Int(rows.integer(0, 1)),
+                                   resolvedMessages: Int(rows.integer(0, 2)), averageUrgency: rows.real(0, 3),
+                                   firstContact: Timestamp(microseconds: rows.integer(0, 4)),
+                                   lastContact: Timestamp(microseconds: rows.integer(0, 5)))
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import XCTest
+@testable import Server
+import TestSupport
+
+/// The store contract against PostgreSQL: a real server the tests start (initdb, pg_ctl), a fresh database
+/// per test.
+final class PostgresStoreTests: XCTestCase {
+    private var url: String!
+
+    override func setUpWithError() throws { url = try PostgresTestServer.shared().database() }
+
+    private var contract: StoreContract {
+        let url = url!
+        return StoreContract { try PostgresStore(url: url) }
+    }
+
+    func testInsertsAndReadsBack() throws { try contract.insertsAndReadsBack() }
+    func testKeepsHostileTextIntact() throws { try contract.keepsHostileTextIntact() }
+    func testFiltersAndOrders() throws { try contract.filtersAndOrders() }
+    func testSearchesCaseInsensitiveSubstrings() throws { try contract.searchesCaseInsensitiveSubstrings() }
+    func testPaginatesEveryRowExactlyOnce() throws { try contract.paginatesEveryRowExactlyOnce() }
+    func testKeepsRepliesInOrder() throws { try contract.keepsRepliesInOrder() }
+    func testResolvesAssignsAndUnassigns() throws { try contract.resolvesAssignsAndUnassigns() }
+    func testProfilesCustomers() throws { try contract.profilesCustomers() }
+    func testImportsIdempotently() throws { try contract.importsIdempotently() }
+    func testPersistsSettingsAndData() throws { try contract.persistsSettingsAndData() }
+    func testLosesNothingUnderConcurrentWrites() throws { try contract.losesNothingUnderConcurrentWrites() }
+    func testRecordsTheFleet() throws { try contract.recordsTheFleet() }
+
+    func testSchemaVersionIsRecordedAndNewerDatabasesAreRefused() throws {
+        try PostgresStore(url: url).close()
+        try PostgresStore(url: url).close()  // migrating twice is a no-op
+        let connection = try PostgresConnection(url: url)
+        XCTAssertEqual(try connection.scalar("SELECT max(version) FROM schema_migrations"), Int64(PostgresSchema.migrations.count))
+        try connection.query("INSERT INTO schema_migrations(version) VALUES (999)")
+        XCTAssertThrowsError(try PostgresStore(url: url)) { error in
+            XCTAssertTrue("\(error)".contains("newer than this program"), "\(error)")
+        }
+    }
+
+    func testSearchUsesTheTrigramIndex() throws {
+        let store = try PostgresStore(url: url)
+        defer { store.close() }
+        let connection = try PostgresConnection(url: url)
+        try connection.execute("SET enable_seqscan = off")
+        let plan = try connection.query("EXPLAIN SELECT id FROM messages WHERE ascii_lower(body) LIKE '%loan%'")
+        let text = (0..<plan.count).map { plan.text($0, 0) }.joined(separator: "\n")
+        XCTAssertTrue(text.contains("messages_body_trigrams"), text)
+        XCTAssertEqual(PostgresStore.likePattern("50%_Off\\ÄB"), "%50\\%\\_off\\\\Äb%")
+    }
+
+    func testAnUnreachableServerIsAQuickStoreError() throws {
+        let started = Date()
+        XCTAssertThrowsError(try PostgresStore(url: "postgresql://nobody@127.0.0.1:1/none")) { error in
+            XCTAssertTrue("\(error)".contains("cannot open the PostgreSQL database"), "\(error)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2)
+    }
+}
