@@ -2,17 +2,28 @@
 # HTTP benchmark (make bench-http): POST and GET throughput and p99 with wrk on loopback, resident memory during
 # the POST run, list and search latency at 1,000,000 stored messages, and startup time.
 # The 1M-message database is built once (about a minute) and kept in $BENCH_DIR for later runs.
+# STORE=postgres runs the same against a throwaway PostgreSQL server (started here, kept in $BENCH_DIR/pg).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=.build/release/urgencyiq
 BENCH_DIR=${BENCH_DIR:-/tmp/urgencyiq-bench}
 DURATION=${DURATION:-10s}
 PORT=${PORT:-5091}
+STORE=${STORE:-sqlite}
+PG_PORT=${PG_PORT:-5499}
 mkdir -p "$BENCH_DIR"
 here=Tests/Benchmarks
 
-serve() {  # serve DB: start the server in the background and wait until it answers
-  "$BIN" serve --port "$PORT" --db "$1" --log-format off --env-file /nonexistent 2>"$BENCH_DIR/serve.log" &
+if [ "$STORE" = postgres ]; then
+  "$here/postgres.sh" start "$BENCH_DIR/pg" "$PG_PORT"
+  trap '"$here/postgres.sh" stop "$BENCH_DIR/pg"' EXIT
+  pg_url() { echo "postgresql://urgencyiq@127.0.0.1:$PG_PORT/$1"; }
+fi
+# database NAME: the --db flag (SQLite) or the DATABASE_URL (PostgreSQL) for a database called NAME
+database_env() { if [ "$STORE" = postgres ]; then echo "DATABASE_URL=$(pg_url "$1")"; else echo "URGENCYIQ_DB=$BENCH_DIR/$1.db"; fi; }
+
+serve() {  # serve NAME: start the server on that database in the background and wait until it answers
+  env "$(database_env "$1")" "$BIN" serve --port "$PORT" --log-format off --env-file /nonexistent 2>"$BENCH_DIR/serve.log" &
   SERVER=$!
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null && return; sleep 0.05; done
   echo "server did not start"; cat "$BENCH_DIR/serve.log"; exit 1
@@ -24,9 +35,13 @@ load() {  # load LABEL CONNECTIONS SCRIPT URL
   echo "$1 ($2 connections): ${result#RESULT }"
 }
 
-echo "== POST /api/messages/send and GET /api/messages on a fresh database"
+echo "== POST /api/messages/send and GET /api/messages on a fresh $STORE database"
 rm -f "$BENCH_DIR"/fresh.db*
-serve "$BENCH_DIR/fresh.db"
+if [ "$STORE" = postgres ]; then
+  "$here/postgres.sh" dropdb fresh "$PG_PORT" if-exists
+  "$here/postgres.sh" createdb fresh "$PG_PORT"
+fi
+serve fresh
 peak=0
 ( while kill -0 "$SERVER" 2>/dev/null; do
     rss=$(awk '/VmRSS/ {print $2}' /proc/"$SERVER"/status 2>/dev/null || echo 0)
@@ -45,10 +60,12 @@ stop
 kill "$SAMPLER" 2>/dev/null || true
 echo "messages acknowledged and stored: $stored"
 
-echo "== 1,000,000 stored messages"
-big="$BENCH_DIR/million.db"
-if [ ! -f "$big" ]; then
-  echo "building $big (once)"
+echo "== 1,000,000 stored messages ($STORE)"
+if [ "$STORE" = postgres ]; then
+  "$here/postgres.sh" createdb million "$PG_PORT"
+fi
+if { [ "$STORE" = sqlite ] && [ ! -f "$BENCH_DIR/million.db" ]; } || { [ "$STORE" = postgres ] && [ ! -f "$BENCH_DIR/pg/million.built" ]; }; then
+  echo "building the million-message database (once)"
   "$BIN" bench --print-corpus > "$BENCH_DIR/corpus.txt"
   awk 'BEGIN { print "User ID,Timestamp (UTC),Message Body" }
        { lines[NR] = $0 }
@@ -57,10 +74,11 @@ if [ ! -f "$big" ]; then
                t = 1767225600 + int(i * 7.776)
                printf "%d,%s,\"%s #%d\"\n", i % 50000 + 1, strftime("%Y-%m-%d %H:%M:%S", t, 1), m, i } }' \
     "$BENCH_DIR/corpus.txt" > "$BENCH_DIR/million.csv"
-  "$BIN" import --db "$big" --env-file /nonexistent "$BENCH_DIR/million.csv" 2>/dev/null
+  env "$(database_env million)" "$BIN" import --env-file /nonexistent "$BENCH_DIR/million.csv" 2>/dev/null
   rm -f "$BENCH_DIR/million.csv"
+  [ "$STORE" = postgres ] && touch "$BENCH_DIR/pg/million.built"
 fi
-serve "$big"
+serve million
 sleep 2  # let the search index catch up with the import
 load "GET /api/messages (first page)" 16 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages"
 load "GET /api/messages?sort=time" 16 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages?sort=time"

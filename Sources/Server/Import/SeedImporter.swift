@@ -116,6 +116,7 @@ public final class SeedImporter: Sendable {
         }
         try flush()
         try writes.absorb(into: &report, waitForAll: true)
+        if report.messages >= 10_000 { try? store.refreshStatistics() }  // plan the next queries for the new data
         progress?(size, size)
         return report
     }

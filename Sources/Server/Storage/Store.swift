@@ -26,6 +26,9 @@ public protocol Store: Sendable {
     func messagesToRescore(status: MessageQuery.StatusFilter, after afterID: Int64, limit: Int) throws(StoreError) -> [RescoreCandidate]
     /// Replaces the scores (urgency, rules version, breakdown) of messages, in one transaction.
     func updateScores(_ updates: [ScoreUpdate]) throws(StoreError)
+    /// Updates the query planner's statistics after a bulk import, so the next queries are planned for the
+    /// data that is there now.
+    func refreshStatistics() throws(StoreError)
     /// A persisted setting (the LLM toggle), or nil.
     func setting(_ key: String) throws(StoreError) -> String?
     func setSetting(_ key: String, to value: String) throws(StoreError)

@@ -162,6 +162,10 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func refreshStatistics() throws(StoreError) {
+        try writer.perform { connection throws(SQLiteError) in try connection.execute("PRAGMA optimize") }
+    }
+
     // MARK: Reads
 
     public func instances() throws(StoreError) -> [InstanceRecord] {
