@@ -22,15 +22,7 @@ enum ImportCommand {
             return 2
         }
         let file = arguments.positionals[0]
-        let configuration: ServerConfiguration
-        let store: any Store
-        do {
-            configuration = try ServerCommandSupport.configuration(arguments)
-            store = try UrgencyIQServer.openStore(configuration)
-        } catch {
-            Terminal.error("urgencyiq import: \(error)")
-            return 2
-        }
+        guard let (configuration, store) = ServerCommandSupport.openStore(arguments, command: "import") else { return 2 }
         defer { store.close() }
         let scorer = RulesOptions.loadScorer(arguments, log: StandardErrorLogSink(minimumLevel: .warn))
         let scoring = ServerCommandSupport.batchScoring(configuration, store: store)

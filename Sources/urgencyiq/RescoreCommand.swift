@@ -28,15 +28,7 @@ enum RescoreCommand {
             Terminal.error("urgencyiq rescore: --status must be open, resolved or all, got '\(statusText)'")
             return 2
         }
-        let configuration: ServerConfiguration
-        let store: any Store
-        do {
-            configuration = try ServerCommandSupport.configuration(arguments)
-            store = try UrgencyIQServer.openStore(configuration)
-        } catch {
-            Terminal.error("urgencyiq rescore: \(error)")
-            return 2
-        }
+        guard let (configuration, store) = ServerCommandSupport.openStore(arguments, command: "rescore") else { return 2 }
         defer { store.close() }
         let scorer = RulesOptions.loadScorer(arguments, log: StandardErrorLogSink(minimumLevel: .warn))
         let scoring = ServerCommandSupport.batchScoring(configuration, store: store)

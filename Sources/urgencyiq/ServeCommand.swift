@@ -81,6 +81,18 @@ enum ServerCommandSupport {
         return configuration
     }
 
+    /// The configuration and the opened store for a command that works on the database (`import`, `rescore`);
+    /// nil after printing why, when either fails.
+    static func openStore(_ arguments: ParsedArguments, command: String) -> (configuration: ServerConfiguration, store: any Store)? {
+        do {
+            let configuration = try configuration(arguments)
+            return (configuration, try UrgencyIQServer.openStore(configuration))
+        } catch {
+            Terminal.error("urgencyiq \(command): \(error)")
+            return nil
+        }
+    }
+
     /// How `import` and `rescore` score: the stored LLM toggle, through the configured LLM endpoint, on as
     /// many threads as the LLM may take calls when a model may be called.
     static func batchScoring(_ configuration: ServerConfiguration, store: any Store) -> (options: ScoringOptions, concurrency: Int) {

@@ -1,3 +1,4 @@
+import Foundation
 import RulesEngine
 
 /// Where tickets live. Two implementations (SQLite, the embedded default; PostgreSQL for fleets) pass the same
@@ -43,6 +44,38 @@ public protocol Store: Sendable {
     func enqueue(_ write: StoreWrite, completion: @escaping @Sendable (Result<StoreWriteOutcome, StoreError>) -> Void)
     /// Finishes pending writes and closes the store.
     func close()
+}
+
+/// The synchronous writes, for every store: each is the queued write, waited for.
+extension Store {
+    /// Queues `write` and waits until it is committed.
+    public func perform(_ write: StoreWrite) throws(StoreError) -> StoreWriteOutcome {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<StoreWriteOutcome, StoreError>?
+        enqueue(write) { result in
+            outcome = result
+            done.signal()
+        }
+        done.wait()
+        return try outcome!.get()
+    }
+
+    public func insertMessage(_ message: NewMessage) throws(StoreError) -> Int64 {
+        guard case .inserted(let id) = try perform(.insert(message)) else { return 0 }
+        return id
+    }
+
+    public func addReply(messageID: Int64, agentName: String, text: String, at time: Timestamp) throws(StoreError) -> Bool {
+        try perform(.reply(messageID: messageID, agentName: agentName, text: text, at: time)).found
+    }
+
+    public func resolve(messageID: Int64) throws(StoreError) -> Bool { try perform(.resolve(messageID: messageID)).found }
+
+    public func assign(messageID: Int64, to agent: String, at time: Timestamp) throws(StoreError) -> Bool {
+        try perform(.assign(messageID: messageID, agent: agent, at: time)).found
+    }
+
+    public func unassign(messageID: Int64) throws(StoreError) -> Bool { try perform(.unassign(messageID: messageID)).found }
 }
 
 /// A server process working on a store: where it runs, since when, and which rules version it serves.
@@ -104,6 +137,12 @@ public enum StoreWrite: Sendable {
 public enum StoreWriteOutcome: Sendable, Equatable {
     case inserted(id: Int64)
     case applied(found: Bool)
+
+    /// Whether the message the write concerned exists (an insert always does).
+    public var found: Bool {
+        if case .applied(let found) = self { return found }
+        return true
+    }
 }
 
 /// A storage failure: the request cannot be served now (503), not the caller's fault.

@@ -34,40 +34,6 @@ public final class PostgresStore: Store {
         writer.submit(write, completion: completion)
     }
 
-    /// Queues one write and waits for its commit.
-    private func write(_ write: StoreWrite) throws(StoreError) -> StoreWriteOutcome {
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var outcome: Result<StoreWriteOutcome, StoreError>?
-        writer.submit(write) { result in
-            outcome = result
-            done.signal()
-        }
-        done.wait()
-        return try outcome!.get()
-    }
-
-    private func found(_ outcome: StoreWriteOutcome) -> Bool {
-        if case .applied(let found) = outcome { return found }
-        return true
-    }
-
-    public func insertMessage(_ message: NewMessage) throws(StoreError) -> Int64 {
-        guard case .inserted(let id) = try write(.insert(message)) else { return 0 }
-        return id
-    }
-
-    public func addReply(messageID: Int64, agentName: String, text: String, at time: Timestamp) throws(StoreError) -> Bool {
-        found(try write(.reply(messageID: messageID, agentName: agentName, text: text, at: time)))
-    }
-
-    public func resolve(messageID: Int64) throws(StoreError) -> Bool { found(try write(.resolve(messageID: messageID))) }
-
-    public func assign(messageID: Int64, to agent: String, at time: Timestamp) throws(StoreError) -> Bool {
-        found(try write(.assign(messageID: messageID, agent: agent, at: time)))
-    }
-
-    public func unassign(messageID: Int64) throws(StoreError) -> Bool { found(try write(.unassign(messageID: messageID))) }
-
     public func importMessages(_ batch: [NewMessage]) throws(StoreError) -> ImportBatchResult {
         guard !batch.isEmpty else { return ImportBatchResult(messagesAdded: 0, customersAdded: 0) }
         return try pool.withConnection { connection throws(PostgresError) in

@@ -71,21 +71,6 @@ public final class SQLiteStore: Store {
         return .applied(found: connection.changes > 0)
     }
 
-    /// Performs one write and waits for its commit.
-    private func write(_ write: StoreWrite) throws(StoreError) -> StoreWriteOutcome {
-        try writer.perform { [writer] connection throws(SQLiteError) in try SQLiteStore.apply(write, connection, writer) }
-    }
-
-    private func found(_ outcome: StoreWriteOutcome) -> Bool {
-        if case .applied(let found) = outcome { return found }
-        return true
-    }
-
-    public func insertMessage(_ message: NewMessage) throws(StoreError) -> Int64 {
-        guard case .inserted(let id) = try write(.insert(message)) else { return 0 }
-        return id
-    }
-
     /// Inserts one message (and its customer when new): the new id, and whether the customer was new. An
     /// imported row whose import key exists already is skipped (id 0).
     private static func insert(_ message: NewMessage, into connection: SQLiteConnection) throws(SQLiteError)
@@ -115,18 +100,6 @@ public final class SQLiteStore: Store {
             return result
         }
     }
-
-    public func addReply(messageID: Int64, agentName: String, text: String, at time: Timestamp) throws(StoreError) -> Bool {
-        found(try write(.reply(messageID: messageID, agentName: agentName, text: text, at: time)))
-    }
-
-    public func resolve(messageID: Int64) throws(StoreError) -> Bool { found(try write(.resolve(messageID: messageID))) }
-
-    public func assign(messageID: Int64, to agent: String, at time: Timestamp) throws(StoreError) -> Bool {
-        found(try write(.assign(messageID: messageID, agent: agent, at: time)))
-    }
-
-    public func unassign(messageID: Int64) throws(StoreError) -> Bool { found(try write(.unassign(messageID: messageID))) }
 
     public func updateScores(_ updates: [ScoreUpdate]) throws(StoreError) {
         try writer.perform { connection throws(SQLiteError) in
