@@ -123,7 +123,7 @@ final class LLMServerTests: XCTestCase {
         try start { $0.timeoutMilliseconds = 1500 }
         fake.answerByDefault(.delay(30, then: .reply("5")))
         let port = server.port
-        let results = Mutex<[(status: Int, urgency: Double?, skipped: String?)]>([])
+        let results = Mutex<[(status: Int, urgency: Double?)]>([])
         let senders = DispatchGroup()
         for index in 0..<12 {
             senders.enter()
@@ -132,10 +132,10 @@ final class LLMServerTests: XCTestCase {
                 let client = TestHTTPClient(port: port)
                 guard let response = try? client.request("POST", "/api/messages/send",
                                                          json: ["user_id": 9, "message": .string("Why was my loan rejected? #\(index)")]) else {
-                    results.withLock { $0.append((0, nil, nil)) }
+                    results.withLock { $0.append((0, nil)) }
                     return
                 }
-                results.withLock { $0.append((response.status, response.json?["urgency"]?.doubleValue, nil)) }
+                results.withLock { $0.append((response.status, response.json?["urgency"]?.doubleValue)) }
             }.start()
         }
         usleep(300_000)  // the sends are all waiting on the model now

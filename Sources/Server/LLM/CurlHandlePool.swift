@@ -13,12 +13,8 @@ final class CurlHandlePool: @unchecked Sendable {
         let borrowed = idle.withLock { $0.popLast() }
         guard let handle = borrowed ?? CurlHandle() else { return nil }
         let result = body(handle)
-        let kept = idle.withLock { handles in
-            guard handles.count < maximumIdle else { return false }
-            handles.append(handle)
-            return true
-        }
-        _ = kept  // a handle not kept is released here, closing its connection
+        // Kept for the next call while there is room; otherwise released here, closing its connection.
+        idle.withLock { handles in if handles.count < maximumIdle { handles.append(handle) } }
         return result
     }
 }

@@ -50,14 +50,7 @@ public protocol Store: Sendable {
 extension Store {
     /// Queues `write` and waits until it is committed.
     public func perform(_ write: StoreWrite) throws(StoreError) -> StoreWriteOutcome {
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var outcome: Result<StoreWriteOutcome, StoreError>?
-        enqueue(write) { result in
-            outcome = result
-            done.signal()
-        }
-        done.wait()
-        return try outcome!.get()
+        try waitForCompletion { enqueue(write, completion: $0) }
     }
 
     public func insertMessage(_ message: NewMessage) throws(StoreError) -> Int64 {

@@ -11,9 +11,6 @@ struct PostgresError: Error, Sendable, CustomStringConvertible {
     var beforeAnyWork = false
 
     var description: String { message }
-
-    /// A unique-constraint violation (SQLSTATE 23505).
-    var isUniqueViolation: Bool { sqlState == "23505" }
 }
 
 /// A parameter of a query, sent in text format.

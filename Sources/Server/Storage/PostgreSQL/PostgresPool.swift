@@ -17,9 +17,11 @@ final class PostgresPool: Sendable {
         self.acquireTimeout = acquireTimeout
     }
 
-    /// Runs `body` on a connection. `retry`: run it again on a fresh connection when the connection turns out
-    /// to be dead (for reads, and for writes that failed before doing anything).
-    func withConnection<T>(retry: Bool = true, _ body: (PostgresConnection) throws(PostgresError) -> T) throws(StoreError) -> T {
+    /// Runs `body` on a connection, and once more on a fresh one when the connection turns out to be dead.
+    /// Every caller's work is safe to repeat: reads, and writes that are idempotent (imports skip rows already
+    /// present by their import key; score updates, settings and the fleet entry overwrite).
+    @discardableResult
+    func withConnection<T>(_ body: (PostgresConnection) throws(PostgresError) -> T) throws(StoreError) -> T {
         guard slots.wait(timeout: .now() + acquireTimeout) == .success else {
             throw StoreError("PostgreSQL: no free connection within \(Int(acquireTimeout)) s")
         }
@@ -48,7 +50,7 @@ final class PostgresPool: Sendable {
                 }
                 // The connection is dead; so are the other idle ones, most likely (a restart).
                 idle.withLock { $0.removeAll() }
-                guard retry, attempts == 1 else { throw StoreError("PostgreSQL connection lost: \(error.message)") }
+                guard attempts == 1 else { throw StoreError("PostgreSQL connection lost: \(error.message)") }
             }
         }
     }

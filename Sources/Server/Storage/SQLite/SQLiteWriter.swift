@@ -73,14 +73,7 @@ final class SQLiteWriter: @unchecked Sendable {
 
     /// Runs `body` on the writer connection inside the next transaction and waits for the commit.
     func perform<T>(_ body: @escaping (SQLiteConnection) throws(SQLiteError) -> T) throws(StoreError) -> T {
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var outcome: Result<T, StoreError>?
-        submit(body) { result in
-            outcome = result
-            done.signal()
-        }
-        done.wait()
-        return try outcome!.get()
+        try waitForCompletion { submit(body, completion: $0) }
     }
 
     /// Commits what is pending, then stops the thread. Later writes fail.
