@@ -20,7 +20,7 @@ enum ReloadBenchmark {
             return 2
         }
         let reloader = RulesReloader(directory: copy.path, rules: rules, log: DiscardingLogSink(), gate: gate)
-        let watcher = RulesWatcher(directory: copy.path) { reloader.reload(trigger: "file change") }
+        let watcher = RulesWatcher(directory: copy.path) { reloader.reload(trigger: .fileChange) }
         watcher.start()
         defer { watcher.stop() }
 

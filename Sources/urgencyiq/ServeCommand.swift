@@ -57,7 +57,7 @@ enum ServeCommand {
             var received: Int32 = 0
             sigwait(&signals, &received)
             if received == SIGHUP {
-                server.reloadRules(trigger: "SIGHUP")  // the reloader logs the outcome
+                server.reloadRules(trigger: .signal)  // the reloader logs the outcome
                 continue
             }
             Terminal.error("urgencyiq: stopping (signal \(received)): finishing requests in flight")

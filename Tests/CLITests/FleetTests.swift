@@ -79,8 +79,9 @@ final class FleetTests: XCTestCase {
 
         // The LLM toggle lives in the database: set on one server, seen by the other (within its 1 s cache).
         XCTAssertEqual(try TestHTTPClient(port: ports[0]).request("POST", "/api/set/llm", json: ["use_llm": true]).status, 200)
-        usleep(1_100_000)
-        XCTAssertEqual(try TestHTTPClient(port: ports[1]).request("GET", "/api/get/llm").json?["use_llm"], true)
+        try waitUntil("the other server to see the toggle") {
+            try TestHTTPClient(port: ports[1]).request("GET", "/api/get/llm").json?["use_llm"] == true
+        }
 
         // Each server reports its own rules version; the fleet shows both.
         let statuses = try ports.map { try XCTUnwrap(try TestHTTPClient(port: $0).request("GET", "/api/rules").json) }

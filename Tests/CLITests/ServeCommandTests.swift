@@ -17,16 +17,22 @@ final class ServeCommandTests: XCTestCase {
 
     private var database: String { directory.appendingPathComponent("tickets.db").path }
 
-    /// Posts from `workers` threads (each until it fails); the acknowledged message ids.
-    private func postConcurrently(port: UInt16, workers: Int, each: Int) -> [Int64] {
+    /// Posts from `workers` threads, each until a post fails or it posted `each`; once `threshold` posts are
+    /// acknowledged, calls `then` (once, from a poster's thread). The acknowledged message ids.
+    private func postConcurrently(port: UInt16, workers: Int, each: Int, threshold: Int,
+                                  then: @escaping @Sendable () -> Void) -> [Int64] {
         let acknowledged = Mutex<[Int64]>([])
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        runConcurrently(workers) { worker in
             let client = TestHTTPClient(port: port)
             for i in 0..<each {
                 guard let response = try? client.request("POST", "/api/messages/send",
                                                          json: ["user_id": .integer(Int64(worker + 1)), "message": .string("w\(worker) #\(i) when will my loan be disbursed??")]),
                       response.status == 201, let id = response.json?["message_id"]?.doubleValue else { return }
-                acknowledged.withLock { $0.append(Int64(id)) }
+                let count = acknowledged.withLock { ids in
+                    ids.append(Int64(id))
+                    return ids.count
+                }
+                if count == threshold { then() }
             }
         }
         return acknowledged.withLock { $0 }
@@ -51,9 +57,7 @@ final class ServeCommandTests: XCTestCase {
         let server = try ServerProcess(database: database)
         let port = server.port
         let pid = server.process.processIdentifier
-        let killer = Thread { usleep(300_000); kill(pid, SIGKILL) }
-        killer.start()
-        let acknowledged = postConcurrently(port: port, workers: 8, each: 400)
+        let acknowledged = postConcurrently(port: port, workers: 8, each: 2000, threshold: 300) { kill(pid, SIGKILL) }
         server.process.waitUntilExit()
         XCTAssertEqual(server.process.terminationReason, .uncaughtSignal)
         XCTAssertGreaterThan(acknowledged.count, 0)
@@ -67,9 +71,7 @@ final class ServeCommandTests: XCTestCase {
         let server = try ServerProcess(database: database)
         let port = server.port
         let pid = server.process.processIdentifier
-        let stopper = Thread { usleep(300_000); kill(pid, SIGTERM) }
-        stopper.start()
-        let acknowledged = postConcurrently(port: port, workers: 8, each: 400)
+        let acknowledged = postConcurrently(port: port, workers: 8, each: 2000, threshold: 300) { kill(pid, SIGTERM) }
         server.process.waitUntilExit()
         XCTAssertEqual(server.process.terminationStatus, 0)
         XCTAssertTrue(server.remainingErrors().contains("urgencyiq: stopped"))
@@ -106,13 +108,11 @@ final class ServeCommandTests: XCTestCase {
             try client.request("POST", "/api/score", json: ["message": "hello"]).json?["urgency"]?.doubleValue
         }
         XCTAssertEqual(try score(), 2)
+        XCTAssertEqual(try client.request("GET", "/api/rules").json?["watching"], ["inotify": false, "poll_seconds": .null],
+                       "--no-watch: a file change alone does not reload")
         try Data("function score(message, ctx) return 4 end\n".utf8).write(to: entry)
-        usleep(300_000)
-        XCTAssertEqual(try score(), 2, "--no-watch: a file change alone must not reload")
         kill(server.process.processIdentifier, SIGHUP)
-        let deadline = Date().addingTimeInterval(5)
-        while try score() != 4, Date() < deadline { usleep(20_000) }
-        XCTAssertEqual(try score(), 4)
+        try waitUntil("SIGHUP to reload") { try score() == 4 }
         XCTAssertEqual(try client.request("GET", "/api/rules").json?["last_reload"]?["trigger"], "SIGHUP")
     }
 

@@ -144,8 +144,7 @@ final class BadInputTests: XCTestCase {
         let slow = server.client()
         try slow.connect()
         try slow.send(Array("POST /api/messages/send HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"user".utf8))
-        Thread.sleep(forTimeInterval: 2.5)
-        XCTAssertThrowsError(try slow.readResponse(), "the silent connection should have been closed")
+        XCTAssertTrue(slow.waitForClose(timeout: 20), "the silent connection should have been closed")
         XCTAssertEqual(try server.client().request("GET", "/api/health").status, 200)
     }
 }

@@ -34,12 +34,10 @@ final class SQLiteStoreTests: XCTestCase {
     /// Waits until the background indexer has caught up with every message.
     private func waitForSearchIndex(_ path: String) throws {
         let connection = try SQLiteConnection(path: path, readOnly: true)
-        for _ in 0..<500 {
-            let indexed = try connection.scalar("SELECT indexed_through FROM search_index_state")
-            if indexed == (try connection.scalar("SELECT COALESCE(MAX(id), 0) FROM messages")) { return }
-            usleep(10_000)
+        try waitUntil("the search index to catch up") {
+            try connection.scalar("SELECT indexed_through FROM search_index_state")
+                == (try connection.scalar("SELECT COALESCE(MAX(id), 0) FROM messages"))
         }
-        XCTFail("the search index did not catch up")
     }
 
     func testSearchUsesTheTrigramIndexAndTheUnindexedTail() throws {

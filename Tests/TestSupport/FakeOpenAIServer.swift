@@ -88,6 +88,8 @@ public final class FakeOpenAIServer: @unchecked Sendable {
     public var requests: [Request] { state.withLock { $0.requests } }
     public var connections: Int { state.withLock { $0.connections } }
     public var maximumInFlight: Int { state.withLock { $0.maximumInFlight } }
+    /// Requests being answered right now.
+    public var inFlight: Int { state.withLock { $0.inFlight } }
 
     public func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }

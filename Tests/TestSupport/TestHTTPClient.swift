@@ -74,6 +74,28 @@ public final class TestHTTPClient {
         }
     }
 
+    /// Reads (and keeps) whatever the server sends until it closes the connection; whether it did within
+    /// `timeout` seconds. A reset counts as closed.
+    public func waitForClose(timeout: TimeInterval) -> Bool {
+        guard socket >= 0 else { return true }
+        let deadline = Date().addingTimeInterval(timeout)
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while Date() < deadline {
+            var poller = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 50) > 0 else { continue }
+            let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count > 0 {
+                pending += chunk[0..<count]
+            } else if count == 0 || errno != EAGAIN {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Bytes received and not yet read as a response.
+    public var unread: [UInt8] { pending }
+
     private var pending: [UInt8] = []
 
     private func fill() throws -> Bool {

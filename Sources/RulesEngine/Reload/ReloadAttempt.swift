@@ -1,5 +1,18 @@
 import Foundation
 
+/// What asked for a reload.
+public enum ReloadTrigger: String, Sendable {
+    /// The watcher saw the rules directory change (inotify or polling).
+    case fileChange = "file change"
+    /// The process received SIGHUP.
+    case signal = "SIGHUP"
+    /// `POST /api/rules/reload`.
+    case api
+
+    /// Whether a person asked for this reload (and so wants an answer even when nothing changed).
+    public var isExplicit: Bool { self != .fileChange }
+}
+
 /// One attempt to load the rules directory and activate it: why it ran, what came of it, how long it took.
 public struct ReloadAttempt: Sendable {
     public enum Outcome: String, Sendable, CaseIterable {
@@ -11,7 +24,7 @@ public struct ReloadAttempt: Sendable {
         case rejected
     }
 
-    public var trigger: String
+    public var trigger: ReloadTrigger
     public var startedAt: Date
     public var duration: TimeInterval
     public var outcome: Outcome
@@ -21,6 +34,20 @@ public struct ReloadAttempt: Sendable {
     public var error: String?
     /// The gate's results, when a gate is configured and the rules loaded.
     public var gate: GateResult?
+    /// Set when the files (and the gate's fixtures) were exactly those of the previous attempt, so nothing was
+    /// attempted again: the answer repeats the previous outcome, and nothing is counted or recorded.
+    public var repeated = false
+
+    public init(trigger: ReloadTrigger, startedAt: Date, duration: TimeInterval = 0, outcome: Outcome,
+                candidateVersion: String? = nil, error: String? = nil, gate: GateResult? = nil) {
+        self.trigger = trigger
+        self.startedAt = startedAt
+        self.duration = duration
+        self.outcome = outcome
+        self.candidateVersion = candidateVersion
+        self.error = error
+        self.gate = gate
+    }
 }
 
 /// What the golden-fixture gate said about a candidate rule set.

@@ -1,9 +1,12 @@
 import Foundation
 import Synchronization
 
-/// Loads the rules directory into fresh Lua states, validates it (it loads, defines score(), scores the probe
-/// message, and passes the golden-fixture gate when one is configured) and only then activates it. A broken
-/// or failing rule set never replaces a good one. One reload runs at a time.
+/// Loads the rules directory into fresh Lua states, validates it (every file compiles, it loads, defines
+/// score(), scores the probe message, and passes the golden-fixture gate when one is configured) and only then
+/// activates it. A broken or failing rule set never replaces a good one. One reload runs at a time.
+///
+/// Files are tried once: an attempt on exactly the files (and gate fixtures) of the previous attempt, whatever
+/// came of it, is not made again, so the extra file events one save can raise cost nothing and change no count.
 public final class RulesReloader: Sendable {
     public let directory: String
     /// Fixtures every candidate must pass (`--gate DIR`), or nil.
@@ -11,7 +14,8 @@ public final class RulesReloader: Sendable {
     private let rules: ActiveRules
     private let limits: EngineLimits
     private let log: any RuleLogSink
-    private let running = Mutex<Void>(())
+    /// Serializes reloads; holds the content key of the last files tried (the active ones at first).
+    private let lastTried: Mutex<String>
     /// Told after a new version is activated (the server refreshes its fleet entry).
     private let onActivate: (@Sendable () -> Void)?
     /// Failures listed in a rejected attempt at most.
@@ -26,24 +30,41 @@ public final class RulesReloader: Sendable {
         self.limits = limits
         self.log = log
         self.gate = gate
+        lastTried = Mutex(RulesReloader.key(rules: "files:" + rules.scorer.ruleSet.hash, gate: gate))
     }
 
-    /// Loads, validates and (when all is well) activates the rules; records and returns the attempt.
+    /// Loads, validates and (when all is well) activates the rules; records and returns the attempt. When the
+    /// files are those of the last attempt, returns that attempt's outcome marked `repeated` and records nothing.
     @discardableResult
-    public func reload(trigger: String) -> ReloadAttempt {
-        running.withLock { _ in
+    public func reload(trigger: ReloadTrigger) -> ReloadAttempt {
+        lastTried.withLock { lastKey in
             let started = Date()
-            var attempt = ReloadAttempt(trigger: trigger, startedAt: started, duration: 0, outcome: .rejected)
+            var attempt = ReloadAttempt(trigger: trigger, startedAt: started, outcome: .rejected)
+            let contents: [String: [UInt8]]?
+            let filesKey: String
+            do throws(RulesError) {
+                let read = try RuleSet.readFiles(from: directory)
+                contents = read
+                filesKey = "files:" + RuleSet.contentHash(of: read)
+            } catch {
+                contents = nil
+                filesKey = "unreadable:" + error.description
+                attempt.error = error.description
+            }
+            let key = RulesReloader.key(rules: filesKey, gate: gate)
+            if key == lastKey { return repeatOfLastAttempt(trigger: trigger, at: started) }
+            lastKey = key
             defer {
                 attempt.duration = Date().timeIntervalSince(started)
                 rules.record(attempt)
-                if attempt.outcome != .unchanged || trigger != "file change" { report(attempt) }
+                report(attempt)
             }
+            guard let contents else { return attempt }
             let ruleSet: RuleSet
-            do {
-                ruleSet = try RuleSet.load(from: directory)
+            do throws(RulesError) {
+                ruleSet = try RuleSet(files: contents, directory: directory)
             } catch {
-                attempt.error = "\(error)"
+                attempt.error = error.description
                 return attempt
             }
             attempt.candidateVersion = ruleSet.version
@@ -52,19 +73,17 @@ public final class RulesReloader: Sendable {
                 return attempt
             }
             let scorer: Scorer
-            do {
+            do throws(RulesError) {
                 scorer = try Scorer(ruleSet: ruleSet, limits: limits, log: log)
             } catch {
-                attempt.error = "\(error)"
+                attempt.error = error.description
                 return attempt
             }
             if let gate {
                 let result = RulesReloader.runGate(gate, scorer: scorer)
                 attempt.gate = result
-                guard result.failed == 0, result.passed > 0 else {
-                    attempt.error = result.passed + result.failed == 0
-                        ? "the gate \(gate) has no fixtures" + (result.failures.first.map { ": \($0)" } ?? "")
-                        : "the gate refused the rules: \(result.failed) of \(result.passed + result.failed) fixtures fail"
+                if let refusal = result.refusal {
+                    attempt.error = refusal
                     return attempt
                 }
             }
@@ -75,14 +94,53 @@ public final class RulesReloader: Sendable {
         }
     }
 
+    /// The answer to an attempt on the files of the last one: its outcome again, nothing recorded. Only a
+    /// person's request (API, SIGHUP) is logged; a repeated file event is free.
+    private func repeatOfLastAttempt(trigger: ReloadTrigger, at time: Date) -> ReloadAttempt {
+        let last = rules.lastAttempt
+        var attempt = ReloadAttempt(trigger: trigger, startedAt: time,
+                                    outcome: last?.outcome == .rejected ? .rejected : .unchanged,
+                                    candidateVersion: last?.candidateVersion ?? rules.scorer.rulesVersion,
+                                    error: last?.outcome == .rejected ? last?.error : nil,
+                                    gate: last?.outcome == .rejected ? last?.gate : nil)
+        attempt.repeated = true
+        if trigger.isExplicit {
+            log.write(level: .info,
+                      message: "reload (\(trigger.rawValue)): the same files as the last attempt, not attempted again"
+                          + (attempt.outcome == .rejected ? " (rejected: \(attempt.error ?? "?"))" : ""),
+                      rulesVersion: attempt.candidateVersion ?? "-")
+        }
+        return attempt
+    }
+
     /// One log line per attempt: what triggered it and how it ended.
     private func report(_ attempt: ReloadAttempt) {
         let duration = String(format: "%.1f ms", attempt.duration * 1000)
         log.write(level: attempt.outcome == .rejected ? .error : .info,
-                  message: "reload (\(attempt.trigger)): \(attempt.outcome.rawValue) in \(duration)"
+                  message: "reload (\(attempt.trigger.rawValue)): \(attempt.outcome.rawValue) in \(duration)"
                       + (attempt.outcome == .rejected ? ", still serving \(rules.scorer.rulesVersion)" : "")
                       + (attempt.error.map { ": \($0)" } ?? ""),
                   rulesVersion: attempt.candidateVersion ?? "-")
+    }
+
+    /// What identifies an attempt: the rule files' content and, with a gate, its fixtures' content.
+    private static func key(rules: String, gate: String?) -> String {
+        guard let gate else { return rules }
+        return rules + "|gate:" + gateFingerprint(gate)
+    }
+
+    /// A hash of the gate's fixture files (names and contents), or why they cannot be read.
+    static func gateFingerprint(_ directory: String) -> String {
+        do {
+            var hasher = SHA256()
+            for file in try FixtureLoader.files(in: [directory]) {
+                guard let data = FileManager.default.contents(atPath: file) else { return "unreadable:" + file }
+                hasher.update(Array(file.utf8) + [0] + Array(SHA256.hex([UInt8](data)).utf8) + [10])
+            }
+            return hasher.finalizeHex()
+        } catch {
+            return "unreadable:" + error.description
+        }
     }
 
     /// Runs the fixtures under `directory` against `scorer`.
@@ -100,5 +158,14 @@ public final class RulesReloader: Sendable {
                               let got = result.score.map { JSONValue.format(number: $0) } ?? "error: \(result.error.map(String.init(describing:)) ?? "?")"
                               return "\(result.fixture.location): expected \(result.fixture.expected), got \(got)"
                           })
+    }
+}
+
+extension GateResult {
+    /// Why the gate refuses the rules, or nil when it lets them through.
+    public var refusal: String? {
+        if failed == 0 && passed > 0 { return nil }
+        if passed + failed == 0 { return "the gate \(directory) has no fixtures" + (failures.first.map { ": \($0)" } ?? "") }
+        return "the gate refused the rules: \(failed) of \(passed + failed) fixtures fail"
     }
 }

@@ -43,20 +43,36 @@ public final class RuleSet: Sendable {
             throw RulesError(kind: .missingEntry, file: directory,
                              message: "no \(RuleSet.entryFile): a rules directory needs an urgency.lua defining score(message, ctx)")
         }
-        var hasher = SHA256()
-        for path in files.keys.sorted() {
-            hasher.update(Array(path.utf8) + [0] + Array(files[path]!.sha256.utf8) + [10])
-        }
         self.files = files
         self.directory = directory
-        hash = hasher.finalizeHex()
+        hash = RuleSet.hash(fileHashes: files.mapValues(\.sha256))
         version = String(hash.prefix(12))
+    }
+
+    /// The content hash of files that may not even make a valid rule set: equal to `hash` when they do.
+    /// (What the reloader compares, so that it tries the same files only once.)
+    public static func contentHash(of contents: [String: [UInt8]]) -> String {
+        hash(fileHashes: contents.mapValues { SHA256.hex($0) })
+    }
+
+    private static func hash(fileHashes: [String: String]) -> String {
+        var hasher = SHA256()
+        for path in fileHashes.keys.sorted() {
+            hasher.update(Array(path.utf8) + [0] + Array(fileHashes[path]!.utf8) + [10])
+        }
+        return hasher.finalizeHex()
     }
 
     /// Reads every `.lua` file under `directory`. Skipped: hidden files and directories (editor swap files),
     /// backups ending in `~`, symbolic links that lead outside the directory, and nested directories that
     /// have an `urgency.lua` of their own (they are rule sets of their own, such as profiles).
     public static func load(from directory: String) throws(RulesError) -> RuleSet {
+        try RuleSet(files: try readFiles(from: directory), directory: directory)
+    }
+
+    /// The `.lua` files under `directory` by relative path, as `load(from:)` picks them, without checking that
+    /// they make a rule set.
+    public static func readFiles(from directory: String) throws(RulesError) -> [String: [UInt8]] {
         let root = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -64,7 +80,7 @@ public final class RuleSet: Sendable {
         }
         var contents: [String: [UInt8]] = [:]
         try collect(root, relative: "", root: root, into: &contents)
-        return try RuleSet(files: contents, directory: directory)
+        return contents
     }
 
     private static func collect(_ folder: URL, relative: String, root: URL,

@@ -8,7 +8,7 @@ enum RulesRoutes {
         [
             Route("GET", "/api/rules") { _, _ throws(HTTPError) in .json(status(context)) },
             Route("POST", "/api/rules/reload", admin: true) { _, _ throws(HTTPError) in
-                let attempt = context.reloader.reload(trigger: "api")
+                let attempt = context.reloader.reload(trigger: .api)
                 return .json(json(attempt), status: attempt.outcome == .rejected ? 422 : 200)
             },
             Route("POST", "/api/score", handler: .asynchronous { request, _, respond throws(HTTPError) in
@@ -63,10 +63,11 @@ enum RulesRoutes {
 
     static func json(_ attempt: ReloadAttempt) -> JSONValue {
         var object: [String: JSONValue] = [
-            "trigger": .string(attempt.trigger), "at": .string(Timestamp(attempt.startedAt).isoformat),
+            "trigger": .string(attempt.trigger.rawValue), "at": .string(Timestamp(attempt.startedAt).isoformat),
             "duration_ms": .number((attempt.duration * 10_000).rounded() / 10), "outcome": .string(attempt.outcome.rawValue),
             "version": attempt.candidateVersion.map(JSONValue.string) ?? .null, "error": attempt.error.map(JSONValue.string) ?? .null,
         ]
+        if attempt.repeated { object["repeated"] = true }
         if let gate = attempt.gate {
             object["gate"] = ["directory": .string(gate.directory), "passed": .integer(Int64(gate.passed)),
                               "failed": .integer(Int64(gate.failed)), "failures": .array(gate.failures.map(JSONValue.string))]

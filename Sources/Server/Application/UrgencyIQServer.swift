@@ -65,7 +65,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         if configuration.watchRules || configuration.watchPoll != nil {
             let reloader = reloader
             let watcher = RulesWatcher(directory: configuration.rulesDirectory, pollInterval: configuration.watchPoll) {
-                reloader.reload(trigger: "file change")
+                reloader.reload(trigger: .fileChange)
             }
             watcher.start()
             self.watcher = watcher
@@ -77,7 +77,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
 
     /// Reloads the rules (SIGHUP); the attempt says what happened.
     @discardableResult
-    public func reloadRules(trigger: String) -> ReloadAttempt { reloader.reload(trigger: trigger) }
+    public func reloadRules(trigger: ReloadTrigger) -> ReloadAttempt { reloader.reload(trigger: trigger) }
 
     /// Opens the configured store.
     public static func openStore(_ configuration: ServerConfiguration) throws -> any Store {
