@@ -8,6 +8,33 @@
 -- optionally, a breakdown table). message.text is the message, message.customer_id its sender (may be nil);
 -- ctx.explain says whether a breakdown is wanted, ctx.llm_enabled whether the LLM step may run.
 
+-- Each tier and modifier below is checked where it is declared, so a mistake is reported at its own line
+-- (urgency.lua:63: modifier "x": re.compile: ...), and each modifier's pattern is compiled there, once.
+local function declared(kind, spec)
+  if type(spec) ~= "table" then error(kind .. " expects a table: " .. kind .. " { name = ..., ... }", 3) end
+  if type(spec.name) ~= "string" or spec.name == "" then error("a " .. kind .. " needs a name", 3) end
+  return string.format("%s %q: ", kind, spec.name)
+end
+
+local function tier(spec)
+  local label = declared("tier", spec)
+  if type(spec.score) ~= "number" then error(label .. "score must be a number, got " .. type(spec.score), 2) end
+  if type(spec.keywords) ~= "table" then error(label .. "keywords must be a list of strings", 2) end
+  for i, keyword in ipairs(spec.keywords) do
+    if type(keyword) ~= "string" then error(string.format("%skeyword %d must be a string, got %s", label, i, type(keyword)), 2) end
+  end
+  return spec
+end
+
+local function modifier(spec)
+  local label = declared("modifier", spec)
+  if type(spec.add) ~= "number" then error(label .. "add must be a number, got " .. type(spec.add), 2) end
+  local ok, compiled = pcall(re.compile, spec.pattern, spec.flags)
+  if not ok then error(label .. compiled, 2) end
+  spec.compiled = compiled
+  return spec
+end
+
 RULES = {
   -- Every message starts at the floor; modifiers never take it below the floor or above the cap.
   floor = 1.0,
@@ -20,32 +47,32 @@ RULES = {
   -- Tiers: if any keyword occurs anywhere in the lower-cased message (plain substring, no word
   -- boundaries: "ok" matches inside "took"), the score is at least the tier's score. Highest tier wins.
   tiers = {
-    { name = "critical", score = 5, keywords = {
+    tier { name = "critical", score = 5, keywords = {
       "can't access", "cant access", "cannot access", "can't login", "cant login", "unable to access",
       "blocked", "account blocked", "dead-end", "fraud", "unauthorized", "stolen", "hacked",
       "someone used my id", "used my id", "identity misuse", "abuse", "abusing", "punish me",
       "punish me forever", "desperately need", "urgent cash", "emergency", "accident", "can't be",
       "it can't be",
     } },
-    { name = "high", score = 4, keywords = {
+    tier { name = "high", score = 4, keywords = {
       "rejected", "denied", "application rejected", "loan rejected", "reapply", "another 7 days", "7 days",
       "7more days", "penalty", "loan approval", "approved", "disbursed", "not received", "have not received",
       "when will", "waiting", "haven't received", "crb", "credit report", "clearance",
       "certificate of clearance", "trans union", "batch number", "clearance batch", "system says",
       "update your systems", "wrong balance",
     } },
-    { name = "medium", score = 3, keywords = {
+    tier { name = "medium", score = 3, keywords = {
       "will pay", "i will pay", "pay on", "pay by", "promise", "promise to pay", "late payment", "overdue",
       "delay", "delayed salary", "not been paid", "salary delayed", "bear with me", "request more time",
       "allow me to pay", "amicable plan", "paid earlier", "paid part", "reduce my loan", "tomorrow",
       "next week", "within a week", "72hrs", "72 hours",
     } },
-    { name = "low", score = 2, keywords = {
+    tier { name = "low", score = 2, keywords = {
       "how to", "how do i", "how can i", "kindly advise", "please advise", "update", "change", "information",
       "number changed", "validate", "sms", "mpesa sms", "payment options", "weekly", "monthly",
       "adjust your payment", "question", "query", "clarify", "don't understand",
     } },
-    { name = "minimal", score = 1, keywords = {
+    tier { name = "minimal", score = 1, keywords = {
       "thank", "thanks", "thank you", "appreciate", "god bless", "ok", "okay", "alright",
       "have cleared my loan", "cleared my loan",
     } },
@@ -55,11 +82,11 @@ RULES = {
   -- Patterns are PCRE2 with Python `re` semantics (Unicode \b \d \s \w; `.` stops at a newline);
   -- flags: i = case-insensitive.
   modifiers = {
-    { name = "negation", pattern = [[\b(can'?t|cannot|unable to)\b]], flags = "i", add = 1.0 },
-    { name = "why-rejected", pattern = [[\b(why|what|when)\b.*\b(rejected|denied|blocked)\b]], flags = "i", add = 2.0 },
-    { name = "duration", pattern = [[\b\d+\s*(days?|weeks?|months?)\b]], flags = "i", add = 0.5 },
-    { name = "repeated-question", pattern = [[\?{2,}]], flags = "i", add = 0.5 },
-    { name = "please", pattern = [[PLEASE|PLZ|PLS]], flags = "i", add = 0.5 },
+    modifier { name = "negation", pattern = [[\b(can'?t|cannot|unable to)\b]], flags = "i", add = 1.0 },
+    modifier { name = "why-rejected", pattern = [[\b(why|what|when)\b.*\b(rejected|denied|blocked)\b]], flags = "i", add = 2.0 },
+    modifier { name = "duration", pattern = [[\b\d+\s*(days?|weeks?|months?)\b]], flags = "i", add = 0.5 },
+    modifier { name = "repeated-question", pattern = [[\?{2,}]], flags = "i", add = 0.5 },
+    modifier { name = "please", pattern = [[PLEASE|PLZ|PLS]], flags = "i", add = 0.5 },
   },
 
   -- The LLM step: used only when enabled at run time and the model answers with a number from 1 to 5.
@@ -95,7 +122,7 @@ fallback = RULES.fallback
 local tiers = keywords.tiers(RULES.tiers)
 local tier_list, modifier_list, llm_settings = RULES.tiers, RULES.modifiers, RULES.llm
 local patterns = {}
-for i, modifier in ipairs(modifier_list) do patterns[i] = re.compile(modifier.pattern, modifier.flags) end
+for i, declared_modifier in ipairs(modifier_list) do patterns[i] = declared_modifier.compiled end
 -- All modifiers are tested in one call: bit i-1 of the answer says whether modifier i matched.
 local modifier_set = re.set(patterns)
 local floor, cap, decimals = RULES.floor, RULES.cap, RULES.decimals

@@ -149,6 +149,12 @@ int uiq_run_chunk(lua_State *L, const char *source, size_t length, const char *c
     return uiq_call_budgeted(L, nargs, nresults, budget);
 }
 
+int uiq_compile(lua_State *L, const char *source, size_t length, const char *chunk_name) {
+    int status = luaL_loadbufferx(L, source, length, chunk_name, "t");
+    if (status == LUA_OK) lua_pop(L, 1);
+    return status;
+}
+
 // MARK: - The evaluator
 
 typedef struct evaluation {

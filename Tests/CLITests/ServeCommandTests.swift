@@ -116,6 +116,23 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(try client.request("GET", "/api/rules").json?["last_reload"]?["trigger"], "SIGHUP")
     }
 
+    func testRulesThatFailTheGateRefuseToStart() throws {
+        let rules = directory.appendingPathComponent("rules"), gate = directory.appendingPathComponent("gate")
+        for folder in [rules, gate] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        try Data("function score(message, ctx) return 4 end\n".utf8).write(to: rules.appendingPathComponent("urgency.lua"))
+        try Data("message,expected\nhello,2\nurgent,3.5..5\n".utf8).write(to: gate.appendingPathComponent("gate.csv"))
+        let refused = try CommandRunner.run(["serve", "--port", "0", "--db", database, "--env-file", "/nonexistent",
+                                             "--rules", rules.path, "--gate", gate.path])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.errors.contains("do not pass the gate: the gate refused the rules: 1 of 2 fixtures fail"), refused.errors)
+        XCTAssertTrue(refused.errors.contains("gate.csv:2: expected 2.0, got 4.0"), refused.errors)
+        XCTAssertFalse(refused.errors.contains("serving on"), refused.errors)
+
+        try Data("message,expected\nhello,4\n".utf8).write(to: gate.appendingPathComponent("gate.csv"))
+        let server = try ServerProcess(database: database, extraArguments: ["--rules", rules.path, "--gate", gate.path])
+        XCTAssertEqual(server.stop(), 0)
+    }
+
     func testRescoreReportsWhatChanged() throws {
         let file = directory.appendingPathComponent("seed.csv").path
         try Data("User ID,Timestamp (UTC),Message Body\n7,2025-01-15 10:30:00,Why was my loan rejected?\n8,2025-01-15 10:31:00,thanks a lot\n".utf8)

@@ -21,6 +21,14 @@ final class LoadErrorTests: XCTestCase {
         XCTAssertEqual(error?.line, 2)
     }
 
+    func testAFileNothingRequiresMustCompileToo() {
+        let error = loadError(["urgency.lua": "function score() return 1 end\n", "scratch.lua": "x = \n"])
+        XCTAssertEqual(error?.kind, .syntax)
+        XCTAssertEqual(error?.description, "scratch.lua:2: syntax error: unexpected symbol near <eof>")
+        let nested = loadError(["urgency.lua": "function score() return 1 end\n", "lib/old/draft.lua": "return {\n"])
+        XCTAssertEqual(nested?.file, "lib/old/draft.lua")
+    }
+
     func testRuntimeErrorAtLoadNamesFileAndLine() {
         let error = loadError(["urgency.lua": "local x = nil\nlocal y = x.field\nfunction score() return 1 end"])
         XCTAssertEqual(error?.kind, .runtime)
@@ -108,5 +116,42 @@ final class LoadErrorTests: XCTestCase {
     func testPathsEscapingTheRuleSetAreRefused() {
         XCTAssertThrowsError(try RuleSet(files: ["urgency.lua": [], "../evil.lua": []]))
         XCTAssertThrowsError(try RuleSet(files: ["urgency.lua": [], "/etc/evil.lua": []]))
+    }
+}
+
+/// The shipped rules report a wrong tier or modifier at the line that declares it, naming it.
+final class DeclarationErrorTests: XCTestCase {
+    /// The shipped urgency.lua with `original` replaced by `replacement`; and the line that now holds it.
+    private func shipped(replacing original: String, with replacement: String, in profile: String = Repository.rules)
+        throws -> (source: String, line: Int) {
+        let source = try String(contentsOfFile: profile + "/urgency.lua", encoding: .utf8)
+        XCTAssertTrue(source.contains(original), original)
+        let edited = source.replacingOccurrences(of: original, with: replacement)
+        let lines = edited.components(separatedBy: "\n")
+        let line = try XCTUnwrap(lines.firstIndex { $0.contains(replacement) }) + 1
+        return (edited, line)
+    }
+
+    func testABadPatternNamesItsModifierAtItsLine() throws {
+        let (source, line) = try shipped(replacing: #"pattern = [[\b\d+\s*(days?|weeks?|months?)\b]]"#,
+                                         with: #"pattern = [[\b\d+\s*(days?|weeks?|months?\b]]"#)
+        let error = try XCTUnwrap(loadError(["urgency.lua": source]))
+        XCTAssertEqual(error.line, line)
+        XCTAssertTrue(error.description.hasPrefix("urgency.lua:\(line): modifier \"duration\": re.compile: "), error.description)
+    }
+
+    func testANonNumericTierScoreNamesItsTierAtItsLine() throws {
+        let (source, line) = try shipped(replacing: #"tier { name = "medium", score = 3,"#,
+                                         with: #"tier { name = "medium", score = "3x","#)
+        XCTAssertEqual(loadError(["urgency.lua": source])?.description,
+                       "urgency.lua:\(line): tier \"medium\": score must be a number, got string")
+    }
+
+    func testTheVariantProfileReportsTheSameWay() throws {
+        let (source, line) = try shipped(replacing: #"modifier { name = "duration", pattern = [[\d+\s*(days?|weeks?)]], flags = "i", add = 0.5 }"#,
+                                         with: #"modifier { name = "duration", pattern = [[\d+\s*(days?|weeks?)]], flags = "i", add = "half" }"#,
+                                         in: Repository.variantRules)
+        XCTAssertEqual(loadError(["urgency.lua": source])?.description,
+                       "urgency.lua:\(line): modifier \"duration\": add must be a number, got string")
     }
 }

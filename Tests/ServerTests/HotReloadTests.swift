@@ -150,6 +150,16 @@ final class HotReloadTests: XCTestCase {
             try assertServing(2, version: good)
         }
 
+        // A scratch file that does not compile, required by nothing, still refuses the whole set.
+        try write(HotReloadTests.constant(3))
+        try write("x = \n", to: "scratch.lua")
+        try waitForAttempt("rejected", version: nil, error: "scratch.lua:2: syntax error")
+        try assertServing(2, version: good)
+        try FileManager.default.removeItem(at: rules.appendingPathComponent("scratch.lua"))
+        try waitUntil("the set without the scratch file to serve") { try dryRun().urgency == 3 }
+        try write(HotReloadTests.constant(2))
+        try waitUntil("the good version to serve again") { try dryRun().urgency == 2 }
+
         // Deleted: nothing to load, the last good version keeps serving.
         try FileManager.default.removeItem(at: rules.appendingPathComponent("urgency.lua"))
         try waitForAttempt("rejected", version: nil, error: "no urgency.lua")
@@ -171,7 +181,7 @@ final class HotReloadTests: XCTestCase {
 
         let status = try rulesStatus()
         XCTAssertGreaterThanOrEqual(status["reloads"]?["rejected"]?.doubleValue ?? 0, Double(broken.count + 2))
-        XCTAssertEqual(status["reloads"]?["activated"]?.doubleValue, 1)
+        XCTAssertEqual(status["reloads"]?["activated"]?.doubleValue, 3, "3 without the scratch file, 2 again, then 7")
         XCTAssertEqual(try client.request("GET", "/api/health").status, 200)
     }
 

@@ -148,6 +148,10 @@ int uiq_run_chunk(lua_State *L, const char *source, size_t length, const char *c
 /// Calls the function below `nargs` arguments on the stack under the budget. Status, as above.
 int uiq_call_budgeted(lua_State *L, int nargs, int nresults, long long budget);
 
+/// Compiles `source` as a text chunk named `chunk_name` without running it: LUA_OK, or an error status with
+/// the message on the stack.
+int uiq_compile(lua_State *L, const char *source, size_t length, const char *chunk_name);
+
 /// Replaces score, ctx and ctx's hidden store (the top three values) by the evaluator closure that calls
 /// score(message, ctx) for one message. Status.
 int uiq_make_evaluator(lua_State *L);

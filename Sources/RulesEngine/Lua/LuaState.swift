@@ -88,6 +88,12 @@ final class LuaState {
         try check(status, context: nil)
     }
 
+    /// Compiles `source` as a text chunk named `chunkName` without running it.
+    func compile(_ source: UnsafeRawBufferPointer, chunkName: String) throws(LuaError) {
+        let status = uiq_compile(raw, source.baseAddress?.assumingMemoryBound(to: CChar.self), source.count, chunkName)
+        try check(status, context: nil)
+    }
+
     /// Calls the function below `arguments` values on the stack, under the instruction budget.
     func call(arguments: Int, results: Int, budget: Int) throws(LuaError) {
         try check(uiq_call_budgeted(raw, Int32(arguments), Int32(results), Int64(budget)), context: nil)

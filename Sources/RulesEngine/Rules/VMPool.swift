@@ -10,11 +10,12 @@ final class VMPool: Sendable {
     /// The `fallback` the rules declared, if any.
     let declaredFallback: Double?
 
-    /// Builds the first state right away, so a rule set that does not load fails here.
+    /// Compiles every file and builds the first state right away, so a rule set that does not load fails here.
     init(ruleSet: RuleSet, limits: EngineLimits, log: any RuleLogSink) throws(RulesError) {
         self.ruleSet = ruleSet
         self.limits = limits
         self.log = log
+        try SyntaxCheck.run(ruleSet, limits: limits)
         let first = try RuleVM(ruleSet: ruleSet, limits: limits, log: log)
         declaredFallback = first.declaredFallback
         idle.withLock { $0.append(first) }

@@ -28,11 +28,10 @@ public final class UrgencyIQServer: @unchecked Sendable {
             throw ServerStartError(message: "cannot open the database: \(error)")
         }
         do {
-            rules = ActiveRules(try Scorer(rulesDirectory: configuration.rulesDirectory, limits: configuration.engineLimits,
-                                           log: ruleLog))
+            rules = ActiveRules(try UrgencyIQServer.loadRules(configuration, log: ruleLog))
         } catch {
             store.close()
-            throw ServerStartError(message: "cannot load the rules in \(configuration.rulesDirectory): \(error)")
+            throw error
         }
         let toggle: LLMToggle
         do {
@@ -73,6 +72,25 @@ public final class UrgencyIQServer: @unchecked Sendable {
             watcher = nil
         }
         registry.start()
+    }
+
+    /// The rules the server starts with: they load, and with a gate they pass it, like any reloaded version.
+    static func loadRules(_ configuration: ServerConfiguration, log: any RuleLogSink) throws(ServerStartError) -> Scorer {
+        let directory = configuration.rulesDirectory
+        let scorer: Scorer
+        do {
+            scorer = try Scorer(rulesDirectory: directory, limits: configuration.engineLimits, log: log)
+        } catch {
+            throw ServerStartError(message: "cannot load the rules in \(directory): \(error)")
+        }
+        if let gate = configuration.rulesGate {
+            let result = RulesReloader.runGate(gate, scorer: scorer)
+            if let refusal = result.refusal {
+                throw ServerStartError(message: "the rules in \(directory) (version \(scorer.rulesVersion)) do not pass the gate: "
+                    + refusal + result.failures.map { "\n  " + $0 }.joined())
+            }
+        }
+        return scorer
     }
 
     /// Reloads the rules (SIGHUP); the attempt says what happened.

@@ -6,36 +6,63 @@
 -- word boundaries, no "please" modifier, and an LLM step on gemini-2.5-flash-lite whose reply counts by its
 -- first digit from 1 to 5. This profile is self-contained so it can be deployed on its own.
 
+-- Each tier and modifier below is checked where it is declared, so a mistake is reported at its own line
+-- (urgency.lua:63: modifier "x": re.compile: ...), and each modifier's pattern is compiled there, once.
+local function declared(kind, spec)
+  if type(spec) ~= "table" then error(kind .. " expects a table: " .. kind .. " { name = ..., ... }", 3) end
+  if type(spec.name) ~= "string" or spec.name == "" then error("a " .. kind .. " needs a name", 3) end
+  return string.format("%s %q: ", kind, spec.name)
+end
+
+local function tier(spec)
+  local label = declared("tier", spec)
+  if type(spec.score) ~= "number" then error(label .. "score must be a number, got " .. type(spec.score), 2) end
+  if type(spec.keywords) ~= "table" then error(label .. "keywords must be a list of strings", 2) end
+  for i, keyword in ipairs(spec.keywords) do
+    if type(keyword) ~= "string" then error(string.format("%skeyword %d must be a string, got %s", label, i, type(keyword)), 2) end
+  end
+  return spec
+end
+
+local function modifier(spec)
+  local label = declared("modifier", spec)
+  if type(spec.add) ~= "number" then error(label .. "add must be a number, got " .. type(spec.add), 2) end
+  local ok, compiled = pcall(re.compile, spec.pattern, spec.flags)
+  if not ok then error(label .. compiled, 2) end
+  spec.compiled = compiled
+  return spec
+end
+
 RULES = {
   floor = 1.0,
   cap = 5.0,
   decimals = 1,
   fallback = 3.0,
   tiers = {
-    { name = "critical", score = 5, keywords = {
+    tier { name = "critical", score = 5, keywords = {
       "can't access", "cant access", "cannot access", "can't login", "cant login", "unable to access", "blocked",
       "account blocked", "dead-end", "fraud", "unauthorized", "stolen", "hacked", "someone used my id",
       "identity misuse", "abuse", "desperately need", "urgent cash", "emergency", "accident", "it can't be",
     } },
-    { name = "high", score = 4, keywords = {
+    tier { name = "high", score = 4, keywords = {
       "rejected", "denied", "loan rejected", "reapply", "7 days", "penalty", "loan approval", "approved",
       "disbursed", "not received", "waiting", "haven't received", "crb", "credit report", "clearance",
       "batch number", "wrong balance",
     } },
-    { name = "medium", score = 3, keywords = {
+    tier { name = "medium", score = 3, keywords = {
       "will pay", "promise to pay", "late payment", "overdue", "delay", "salary delayed", "request more time",
       "tomorrow", "next week", "72 hours",
     } },
-    { name = "low", score = 2, keywords = {
+    tier { name = "low", score = 2, keywords = {
       "how to", "how do i", "please advise", "update", "change", "payment options", "question", "clarify",
     } },
-    { name = "minimal", score = 1, keywords = { "thank", "thanks", "appreciate", "ok", "okay" } },
+    tier { name = "minimal", score = 1, keywords = { "thank", "thanks", "appreciate", "ok", "okay" } },
   },
   modifiers = {
-    { name = "negation", pattern = [[\b(can'?t|cannot|unable to)\b]], flags = "i", add = 1.0 },
-    { name = "why-rejected", pattern = [[\b(why|what|when)\b.*\b(rejected|denied|blocked)\b]], flags = "i", add = 2.0 },
-    { name = "duration", pattern = [[\d+\s*(days?|weeks?)]], flags = "i", add = 0.5 },
-    { name = "repeated-question", pattern = [[\?{2,}]], flags = "i", add = 0.5 },
+    modifier { name = "negation", pattern = [[\b(can'?t|cannot|unable to)\b]], flags = "i", add = 1.0 },
+    modifier { name = "why-rejected", pattern = [[\b(why|what|when)\b.*\b(rejected|denied|blocked)\b]], flags = "i", add = 2.0 },
+    modifier { name = "duration", pattern = [[\d+\s*(days?|weeks?)]], flags = "i", add = 0.5 },
+    modifier { name = "repeated-question", pattern = [[\?{2,}]], flags = "i", add = 0.5 },
   },
   llm = {
     weight = 0.6,
@@ -62,7 +89,7 @@ Respond with only a single number (1-5).]],
 fallback = RULES.fallback
 local tiers = keywords.tiers(RULES.tiers)
 local patterns = {}
-for i, modifier in ipairs(RULES.modifiers) do patterns[i] = re.compile(modifier.pattern, modifier.flags) end
+for i, declared_modifier in ipairs(RULES.modifiers) do patterns[i] = declared_modifier.compiled end
 local modifier_set = re.set(patterns)
 
 function score(message, ctx)
