@@ -6,7 +6,7 @@ import Server
 enum ServeCommand {
     static let spec = CommandSpec(
         name: "serve",
-        synopsis: "serve [--host HOST] [--port PORT] [--db PATH] [--rules DIR] [--log-format text|json|off] [--env-file PATH]",
+        synopsis: "serve [--host HOST] [--port PORT] [--db PATH] [--rules DIR] [--gate DIR] [--log-format text|json|off] [--watch-poll SECONDS] [--no-watch] [--reuse-port] [--env-file PATH]",
         summary: "Run the REST API (libmicrohttpd) on the SQLite store, scoring with the rules.",
         options: [
             .init(names: ["--host"], valueName: "HOST", help: "interface to listen on (default 127.0.0.1; 0.0.0.0 for all)"),
@@ -18,6 +18,7 @@ enum ServeCommand {
             .init(names: ["--watch-poll"], valueName: "SECONDS",
                   help: "also compare the rules files this often (for mounts that deliver no file events)"),
             .init(names: ["--no-watch"], help: "do not reload when the rules files change (SIGHUP and the API still do)"),
+            .init(names: ["--reuse-port"], help: "share the port with other servers (SO_REUSEPORT), e.g. to start a new one before stopping the old"),
             .init(names: ["--env-file"], valueName: "PATH", help: "variables file (default .env, when present)"),
         ],
         details: "Environment variables (flags win, then the environment, then the .env file):\n"
@@ -78,6 +79,7 @@ enum ServerCommandSupport {
         var configuration = try ServerConfiguration.load(flags: flags, environment: ProcessInfo.processInfo.environment,
                                                          envFile: arguments.value("--env-file") ?? ".env")
         if arguments.flag("--no-watch") { configuration.watchRules = false }
+        if arguments.flag("--reuse-port") { configuration.http.reusePort = true }
         return configuration
     }
 

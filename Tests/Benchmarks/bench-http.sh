@@ -23,7 +23,8 @@ fi
 database_env() { if [ "$STORE" = postgres ]; then echo "DATABASE_URL=$(pg_url "$1")"; else echo "URGENCYIQ_DB=$BENCH_DIR/$1.db"; fi; }
 
 serve() {  # serve NAME: start the server on that database in the background and wait until it answers
-  env "$(database_env "$1")" "$BIN" serve --port "$PORT" --log-format off --env-file /nonexistent 2>"$BENCH_DIR/serve.log" &
+  # One load generator on one address: no per-client connection limit.
+  env "$(database_env "$1")" PER_IP_CONNECTION_LIMIT=0 "$BIN" serve --port "$PORT" --log-format off --env-file /nonexistent 2>"$BENCH_DIR/serve.log" &
   SERVER=$!
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null && return; sleep 0.05; done
   echo "server did not start"; cat "$BENCH_DIR/serve.log"; exit 1

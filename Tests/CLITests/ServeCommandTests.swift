@@ -133,6 +133,21 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(server.stop(), 0)
     }
 
+    func testAPortInUseIsAnErrorUnlessSharingIsAskedFor() throws {
+        let first = try ServerProcess(database: database)
+        defer { first.stop() }
+        let second = try CommandRunner.run(["serve", "--port", String(first.port), "--db", database + "-2", "--env-file", "/nonexistent"])
+        XCTAssertEqual(second.status, 1)
+        XCTAssertTrue(second.errors.contains("cannot listen on 127.0.0.1:\(first.port): address already in use"), second.errors)
+
+        // With --reuse-port on both, two servers share one port (a new one can start before the old one stops).
+        let shared = try ServerProcess(database: database + "-3", extraArguments: ["--reuse-port"])
+        defer { shared.stop() }
+        let partner = try ServerProcess(database: database + "-4", extraArguments: ["--reuse-port", "--port", String(shared.port)])
+        XCTAssertEqual(partner.port, shared.port)
+        XCTAssertEqual(partner.stop(), 0)
+    }
+
     func testRescoreReportsWhatChanged() throws {
         let file = directory.appendingPathComponent("seed.csv").path
         try Data("User ID,Timestamp (UTC),Message Body\n7,2025-01-15 10:30:00,Why was my loan rejected?\n8,2025-01-15 10:31:00,thanks a lot\n".utf8)

@@ -20,15 +20,31 @@ public final class TestHTTPClient {
     }
 
     public let port: UInt16
+    /// The local address to connect from (any 127.x.y.z works on Linux loopback), or nil for the default.
+    public let source: String?
+    /// Seconds a read waits for the server before it fails.
+    public var readTimeout = 30
     private var socket: Int32 = -1
 
-    public init(port: UInt16) { self.port = port }
+    public init(port: UInt16, source: String? = nil) {
+        self.port = port
+        self.source = source
+    }
 
     deinit { disconnect() }
 
     public func connect() throws {
         disconnect()
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { throw Failure(message: "bind to \(source) failed: \(String(cString: strerror(errno)))") }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
@@ -37,9 +53,12 @@ public final class TestHTTPClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard status == 0 else { throw Failure(message: "connect failed: \(String(cString: strerror(errno)))") }
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        var timeout = timeval(tv_sec: readTimeout, tv_usec: 0)
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
+
+    /// The connected socket (-1 when not connected), for tests that write to it from another thread.
+    public var descriptor: Int32 { socket }
 
     public func disconnect() {
         if socket >= 0 { close(socket) }
@@ -95,6 +114,45 @@ public final class TestHTTPClient {
 
     /// Bytes received and not yet read as a response.
     public var unread: [UInt8] { pending }
+
+    /// What one raw exchange brought back.
+    public struct Exchange {
+        /// The responses, in order, each framed by its Content-Length.
+        public var responses: [Response]
+        /// Bytes after the last complete response (none, from a well-behaved server).
+        public var rest: [UInt8]
+        /// Whether the server closed the connection (within the timeout).
+        public var closed: Bool
+    }
+
+    /// Sends `bytes` as they are on a fresh connection, then reads until the server closes it or `timeout`
+    /// seconds pass.
+    public func exchange(_ bytes: [UInt8], timeout: TimeInterval = 10) throws -> Exchange {
+        try connect()
+        try? send(bytes)  // the server may close before it read everything
+        let closed = waitForClose(timeout: timeout)
+        var rest = pending[...]
+        var responses: [Response] = []
+        while let end = rest.firstRange(of: Array("\r\n\r\n".utf8)) {
+            let head = String(decoding: rest[..<end.lowerBound], as: UTF8.self)
+            var lines = head.components(separatedBy: "\r\n")
+            let statusLine = lines.removeFirst().split(separator: " ")
+            guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/"), let status = Int(statusLine[1]) else { break }
+            var headers: [String: String] = [:]
+            for line in lines {
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            let length = Int(headers["content-length"] ?? "0") ?? 0
+            guard rest.distance(from: end.upperBound, to: rest.endIndex) >= length else { break }
+            let bodyEnd = rest.index(end.upperBound, offsetBy: length)
+            responses.append(Response(status: status, headers: headers, body: Array(rest[end.upperBound..<bodyEnd])))
+            rest = rest[bodyEnd...]
+        }
+        disconnect()
+        pending = []
+        return Exchange(responses: responses, rest: Array(rest), closed: closed)
+    }
 
     private var pending: [UInt8] = []
 

@@ -110,6 +110,9 @@ public final class UrgencyIQServer: @unchecked Sendable {
     /// The port the server listens on.
     public var port: UInt16 { daemon.port }
 
+    /// Client connections open right now.
+    public var openConnections: Int { daemon.openConnections }
+
     /// Stops accepting, lets requests in flight finish (up to `timeout` seconds), closes the store.
     public func shutdown(timeout: Double = 30) {
         watcher?.stop()

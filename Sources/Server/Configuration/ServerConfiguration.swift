@@ -49,8 +49,12 @@ public struct ServerConfiguration: Sendable {
         ("ADMIN_TOKEN", "bearer token for admin endpoints; without it they answer loopback clients only"),
         ("CORS_ORIGINS", "allowed browser origins: * (default) or a comma-separated list"),
         ("MAX_BODY_BYTES", "largest request body (default 1048576)"),
-        ("CONNECTION_TIMEOUT", "seconds before a silent connection is dropped (default 30)"),
+        ("MAX_DISCARD_BYTES", "an oversized body is read and dropped up to this size, so the client reads its 413 (default 67108864)"),
+        ("CONNECTION_TIMEOUT", "seconds a kept-alive or silent connection stays open (default 30)"),
+        ("HEADER_TIMEOUT", "seconds within which a request's line and headers must arrive (default 10)"),
         ("CONNECTION_LIMIT", "simultaneous connections (default 1024)"),
+        ("PER_IP_CONNECTION_LIMIT", "simultaneous connections from one client address; 0: no limit (default 64)"),
+        ("REUSE_PORT", "true: let several servers listen on the same port (SO_REUSEPORT); default false"),
         ("MAX_MESSAGE_LENGTH", "characters in a message (default 20000)"),
         ("MAX_REPLY_LENGTH", "characters in a reply (default 20000)"),
         ("MAX_AGENT_NAME_LENGTH", "characters in an agent name (default 200)"),
@@ -77,6 +81,14 @@ public struct ServerConfiguration: Sendable {
             }
             return number
         }
+        func boolean(_ flag: String?, _ variable: String) throws(ConfigurationError) -> Bool? {
+            guard let text = value(flag, variable) else { return nil }
+            switch text.lowercased() {
+            case "1", "true", "yes", "on": return true
+            case "0", "false", "no", "off": return false
+            default: throw ConfigurationError(message: "\(flag.map { "--\($0)" } ?? variable) must be true or false, got '\(text)'")
+            }
+        }
 
         var configuration = ServerConfiguration()
         if let host = value("host", "HOST") { configuration.http.host = host }
@@ -97,18 +109,16 @@ public struct ServerConfiguration: Sendable {
             }
             configuration.watchPoll = seconds
         }
-        if let llm = value(nil, "USE_LLM") {
-            switch llm.lowercased() {
-            case "1", "true", "yes", "on": configuration.useLLMByDefault = true
-            case "0", "false", "no", "off": configuration.useLLMByDefault = false
-            default: throw ConfigurationError(message: "USE_LLM must be true or false, got '\(llm)'")
-            }
-        }
+        if let llm = try boolean(nil, "USE_LLM") { configuration.useLLMByDefault = llm }
         configuration.adminToken = value(nil, "ADMIN_TOKEN")
         if let origins = value(nil, "CORS_ORIGINS") { configuration.cors = CORSPolicy(parsing: origins) }
         if let bytes = try integer(nil, "MAX_BODY_BYTES", 1024...(1 << 30)) { configuration.http.maximumBodyBytes = bytes }
+        if let bytes = try integer(nil, "MAX_DISCARD_BYTES", 0...(1 << 40)) { configuration.http.discardBodyBytes = bytes }
         if let seconds = try integer(nil, "CONNECTION_TIMEOUT", 1...3600) { configuration.http.connectionTimeout = seconds }
+        if let seconds = try integer(nil, "HEADER_TIMEOUT", 1...3600) { configuration.http.headerTimeout = seconds }
         if let count = try integer(nil, "CONNECTION_LIMIT", 1...100_000) { configuration.http.connectionLimit = count }
+        if let count = try integer(nil, "PER_IP_CONNECTION_LIMIT", 0...100_000) { configuration.http.perClientConnectionLimit = count }
+        if let reuse = try boolean("reuse-port", "REUSE_PORT") { configuration.http.reusePort = reuse }
         if let length = try integer(nil, "MAX_MESSAGE_LENGTH", 1...10_000_000) { configuration.limits.messageLength = length }
         if let length = try integer(nil, "MAX_REPLY_LENGTH", 1...10_000_000) { configuration.limits.replyLength = length }
         if let length = try integer(nil, "MAX_AGENT_NAME_LENGTH", 1...100_000) { configuration.limits.agentNameLength = length }

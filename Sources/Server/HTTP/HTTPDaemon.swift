@@ -17,11 +17,19 @@ public struct HTTPOptions: Sendable, Equatable {
     public var workerQueue = 4096
     /// Largest request body; more gets 413.
     public var maximumBodyBytes = 1 << 20
-    /// Seconds a connection may stay silent before it is dropped (slow clients).
+    /// A body over the limit is read and thrown away up to this many bytes before the 413, so that a client
+    /// that writes its whole body before reading (Python's http.client, requests) reads the answer; a declared
+    /// length beyond it is refused at once and the connection closed.
+    public var discardBodyBytes = 64 << 20
+    /// Seconds a kept-alive connection may wait for its next request, and a busy one may stay silent.
     public var connectionTimeout = 30
+    /// Seconds within which a request's head (request line and headers) must arrive.
+    public var headerTimeout = 10
     public var connectionLimit = 1024
-    /// 0: no per-client limit.
-    public var perClientConnectionLimit = 0
+    /// Connections one client address may hold at once; 0: no per-client limit.
+    public var perClientConnectionLimit = 64
+    /// Let several processes listen on the same port (SO_REUSEPORT); otherwise a port in use is an error.
+    public var reusePort = false
 
     public init() {}
 }
@@ -56,41 +64,60 @@ public struct HTTPDaemonError: Error, CustomStringConvertible {
 
 /// libmicrohttpd behind a small Swift type: epoll I/O threads that read requests and write responses, answers
 /// that may come later from any thread (the connection waits suspended, so a slow request stalls nothing
-/// else), body limits, and a graceful shutdown that lets in-flight requests finish.
+/// else), request framing checked as RFC 9112 asks (`RequestFraming`), body limits, deadlines for slow clients
+/// (`ConnectionTracker`), and a graceful shutdown that lets in-flight requests finish.
 public final class HTTPDaemon: @unchecked Sendable {
     public let options: HTTPOptions
     /// The port actually bound.
     public private(set) var port: UInt16 = 0
     private var daemon: OpaquePointer?
     private let handler: HTTPHandler
+    private let tracker: ConnectionTracker
     private let active = Atomic<Int>(0)
     /// Set by `shutdown`: requests that begin after it are turned away, so the ones in flight can drain.
     private let draining = Atomic<Bool>(false)
-    private var address: SocketAddress?
+    /// What the daemon was started with; libmicrohttpd's logger reads it for the daemon's whole life.
+    private let config = UnsafeMutablePointer<uiq_mhd_config>.allocate(capacity: 1)
 
     public init(options: HTTPOptions, handler: HTTPHandler) throws(HTTPDaemonError) {
         self.options = options
         self.handler = handler
+        tracker = ConnectionTracker(headTimeout: Double(options.headerTimeout), idleTimeout: Double(options.connectionTimeout),
+                                    connectionLimit: options.connectionLimit)
         guard let address = SocketAddress(host: options.host, port: options.port) else {
             throw HTTPDaemonError(message: "cannot listen on '\(options.host)': not an IPv4 or IPv6 address")
         }
-        self.address = address
         let context = Unmanaged.passUnretained(self).toOpaque()
-        var flags = uiq_mhd_flag_epoll() | uiq_mhd_flag_suspend_resume()
+        var flags = uiq_mhd_flag_epoll() | uiq_mhd_flag_suspend_resume() | uiq_mhd_flag_error_log()
         if address.isIPv6 { flags |= uiq_mhd_flag_ipv6() }
-        daemon = address.withSockaddr { sockaddr in
-            var config = uiq_mhd_config(
+        let started = address.withSockaddr { sockaddr -> OpaquePointer? in
+            config.initialize(to: uiq_mhd_config(
                 flags: flags, port: options.port, address: sockaddr, threads: UInt32(max(1, options.ioThreads)),
                 connection_limit: UInt32(options.connectionLimit), connection_timeout: UInt32(options.connectionTimeout),
                 connection_memory_limit: 64 * 1024, per_ip_connection_limit: UInt32(options.perClientConnectionLimit),
-                listen_backlog: 1024, handler: accessHandler, handler_context: context,
-                completed: completedHandler, completed_context: context)
-            return uiq_mhd_start(&config)
+                listen_backlog: 1024,
+                // -1: refuse whitespace between a header name and its colon (RFC 9112 5.1). (+1 would also refuse
+                // HTTP/1.1 without Host, but 0.9.75 then sends its error twice: the handler checks Host instead.)
+                strictness: -1, reuse_address: options.reusePort ? 1 : 0,
+                handler: accessHandler, handler_context: context, completed: completedHandler, completed_context: context,
+                request_line: requestLineHandler, request_line_context: context,
+                connection_event: connectionEventHandler, connection_event_context: context,
+                log: libraryLogHandler, log_context: context))
+            return uiq_mhd_start(config)
         }
-        guard let daemon else {
-            throw HTTPDaemonError(message: "cannot listen on \(options.host):\(options.port) (\(String(cString: strerror(errno))))")
+        guard let started else {
+            let reason = errno == EADDRINUSE ? "address already in use" : String(cString: strerror(errno))
+            throw HTTPDaemonError(message: "cannot listen on \(options.host):\(options.port): \(reason)")
         }
-        port = uiq_mhd_port(daemon)
+        daemon = started
+        port = uiq_mhd_port(started)
+        tracker.start()
+    }
+
+    deinit {
+        if let daemon { MHD_stop_daemon(daemon) }
+        tracker.stop()
+        config.deallocate()  // (initialized or not: the pointee is plain C data)
     }
 
     /// Stops accepting connections, turns away requests that begin from now on (503, connection closed), waits
@@ -102,36 +129,56 @@ public final class HTTPDaemon: @unchecked Sendable {
         if listener >= 0 { close(listener) }
         let deadline = Date().addingTimeInterval(timeout)
         while active.load(ordering: .acquiring) > 0 && Date() < deadline { usleep(5_000) }
+        tracker.stop()
         MHD_stop_daemon(daemon)
         self.daemon = nil
     }
 
-    /// Requests received and not finished yet.
-    public var requestsInFlight: Int { active.load(ordering: .relaxed) }
+    /// Connections open right now.
+    public var openConnections: Int { tracker.openConnections }
 
     // MARK: - libmicrohttpd callbacks
 
-    /// One call of MHD's access handler (several per request: headers, body chunks, the final call).
-    fileprivate func access(_ connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
-                            uploadData: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>,
-                            context: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> MHD_Result {
-        guard let pointer = context.pointee else {
-            // First call: headers are in. Answer later (answering now costs the keep-alive).
-            let state = RequestState(method: method.map { String(cString: $0) } ?? "GET",
-                                     path: url.map { String(cString: $0) } ?? "/")
-            state.readHeaders(connection)
-            context.pointee = Unmanaged.passRetained(state).toOpaque()
-            active.add(1, ordering: .relaxed)
-            if draining.load(ordering: .acquiring) {
-                state.rejected = true
-                return queue(connection, state, .error(503, "the server is shutting down", headers: [("Connection", "close")]))
-            }
-            if let length = state.headers["content-length"].flatMap(Int.init), length > options.maximumBodyBytes {
-                return reject(connection, state, tooLarge: length)
-            }
-            return .YES
+    /// A connection was accepted or is about to be closed.
+    fileprivate func connectionEvent(_ connection: OpaquePointer, _ socketContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>,
+                                     started: Bool) {
+        if started {
+            socketContext.pointee = Unmanaged.passRetained(tracker.opened(connection)).toOpaque()
+        } else {
+            tracker.closed(connection)
+            if let pointer = socketContext.pointee { Unmanaged<ConnectionRecord>.fromOpaque(pointer).release() }
+            socketContext.pointee = nil
         }
+    }
+
+    /// The request line arrived: the request's state begins (libmicrohttpd hands it back to every later call).
+    fileprivate func requestLine(_ connection: OpaquePointer, target: UnsafePointer<CChar>?) -> UnsafeMutableRawPointer {
+        record(of: connection)?.requestLineReceived()
+        let text = target.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: min(strlen($0), 2048)), as: UTF8.self) } ?? "/"
+        return Unmanaged.passRetained(RequestState(target: text)).toOpaque()
+    }
+
+    private func record(of connection: OpaquePointer) -> ConnectionRecord? {
+        uiq_mhd_socket_context(connection).map { Unmanaged<ConnectionRecord>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    /// One of libmicrohttpd's own messages: the only ones acted on are its refusals of a malformed Content-Length.
+    fileprivate func libraryMessage(format: String) {
+        guard format.contains("Content-Length") && format.contains("Closing connection") else { return }
+        let tooLarge = format.hasPrefix("Too large")
+        _ = tracker.answerMalformedHead(
+            status: tooLarge ? 413 : 400,
+            message: tooLarge ? "Content-Length is larger than any body this server accepts"
+                : "Content-Length must be one non-negative integer")
+    }
+
+    /// One call of MHD's access handler (several per request: the head, body chunks, the final call).
+    fileprivate func access(_ connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
+                            version: UnsafePointer<CChar>?, uploadData: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>,
+                            context: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> MHD_Result {
+        guard let pointer = context.pointee else { return .NO }  // the request-line callback always sets it
         let state = Unmanaged<RequestState>.fromOpaque(pointer).takeUnretainedValue()
+        if !state.headSeen { return head(connection, state, url: url, method: method, version: version) }
         if uploadSize.pointee > 0 {
             let size = uploadSize.pointee
             uploadSize.pointee = 0
@@ -141,14 +188,16 @@ public final class HTTPDaemon: @unchecked Sendable {
                 uploadData.withMemoryRebound(to: UInt8.self, capacity: size) {
                     state.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: size))
                 }
-            } else if state.received > 4 * options.maximumBodyBytes {
-                return reject(connection, state, tooLarge: state.received)  // stop reading: answer and close
+            } else if state.received > options.discardBodyBytes {
+                return .NO  // past what is worth reading to answer: close the connection
+            } else {
+                state.discarding = true
+                state.body = []
             }
             return .YES
         }
         if state.rejected { return .YES }
-        if state.received > options.maximumBodyBytes {  // drained an oversized body: answer, keep the connection
-            state.body = []
+        if state.discarding {  // read the whole oversized body: answer, and keep the connection
             return queue(connection, state, HTTPResponse.error(413, tooLargeMessage(state.received)))
         }
         if state.phase.load(ordering: .acquiring) == RequestState.answered, let response = state.response {
@@ -177,12 +226,44 @@ public final class HTTPDaemon: @unchecked Sendable {
         return .YES
     }
 
-    /// Answers 413 right away: the rest of the body is not read, and the connection closes after the answer.
-    /// (Used when the declared length is too large, which lets `Expect: 100-continue` clients skip sending it,
-    /// and when an undeclared body runs far past the limit.)
-    private func reject(_ connection: OpaquePointer, _ state: RequestState, tooLarge size: Int) -> MHD_Result {
+    /// The first call: the head is complete. Checks its framing and size before any body is read. (Answering
+    /// now costs the keep-alive, so a request that is fine is answered on a later call.)
+    private func head(_ connection: OpaquePointer, _ state: RequestState, url: UnsafePointer<CChar>?,
+                      method: UnsafePointer<CChar>?, version: UnsafePointer<CChar>?) -> MHD_Result {
+        state.headSeen = true
+        active.add(1, ordering: .relaxed)
+        record(of: connection)?.headReceived()
+        state.method = method.map { String(cString: $0) } ?? "GET"
+        state.readHeaders(connection)
+        if draining.load(ordering: .acquiring) {
+            return refuse(connection, state, .error(503, "the server is shutting down"))
+        }
+        let target = url.map { String(cString: $0) } ?? "/"
+        switch RequestFraming.check(method: state.method, target: target, version: version.map { String(cString: $0) } ?? "",
+                                    headers: state.headers) {
+        case .refuse(let status, let message):
+            return refuse(connection, state, .error(status, message))
+        case .accept(let path, let length):
+            state.path = path
+            if let length, length > options.maximumBodyBytes {
+                // Read and drop the body, then answer, so that clients that write it all first read the 413;
+                // unless it is beyond what is worth reading, or the client waits to be told (100-continue).
+                let waitsForContinue = state.headers["expect"]?.lowercased() == "100-continue"
+                if length > options.discardBodyBytes || waitsForContinue {
+                    return refuse(connection, state, .error(413, tooLargeMessage(length)))
+                }
+                state.discarding = true
+            }
+            return .YES
+        }
+    }
+
+    /// Answers right away; the body (if any) is not read and the connection closes after the answer.
+    private func refuse(_ connection: OpaquePointer, _ state: RequestState, _ response: HTTPResponse) -> MHD_Result {
         state.rejected = true
-        return queue(connection, state, HTTPResponse.error(413, tooLargeMessage(size)))
+        var response = response
+        response.addHeader("Connection", "close")
+        return queue(connection, state, response)
     }
 
     private func tooLargeMessage(_ size: Int) -> String {
@@ -199,97 +280,50 @@ public final class HTTPDaemon: @unchecked Sendable {
         return result
     }
 
-    fileprivate func completed(_ context: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) {
+    fileprivate func completed(_ connection: OpaquePointer?, _ context: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) {
+        if let connection { record(of: connection)?.requestCompleted() }
         guard let context, let pointer = context.pointee else { return }
         let state = Unmanaged<RequestState>.fromOpaque(pointer).takeRetainedValue()
         context.pointee = nil
-        active.subtract(1, ordering: .relaxed)
+        if state.headSeen { active.subtract(1, ordering: .relaxed) }
+        // Refused by libmicrohttpd itself (a malformed head) or cut off: its status, if it queued one.
+        let status = state.status ?? connection.map { Int(uiq_mhd_status($0)) } ?? 0
         let duration = Double(DispatchTime.now().uptimeNanoseconds - state.started) / 1e9
-        handler.completed(RequestLogEntry(method: state.method, path: state.path, status: state.status ?? 0,
-                                          duration: duration, client: state.clientAddress))
+        handler.completed(RequestLogEntry(method: state.method, path: state.headSeen ? state.path : state.target,
+                                          status: status, duration: duration, client: state.clientAddress))
     }
 }
 
 /// A connection pointer travelling to a worker and back (MHD allows resuming from any thread).
 private struct ConnectionHandle: @unchecked Sendable { let raw: OpaquePointer }
 
-private let accessHandler: MHD_AccessHandlerCallback = { context, connection, url, method, _, uploadData, uploadSize, requestContext in
+private func daemon(_ context: UnsafeMutableRawPointer) -> HTTPDaemon {
+    Unmanaged<HTTPDaemon>.fromOpaque(context).takeUnretainedValue()
+}
+
+private let accessHandler: MHD_AccessHandlerCallback = { context, connection, url, method, version, uploadData, uploadSize, requestContext in
     guard let context, let connection, let uploadSize, let requestContext else { return .NO }
-    let daemon = Unmanaged<HTTPDaemon>.fromOpaque(context).takeUnretainedValue()
-    return daemon.access(connection, url: url, method: method, uploadData: uploadData, uploadSize: uploadSize,
-                         context: requestContext)
+    return daemon(context).access(connection, url: url, method: method, version: version, uploadData: uploadData,
+                                  uploadSize: uploadSize, context: requestContext)
 }
 
-private let completedHandler: MHD_RequestCompletedCallback = { context, _, requestContext, _ in
+private let completedHandler: MHD_RequestCompletedCallback = { context, connection, requestContext, _ in
     guard let context else { return }
-    Unmanaged<HTTPDaemon>.fromOpaque(context).takeUnretainedValue().completed(requestContext)
+    daemon(context).completed(connection, requestContext)
 }
 
-/// What the daemon knows about one request while MHD calls back about it.
-private final class RequestState: @unchecked Sendable {
-    let method: String
-    let path: String
-    var headers: [String: String] = [:]
-    var query: [(name: String, value: String)] = []
-    var body: [UInt8] = []
-    /// Body bytes received (kept or discarded).
-    var received = 0
-    var clientAddress = "?"
-    var isFromLoopback = false
-    var queryIsValidUTF8 = true
-    let started = DispatchTime.now().uptimeNanoseconds
-    /// Set when the answer was given early (413): later calls only drain.
-    var rejected = false
-    /// The answer, set once by whoever answers.
-    var response: HTTPResponse?
-    /// receiving → handling → (suspended →) answered.
-    let phase = Atomic<Int>(RequestState.receiving)
-    static let receiving = 0, handling = 1, suspended = 2, answered = 3
-    var status: Int?
+private let requestLineHandler: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?) -> UnsafeMutableRawPointer? = {
+    context, target, connection in
+    guard let context, let connection else { return nil }
+    return daemon(context).requestLine(connection, target: target)
+}
 
-    init(method: String, path: String) {
-        self.method = method
-        self.path = path
-    }
+private let connectionEventHandler: MHD_NotifyConnectionCallback = { context, connection, socketContext, event in
+    guard let context, let connection, let socketContext else { return }
+    daemon(context).connectionEvent(connection, socketContext, started: event.rawValue == 0 /* MHD_CONNECTION_NOTIFY_STARTED */)
+}
 
-    func readHeaders(_ connection: OpaquePointer) {
-        let me = Unmanaged.passUnretained(self).toOpaque()
-        MHD_get_connection_values(connection, .HEADER_KIND, { context, _, key, value in
-            guard let context, let key else { return .YES }
-            let state = Unmanaged<RequestState>.fromOpaque(context).takeUnretainedValue()
-            let name = String(decoding: UnsafeRawBufferPointer(start: key, count: strlen(key)), as: UTF8.self).lowercased()
-            let text = value.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? ""
-            state.headers[name] = state.headers[name].map { $0 + ", " + text } ?? text
-            return .YES
-        }, me)
-        if let address = uiq_mhd_client_address(connection) {
-            let client = SocketAddress(address)
-            clientAddress = client?.description ?? "?"
-            isFromLoopback = client?.isLoopback ?? false
-        }
-    }
-
-    func request(_ connection: OpaquePointer) -> HTTPRequest {
-        let me = Unmanaged.passUnretained(self).toOpaque()
-        query = []
-        MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, { context, _, key, value in
-            guard let context, let key else { return .YES }
-            let state = Unmanaged<RequestState>.fromOpaque(context).takeUnretainedValue()
-            guard let name = RequestState.validText(key), let text = value.map(RequestState.validText) ?? "" else {
-                state.queryIsValidUTF8 = false
-                return .YES
-            }
-            state.query.append((name, text))
-            return .YES
-        }, me)
-        var request = HTTPRequest(method: method, path: path, query: query, headers: headers, body: body,
-                                  isFromLoopback: isFromLoopback, clientAddress: clientAddress)
-        request.queryIsValidUTF8 = queryIsValidUTF8
-        return request
-    }
-
-    /// C text as Swift text, or nil when it is not UTF-8.
-    static func validText(_ pointer: UnsafePointer<CChar>) -> String? {
-        String(validating: UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)), as: UTF8.self)
-    }
+private let libraryLogHandler: uiq_mhd_log_fn = { context, format, _ in
+    guard let context, let format else { return }
+    daemon(context).libraryMessage(format: String(cString: format))
 }

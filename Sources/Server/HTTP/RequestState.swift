@@ -1,0 +1,81 @@
+import CMicroHTTPD
+import Foundation
+import Synchronization
+
+/// What the daemon knows about one request while libmicrohttpd calls back about it: created when the request
+/// line arrives, filled when the head is complete, released when the request is finished.
+final class RequestState: @unchecked Sendable {
+    /// The request target as it arrived (with its query), for the request log until the head is in.
+    let target: String
+    var method = "-"
+    var path: String
+    var headers: [String: String] = [:]
+    var query: [(name: String, value: String)] = []
+    var body: [UInt8] = []
+    /// Whether the handler was called with the complete head yet.
+    var headSeen = false
+    /// Body bytes received (kept or discarded).
+    var received = 0
+    /// The body is over the limit: it is read and thrown away, and the answer is 413.
+    var discarding = false
+    var clientAddress = "?"
+    var isFromLoopback = false
+    var queryIsValidUTF8 = true
+    let started = DispatchTime.now().uptimeNanoseconds
+    /// Set when the answer was given before the body was read (a refused head, 413): later calls only drain.
+    var rejected = false
+    /// The answer, set once by whoever answers.
+    var response: HTTPResponse?
+    /// receiving → handling → (suspended →) answered.
+    let phase = Atomic<Int>(RequestState.receiving)
+    static let receiving = 0, handling = 1, suspended = 2, answered = 3
+    var status: Int?
+
+    init(target: String) {
+        self.target = target
+        path = target
+    }
+
+    /// Reads the headers (lower-cased names, repeats joined with ", ") and the client's address.
+    func readHeaders(_ connection: OpaquePointer) {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        MHD_get_connection_values(connection, .HEADER_KIND, { context, _, key, value in
+            guard let context, let key else { return .YES }
+            let state = Unmanaged<RequestState>.fromOpaque(context).takeUnretainedValue()
+            let name = String(decoding: UnsafeRawBufferPointer(start: key, count: strlen(key)), as: UTF8.self).lowercased()
+            let text = value.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? ""
+            state.headers[name] = state.headers[name].map { $0 + ", " + text } ?? text
+            return .YES
+        }, me)
+        if let address = uiq_mhd_client_address(connection) {
+            let client = SocketAddress(address)
+            clientAddress = client?.description ?? "?"
+            isFromLoopback = client?.isLoopback ?? false
+        }
+    }
+
+    /// The request as handlers see it, with the query parameters read now.
+    func request(_ connection: OpaquePointer) -> HTTPRequest {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        query = []
+        MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, { context, _, key, value in
+            guard let context, let key else { return .YES }
+            let state = Unmanaged<RequestState>.fromOpaque(context).takeUnretainedValue()
+            guard let name = RequestState.validText(key), let text = value.map(RequestState.validText) ?? "" else {
+                state.queryIsValidUTF8 = false
+                return .YES
+            }
+            state.query.append((name, text))
+            return .YES
+        }, me)
+        var request = HTTPRequest(method: method, path: path, query: query, headers: headers, body: body,
+                                  isFromLoopback: isFromLoopback, clientAddress: clientAddress)
+        request.queryIsValidUTF8 = queryIsValidUTF8
+        return request
+    }
+
+    /// C text as Swift text, or nil when it is not UTF-8.
+    static func validText(_ pointer: UnsafePointer<CChar>) -> String? {
+        String(validating: UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)), as: UTF8.self)
+    }
+}
