@@ -10,7 +10,7 @@ DEB_PACKAGES := pkg-config liblua5.4-dev libpcre2-dev libsqlite3-dev libmicrohtt
 BIN := .build/release/urgencyiq
 SEED_DIR ?= ../shared/seed
 
-.PHONY: help deps build run test bench bench-http bench-postgres parity clean
+.PHONY: help deps build run test bench bench-http bench-postgres bench-memory parity clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ bench-postgres: build ## the HTTP benchmark against a throwaway PostgreSQL serve
 	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
 	  $$sudo apt-get install -y -qq wrk curl; }
 	STORE=postgres Tests/Benchmarks/bench-http.sh
+
+bench-memory: build ## resident memory through hostile rule checks and large listings (peak, after, steady)
+	Tests/Benchmarks/bench-memory.py $(BIN)
 
 parity: build ## compare with the seed's own scores when ../shared/seed is present (nothing is copied)
 	@for f in parity_real parity_synth; do \

@@ -22,13 +22,15 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // libpq (libpq-dev): the PostgreSQL store, for fleets of servers on one database.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // glibc's allocator controls (malloc.h): few arenas, freed memory handed back.
+        .systemLibrary(name: "CMalloc"),
         // SQLite 3: the embedded default store.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The Lua glue that must stay in C: allocator with a cap, instruction-budget hook, the trampoline
         // that lets Swift host functions raise Lua errors without longjmp crossing Swift frames.
         .target(name: "CLuaHost", dependencies: ["CLua", "CPCRE2"]),
         .target(name: "RulesEngine", dependencies: ["CLua", "CLuaHost", "CPCRE2"]),
-        .target(name: "Server", dependencies: ["RulesEngine", "CMicroHTTPD", "CSQLite", "CCurl", "CLibPQ"],
+        .target(name: "Server", dependencies: ["RulesEngine", "CMicroHTTPD", "CSQLite", "CCurl", "CLibPQ", "CMalloc"],
                 resources: [.copy("Resources/openapi.json")]),
         .executableTarget(name: "urgencyiq", dependencies: ["RulesEngine", "Server"]),
         .testTarget(name: "RulesEngineTests", dependencies: ["RulesEngine"]),

@@ -3,29 +3,84 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+// MARK: - A budget shared by many states
+
+struct uiq_memory_budget {
+    _Atomic size_t used;
+    size_t limit;
+};
+
+/// States reserve from a shared budget in steps of this size.
+#define UIQ_BUDGET_CHUNK ((size_t)256 * 1024)
+
+uiq_memory_budget *uiq_budget_new(size_t limit) {
+    uiq_memory_budget *budget = calloc(1, sizeof *budget);
+    if (budget) {
+        atomic_init(&budget->used, 0);
+        budget->limit = limit;
+    }
+    return budget;
+}
+
+void uiq_budget_free(uiq_memory_budget *budget) { free(budget); }
+size_t uiq_budget_used(const uiq_memory_budget *budget) { return atomic_load(&((uiq_memory_budget *)budget)->used); }
+size_t uiq_budget_limit(const uiq_memory_budget *budget) { return budget->limit; }
+
+/// Makes the state's reservation cover `total` bytes; 0 when the shared budget cannot.
+static int reserve(uiq_host *host, size_t total) {
+    if (host->budget == NULL || total <= host->reserved) return 1;
+    size_t want = (total - host->reserved + UIQ_BUDGET_CHUNK - 1) / UIQ_BUDGET_CHUNK * UIQ_BUDGET_CHUNK;
+    size_t before = atomic_fetch_add(&host->budget->used, want);
+    if (before + want > host->budget->limit) {
+        atomic_fetch_sub(&host->budget->used, want);
+        return 0;
+    }
+    host->reserved += want;
+    return 1;
+}
+
+/// Gives back what the state reserved beyond its use and one chunk of slack.
+static void release_excess(uiq_host *host) {
+    if (host->budget == NULL || host->reserved <= host->memory_used + 2 * UIQ_BUDGET_CHUNK) return;
+    size_t keep = (host->memory_used / UIQ_BUDGET_CHUNK + 2) * UIQ_BUDGET_CHUNK;
+    atomic_fetch_sub(&host->budget->used, host->reserved - keep);
+    host->reserved = keep;
+}
+
 // MARK: - Allocation under a cap
 
-/// Refuses growth past the cap (Lua then collects garbage and retries, or raises "not enough memory");
-/// shrinking and freeing always succeed, as Lua requires.
+/// Refuses growth past the state's cap or the shared budget (Lua then collects garbage and retries, or raises
+/// "not enough memory"); shrinking and freeing always succeed, as Lua requires.
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     uiq_host *host = (uiq_host *)ud;
     size_t old = ptr ? osize : 0;  // with ptr == NULL, osize is a type tag, not a size
     if (nsize == 0) {
         free(ptr);
         host->memory_used -= old;
+        release_excess(host);
         return NULL;
     }
-    if (nsize > old && host->memory_used - old + nsize > host->memory_limit) {
-        host->memory_refused = 1;
-        return NULL;
+    if (nsize > old) {
+        size_t total = host->memory_used - old + nsize;
+        if (total > host->memory_limit) {
+            host->memory_refused = 1;
+            return NULL;
+        }
+        if (!reserve(host, total)) {
+            host->memory_refused = 1;
+            host->budget_refused = 1;
+            return NULL;
+        }
     }
     void *grown = realloc(ptr, nsize);
     if (grown == NULL) return NULL;
     host->memory_used = host->memory_used - old + nsize;
     if (host->memory_used > host->memory_peak) host->memory_peak = host->memory_used;
+    if (nsize < old) release_excess(host);
     return grown;
 }
 
@@ -36,10 +91,12 @@ static int panic_handler(lua_State *L) {
     return 0;
 }
 
-lua_State *uiq_state_new(size_t memory_limit, uiq_release_fn release, uint32_t match_limit, uint32_t depth_limit) {
+lua_State *uiq_state_new(size_t memory_limit, uiq_memory_budget *budget, uiq_release_fn release, uint32_t match_limit,
+                         uint32_t depth_limit) {
     uiq_host *host = calloc(1, sizeof(uiq_host));
     if (host == NULL) return NULL;
     host->memory_limit = memory_limit;
+    host->budget = budget;
     host->release = release;
     if (!uiq_regex_make_scratch(host, match_limit, depth_limit)) {
         uiq_regex_free_scratch(host);
@@ -49,6 +106,7 @@ lua_State *uiq_state_new(size_t memory_limit, uiq_release_fn release, uint32_t m
     lua_State *L = lua_newstate(capped_alloc, host);
     if (L == NULL) {
         uiq_regex_free_scratch(host);
+        if (budget) atomic_fetch_sub(&budget->used, host->reserved);
         free(host);
         return NULL;
     }
@@ -63,6 +121,7 @@ void uiq_state_close(lua_State *L) {
     lua_sethook(L, NULL, 0, 0);
     lua_close(L);
     uiq_regex_free_scratch(host);
+    if (host->budget) atomic_fetch_sub(&host->budget->used, host->reserved);
     free(host);
 }
 
@@ -100,6 +159,7 @@ static void arm_budget(lua_State *L, long long budget) {
     host->pattern_steps = budget;
     host->budget_exhausted = 0;
     host->memory_refused = 0;
+    host->budget_refused = 0;
     int count = budget > 0x7fffffff ? 0x7fffffff : (int)budget;
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, count > 0 ? count : 1);
 }

@@ -97,3 +97,35 @@ final class LimitsTests: XCTestCase {
         }
     }
 }
+
+/// Many Lua states under one shared memory budget: together they cannot pass it, whatever each state's cap.
+final class SharedMemoryBudgetTests: XCTestCase {
+    func testStatesTogetherStayWithinTheSharedBudget() throws {
+        let budget = LuaMemoryBudget(limit: 8 << 20)
+        var limits = EngineLimits()
+        limits.sharedMemory = budget
+        let rules = """
+        function score(message, ctx)
+          if message.text == 'hog' then
+            local t = {}
+            for i = 1, 1e8 do t[i] = string.rep('y', 64) .. i end
+          end
+          return 2
+        end
+        """
+        let hungry = try scorer(urgency: rules, limits: limits)
+        XCTAssertLessThan(budget.used, 4 << 20, "one loaded state takes little of it")
+        let error = try XCTUnwrap(scoringError(hungry, "hog"))
+        XCTAssertEqual(error.kind, .memory)
+        XCTAssertTrue(error.message.contains("the shared Lua memory budget of 8 MiB is used up"), error.message)
+        // The state that ran into it was dropped, and gave its memory back.
+        XCTAssertLessThan(budget.used, 4 << 20)
+        XCTAssertEqual(try hungry.score(ScoringInput(text: "hello")).value, 2)
+        // A state's own cap still applies below the budget.
+        var small = limits
+        small.memoryPerState = 2 << 20
+        let capped = try XCTUnwrap(scoringError(try scorer(urgency: rules, limits: small), "hog"))
+        XCTAssertEqual(capped.message, "memory cap of the rules VM exceeded")
+    }
+}
+

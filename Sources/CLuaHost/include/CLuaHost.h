@@ -22,6 +22,17 @@
 /// Releases a host object that a Lua userdata owned (called from the userdata's __gc).
 typedef void (*uiq_release_fn)(void *object);
 
+/// Memory shared by many Lua states (all of a server's, or one candidate check's): a cap on their total.
+/// Each state reserves from it in chunks as it grows and gives back what it no longer needs, so scoring
+/// rarely touches the shared counter.
+typedef struct uiq_memory_budget uiq_memory_budget;
+uiq_memory_budget *uiq_budget_new(size_t limit);
+/// Frees the budget; every state drawing from it must be closed first.
+void uiq_budget_free(uiq_memory_budget *budget);
+/// Bytes reserved by the states right now.
+size_t uiq_budget_used(const uiq_memory_budget *budget);
+size_t uiq_budget_limit(const uiq_memory_budget *budget);
+
 /// Per-state bookkeeping: memory cap, instruction budget, what the current evaluation ran into, and the
 /// state's own regex match resources.
 typedef struct uiq_host {
@@ -33,6 +44,9 @@ typedef struct uiq_host {
     int budget_exhausted;      /// the budget hook fired (or the pattern steps ran out) during the current run
     char budget_message[256];  /// the first budget error of the run, where it happened; raised again as is
     int memory_refused;        /// an allocation was refused at the cap during the current run
+    int budget_refused;        /// ... and it was the shared budget's cap, not the state's own
+    uiq_memory_budget *budget; /// the shared budget the state draws from, or NULL
+    size_t reserved;           /// bytes this state has reserved from the shared budget
     const char *trusted_text;  /// data of the message text pinned for this evaluation: known valid UTF-8
     size_t trusted_length;
     int trusted_ascii;         /// the pinned text is all ASCII
@@ -131,9 +145,10 @@ static inline int uiq_call_fail(uiq_call *call, const char *message, size_t leng
 
 // MARK: States (state.c)
 
-/// A new state whose allocations are capped at `memory_limit` bytes and whose regex matches are bounded by
-/// the PCRE2 match and depth limits; NULL when out of memory.
-lua_State *uiq_state_new(size_t memory_limit, uiq_release_fn release, uint32_t match_limit, uint32_t depth_limit);
+/// A new state whose allocations are capped at `memory_limit` bytes (and, with a `budget`, by what is left of
+/// it) and whose regex matches are bounded by the PCRE2 match and depth limits; NULL when out of memory.
+lua_State *uiq_state_new(size_t memory_limit, uiq_memory_budget *budget, uiq_release_fn release, uint32_t match_limit,
+                         uint32_t depth_limit);
 void uiq_state_close(lua_State *L);
 /// The bookkeeping of a state created by uiq_state_new (kept in the state's extra space).
 static inline uiq_host *uiq_host_of(lua_State *L) { return *(uiq_host **)lua_getextraspace(L); }

@@ -33,6 +33,12 @@ public struct FixtureRunner: Sendable {
         parallelMap(fixtures, chunk: 512, progress: progress) { run($0, explainPasses: explainPasses) }
     }
 
+    /// Runs every fixture unless `deadline` passes first (a candidate check, a reload's gate): a rule that
+    /// stays just under its per-message budget cannot make the whole run take minutes.
+    public func run(_ fixtures: [Fixture], deadline: Deadline) throws(DeadlineExceeded) -> [FixtureResult] {
+        try parallelMap(fixtures, chunk: 16, deadline: deadline) { run($0) }
+    }
+
     /// Runs one fixture.
     public func run(_ fixture: Fixture, explainPasses: Bool = false) -> FixtureResult {
         let input = ScoringInput(text: fixture.message)

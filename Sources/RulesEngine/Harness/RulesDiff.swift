@@ -55,7 +55,16 @@ public struct RulesDiff: Sendable {
     /// Scores every case with both scorers (on all cores) and collects what changed.
     public static func compare(_ cases: [Case], old: Scorer, new: Scorer,
                                progress: (@Sendable (Int) -> Void)? = nil) -> RulesDiff {
-        let outcomes = parallelMap(cases, progress: progress) { item in (outcome(old, item), outcome(new, item)) }
+        summarize(cases, parallelMap(cases, progress: progress) { item in (outcome(old, item), outcome(new, item)) }, old: old, new: new)
+    }
+
+    /// `compare`, unless `deadline` passes first.
+    public static func compare(_ cases: [Case], old: Scorer, new: Scorer, deadline: Deadline) throws(DeadlineExceeded) -> RulesDiff {
+        summarize(cases, try parallelMap(cases, chunk: 16, deadline: deadline) { item in (outcome(old, item), outcome(new, item)) },
+                  old: old, new: new)
+    }
+
+    private static func summarize(_ cases: [Case], _ outcomes: [(Outcome, Outcome)], old: Scorer, new: Scorer) -> RulesDiff {
         var diff = RulesDiff(oldVersion: old.rulesVersion, newVersion: new.rulesVersion, total: cases.count, changes: [],
                              tierMatrix: [:], bandMatrix: [:], totalShift: 0)
         for (i, (before, after)) in outcomes.enumerated() {

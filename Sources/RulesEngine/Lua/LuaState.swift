@@ -9,13 +9,17 @@ import CLuaHost
 final class LuaState {
     /// The raw state, for the thin wrappers in this folder only.
     let raw: OpaquePointer
+    /// Kept alive as long as the state draws from it.
+    private let budget: LuaMemoryBudget?
 
-    /// Creates a state whose allocations may not exceed `memoryLimit` bytes.
-    init(memoryLimit: Int, regexMatchLimit: UInt32, regexDepthLimit: UInt32) throws(LuaError) {
-        guard let state = uiq_state_new(memoryLimit, releaseHostObject, regexMatchLimit, regexDepthLimit) else {
-            throw LuaError(kind: .memory, message: "cannot create a Lua state within \(memoryLimit) bytes")
+    /// Creates a state whose allocations may not exceed `memoryLimit` bytes, nor what is left of `budget`.
+    init(memoryLimit: Int, budget: LuaMemoryBudget? = nil, regexMatchLimit: UInt32, regexDepthLimit: UInt32) throws(LuaError) {
+        guard let state = uiq_state_new(memoryLimit, budget?.raw, releaseHostObject, regexMatchLimit, regexDepthLimit) else {
+            throw LuaError(kind: .memory, message: budget.map { "cannot create a Lua state: the shared Lua memory budget of \($0.limit >> 20) MiB is used up" }
+                           ?? "cannot create a Lua state within \(memoryLimit) bytes")
         }
         raw = state
+        self.budget = budget
     }
 
     deinit { uiq_state_close(raw) }
@@ -28,6 +32,8 @@ final class LuaState {
     var budgetExhausted: Bool { uiq_host_of(raw).pointee.budget_exhausted != 0 }
     /// Whether an allocation was refused at the cap during the last run.
     var memoryRefused: Bool { uiq_host_of(raw).pointee.memory_refused != 0 }
+    /// Whether that refusal was the shared budget's (rather than the state's own cap).
+    var budgetRefused: Bool { uiq_host_of(raw).pointee.budget_refused != 0 }
 
     /// Opens the standard libraries the sandbox starts from (it then removes what is not allowed).
     func openLibraries() throws(LuaError) {
@@ -135,6 +141,10 @@ final class LuaState {
             kind = .instructionBudget
         } else if status == LUA_ERRMEM || memoryRefused && message.contains("not enough memory") {
             kind = .memory
+            if budgetRefused, let budget, message.hasSuffix("not enough memory") {
+                message = String(message.dropLast("not enough memory".count))
+                    + "the shared Lua memory budget of \(budget.limit >> 20) MiB is used up"
+            }
         } else if status == LUA_ERRSYNTAX {
             kind = .syntax
         } else {

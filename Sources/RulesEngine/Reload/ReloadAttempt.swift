@@ -57,4 +57,14 @@ public struct GateResult: Sendable {
     public var failed: Int
     /// The first failures, as `file:line: expected X, got Y`.
     public var failures: [String]
+    /// Set when the fixtures could not all be scored within the gate's time budget.
+    public var timedOut: DeadlineExceeded?
+
+    public init(directory: String, passed: Int, failed: Int, failures: [String], timedOut: DeadlineExceeded? = nil) {
+        self.directory = directory
+        self.passed = passed
+        self.failed = failed
+        self.failures = failures
+        self.timedOut = timedOut
+    }
 }

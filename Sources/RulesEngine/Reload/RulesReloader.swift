@@ -11,6 +11,8 @@ public final class RulesReloader: Sendable {
     public let directory: String
     /// Fixtures every candidate must pass (`--gate DIR`), or nil.
     public let gate: String?
+    /// Seconds the gate may take for one candidate (`CHECK_TIMEOUT`).
+    public let gateTimeout: Double
     private let rules: ActiveRules
     private let limits: EngineLimits
     private let log: any RuleLogSink
@@ -22,8 +24,9 @@ public final class RulesReloader: Sendable {
     static let listedFailures = 20
 
     public init(directory: String, rules: ActiveRules, limits: EngineLimits = EngineLimits(),
-                log: any RuleLogSink = StandardErrorLogSink(), gate: String? = nil,
+                log: any RuleLogSink = StandardErrorLogSink(), gate: String? = nil, gateTimeout: Double = 10,
                 onActivate: (@Sendable () -> Void)? = nil) {
+        self.gateTimeout = gateTimeout
         self.onActivate = onActivate
         self.directory = directory
         self.rules = rules
@@ -80,7 +83,7 @@ public final class RulesReloader: Sendable {
                 return attempt
             }
             if let gate {
-                let result = RulesReloader.runGate(gate, scorer: scorer)
+                let result = RulesReloader.runGate(gate, scorer: scorer, deadline: Deadline(seconds: gateTimeout))
                 attempt.gate = result
                 if let refusal = result.refusal {
                     attempt.error = refusal
@@ -143,15 +146,20 @@ public final class RulesReloader: Sendable {
         }
     }
 
-    /// Runs the fixtures under `directory` against `scorer`.
-    public static func runGate(_ directory: String, scorer: Scorer) -> GateResult {
+    /// Runs the fixtures under `directory` against `scorer`, within `deadline`.
+    public static func runGate(_ directory: String, scorer: Scorer, deadline: Deadline) -> GateResult {
         var fixtures: [Fixture] = []
         do {
             for file in try FixtureLoader.files(in: [directory]) { fixtures += try FixtureLoader.load(file) }
         } catch {
             return GateResult(directory: directory, passed: 0, failed: 0, failures: ["\(error)"])
         }
-        let results = FixtureRunner(scorer: scorer).run(fixtures)
+        let results: [FixtureResult]
+        do {
+            results = try FixtureRunner(scorer: scorer).run(fixtures, deadline: deadline)
+        } catch {
+            return GateResult(directory: directory, passed: 0, failed: 0, failures: [], timedOut: error)
+        }
         let failures = results.filter { !$0.passed }
         return GateResult(directory: directory, passed: results.count - failures.count, failed: failures.count,
                           failures: failures.prefix(listedFailures).map { result in
@@ -164,6 +172,7 @@ public final class RulesReloader: Sendable {
 extension GateResult {
     /// Why the gate refuses the rules, or nil when it lets them through.
     public var refusal: String? {
+        if let timedOut { return "the gate \(timedOut.description) (fixtures of \(directory))" }
         if failed == 0 && passed > 0 { return nil }
         if passed + failed == 0 { return "the gate \(directory) has no fixtures" + (failures.first.map { ": \($0)" } ?? "") }
         return "the gate refused the rules: \(failed) of \(passed + failed) fixtures fail"

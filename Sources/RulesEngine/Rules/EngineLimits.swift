@@ -4,6 +4,8 @@
 public struct EngineLimits: Sendable, Equatable {
     /// Bytes one Lua state may hold (rules, compiled tables and the garbage of evaluations).
     public var memoryPerState: Int = 64 << 20
+    /// The budget all the states built with these limits share, on top of `memoryPerState`; nil: none.
+    public var sharedMemory: LuaMemoryBudget?
     /// VM instructions one `score()` call may run.
     public var instructionsPerEvaluation: Int = 10_000_000
     /// VM instructions loading the rules (running their top-level code) may run.

@@ -24,7 +24,7 @@ final class RuleVM: @unchecked Sendable {
         self.limits = limits
         environment = HostEnvironment(ruleSet: ruleSet, limits: limits, log: log)
         do {
-            state = try LuaState(memoryLimit: limits.memoryPerState, regexMatchLimit: limits.regexMatchLimit,
+            state = try LuaState(memoryLimit: limits.memoryPerState, budget: limits.sharedMemory, regexMatchLimit: limits.regexMatchLimit,
                                  regexDepthLimit: limits.regexDepthLimit)
             try state.openLibraries()
             let contextPointer = Unmanaged.passUnretained(environment).toOpaque()

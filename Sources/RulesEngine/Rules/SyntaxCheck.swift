@@ -6,7 +6,7 @@ enum SyntaxCheck {
     static func run(_ ruleSet: RuleSet, limits: EngineLimits) throws(RulesError) {
         let state: LuaState
         do {
-            state = try LuaState(memoryLimit: limits.memoryPerState, regexMatchLimit: limits.regexMatchLimit,
+            state = try LuaState(memoryLimit: limits.memoryPerState, budget: limits.sharedMemory, regexMatchLimit: limits.regexMatchLimit,
                                  regexDepthLimit: limits.regexDepthLimit)
         } catch {
             throw RulesError(loading: error)

@@ -20,6 +20,19 @@ func parallelMap<Item: Sendable, Result: Sendable>(_ items: [Item], chunk: Int =
     return results.map { $0! }
 }
 
+/// `parallelMap` that starts no item once `deadline` has passed: the results, or what stopped it.
+func parallelMap<Item: Sendable, Result: Sendable>(_ items: [Item], chunk: Int = 256, deadline: Deadline?,
+                                                   progress: (@Sendable (Int) -> Void)? = nil,
+                                                   _ transform: @Sendable (Item) -> Result) throws(DeadlineExceeded) -> [Result] {
+    guard let deadline else { return parallelMap(items, chunk: chunk, progress: progress, transform) }
+    let results: [Result?] = parallelMap(items, chunk: chunk, progress: progress) { item in
+        deadline.hasPassed ? nil : transform(item)
+    }
+    let done = results.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
+    guard done == items.count else { throw DeadlineExceeded(done: done, total: items.count, seconds: deadline.seconds) }
+    return results.map { $0! }
+}
+
 /// Lets concurrent workers write disjoint slots of one buffer.
 private struct Slots<Element>: @unchecked Sendable {
     let buffer: UnsafeMutableBufferPointer<Element>

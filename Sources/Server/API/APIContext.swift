@@ -1,3 +1,4 @@
+import Foundation
 import RulesEngine
 
 /// Limits on what clients may send, beyond the HTTP body limit.
@@ -34,10 +35,15 @@ public final class APIContext: Sendable {
     public let checkFixtures: String
     /// How the rules directory is watched, for `GET /api/rules`.
     public let watching: JSONValue
+    /// Seconds a candidate check may take in all.
+    public let checkTimeout: Double
+    /// Candidate checks run one at a time: each may hold a Lua state at its memory cap.
+    let checkSlot = DispatchSemaphore(value: 1)
 
     public init(store: any Store, rules: ActiveRules, reloader: RulesReloader, instance: InstanceRegistry, checkFixtures: String, watching: JSONValue,
                 llm: LLMToggle, llmClient: OpenAICompatibleClient, limits: InputLimits, seedFile: String,
-                workerThreads: Int = 32, workerQueue: Int = 4096, llmWorkerThreads: Int = 64) {
+                workerThreads: Int = 32, workerQueue: Int = 4096, llmWorkerThreads: Int = 64, checkTimeout: Double = 10) {
+        self.checkTimeout = checkTimeout
         self.store = store
         self.rules = rules
         self.reloader = reloader

@@ -91,9 +91,22 @@ enum RulesRoutes {
             guard case .string(let text) = source else { throw .badRequest("the source of \(name) must be a string") }
             files[name] = Array(text.utf8)
         }
+        // One check at a time (others are turned away at once rather than holding worker threads), its Lua
+        // states together within one state's cap, the whole of it within the check budget: a hostile
+        // candidate costs bounded memory and time.
+        guard context.checkSlot.wait(timeout: .now()) == .success else {
+            throw HTTPError(503, "another rules check is running: try again when it is done", headers: [("Retry-After", "2")])
+        }
+        let deadline = Deadline(seconds: context.checkTimeout)
+        defer {
+            context.checkSlot.signal()
+            ProcessMemory.release()
+        }
+        var limits = context.rules.scorer.limits
+        limits.sharedMemory = LuaMemoryBudget(limit: limits.memoryPerState)
         let candidate: Scorer
         do {
-            candidate = try Scorer(ruleSet: try RuleSet(files: files), limits: context.rules.scorer.limits, log: DiscardingLogSink())
+            candidate = try Scorer(ruleSet: try RuleSet(files: files), limits: limits, log: DiscardingLogSink())
         } catch {
             return .json(["error": .string(error.description), "kind": .string(error.kind.rawValue),
                           "file": error.file.map(JSONValue.string) ?? .null, "line": error.line.map { .integer(Int64($0)) } ?? .null],
@@ -105,10 +118,16 @@ enum RulesRoutes {
         } catch {
             throw HTTPError(409, "the fixtures cannot be loaded: \(error)")
         }
-        let report = CheckReport(results: FixtureRunner(scorer: candidate).run(fixtures), rulesVersion: candidate.rulesVersion)
-        let cases = fixtures.map { RulesDiff.Case(source: $0.location, message: $0.message, options: FixtureRunner.options(for: $0, explain: true)) }
-        let diff = RulesDiff.compare(cases, old: context.rules.scorer, new: candidate)
-        return .json(["check": report.json(verbose: false), "diff": diff.json])
+        do throws(DeadlineExceeded) {
+            let report = CheckReport(results: try FixtureRunner(scorer: candidate).run(fixtures, deadline: deadline),
+                                     rulesVersion: candidate.rulesVersion)
+            let cases = fixtures.map { RulesDiff.Case(source: $0.location, message: $0.message, options: FixtureRunner.options(for: $0, explain: true)) }
+            let diff = try RulesDiff.compare(cases, old: context.rules.scorer, new: candidate, deadline: deadline)
+            return .json(["check": report.json(verbose: false), "diff": diff.json])
+        } catch {
+            return .json(["error": .string("the check \(error.description) (fixtures of \(context.checkFixtures); CHECK_TIMEOUT)"),
+                          "kind": "timeout"], status: 422)
+        }
     }
 }
 

@@ -18,9 +18,16 @@ public final class UrgencyIQServer: @unchecked Sendable {
     private let watcher: RulesWatcher?
     /// This server's entry in the store's fleet table.
     public let registry: InstanceRegistry
+    /// Hands freed memory back to the system now and then.
+    private var memoryTrimmer: ProcessMemory.PeriodicRelease?
 
     /// Opens the store, loads the rules and starts listening.
     public init(configuration: ServerConfiguration, ruleLog: any RuleLogSink = StandardErrorLogSink()) throws(ServerStartError) {
+        ProcessMemory.configure()
+        var configuration = configuration
+        if configuration.engineLimits.sharedMemory == nil {
+            configuration.engineLimits.sharedMemory = LuaMemoryBudget(limit: configuration.luaMemoryLimit)
+        }
         self.configuration = configuration
         do {
             store = try UrgencyIQServer.openStore(configuration)
@@ -43,7 +50,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
         let registry = InstanceRegistry(store: store, rules: rules)
         self.registry = registry
         reloader = RulesReloader(directory: configuration.rulesDirectory, rules: rules, limits: configuration.engineLimits,
-                                 log: ruleLog, gate: configuration.rulesGate, onActivate: { registry.refresh() })
+                                 log: ruleLog, gate: configuration.rulesGate, gateTimeout: configuration.checkTimeout,
+                                 onActivate: { registry.refresh() })
         let watching: JSONValue = ["inotify": .bool(configuration.watchRules),
                                    "poll_seconds": configuration.watchPoll.map(JSONValue.number) ?? .null]
         context = APIContext(store: store, rules: rules, reloader: reloader, instance: registry,
@@ -51,7 +59,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
                              llm: toggle, llmClient: OpenAICompatibleClient(configuration: configuration.llm),
                              limits: configuration.limits, seedFile: configuration.seedFile,
                              workerThreads: configuration.http.workerThreads, workerQueue: configuration.http.workerQueue,
-                             llmWorkerThreads: configuration.http.llmWorkerThreads)
+                             llmWorkerThreads: configuration.http.llmWorkerThreads, checkTimeout: configuration.checkTimeout)
         let handler = APIHandler(context: context, cors: configuration.cors, admin: AdminAccess(token: configuration.adminToken),
                                  logger: RequestLogger(format: configuration.logFormat))
         do {
@@ -72,6 +80,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
             watcher = nil
         }
         registry.start()
+        memoryTrimmer = ProcessMemory.startPeriodicRelease()
     }
 
     /// The rules the server starts with: they load, and with a gate they pass it, like any reloaded version.
@@ -84,7 +93,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
             throw ServerStartError(message: "cannot load the rules in \(directory): \(error)")
         }
         if let gate = configuration.rulesGate {
-            let result = RulesReloader.runGate(gate, scorer: scorer)
+            let result = RulesReloader.runGate(gate, scorer: scorer, deadline: Deadline(seconds: configuration.checkTimeout))
             if let refusal = result.refusal {
                 throw ServerStartError(message: "the rules in \(directory) (version \(scorer.rulesVersion)) do not pass the gate: "
                     + refusal + result.failures.map { "\n  " + $0 }.joined())
@@ -115,6 +124,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
 
     /// Stops accepting, lets requests in flight finish (up to `timeout` seconds), closes the store.
     public func shutdown(timeout: Double = 30) {
+        memoryTrimmer?.stop()
         watcher?.stop()
         daemon.shutdown(timeout: timeout)
         registry.stop()

@@ -23,6 +23,10 @@ public struct ServerConfiguration: Sendable {
     /// The fixtures `POST /api/rules/check` runs candidates against when no gate is set.
     public var checkFixtures = "data/golden"
     public var engineLimits = EngineLimits()
+    /// Bytes all the Lua states of the server may hold together (`LUA_MEMORY_LIMIT`, in MiB).
+    public var luaMemoryLimit = 256 << 20
+    /// Seconds a candidate check (`POST /api/rules/check`) or a reload's gate may take (`CHECK_TIMEOUT`).
+    public var checkTimeout = 10.0
     /// The LLM endpoint and how it is called (`LLM_*`).
     public var llm = LLMConfiguration()
     /// The LLM toggle's value before anyone sets it (USE_LLM); afterwards the stored value wins.
@@ -45,6 +49,8 @@ public struct ServerConfiguration: Sendable {
         ("URGENCYIQ_RULES", "rules directory (default rules)"),
         ("RULES_GATE", "fixtures a changed rule set must pass before it goes live (default: none)"),
         ("RULES_WATCH_POLL", "also look for rule changes every this many seconds (mounts without file events)"),
+        ("CHECK_TIMEOUT", "seconds a candidate rules check or a reload's gate may take in all (default 10)"),
+        ("LUA_MEMORY_LIMIT", "MiB all the rules' Lua states may hold together (default 256; each state at most 64)"),
         ("USE_LLM", "the LLM toggle's initial value (true/false, default false)"),
         ("ADMIN_TOKEN", "bearer token for admin endpoints; without it they answer loopback clients only"),
         ("CORS_ORIGINS", "allowed browser origins: * (default) or a comma-separated list"),
@@ -110,6 +116,8 @@ public struct ServerConfiguration: Sendable {
             configuration.watchPoll = seconds
         }
         if let llm = try boolean(nil, "USE_LLM") { configuration.useLLMByDefault = llm }
+        if let seconds = try integer(nil, "CHECK_TIMEOUT", 1...3600) { configuration.checkTimeout = Double(seconds) }
+        if let mebibytes = try integer(nil, "LUA_MEMORY_LIMIT", 64...(1 << 20)) { configuration.luaMemoryLimit = mebibytes << 20 }
         configuration.adminToken = value(nil, "ADMIN_TOKEN")
         if let origins = value(nil, "CORS_ORIGINS") { configuration.cors = CORSPolicy(parsing: origins) }
         if let bytes = try integer(nil, "MAX_BODY_BYTES", 1024...(1 << 30)) { configuration.http.maximumBodyBytes = bytes }

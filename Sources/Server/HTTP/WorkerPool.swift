@@ -5,7 +5,8 @@ import Foundation
 /// HTTP threads never wait: a slow request holds one worker, not the server.
 final class WorkerPool: @unchecked Sendable {
     private let condition = NSCondition()
-    private var jobs: [@Sendable () -> Void] = []
+    /// Queued jobs from `head` on; the slots before it were run and emptied.
+    private var jobs: [(@Sendable () -> Void)?] = []
     private var head = 0
     private let queueLimit: Int
     private var stopping = false
@@ -55,14 +56,20 @@ final class WorkerPool: @unchecked Sendable {
                 condition.unlock()
                 return
             }
+            // Empty the slot now: a job holds what it answers (a listing can be megabytes), which must not wait
+            // in the queue's storage for the next compaction.
             let job = jobs[head]
+            jobs[head] = nil
             head += 1
-            if head > 1024 && head * 2 > jobs.count {
+            if head == jobs.count {
+                jobs.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 1024 && head * 2 > jobs.count {
                 jobs.removeFirst(head)
                 head = 0
             }
             condition.unlock()
-            job()
+            job?()
         }
     }
 }

@@ -13,6 +13,10 @@ public final class SQLiteStore: Store {
     private let writer: SQLiteWriter
     private let readers: SQLiteReaderPool
 
+    /// Bytes SQLite keeps in all (page caches of the writer and the readers together): past it, it frees
+    /// cached pages first. The operating system caches the file anyway; this bounds the process.
+    static let softHeapLimit = 24 << 20
+
     /// Opens (creating it and its directory when missing) and migrates the database at `path`.
     public init(path: String, synchronous: Synchronous = .normal) throws(StoreError) {
         self.path = path
@@ -25,7 +29,7 @@ public final class SQLiteStore: Store {
             try connection.execute("""
                 PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous.rawValue.uppercased());
                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -8192;
-                PRAGMA temp_store = MEMORY;
+                PRAGMA temp_store = MEMORY; PRAGMA soft_heap_limit = \(SQLiteStore.softHeapLimit);
                 """)
             try SQLiteSchema.migrate(connection)
             writer = SQLiteWriter(connection: connection, indexer: try SQLiteSearchIndexer(connection: connection))
