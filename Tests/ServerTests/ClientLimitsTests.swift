@@ -145,3 +145,26 @@ final class ClientLimitsTests: XCTestCase {
         XCTAssertEqual(try server.client().request("GET", "/api/health").status, 200)
     }
 }
+
+/// The deadline keeper on its own, with a socket pair standing in for a client connection.
+final class ConnectionTrackerTests: XCTestCase {
+    func testDeadlinesCountFromWhenAPhaseBeganEvenIfThatIsAfterTheClockWasRead() throws {
+        var pair: [Int32] = [0, 0]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair), 0)
+        defer { close(pair[0]); close(pair[1]) }
+        let tracker = ConnectionTracker(headTimeout: 10, idleTimeout: 30, connectionLimit: 1024)
+        let record = ConnectionRecord(connection: OpaquePointer(bitPattern: 0x1000)!, socket: pair[0])
+        tracker.track(record)
+        // The reaper read its clock just before this connection's phase began: not late, not closed.
+        tracker.enforceDeadlines(now: record.since - 1)
+        var byte: UInt8 = 0
+        XCTAssertEqual(recv(pair[1], &byte, 1, Int32(MSG_DONTWAIT)), -1, "nothing sent")
+        XCTAssertEqual(errno, EAGAIN)
+        // Past the head deadline: 408, then closed.
+        tracker.enforceDeadlines(now: record.since + 11_000_000_000)
+        var answer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(pair[1], &answer, answer.count, 0)
+        XCTAssertTrue(String(decoding: answer.prefix(max(0, count)), as: UTF8.self).hasPrefix("HTTP/1.1 408 Request Timeout"))
+        XCTAssertEqual(recv(pair[1], &byte, 1, 0), 0, "then the end of the stream")
+    }
+}

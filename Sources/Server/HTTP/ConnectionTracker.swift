@@ -102,8 +102,13 @@ final class ConnectionTracker: @unchecked Sendable {
     /// A connection was accepted; its record (kept until `closed`).
     func opened(_ connection: OpaquePointer) -> ConnectionRecord {
         let record = ConnectionRecord(connection: connection, socket: uiq_mhd_socket(connection))
-        records.withLock { $0[UInt(bitPattern: connection)] = record }
+        track(record)
         return record
+    }
+
+    /// Follows `record` until its connection closes.
+    func track(_ record: ConnectionRecord) {
+        records.withLock { $0[UInt(bitPattern: record.connection)] = record }
     }
 
     /// The connection is being closed (libmicrohttpd calls this before it closes the socket).
@@ -121,7 +126,9 @@ final class ConnectionTracker: @unchecked Sendable {
             let idleLimit = UInt64((underPressure ? pressureIdleTimeout : idleTimeout) * 1e9)
             let headLimit = UInt64((underPressure ? pressureHeadTimeout : headTimeout) * 1e9)
             for record in records.values {
-                let age = now &- record.since
+                // A phase that began after `now` was read (on another thread, just now) is not late.
+                let since = record.since
+                let age = now > since ? now - since : 0
                 switch record.phase {
                 case .opened where age > headLimit, .head where age > headLimit:
                     ConnectionTracker.send(ConnectionTracker.timeoutAnswer, to: record.socket)
