@@ -20,6 +20,11 @@ public final class ActiveRules: Sendable {
         var history: [VersionRecord]
         var lastAttempt: ReloadAttempt?
         var attemptCounts: [ReloadAttempt.Outcome: Int] = [:]
+
+        static func record(_ attempt: ReloadAttempt, in state: inout State) {
+            state.lastAttempt = attempt
+            state.attemptCounts[attempt.outcome, default: 0] += 1
+        }
     }
 
     /// Versions remembered in the history.
@@ -48,9 +53,10 @@ public final class ActiveRules: Sendable {
     /// How many reload attempts ended in each outcome since the start.
     public var attemptCounts: [ReloadAttempt.Outcome: Int] { state.withLock { $0.attemptCounts } }
 
-    /// Makes `scorer` the active version.
-    public func activate(_ scorer: Scorer, at time: Date = Date()) {
+    /// Makes `scorer` the active version; with `attempt`, records the reload that activated it in the same step.
+    public func activate(_ scorer: Scorer, at time: Date = Date(), recording attempt: ReloadAttempt? = nil) {
         state.withLock { state in
+            if let attempt { State.record(attempt, in: &state) }
             if let last = state.history.indices.last { state.history[last].deactivatedAt = time }
             state.scorer = scorer
             state.activatedAt = time
@@ -60,9 +66,6 @@ public final class ActiveRules: Sendable {
     }
 
     func record(_ attempt: ReloadAttempt) {
-        state.withLock { state in
-            state.lastAttempt = attempt
-            state.attemptCounts[attempt.outcome, default: 0] += 1
-        }
+        state.withLock { State.record(attempt, in: &$0) }
     }
 }

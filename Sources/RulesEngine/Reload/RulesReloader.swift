@@ -57,44 +57,51 @@ public final class RulesReloader: Sendable {
             let key = RulesReloader.key(rules: filesKey, gate: gate)
             if key == lastKey { return repeatOfLastAttempt(trigger: trigger, at: started) }
             lastKey = key
-            defer {
-                attempt.duration = Date().timeIntervalSince(started)
+            let scorer = contents.flatMap { validate($0, &attempt) }
+            attempt.duration = Date().timeIntervalSince(started)
+            if let scorer {
+                attempt.outcome = .activated
+                rules.activate(scorer, recording: attempt)  // one step: whoever sees the new version sees its attempt
+                onActivate?()
+            } else {
                 rules.record(attempt)
-                report(attempt)
             }
-            guard let contents else { return attempt }
-            let ruleSet: RuleSet
-            do throws(RulesError) {
-                ruleSet = try RuleSet(files: contents, directory: directory)
-            } catch {
-                attempt.error = error.description
-                return attempt
-            }
-            attempt.candidateVersion = ruleSet.version
-            guard ruleSet.hash != rules.scorer.ruleSet.hash else {
-                attempt.outcome = .unchanged
-                return attempt
-            }
-            let scorer: Scorer
-            do throws(RulesError) {
-                scorer = try Scorer(ruleSet: ruleSet, limits: limits, log: log)
-            } catch {
-                attempt.error = error.description
-                return attempt
-            }
-            if let gate {
-                let result = RulesReloader.runGate(gate, scorer: scorer, deadline: Deadline(seconds: gateTimeout))
-                attempt.gate = result
-                if let refusal = result.refusal {
-                    attempt.error = refusal
-                    return attempt
-                }
-            }
-            rules.activate(scorer)
-            attempt.outcome = .activated
-            onActivate?()
+            report(attempt)
             return attempt
         }
+    }
+
+    /// The scorer of `contents` when they load, score the probe and pass the gate; else nil, with the outcome
+    /// and error in `attempt`.
+    private func validate(_ contents: [String: [UInt8]], _ attempt: inout ReloadAttempt) -> Scorer? {
+        let ruleSet: RuleSet
+        do throws(RulesError) {
+            ruleSet = try RuleSet(files: contents, directory: directory)
+        } catch {
+            attempt.error = error.description
+            return nil
+        }
+        attempt.candidateVersion = ruleSet.version
+        guard ruleSet.hash != rules.scorer.ruleSet.hash else {
+            attempt.outcome = .unchanged
+            return nil
+        }
+        let scorer: Scorer
+        do throws(RulesError) {
+            scorer = try Scorer(ruleSet: ruleSet, limits: limits, log: log)
+        } catch {
+            attempt.error = error.description
+            return nil
+        }
+        if let gate {
+            let result = RulesReloader.runGate(gate, scorer: scorer, deadline: Deadline(seconds: gateTimeout))
+            attempt.gate = result
+            if let refusal = result.refusal {
+                attempt.error = refusal
+                return nil
+            }
+        }
+        return scorer
     }
 
     /// The answer to an attempt on the files of the last one: its outcome again, nothing recorded. Only a
