@@ -9,8 +9,11 @@ export PATH := $(PATH):/opt/swift/usr/bin
 DEB_PACKAGES := pkg-config liblua5.4-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev postgresql postgresql-contrib
 BIN := .build/release/urgencyiq
 SEED_DIR ?= ../shared/seed
+# Python tools the tests and fuzzing use, pinned, in a virtual environment of their own (PyPI).
+TOOLS := .build/tools
+PY_TOOLS := openapi-spec-validator==0.9.0 schemathesis==4.32.5
 
-.PHONY: help deps build run test bench bench-http bench-postgres bench-memory parity clean
+.PHONY: help deps tools build run test fuzz-api bench bench-http bench-postgres bench-memory parity clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,6 +27,13 @@ deps: ## install the Debian packages that are missing (apt-get as root, sudo oth
 	fi
 	@command -v swift >/dev/null || { echo "swift not found (expected on the PATH or in /opt/swift)"; exit 1; }
 
+tools: deps ## the pinned Python tools (OpenAPI validator, Schemathesis) in .build/tools
+	@test -x $(TOOLS)/bin/schemathesis || { \
+	  python3 -m venv $(TOOLS) 2>/dev/null || { \
+	    if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	    $$sudo apt-get install -y -qq python3-venv python3-pip >/dev/null && python3 -m venv $(TOOLS); }; \
+	  $(TOOLS)/bin/pip install -q $(PY_TOOLS); }
+
 build: deps ## build the release binary
 	swift build -c release
 
@@ -32,14 +42,18 @@ run: build ## import the sample data (idempotent) and serve on http://127.0.0.1:
 	$(BIN) serve
 
 # The HTTP-level suites, run a second time against PostgreSQL (the store contract runs against both anyway).
-HTTP_SUITES := APITests|AccessTests|BadInputTests|PaginationAndConcurrencyTests|HotReloadTests|LLMServerTests
+HTTP_SUITES := APITests|AccessTests|BadInputTests|PaginationAndConcurrencyTests|HotReloadTests|LLMServerTests|OpenAPIAgreementTests|RulesCheckLimitsTests
 
-test: deps ## the whole suite (a throwaway PostgreSQL included), the HTTP suites again on PostgreSQL, the golden fixtures
+test: deps tools ## the whole suite (a throwaway PostgreSQL included), the HTTP suites again on PostgreSQL, the golden fixtures
+	$(TOOLS)/bin/openapi-spec-validator Sources/Server/Resources/openapi.json
 	swift build --build-tests
 	swift test --skip-build
 	URGENCYIQ_TEST_STORE=postgres swift test --skip-build --filter '$(HTTP_SUITES)'
 	.build/debug/urgencyiq check
 	.build/debug/urgencyiq check --rules rules/profiles/seed-variant data/profiles/seed-variant
+
+fuzz-api: build tools ## Schemathesis over the OpenAPI document against a running server (EXAMPLES=100 per operation)
+	BIN=$(BIN) TOOLS=$(TOOLS) Tests/Fuzz/fuzz-api.sh
 
 bench: build ## scoring throughput, `check` over 100,000 fixtures, rule edit → serving latency (medians)
 	$(BIN) bench --messages 300000 --runs 5

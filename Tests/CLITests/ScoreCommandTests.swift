@@ -54,6 +54,14 @@ final class ScoreCommandTests: XCTestCase {
         XCTAssertEqual(result.errors, "urgencyiq score: \(input.path):1: missing column 'message' (the header has: id, body)\n")
     }
 
+    func testAFileThatCannotBeOpenedSaysWhyWithoutALineNumber() throws {
+        let missing = try CommandRunner.run(["score", "--csv", "/nonexistent/missing.csv"])
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertEqual(missing.errors, "urgencyiq score: /nonexistent/missing.csv: cannot open the file: No such file or directory\n")
+        let folder = try CommandRunner.run(["score", "--csv", "/tmp"])
+        XCTAssertEqual(folder.errors, "urgencyiq score: /tmp: is a directory, not a CSV file\n")
+    }
+
     func testMalformedCSVNamesTheLine() throws {
         let input = try TemporaryFile("message\nfine\n\"never closed\nmore\n")
         defer { input.remove() }

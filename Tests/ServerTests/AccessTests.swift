@@ -52,6 +52,28 @@ final class AccessTests: XCTestCase {
         XCTAssertTrue(text.contains("loopback clients only"), text)
     }
 
+    func testTheRulesStatusShowsWhereTheServiceRunsToAdminsOnly() throws {
+        let server = try TestServer { $0.adminToken = "s3cret" }
+        defer { server.stop() }
+        let client = server.client()
+        let anonymous = try XCTUnwrap(try client.request("GET", "/api/rules").json)
+        XCTAssertNil(anonymous["active"]?["directory"])
+        XCTAssertNil(anonymous["instance"])
+        XCTAssertEqual(anonymous["gate"], false)
+        let entry = try XCTUnwrap(anonymous["fleet"]?.arrayValue?.first)
+        XCTAssertNil(entry["host"])
+        XCTAssertNil(entry["pid"])
+        XCTAssertNil(entry["id"])
+        XCTAssertNotNil(entry["rules_version"]?.stringValue)
+        XCTAssertFalse(try client.request("GET", "/api/rules").text.contains(ProcessInfo.processInfo.hostName), "no host name anywhere")
+
+        let admin = try XCTUnwrap(try client.request("GET", "/api/rules", headers: ["Authorization": "Bearer s3cret"]).json)
+        XCTAssertEqual(admin["active"]?["directory"]?.stringValue, server.server.configuration.rulesDirectory)
+        XCTAssertNotNil(admin["instance"]?.stringValue)
+        XCTAssertEqual(admin["gate"], .null)
+        XCTAssertEqual(admin["fleet"]?.arrayValue?.first?["pid"]?.doubleValue, Double(getpid()))
+    }
+
     private static func nonLoopbackIPv4() -> String? {
         var interfaces: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&interfaces) == 0, let first = interfaces else { return nil }

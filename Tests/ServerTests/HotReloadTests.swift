@@ -321,7 +321,7 @@ final class HotReloadTests: XCTestCase {
         XCTAssertEqual(broken.json?["line"]?.doubleValue, 3)
         XCTAssertEqual(broken.json?["kind"], "syntax")
         let escaping = try client.request("POST", "/api/rules/check", json: ["../../etc/urgency.lua": "function score() return 1 end"])
-        XCTAssertEqual(escaping.status, 422, escaping.text)
+        XCTAssertEqual(escaping.status, 400, escaping.text)
         XCTAssertEqual(try client.request("POST", "/api/rules/check", json: ["urgency.lua": 5]).status, 400)
         XCTAssertEqual(try client.request("POST", "/api/rules/check", json: ["a", "b"]).status, 400)
         XCTAssertEqual(try client.request("POST", "/api/rules/check", json: [:]).status, 400)

@@ -16,7 +16,8 @@ public final class CSVReader {
         public var source: String
         public var line: Int
         public var message: String
-        public var description: String { "\(source):\(line): \(message)" }
+        /// `file:line: message`, or `file: message` for the file as a whole (it cannot be opened).
+        public var description: String { line > 0 ? "\(source):\(line): \(message)" : "\(source): \(message)" }
     }
 
     /// Name used in error messages (the file path).
@@ -37,14 +38,17 @@ public final class CSVReader {
     /// Opens `path` for streaming.
     public init(path: String) throws(CSVReader.Error) {
         source = path
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw Error(source: path, line: 0, message: "cannot open the file")
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            // Why, as the system says it: "No such file or directory", "Permission denied", …
+            throw Error(source: path, line: 0, message: "cannot open the file: \(String(cString: strerror(errno)))")
         }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        var info = stat()
+        if fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            close(descriptor)
             throw Error(source: path, line: 0, message: "is a directory, not a CSV file")
         }
-        self.handle = handle
+        handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     }
 
     /// Reads CSV from bytes in memory.

@@ -20,7 +20,10 @@ public final class APIHandler: HTTPHandler {
         self.context = context
     }
 
-    public func handle(_ request: HTTPRequest, respond: @escaping HTTPRespond) {
+    public func handle(_ received: HTTPRequest, respond: @escaping HTTPRespond) {
+        var checked = received
+        checked.isAdmin = admin.check(received) == nil
+        let request = checked
         let origin = request.header("origin")
         let cors = cors
         let answer: HTTPRespond = { response in

@@ -21,9 +21,8 @@ enum AdminRoutes {
             Route("POST", "/admin/rescore", admin: true) { request, _ throws(HTTPError) in
                 let fields = try RequestFields(request)
                 var status = MessageQuery.StatusFilter.open
-                if fields.has("status") {
-                    let text = try fields.text("status", maximumLength: 20)
-                    guard let parsed = MessageQuery.StatusFilter(rawValue: text) else {
+                if fields.isPresent("status") {
+                    guard let parsed = fields.rawString("status").flatMap(MessageQuery.StatusFilter.init(rawValue:)) else {
                         throw .badRequest("status must be open, resolved or all")
                     }
                     status = parsed

@@ -16,7 +16,7 @@ enum MessageRoutes {
             },
             Route("POST", "/api/messages/{id}/reply", handler: .asynchronous { request, parameters, respond throws(HTTPError) in
                 let fields = try RequestFields(request)
-                let agent = try fields.text("agent_name", maximumLength: context.limits.agentNameLength)
+                let agent = try fields.name("agent_name", maximumLength: context.limits.agentNameLength)
                 let text = try fields.text("reply", maximumLength: context.limits.replyLength)
                 context.write(.reply(messageID: parameters.id, agentName: agent, text: text, at: .now()), respond: respond) { _ in
                     .json(["success": true], status: 201)
@@ -26,7 +26,7 @@ enum MessageRoutes {
                 context.write(.resolve(messageID: parameters.id), respond: respond) { _ in .json(["success": true]) }
             }),
             Route("POST", "/api/messages/{id}/assign", handler: .asynchronous { request, parameters, respond throws(HTTPError) in
-                let agent = try RequestFields(request).text("agent_name", maximumLength: context.limits.agentNameLength)
+                let agent = try RequestFields(request).name("agent_name", maximumLength: context.limits.agentNameLength)
                 let time = Timestamp.now()
                 context.write(.assign(messageID: parameters.id, agent: agent, at: time), respond: respond) { _ in
                     .json(["success": true, "assigned_to": .string(agent), "assigned_at": .string(time.isoformat)])
@@ -96,20 +96,20 @@ enum MessageListing {
             query.search = search
         }
         if let since = request.queryValue("since_id") {
-            guard let id = Int64(since), id >= 0, since.allSatisfy(\.isASCII) else {
+            guard let id = since == "0" ? 0 : RequestFields.plainPositiveInteger(since) else {
                 throw .badRequest("since_id must be a non-negative integer")
             }
             query.sinceID = id
         }
         if let limit = request.queryValue("limit") {
-            guard let value = Int(limit), (1...maximumLimit).contains(value) else {
+            guard let value = RequestFields.plainPositiveInteger(limit).map(Int.init), (1...maximumLimit).contains(value) else {
                 throw .badRequest("limit must be an integer from 1 to \(maximumLimit)")
             }
             query.limit = value
         } else {
             query.limit = defaultLimit
         }
-        if let token = request.queryValue("cursor") {
+        if let token = request.queryValue("cursor"), !token.isEmpty {  // empty: the first page
             guard let cursor = PageCursor(token: token), cursor.sort == query.sort else {
                 throw .badRequest("cursor is not valid for this listing (take it from the Link header)")
             }
@@ -126,8 +126,5 @@ enum MessageListing {
             .joined(separator: "&")
     }
 
-    private static func positiveInteger(_ text: String) -> Int64? {
-        guard text.allSatisfy(\.isASCII), text.first != "+", let value = Int64(text), value > 0 else { return nil }
-        return value
-    }
+    private static func positiveInteger(_ text: String) -> Int64? { RequestFields.plainPositiveInteger(text) }
 }

@@ -5,6 +5,8 @@ import RulesEngine
 /// validators that answer 400 naming the field.
 struct RequestFields {
     private let values: [String: JSONValue]
+    /// Whether the body was a URL-encoded form (where every value is text).
+    private let isForm: Bool
 
     /// Decodes the body by its Content-Type: JSON (also when no type is given), or a URL-encoded form.
     init(_ request: HTTPRequest) throws(HTTPError) {
@@ -12,6 +14,7 @@ struct RequestFields {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         } ?? ""
         let body = request.body
+        isForm = type == "application/x-www-form-urlencoded"
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             values = [:]
             return
@@ -41,49 +44,86 @@ struct RequestFields {
     /// Whether the field is present (and not null).
     func has(_ name: String) -> Bool { values[name].map { $0 != .null } ?? false }
 
-    /// A positive integer that fits 64 bits, given as a JSON integer or as digits in a string.
+    /// The field's value when it is a string, as sent.
+    func rawString(_ name: String) -> String? {
+        if case .string(let text)? = values[name] { return text }
+        return nil
+    }
+
+    /// Whether the field was sent at all (null included).
+    func isPresent(_ name: String) -> Bool { values[name] != nil }
+
+    /// A positive integer that fits 64 bits: a JSON integer, or its digits in a string (as forms send it),
+    /// written plainly (no sign, spaces or leading zeros), exactly as the OpenAPI document's pattern says.
     func positiveID(_ name: String) throws(HTTPError) -> Int64 {
         guard let value = values[name], value != .null else { throw .badRequest("\(name) is required") }
         let parsed: Int64?
         switch value {
         case .integer(let integer): parsed = integer
-        case .string(let text):
-            let trimmed = text.trimmingWhitespace()
-            parsed = trimmed.allSatisfy(\.isASCII) && trimmed.first != "+" && trimmed.first != "-" ? Int64(trimmed) : nil
+        case .number(let number) where number.rounded() == number && number >= 1 && number < 9.2e18: parsed = Int64(number)
+        case .string(let text): parsed = RequestFields.plainPositiveInteger(text)
         default: parsed = nil
         }
         guard let parsed, parsed > 0 else { throw .badRequest("\(name) must be a positive integer that fits in 64 bits") }
         return parsed
     }
 
-    /// A string that is not empty after trimming whitespace, at most `maximumLength` characters; trimmed.
+    /// `positiveID` when the field is sent; nil when it is left out. (null is not a way to leave it out.)
+    func optionalPositiveID(_ name: String) throws(HTTPError) -> Int64? {
+        guard isPresent(name) else { return nil }
+        guard has(name) else { throw .badRequest("\(name) must be a positive integer that fits in 64 bits (or left out)") }
+        return try positiveID(name)
+    }
+
+    /// Digits without a sign, spaces or a leading zero, within Int64; else nil.
+    static func plainPositiveInteger(_ text: String) -> Int64? {
+        guard let first = text.utf8.first, first >= 0x31, first <= 0x39,
+              text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int64(text)
+    }
+
+    /// A string of at most `maximumLength` characters, with something besides whitespace and without NUL;
+    /// returned without surrounding whitespace. (Whitespace as the OpenAPI document's patterns mean it:
+    /// ECMAScript's `\s`.)
     func text(_ name: String, maximumLength: Int) throws(HTTPError) -> String {
         guard let value = values[name], value != .null else { throw .badRequest("\(name) is required") }
         guard case .string(let text) = value else { throw .badRequest("\(name) must be a string") }
-        let trimmed = text.trimmingWhitespace()
-        guard !trimmed.isEmpty else { throw .badRequest("\(name) must not be empty") }
-        let length = trimmed.unicodeScalars.count
+        let length = text.unicodeScalars.count
         guard length <= maximumLength else {
             throw .badRequest("\(name) is too long: \(length) characters, at most \(maximumLength)")
         }
-        guard !trimmed.unicodeScalars.contains(where: { $0.value == 0 }) else { throw .badRequest("\(name) must not contain NUL") }
-        return trimmed
+        guard !text.unicodeScalars.contains(where: { $0.value == 0 }) else { throw .badRequest("\(name) must not contain NUL") }
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !RequestFields.isWhitespace($0) }),
+              let last = scalars.lastIndex(where: { !RequestFields.isWhitespace($0) }) else {
+            throw .badRequest("\(name) must not be empty")
+        }
+        return String(scalars[first...last])
     }
 
-    /// A boolean: JSON true/false, or "true"/"false"/"1"/"0" from a form.
+    /// `text` that is also one line: no control characters anywhere (agent names).
+    func name(_ name: String, maximumLength: Int) throws(HTTPError) -> String {
+        if case .string(let raw)? = values[name], raw.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw .badRequest("\(name) must be one line without control characters")
+        }
+        return try text(name, maximumLength: maximumLength)
+    }
+
+    /// ECMAScript's `\s` (what `pattern` in the OpenAPI document means by whitespace).
+    static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09...0x0D, 0x20, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF: true
+        default: false
+        }
+    }
+
+    /// A boolean: JSON true or false, or the words "true" and "false" in a form.
     func boolean(_ name: String) throws(HTTPError) -> Bool {
         switch values[name] {
         case .bool(let flag)?: return flag
-        case .string(let text)?:
-            switch text.lowercased() {
-            case "true", "1", "yes", "on": return true
-            case "false", "0", "no", "off": return false
-            default: break
-            }
-        case .integer(let number)? where number == 0 || number == 1: return number == 1
+        case .string(let text)? where isForm && (text == "true" || text == "false"): return text == "true"
         case nil, .null?: throw .badRequest("\(name) is required")
-        default: break
+        default: throw .badRequest("\(name) must be true or false")
         }
-        throw .badRequest("\(name) must be true or false")
     }
 }

@@ -6,7 +6,7 @@ import RulesEngine
 enum RulesRoutes {
     static func routes(_ context: APIContext) -> [Route] {
         [
-            Route("GET", "/api/rules") { _, _ throws(HTTPError) in .json(status(context)) },
+            Route("GET", "/api/rules") { request, _ throws(HTTPError) in .json(status(context, forAdmin: request.isAdmin)) },
             Route("POST", "/api/rules/reload", admin: true) { _, _ throws(HTTPError) in
                 let attempt = context.reloader.reload(trigger: .api)
                 return .json(json(attempt), status: attempt.outcome == .rejected ? 422 : 200)
@@ -14,7 +14,7 @@ enum RulesRoutes {
             Route("POST", "/api/score", handler: .asynchronous { request, _, respond throws(HTTPError) in
                 let fields = try RequestFields(request)
                 let text = try fields.text("message", maximumLength: context.limits.messageLength)
-                let user = fields.has("user_id") ? try fields.positiveID("user_id") : nil
+                let user = try fields.optionalPositiveID("user_id")
                 let (options, mayBlock) = context.scoringOptions()
                 context.scoring(mayBlock: mayBlock, respond) {
                     let (score, _) = context.rules.scorer.scoreOrFallback(ScoringInput(text: text, customerID: user), options: options)
@@ -26,8 +26,9 @@ enum RulesRoutes {
         ]
     }
 
-    /// `GET /api/rules`.
-    static func status(_ context: APIContext) -> JSONValue {
+    /// `GET /api/rules`. The rules directory's path and the fleet's hosts, process ids and instance ids are for
+    /// admins only: they tell an outsider where and how the service runs.
+    static func status(_ context: APIContext, forAdmin: Bool) -> JSONValue {
         let scorer = context.rules.scorer
         let ruleSet = scorer.ruleSet
         let counts = context.rules.attemptCounts
@@ -35,21 +36,27 @@ enum RulesRoutes {
             let file = ruleSet.files[path]!
             return ["path": .string(path), "sha256": .string(file.sha256), "bytes": .integer(Int64(file.byteCount))]
         }
-        return [
-            "active": [
-                "version": .string(ruleSet.version), "hash": .string(ruleSet.hash),
-                "activated_at": .string(Timestamp(context.rules.activatedAt).isoformat),
-                "directory": .string(context.reloader.directory), "files": .array(files),
-                "fallback": .number(scorer.fallbackScore),
-            ],
+        var active: [String: JSONValue] = [
+            "version": .string(ruleSet.version), "hash": .string(ruleSet.hash),
+            "activated_at": .string(Timestamp(context.rules.activatedAt).isoformat), "files": .array(files),
+            "fallback": .number(scorer.fallbackScore),
+        ]
+        var status: [String: JSONValue] = [
+            "gate": .bool(context.reloader.gate != nil),
+            "fleet": context.instance.fleet(identified: forAdmin),
+        ]
+        if forAdmin {
+            active["directory"] = .string(context.reloader.directory)
+            status["gate"] = context.reloader.gate.map(JSONValue.string) ?? .null
+            status["instance"] = .string(context.instance.id)
+        }
+        return .object(status.merging([
+            "active": .object(active),
             "last_reload": context.rules.lastAttempt.map(json) ?? .null,
             "reloads": .object(Dictionary(uniqueKeysWithValues: ReloadAttempt.Outcome.allCases.map { outcome in
                 (outcome.rawValue, JSONValue.integer(Int64(counts[outcome] ?? 0)))
             })),
-            "gate": context.reloader.gate.map(JSONValue.string) ?? .null,
             "watching": context.watching,
-            "instance": .string(context.instance.id),
-            "fleet": context.instance.fleet(),
             "versions": .array(context.rules.history.map { record in
                 [
                     "version": .string(record.version), "activated_at": .string(Timestamp(record.activatedAt).isoformat),
@@ -58,7 +65,7 @@ enum RulesRoutes {
                     "errors": .integer(Int64(record.statistics.errors)),
                 ]
             }),
-        ]
+        ]) { mine, _ in mine })
     }
 
     static func json(_ attempt: ReloadAttempt) -> JSONValue {
@@ -86,8 +93,14 @@ enum RulesRoutes {
         guard case .object(let members) = document, !members.isEmpty else {
             throw .badRequest("the body must map rule file names to their sources, e.g. {\"urgency.lua\": \"…\"}")
         }
+        guard members.count <= RuleSet.maximumFiles else {
+            throw .badRequest("at most \(RuleSet.maximumFiles) rule files, got \(members.count)")
+        }
         var files: [String: [UInt8]] = [:]
         for (name, source) in members {
+            guard isRuleFileName(name) else {
+                throw .badRequest("\(name) is not a rule file name: letters, digits, _ and -, with / between folders, ending in .lua")
+            }
             guard case .string(let text) = source else { throw .badRequest("the source of \(name) must be a string") }
             files[name] = Array(text.utf8)
         }
@@ -127,6 +140,16 @@ enum RulesRoutes {
         } catch {
             return .json(["error": .string("the check \(error.description) (fixtures of \(context.checkFixtures); CHECK_TIMEOUT)"),
                           "kind": "timeout"], status: 422)
+        }
+    }
+}
+
+/// A rule file's name as the API takes it (the OpenAPI document's pattern `^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.lua$`).
+func isRuleFileName(_ name: String) -> Bool {
+    guard name.hasSuffix(".lua"), name.utf8.count <= 1024 else { return false }
+    return name.dropLast(4).split(separator: "/", omittingEmptySubsequences: false).allSatisfy { part in
+        !part.isEmpty && part.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2D
         }
     }
 }

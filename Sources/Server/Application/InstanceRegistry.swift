@@ -66,17 +66,24 @@ public final class InstanceRegistry: Sendable {
     }
 
     /// The fleet as JSON: every recorded instance, whether it is this one, and whether it is still alive.
-    public func fleet() -> JSONValue {
+    /// The servers sharing the store and their rules versions; `identified` adds what names a machine and a
+    /// process (id, host, pid), which only admins see.
+    public func fleet(identified: Bool) -> JSONValue {
         guard let instances = try? store.instances() else { return .null }
         let now = Timestamp.now()
         return .array(instances.map { instance in
-            [
-                "id": .string(instance.id), "host": .string(instance.host), "pid": .integer(Int64(instance.pid)),
+            var entry: [String: JSONValue] = [
                 "started_at": .string(instance.startedAt.isoformat), "rules_version": .string(instance.rulesVersion),
                 "rules_activated_at": .string(instance.rulesActivatedAt.isoformat), "last_seen": .string(instance.lastSeen.isoformat),
                 "this": .bool(instance.id == id),
                 "stale": .bool(Double(now.microseconds - instance.lastSeen.microseconds) / 1e6 > InstanceRegistry.staleAfter),
             ]
+            if identified {
+                entry["id"] = .string(instance.id)
+                entry["host"] = .string(instance.host)
+                entry["pid"] = .integer(Int64(instance.pid))
+            }
+            return .object(entry)
         })
     }
 }

@@ -14,6 +14,9 @@ public struct HTTPRequest: Sendable {
     public var clientAddress: String
     /// False when a query parameter was not valid UTF-8 (it is then left out of `query`).
     public var queryIsValidUTF8 = true
+    /// Whether the caller may use admin endpoints (set by the API handler from `AdminAccess`), for public
+    /// endpoints that show admins more.
+    public var isAdmin = false
 
     public init(method: String, path: String, query: [(name: String, value: String)] = [], headers: [String: String] = [:],
                 body: [UInt8] = [], isFromLoopback: Bool = true, clientAddress: String = "127.0.0.1") {
