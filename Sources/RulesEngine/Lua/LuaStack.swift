@@ -110,12 +110,18 @@ struct LuaStack {
             entries.append((key, json(at: -1, depth: depth + 1, budget: &budget)))
         }
         if entries.isEmpty { return .array([]) }  // an empty table is most often an empty list
-        let indices = entries.compactMap { if case .index(let i) = $0.key { i } else { nil } }
-        if indices.count == entries.count, Set(indices) == Set(1...Int64(entries.count)) {
-            let ordered = entries.sorted { $0.key.sortIndex < $1.key.sortIndex }
-            return .array(ordered.map(\.value))
+        // A list when the keys are exactly 1...n (each once), placed by key: no sorting, no sets.
+        var slots = [JSONValue?](repeating: nil, count: entries.count)
+        var isList = true
+        for entry in entries {
+            guard case .index(let i) = entry.key, i >= 1, i <= Int64(entries.count), slots[Int(i - 1)] == nil else {
+                isList = false
+                break
+            }
+            slots[Int(i - 1)] = entry.value
         }
-        var object: [String: JSONValue] = [:]
+        if isList { return .array(slots.compactMap { $0 }) }
+        var object = [String: JSONValue](minimumCapacity: entries.count)
         for entry in entries { object[entry.key.text] = entry.value }
         return .object(object)
     }
@@ -133,8 +139,4 @@ private enum JSONKey {
         }
     }
 
-    var sortIndex: Int64 {
-        if case .index(let i) = self { return i }
-        return .max
-    }
 }

@@ -164,12 +164,14 @@ enum HostObjectType: Int32, CaseIterable {
     case keywordMatcher = 0
     case regexPattern = 1
     case regexSet = 2
+    case lexicon = 3
 
     var name: String {
         switch self {
         case .keywordMatcher: "keywords.matcher"
         case .regexPattern: "re.pattern"
         case .regexSet: "re.set"
+        case .lexicon: "lexicon.lexicon"
         }
     }
 }

@@ -17,7 +17,7 @@ enum Sandbox {
     /// The only `os` functions rules may use.
     static let osAllowlist = ["time", "clock", "date"]
     /// Host modules exposed as globals and in `ctx`.
-    static let hostModules = ["keywords", "re", "log", "llm", "decimal"]
+    static let hostModules = ["keywords", "re", "log", "llm", "decimal", "lexicon"]
 
     static let chunkName = "=[sandbox]"
     /// Where the bounded string-pattern functions are registered; they replace the string library's own.
@@ -241,7 +241,16 @@ enum Sandbox {
         end
         local decimal = { round = modules.decimal.round }
 
-        local exposed = { keywords = keywords, re = re, log = log, llm = llm, decimal = decimal }
+        local compile_lexicon = modules.lexicon.compile
+        local lexicon = {}
+        function lexicon.compile(spec)
+          if type(spec) ~= "table" then error("lexicon.compile: expected a table { concepts = {...}, ... }", 2) end
+          local compiled, message = compile_lexicon(spec)
+          if compiled == nil then error("lexicon.compile: " .. message, 2) end
+          return compiled
+        end
+
+        local exposed = { keywords = keywords, re = re, log = log, llm = llm, decimal = decimal, lexicon = lexicon }
         for name, module in next, exposed do rawset(G, name, (freeze(module, field_of(name)))) end
 
         -- 5. Entry points for the host.

@@ -63,6 +63,15 @@ enum CaseFolding {
         }
     }
 
+    /// The lower-case mapping of one non-ASCII scalar: the scalar it maps to (itself when unchanged), or nil for
+    /// U+0130, which maps to two ("i" and U+0307).
+    @inline(__always)
+    static func lowercase(scalar: UInt32) -> UInt32? {
+        let page = Int(scalar >> 8)
+        let mapped: UInt32 = page < pageCount ? (pages[page]?[Int(scalar & 0xFF)] ?? scalar) : scalar
+        return mapped == multiScalar ? nil : mapped
+    }
+
     /// The lower-cased form of `text`, as Python's `str.lower()` gives it (see the type's note on sigma).
     static func lowercased(_ text: String) -> String {
         var out: [UInt8] = []
@@ -103,7 +112,7 @@ enum CaseFolding {
     }
 
     @inline(__always)
-    private static func encode(_ v: UInt32, into out: inout (UInt8, UInt8, UInt8, UInt8)) -> Int {
+    static func encode(_ v: UInt32, into out: inout (UInt8, UInt8, UInt8, UInt8)) -> Int {
         switch v {
         case 0..<0x80:
             out.0 = UInt8(v); return 1

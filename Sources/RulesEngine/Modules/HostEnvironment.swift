@@ -31,7 +31,7 @@ struct HostModule {
     /// Every module the sandbox knows, in registration order.
     static let all: [HostModule] = [
         RulesSourceModule.module, LogModule.module, KeywordsModule.module, KeywordsModule.methods,
-        RegexModule.module, RegexModule.methods, LLMModule.module,
+        RegexModule.module, RegexModule.methods, LLMModule.module, LexiconModule.module, LexiconModule.methods,
     ]
 }
 

@@ -5,6 +5,7 @@ import Synchronization
 final class CompiledMatchers: Sendable {
     private let automata = Mutex<[String: KeywordAutomaton]>([:])
     private let patterns = Mutex<[PatternKey: RegexPattern]>([:])
+    private let lexicons = Mutex<[String: Lexicon]>([:])
 
     private struct PatternKey: Hashable {
         var source: String
@@ -21,6 +22,17 @@ final class CompiledMatchers: Sendable {
             if let raced = cache[key] { return raced }
             cache[key] = automaton
             return automaton
+        }
+    }
+
+    func lexicon(_ spec: JSONValue) throws(Lexicon.BuildError) -> Lexicon {
+        let key = spec.jsonText
+        if let cached = lexicons.withLock({ $0[key] }) { return cached }
+        let lexicon = try Lexicon(spec)
+        return lexicons.withLock { cache in
+            if let raced = cache[key] { return raced }
+            cache[key] = lexicon
+            return lexicon
         }
     }
 

@@ -45,6 +45,7 @@ final class RuleVM: @unchecked Sendable {
             try state.defineObjectType(.keywordMatcher, methodsModule: HostObjectType.keywordMatcher.name)
             try state.defineObjectType(.regexPattern, methodsModule: HostObjectType.regexPattern.name)
             try state.defineObjectType(.regexSet, methodsModule: HostObjectType.regexSet.name)
+            try state.defineObjectType(.lexicon, methodsModule: HostObjectType.lexicon.name)
 
             state.pushModules()
             try state.runChunk(Sandbox.prelude, chunkName: Sandbox.chunkName, arguments: 1, results: 2,
@@ -116,6 +117,25 @@ final class RuleVM: @unchecked Sendable {
         guard explain, !stack.isNoneOrNil(at: 2) else { return (value, nil) }
         var budget = 10_000
         return (value, stack.json(at: 2, budget: &budget))
+    }
+
+    /// What the rules' global function `inventory()` returns (the names of every tier keyword, modifier,
+    /// intent… for `check --coverage`), or nil when they define none.
+    func inventory() throws(ScoringError) -> [String]? {
+        defer { state.top = 0 }
+        state.top = 0
+        guard lua_getglobal(state.raw, "inventory") == LUA_TFUNCTION else { return nil }
+        do {
+            try state.call(arguments: 0, results: 1, budget: limits.instructionsForLoading)
+        } catch {
+            if error.kind == .instructionBudget || error.kind == .memory { isSpent = true }
+            throw ScoringError(evaluating: error)
+        }
+        var budget = 1_000_000
+        guard case .array(let items) = LuaStack(state.raw).json(at: -1, budget: &budget) else {
+            throw ScoringError(kind: .invalidResult, file: RuleSet.entryFile, message: "inventory() must return a list of names")
+        }
+        return items.compactMap(\.stringValue)
     }
 
     private func typeName(_ type: Int32) -> String {

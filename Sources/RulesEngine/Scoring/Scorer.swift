@@ -52,6 +52,11 @@ public final class Scorer: Sendable {
         }
     }
 
+    /// The names of everything the rules can fire (`inventory()` in urgency.lua), or nil when they do not say.
+    public func inventory() throws(ScoringError) -> [String]? {
+        try pool.withVM { vm throws(ScoringError) in try vm.inventory() }
+    }
+
     /// The message a rule set must be able to score before it is accepted.
     public static let probeMessage = "Hello, why was my loan application rejected??? Please help."
 

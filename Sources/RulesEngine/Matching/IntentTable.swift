@@ -1,0 +1,137 @@
+/// A rule profile's intents, decided in the host: an intent counts when every concept of one of its `when`
+/// entries is active and none of its `unless` concepts is; the most urgent counting intent wins (the first
+/// declared among equals). A `weak` intent (thanks, greetings) wins only when no other intent counts and no
+/// concept outside the `minor` ones is active: "thanks, but my refund has not come" is about the refund.
+///
+/// The rules declare intents as data (`lexicon.compile{..., intents = {...}, minor = {...}}`); deciding them
+/// here keeps a message's whole keyword reading inside one host call.
+struct IntentTable {
+    /// Concept masks, one bit per concept (concept i is bit i % 64 of word i / 64).
+    struct Concepts: Equatable {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+        static func == (a: Concepts, b: Concepts) -> Bool { a.words == b.words }
+
+        mutating func insert(_ index: Int) {
+            let bit = UInt64(1) << UInt64(index % 64)
+            switch index / 64 {
+            case 0: words.0 |= bit
+            case 1: words.1 |= bit
+            case 2: words.2 |= bit
+            default: words.3 |= bit
+            }
+        }
+
+        @inline(__always)
+        func contains(all other: Concepts) -> Bool {
+            words.0 & other.words.0 == other.words.0 && words.1 & other.words.1 == other.words.1
+                && words.2 & other.words.2 == other.words.2 && words.3 & other.words.3 == other.words.3
+        }
+
+        @inline(__always)
+        func intersects(_ other: Concepts) -> Bool {
+            words.0 & other.words.0 != 0 || words.1 & other.words.1 != 0 || words.2 & other.words.2 != 0
+                || words.3 & other.words.3 != 0
+        }
+
+        @inline(__always)
+        func subtracting(_ other: Concepts) -> Concepts {
+            var result = self
+            result.words = (words.0 & ~other.words.0, words.1 & ~other.words.1, words.2 & ~other.words.2, words.3 & ~other.words.3)
+            return result
+        }
+
+        var isEmpty: Bool { self == Concepts() }
+    }
+
+    /// One intent, as the decision reads it (plain values only: read on every message).
+    struct Intent {
+        var level: Double
+        var weak: Bool
+        /// Where the intent's `when` alternatives are in `alternatives`.
+        var first: Int
+        var count: Int
+        var unless: Concepts
+    }
+
+    /// The intents' names, in declaration order.
+    let names: [String]
+    private let intents: FrozenArray<Intent>
+    private let alternatives: FrozenArray<Concepts>
+    /// The concepts weak intents may live beside.
+    private let minor: Concepts
+
+    /// The table `spec` describes (its `intents` and `minor`), concept names resolved through `concepts`.
+    init(_ spec: JSONValue, concepts: [String: Int]) throws(Lexicon.BuildError) {
+        func conceptSet(_ value: JSONValue?, _ owner: String) throws(Lexicon.BuildError) -> Concepts {
+            var set = Concepts()
+            let list: [JSONValue]
+            switch value {
+            case .string(let name)?: list = [.string(name)]
+            case .array(let items)?: list = items
+            case .object(let members)? where members.isEmpty: list = []
+            case nil: list = []
+            default: throw Lexicon.BuildError(description: "\(owner): expected a concept name or a list of them")
+            }
+            for item in list {
+                guard case .string(let name) = item else { throw Lexicon.BuildError(description: "\(owner): concept names must be strings") }
+                guard let index = concepts[name] else { throw Lexicon.BuildError(description: "\(owner): unknown concept \(name)") }
+                set.insert(index)
+            }
+            return set
+        }
+        guard case .array(let list)? = spec["intents"] else { throw Lexicon.BuildError(description: "intents must be a list") }
+        var intents: [Intent] = [], alternatives: [Concepts] = [], intentNames: [String] = []
+        for (number, item) in list.enumerated() {
+            guard case .string(let name)? = item["name"] else { throw Lexicon.BuildError(description: "intent \(number + 1) needs a name") }
+            let owner = "intent \"\(name)\""
+            guard let level = item["level"]?.doubleValue else { throw Lexicon.BuildError(description: "\(owner): level must be a number") }
+            guard case .array(let when)? = item["when"], !when.isEmpty else {
+                throw Lexicon.BuildError(description: "\(owner): when must list concepts")
+            }
+            let first = alternatives.count
+            for entry in when {
+                let set = try conceptSet(entry, owner)
+                guard !set.isEmpty else { throw Lexicon.BuildError(description: "\(owner): an empty when entry") }
+                alternatives.append(set)
+            }
+            intentNames.append(name)
+            intents.append(Intent(level: level, weak: item["weak"]?.boolValue ?? false, first: first,
+                                  count: when.count, unless: try conceptSet(item["unless"], owner)))
+        }
+        names = intentNames
+        self.intents = FrozenArray(intents)
+        self.alternatives = FrozenArray(alternatives)
+        minor = try conceptSet(spec["minor"], "minor")
+    }
+
+    /// Whether intent `index` counts for these active concepts.
+    @inline(__always)
+    func counts(_ index: Int, _ active: Concepts) -> Bool {
+        let intent = intents.pointer[index]
+        if active.intersects(intent.unless) { return false }
+        for k in intent.first..<intent.first + intent.count where active.contains(all: alternatives.pointer[k]) { return true }
+        return false
+    }
+
+    /// Every intent that counts for these active concepts, in declaration order.
+    func counting(_ active: Concepts) -> [Int] { (0..<intents.count).filter { counts($0, active) } }
+
+    /// The winning intent for these active concepts, or nil when none counts.
+    func choose(_ active: Concepts) -> Int? {
+        var best = -1, bestWeak = -1
+        var bestLevel = -Double.infinity, bestWeakLevel = -Double.infinity
+        let intents = self.intents.pointer
+        for index in 0..<self.intents.count where counts(index, active) {
+            let level = intents[index].level
+            if intents[index].weak {
+                if level > bestWeakLevel { bestWeak = index; bestWeakLevel = level }
+            } else if level > bestLevel {
+                best = index
+                bestLevel = level
+            }
+        }
+        if best >= 0 { return best }
+        return bestWeak >= 0 && active.subtracting(minor).isEmpty ? bestWeak : nil
+    }
+}

@@ -1,0 +1,456 @@
+/// Concepts found in a message by words rather than by substrings: the message is folded to lower case and cut
+/// into words (`WordSplitter`), each word is normalized (the rules' aliases for SMS spellings, then the rules'
+/// vocabulary, a word long enough also when it is one typing slip from a vocabulary word — `SpellingCorrector`),
+/// and the rules' phrases are matched on those words (`PhraseTrie`, wildcard words through `WildcardIndex`).
+/// Each concept found is then judged in its context, NegEx-style: negated ("not blocked, just asking"),
+/// hypothetical ("what happens if my phone is stolen") or resolved ("it was blocked but it works now"); only
+/// the others are active.
+///
+/// Compiled once per rules version and shared by its Lua states. Reading a message allocates a few buffers and
+/// no objects: the tables are read through plain pointers.
+final class Lexicon: HostObject, @unchecked Sendable {
+    /// Why a lexicon specification was refused.
+    struct BuildError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// What became of a concept in one message.
+    enum State: UInt8, Comparable {
+        case absent = 0, resolved, hypothetical, negated, active
+        static func < (a: State, b: State) -> Bool { a.rawValue < b.rawValue }
+        var name: String {
+            switch self {
+            case .absent: "absent"
+            case .resolved: "resolved"
+            case .hypothetical: "hypothetical"
+            case .negated: "negated"
+            case .active: "active"
+            }
+        }
+    }
+
+    /// What a phrase stands for, as the trie stores it: a concept's index, or one of the cues.
+    enum Cue {
+        static let negation: Int32 = -1
+        static let hypothetical: Int32 = -2
+        static let resolution: Int32 = -3
+        static let boundary: Int32 = -4
+    }
+
+    /// The concepts' names, in declaration order (concept i is bit i of the masks).
+    let conceptNames: [String]
+    /// Per concept: whether a negation before it cancels it.
+    private let negatable: FrozenArray<Bool>
+    /// Per concept: whether a "what if" makes it hypothetical (a threat is a threat however it is put).
+    private let conditional: FrozenArray<Bool>
+    private let vocabulary: ByteTable
+    /// Every word read without correction: aliases (by what they replace) and vocabulary words → an entry below.
+    private let known: ByteTable
+    /// Per known entry: the word as the phrases see it (in `surfaces`), its vocabulary id (-1: an alias to a word
+    /// outside the vocabulary, read like an unknown word), and its wildcard atoms (in `entryWildcards`).
+    private let surfaces: FrozenArray<UInt8>
+    private let entrySurfaceStart: FrozenArray<Int32>
+    private let entrySurfaceLength: FrozenArray<Int32>
+    private let entryID: FrozenArray<Int32>
+    private let entryWildcardStart: FrozenArray<Int32>
+    private let entryWildcardCount: FrozenArray<Int32>
+    private let entryWildcards: FrozenArray<Int32>
+    /// Per vocabulary word: whether some phrase starts with it.
+    private let startsPhrase: FrozenArray<Bool>
+    private let wildcards: WildcardIndex
+    private let trie: PhraseTrie
+    /// The profile's intents, when the specification declares them (`lex:classify`).
+    let intents: IntentTable?
+    private let corrector: SpellingCorrector
+    let fuzzyMinimum: Int
+    let negationWindow: Int
+
+    /// Most concepts a lexicon may declare (four 64-bit masks).
+    static let maximumConcepts = 256
+    /// Up to how many words `...` in a phrase skips.
+    static let gapLength = 3
+
+    /// The atom a wildcard pattern is in phrases and words (vocabulary words are their ids, 0 and up).
+    @inline(__always)
+    private static func atom(ofWildcard index: Int32) -> Int32 { -2 - index }
+
+    init(_ spec: JSONValue) throws(BuildError) {
+        guard case .array(let concepts)? = spec["concepts"], !concepts.isEmpty else {
+            throw BuildError(description: "concepts must be a list of { name = ..., phrases = {...} }")
+        }
+        guard concepts.count <= Lexicon.maximumConcepts else {
+            throw BuildError(description: "\(concepts.count) concepts (at most \(Lexicon.maximumConcepts))")
+        }
+        fuzzyMinimum = Int(spec["fuzzy"]?.doubleValue ?? 0)
+        negationWindow = Int(spec["negation_window"]?.doubleValue ?? 4)
+        var aliasList: [(key: [UInt8], value: Int32)] = [], targetList: [(key: [UInt8], value: Int32)] = []
+        var aliasOf: [[UInt8]: [UInt8]] = [:]
+        if case .object(let table)? = spec["aliases"] {
+            for (from, to) in table.sorted(by: { $0.key < $1.key }) {
+                guard case .string(let replacement) = to else { throw BuildError(description: "alias \(from) must map to a word") }
+                let source = Lexicon.fold(from), target = Lexicon.fold(replacement)
+                guard !source.isEmpty, !target.isEmpty else { throw BuildError(description: "alias \"\(from)\" must map a word to a word") }
+                aliasOf[source] = target
+                // the targets' table numbers its distinct keys in order: the alias stores that number
+                let number = targetList.firstIndex { $0.key == target } ?? {
+                    targetList.append((key: target, value: Int32(targetList.count)))
+                    return targetList.count - 1
+                }()
+                aliasList.append((key: source, value: Int32(number)))
+            }
+        }
+        var vocabulary: [[UInt8]: Int32] = [:]
+        var words: [[UInt8]] = []
+        func wordID(_ word: [UInt8]) -> Int32 {
+            if let id = vocabulary[word] { return id }
+            let id = Int32(words.count)
+            words.append(word)
+            vocabulary[word] = id
+            return id
+        }
+        var patterns: [WildcardIndex.Pattern] = [], patternIndex: [WildcardIndex.Pattern: Int32] = [:]
+        var phrases: [(steps: [PhraseTrie.Step], meaning: Int32)] = []
+        func addPhrases(_ list: JSONValue?, meaning: Int32, owner: String) throws(BuildError) {
+            guard case .array(let items)? = list else { throw BuildError(description: "\(owner): phrases must be a list of strings") }
+            for item in items {
+                guard case .string(let text) = item else { throw BuildError(description: "\(owner): phrases must be strings") }
+                var steps: [PhraseTrie.Step] = []
+                for token in WordSplitter.split(CaseFolding.lowercased(text), patterns: true).map(\.bytes) {
+                    if token == Array("...".utf8) {
+                        steps.append(.gap(Lexicon.gapLength))
+                    } else if token.first == UInt8(ascii: "*") || token.last == UInt8(ascii: "*") {
+                        let core = Array(token.drop { $0 == UInt8(ascii: "*") }.reversed().drop { $0 == UInt8(ascii: "*") }.reversed())
+                        guard core.count >= 3, !core.contains(UInt8(ascii: "*")) else {
+                            throw BuildError(description: "\(owner): \"\(String(decoding: token, as: UTF8.self))\" needs at least 3 letters besides * (and * only at its ends)")
+                        }
+                        let leading = token.first == UInt8(ascii: "*"), trailing = token.last == UInt8(ascii: "*")
+                        let pattern = WildcardIndex.Pattern(kind: leading && trailing ? .infix : leading ? .suffix : .prefix, core: core)
+                        let index = patternIndex[pattern] ?? {
+                            patterns.append(pattern)
+                            patternIndex[pattern] = Int32(patterns.count - 1)
+                            return Int32(patterns.count - 1)
+                        }()
+                        steps.append(.atom(Lexicon.atom(ofWildcard: index)))
+                    } else {
+                        steps.append(.atom(wordID(aliasOf[token] ?? token)))
+                    }
+                }
+                guard let first = steps.first, first != .gap(Lexicon.gapLength), steps.last != .gap(Lexicon.gapLength) else {
+                    throw BuildError(description: "\(owner): the phrase \"\(text)\" has no words (or starts or ends with ...)")
+                }
+                phrases.append((steps: steps, meaning: meaning))
+            }
+        }
+        if case .array(let known)? = spec["words"] {
+            for item in known {
+                guard case .string(let word) = item else { throw BuildError(description: "words must be a list of strings") }
+                for token in WordSplitter.split(CaseFolding.lowercased(word)) { _ = wordID(aliasOf[token.bytes] ?? token.bytes) }
+            }
+        }
+        var names: [String] = [], negatable: [Bool] = [], conditional: [Bool] = []
+        for (index, concept) in concepts.enumerated() {
+            guard case .string(let name)? = concept["name"] else { throw BuildError(description: "concept \(index + 1) needs a name") }
+            names.append(name)
+            negatable.append(concept["negatable"] != .bool(false))
+            conditional.append(concept["hypothetical"] != .bool(false))
+            try addPhrases(concept["phrases"], meaning: Int32(index), owner: "concept \(name)")
+        }
+        for (key, meaning) in [("negation", Cue.negation), ("hypothetical", Cue.hypothetical), ("resolution", Cue.resolution),
+                               ("boundaries", Cue.boundary)] where spec[key] != nil {
+            try addPhrases(spec[key], meaning: meaning, owner: key)
+        }
+        conceptNames = names
+        self.negatable = FrozenArray(negatable)
+        self.conditional = FrozenArray(conditional)
+        self.vocabulary = ByteTable(words.enumerated().map { (key: $0.element, value: Int32($0.offset)) })
+        let wildcards = WildcardIndex(patterns)
+        self.wildcards = wildcards
+        // The known words: aliases first (an alias wins over the word it spells), then the vocabulary.
+        var knownKeys: [(key: [UInt8], value: Int32)] = [], pool: [UInt8] = []
+        var surfaceStarts: [Int32] = [], surfaceLengths: [Int32] = [], ids: [Int32] = []
+        var wildStarts: [Int32] = [], wildCounts: [Int32] = [], wild: [Int32] = []
+        var seen = Set<[UInt8]>()
+        let entries = aliasList.map { (key: $0.key, surface: targetList[Int($0.value)].key) } + words.map { (key: $0, surface: $0) }
+        for (key, surface) in entries where seen.insert(key).inserted {
+            knownKeys.append((key: key, value: Int32(ids.count)))
+            surfaceStarts.append(Int32(pool.count))
+            surfaceLengths.append(Int32(surface.count))
+            pool.append(contentsOf: surface)
+            ids.append(vocabulary[surface] ?? -1)
+            wildStarts.append(Int32(wild.count))
+            surface.withUnsafeBufferPointer { bytes in wildcards.view.forEachMatch(bytes) { wild.append(Lexicon.atom(ofWildcard: $0)) } }
+            wildCounts.append(Int32(wild.count) - wildStarts.last!)
+        }
+        known = ByteTable(knownKeys)
+        surfaces = FrozenArray(pool)
+        entrySurfaceStart = FrozenArray(surfaceStarts)
+        entrySurfaceLength = FrozenArray(surfaceLengths)
+        entryID = FrozenArray(ids)
+        entryWildcardStart = FrozenArray(wildStarts)
+        entryWildcardCount = FrozenArray(wildCounts)
+        entryWildcards = FrozenArray(wild)
+        var starts = [Bool](repeating: false, count: words.count)
+        for phrase in phrases { if case .atom(let atom) = phrase.steps[0], atom >= 0 { starts[Int(atom)] = true } }
+        startsPhrase = FrozenArray(starts)
+        trie = PhraseTrie(phrases)
+        intents = spec["intents"] == nil ? nil
+            : try IntentTable(spec, concepts: Dictionary(names.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first }))
+        corrector = SpellingCorrector(vocabulary: self.vocabulary, minimumLength: fuzzyMinimum)
+    }
+
+    static func fold(_ text: String) -> [UInt8] { Array(CaseFolding.lowercased(text).utf8) }
+
+    // MARK: Words
+
+    /// A word of the message as the phrases see it.
+    struct Word {
+        /// The word as written, after its alias: what wildcard patterns look at.
+        var surface: UnsafeBufferPointer<UInt8>
+        /// The vocabulary word it was read as (itself, or its correction), or -1.
+        var id: Int32
+        var clause: Int32
+        var sentence: Int32
+        /// Its atoms (its id, the wildcards it satisfies) in the atom buffer.
+        var atomStart: Int32
+        var atomCount: Int32
+        /// Whether the word was read as a vocabulary word one slip away.
+        var corrected: Bool
+    }
+
+    /// Calls `body` with the words of `text`, normalized, and the atom buffer their atoms are in.
+    private func withWords<Result>(in text: UnsafeRawBufferPointer,
+                                   _ body: (UnsafeBufferPointer<Word>, UnsafeBufferPointer<Int32>) -> Result) -> Result {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: WordSplitter.capacity(forBytes: text.count)) { bytes in
+            withUnsafeTemporaryAllocation(of: WordSplitter.Span.self, capacity: max(text.count, 1)) { spans in
+                let count = WordSplitter.splitBytes(text, bytes: bytes.baseAddress!, spans: spans.baseAddress!)
+                return normalize(UnsafeBufferPointer(bytes), UnsafeBufferPointer(rebasing: spans[0..<count]), body)
+            }
+        }
+    }
+
+    /// Normalizes the split words: alias, vocabulary word or correction, wildcard atoms.
+    private func normalize<Result>(_ bytes: UnsafeBufferPointer<UInt8>, _ spans: UnsafeBufferPointer<WordSplitter.Span>,
+                                   _ body: (UnsafeBufferPointer<Word>, UnsafeBufferPointer<Int32>) -> Result) -> Result {
+        let known = self.known.view, vocabulary = self.vocabulary.view, wildcards = self.wildcards.view
+        let surfaces = self.surfaces.pointer, surfaceStart = entrySurfaceStart.pointer, surfaceLength = entrySurfaceLength.pointer
+        let entryID = self.entryID.pointer
+        let wildcardStart = entryWildcardStart.pointer, wildcardCount = entryWildcardCount.pointer, entryWildcards = self.entryWildcards.pointer
+        var atoms = ContiguousArray<Int32>()
+        atoms.reserveCapacity(spans.count * 2)
+        return withUnsafeTemporaryAllocation(of: Word.self, capacity: max(spans.count, 1)) { words in
+            for (index, span) in spans.enumerated() {
+                var surface = UnsafeBufferPointer(rebasing: bytes[Int(span.start)..<Int(span.start + span.length)])
+                var id: Int32 = -1
+                var corrected = false
+                let atomStart = atoms.count
+                if let entry = known.value(of: surface).map(Int.init) {
+                    surface = UnsafeBufferPointer(start: surfaces + Int(surfaceStart[entry]), count: Int(surfaceLength[entry]))
+                    id = entryID[entry]
+                    if id >= 0 {
+                        atoms.append(id)
+                        let start = Int(wildcardStart[entry])
+                        for k in start..<start + Int(wildcardCount[entry]) { atoms.append(entryWildcards[k]) }
+                    }
+                }
+                if id < 0 {
+                    if let correction = corrector.correction(of: surface) {
+                        id = correction
+                        corrected = true
+                        atoms.append(id)
+                    }
+                    if !wildcards.isEmpty {
+                        wildcards.forEachMatch(surface) { atoms.append(Lexicon.atom(ofWildcard: $0)) }
+                        if corrected {  // a prefix may match the corrected word ("rejcted" → rejected → reject*)
+                            wildcards.forEachMatch(vocabulary.key(at: id), prefixesOnly: true) { pattern in
+                                let atom = Lexicon.atom(ofWildcard: pattern)
+                                if !atoms[atomStart...].contains(atom) { atoms.append(atom) }
+                            }
+                        }
+                    }
+                }
+                (words.baseAddress! + index).initialize(to: Word(
+                    surface: surface, id: id, clause: span.clause, sentence: span.sentence,
+                    atomStart: Int32(atomStart), atomCount: Int32(atoms.count - atomStart), corrected: corrected))
+            }
+            return atoms.withUnsafeBufferPointer { atoms in body(UnsafeBufferPointer(rebasing: words[0..<spans.count]), atoms) }
+        }
+    }
+
+    /// The bytes a word is read as: its vocabulary word, or as written.
+    private func reading(of word: Word) -> UnsafeBufferPointer<UInt8> {
+        word.id >= 0 ? vocabulary.view.key(at: word.id) : word.surface
+    }
+
+    /// The words of a message, normalized, space-separated (`lex:words`).
+    func normalizedWords(_ text: UnsafeRawBufferPointer) -> String {
+        withWords(in: text) { words, _ in words.map { String(decoding: reading(of: $0), as: UTF8.self) }.joined(separator: " ") }
+    }
+
+    // MARK: Matching
+
+    /// One phrase found: what it means (a concept or a cue), the words it covers, the trie node it ended at.
+    struct Occurrence {
+        var meaning: Int32
+        var start: Int32
+        var end: Int32  // inclusive
+        var node: Int32
+    }
+
+    /// Every phrase occurrence among `words`: at each word, every phrase that starts there (a phrase with `...`
+    /// ends where it ends first).
+    private func occurrences(_ words: UnsafeBufferPointer<Word>, _ atoms: UnsafeBufferPointer<Int32>) -> ContiguousArray<Occurrence> {
+        var found = ContiguousArray<Occurrence>()
+        found.reserveCapacity(16)
+        let trie = self.trie.view
+        for start in 0..<words.count {
+            walk(trie, PhraseTrie.View.root, Int32(start), words, atoms, start: Int32(start), first: found.count, into: &found)
+        }
+        return found
+    }
+
+    private func walk(_ trie: PhraseTrie.View, _ node: Int32, _ position: Int32, _ words: UnsafeBufferPointer<Word>,
+                      _ atoms: UnsafeBufferPointer<Int32>, start: Int32, first: Int, into found: inout ContiguousArray<Occurrence>) {
+        if node != PhraseTrie.View.root {
+            let meanings = trie.meanings(node)
+            if !meanings.isEmpty && !found[first...].contains(where: { $0.node == node }) {
+                for meaning in meanings { found.append(Occurrence(meaning: meaning, start: start, end: position - 1, node: node)) }
+            }
+        }
+        if Int(position) < words.count {
+            let word = words[Int(position)]
+            let rootOnly = node == PhraseTrie.View.root
+            for k in Int(word.atomStart)..<Int(word.atomStart + word.atomCount) {
+                let atom = atoms[k]
+                if rootOnly && atom >= 0 && !startsPhrase.pointer[Int(atom)] { continue }
+                let child = trie.child(node, atom)
+                if child >= 0 { walk(trie, child, position + 1, words, atoms, start: start, first: first, into: &found) }
+            }
+        }
+        let (gap, most) = trie.gap(node)
+        if gap >= 0 {
+            for skip in 0...most where Int(position) + skip <= words.count {
+                walk(trie, gap, position + Int32(skip), words, atoms, start: start, first: first, into: &found)
+            }
+        }
+    }
+
+    // MARK: Judging
+
+    /// Judges every concept found in `words` into `states` (one per concept, all `.absent` on entry); calls
+    /// `evidence` with the concept and the words of each occurrence that set or confirmed its state.
+    private func judge(_ words: UnsafeBufferPointer<Word>, _ atoms: UnsafeBufferPointer<Int32>, into states: UnsafeMutablePointer<State>,
+                       evidence: ((Int, Int, Int) -> Void)? = nil) {
+        let found = occurrences(words, atoms)
+        let negatable = self.negatable.pointer, conditional = self.conditional.pointer
+        withUnsafeTemporaryAllocation(of: Bool.self, capacity: max(found.count, 1)) { dropped in
+            dropped.initialize(repeating: false)
+            // The longest phrase wins: a concept found inside a longer phrase of another concept is part of that
+            // one ("late" in "late fee", "stolen" in "stolen stock", "emergency" in "emergency loan").
+            for (i, inner) in found.enumerated() where inner.meaning >= 0 {
+                dropped[i] = found.contains { outer in
+                    outer.meaning >= 0 && outer.meaning != inner.meaning && outer.start <= inner.start && inner.end <= outer.end
+                        && outer.end - outer.start > inner.end - inner.start
+                }
+            }
+            // A cue inside a concept's own phrase ("not" in "not received") is part of that phrase, not a cue; so
+            // is a cue overlapping a phrase that carries its own negation ("received it" in "haven't received it").
+            for (i, cue) in found.enumerated() where cue.meaning < 0 {
+                dropped[i] = found.indices.contains { k in
+                    let concept = found[k]
+                    guard concept.meaning >= 0, !dropped[k] else { return false }
+                    let inside = concept.start <= cue.start && cue.end <= concept.end && (concept.start, concept.end) != (cue.start, cue.end)
+                    let overlaps = concept.start <= cue.end && cue.start <= concept.end
+                    return inside || (!negatable[Int(concept.meaning)] && overlaps)
+                }
+            }
+            judge(found, dropped: UnsafeBufferPointer(dropped), words, negatable: negatable, conditional: conditional,
+                  into: states, evidence: evidence)
+        }
+    }
+
+    /// Judges the concept occurrences by the cues (those not `dropped`).
+    private func judge(_ found: ContiguousArray<Occurrence>, dropped: UnsafeBufferPointer<Bool>, _ words: UnsafeBufferPointer<Word>,
+                       negatable: UnsafePointer<Bool>, conditional: UnsafePointer<Bool>, into states: UnsafeMutablePointer<State>,
+                       evidence: ((Int, Int, Int) -> Void)?) {
+        func hasCue(_ meaning: Int32, _ test: (Occurrence) -> Bool) -> Bool {
+            for k in found.indices where found[k].meaning == meaning && !dropped[k] && test(found[k]) { return true }
+            return false
+        }
+        func clause(_ position: Int32) -> (Int32, Int) {
+            var boundaries = 0
+            for k in found.indices where found[k].meaning == Cue.boundary && !dropped[k] && found[k].start <= position { boundaries += 1 }
+            return (words[Int(position)].clause, boundaries)
+        }
+        let window = Int32(negationWindow)
+        for (k, occurrence) in found.enumerated() where occurrence.meaning >= 0 && !dropped[k] {
+            let index = Int(occurrence.meaning)
+            var state = State.active
+            if negatable[index], hasCue(Cue.negation, { cue in
+                cue.end < occurrence.start && occurrence.start - cue.end <= window
+                    && clause(cue.end) == clause(occurrence.start)
+            }) {
+                state = .negated
+            } else if conditional[index], hasCue(Cue.hypothetical, { cue in
+                cue.end < occurrence.start
+                    && words[Int(cue.end)].sentence == words[Int(occurrence.start)].sentence
+            }) {
+                state = .hypothetical
+            } else if hasCue(Cue.resolution, { cue in
+                // after it ("it was blocked, but it works now"), around it ("CRB cleared"), or before it in the
+                // same clause ("received the refund today")
+                cue.end >= occurrence.start || clause(cue.end) == clause(occurrence.start)
+            }) {
+                state = .resolved
+            }
+            if let evidence, state >= states[index] { evidence(index, Int(occurrence.start), Int(occurrence.end)) }
+            if state > states[index] { states[index] = state }
+        }
+    }
+
+    /// The active concepts of `text` (`lex:scan`): concept i (0-based) is bit i % 64 of word i / 64.
+    func activeConcepts(_ text: UnsafeRawBufferPointer) -> IntentTable.Concepts {
+        let conceptCount = conceptNames.count
+        return withUnsafeTemporaryAllocation(of: State.self, capacity: conceptCount) { states in
+            states.initialize(repeating: .absent)
+            withWords(in: text) { words, atoms in judge(words, atoms, into: states.baseAddress!) }
+            var active = IntentTable.Concepts()
+            for index in 0..<conceptCount where states[index] == .active { active.insert(index) }
+            return active
+        }
+    }
+
+    /// How many 64-bit masks the concepts need (1 to 4).
+    var maskCount: Int { (conceptNames.count + 63) / 64 }
+
+    /// What `explain` finds: every concept mentioned, and the active ones as masks.
+    struct Explanation {
+        var mentions: [(name: String, state: State, words: String)]
+        var active: IntentTable.Concepts
+    }
+
+    /// Every concept `text` mentions, in declaration order, with its state and the words of its most telling
+    /// occurrence (`lex:explain`, `lex:read`).
+    func explain(_ text: UnsafeRawBufferPointer) -> Explanation {
+        let conceptCount = conceptNames.count
+        // the words of each concept's most telling occurrence, as word positions: strings only at the end
+        var evidence = [(first: Int, last: Int)](repeating: (0, -1), count: conceptCount)
+        var names = [String](repeating: "", count: conceptCount)
+        let states = [State](unsafeUninitializedCapacity: conceptCount) { buffer, initialized in
+            buffer.initialize(repeating: .absent)
+            withWords(in: text) { words, atoms in
+                judge(words, atoms, into: buffer.baseAddress!) { concept, first, last in evidence[concept] = (first, last) }
+                for concept in 0..<conceptCount where buffer[concept] != .absent {
+                    let (first, last) = evidence[concept]
+                    names[concept] = words[first...last].map { String(decoding: self.reading(of: $0), as: UTF8.self) }.joined(separator: " ")
+                }
+            }
+            initialized = conceptCount
+        }
+        var explanation = Explanation(mentions: [], active: IntentTable.Concepts())
+        for index in states.indices where states[index] != .absent {
+            explanation.mentions.append((name: conceptNames[index], state: states[index], words: names[index]))
+            if states[index] == .active { explanation.active.insert(index) }
+        }
+        return explanation
+    }
+}

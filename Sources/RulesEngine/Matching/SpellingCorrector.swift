@@ -1,0 +1,110 @@
+/// Forgives one typing slip in a word: finds the vocabulary word (of `minimumLength` letters or more) that a
+/// word is one edit from — a letter missing, extra or two letters swapped, or one letter wrong in words of seven
+/// letters or more (in shorter words a different letter is too often a different word: kunipa is not kuniua).
+/// Symmetric deletion: every vocabulary word with one letter removed is indexed once, so a lookup costs a few
+/// hash probes per letter of the word, with no allocation.
+final class SpellingCorrector: @unchecked Sendable {
+    let minimumLength: Int
+    /// Longest word looked at (longer ones are not words people misspell, and the variants fit a small buffer).
+    static let maximumLength = 30
+    private let vocabulary: ByteTable
+    /// A vocabulary word with one letter removed → its group of vocabulary ids.
+    private let deletions: ByteTable
+    private let groupStart: FrozenArray<Int32>
+    private let groupCount: FrozenArray<Int32>
+    private let groups: FrozenArray<Int32>
+
+    /// A corrector for the words of `vocabulary` (ids are its entry numbers) of `minimumLength` letters or more,
+    /// ASCII only.
+    init(vocabulary: ByteTable, minimumLength: Int) {
+        self.minimumLength = minimumLength
+        self.vocabulary = vocabulary
+        var groupOf: [[UInt8]: Int] = [:], lists: [[Int32]] = []
+        if minimumLength > 0 {
+            for id in 0..<Int32(vocabulary.count) {
+                let word = Array(vocabulary.view.key(at: id))
+                guard word.count >= minimumLength, word.count <= SpellingCorrector.maximumLength + 1,
+                      word.allSatisfy({ $0 < 0x80 }) else { continue }
+                for position in word.indices {
+                    var variant = word
+                    variant.remove(at: position)
+                    let group = groupOf[variant] ?? {
+                        lists.append([])
+                        groupOf[variant] = lists.count - 1
+                        return lists.count - 1
+                    }()
+                    if lists[group].last != id { lists[group].append(id) }
+                }
+            }
+        }
+        deletions = ByteTable(groupOf.map { (key: $0.key, value: Int32($0.value)) })
+        var starts: [Int32] = [], counts: [Int32] = [], flat: [Int32] = []
+        for list in lists {
+            starts.append(Int32(flat.count))
+            counts.append(Int32(list.count))
+            flat.append(contentsOf: list)
+        }
+        groupStart = FrozenArray(starts)
+        groupCount = FrozenArray(counts)
+        groups = FrozenArray(flat)
+    }
+
+    /// The vocabulary id `word` is a slip of, the lowest when several are; nil when none is (or `word` is not an
+    /// ASCII word of a plausible length).
+    func correction(of word: UnsafeBufferPointer<UInt8>) -> Int32? {
+        let count = word.count
+        guard minimumLength > 0, count >= minimumLength - 1, count <= SpellingCorrector.maximumLength else { return nil }
+        for byte in word where byte >= 0x80 { return nil }
+        let vocabulary = self.vocabulary.view, deletions = self.deletions.view
+        var best: Int32 = .max
+        // The word is a vocabulary word with one letter dropped.
+        if let group = deletions.value(of: word) { best = bestInGroup(group, word, below: best) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: SpellingCorrector.maximumLength) { buffer in
+            for position in 0..<count {
+                var length = 0
+                for i in 0..<count where i != position {
+                    buffer[length] = word[i]
+                    length += 1
+                }
+                let variant = UnsafeBufferPointer(rebasing: buffer[0..<length])
+                // The word has one letter too many.
+                if let id = vocabulary.value(of: variant), id < best, vocabulary.key(at: id).count >= minimumLength { best = id }
+                // One letter wrong, or two swapped: both lose the same letter.
+                if let group = deletions.value(of: variant) { best = bestInGroup(group, word, below: best) }
+            }
+            return best == .max ? nil : best
+        }
+    }
+
+    /// The lowest id below `best` in the group that is within one edit of `word`, or `best`.
+    @inline(__always)
+    private func bestInGroup(_ group: Int32, _ word: UnsafeBufferPointer<UInt8>, below best: Int32) -> Int32 {
+        let vocabulary = self.vocabulary.view
+        var best = best
+        let start = Int(groupStart.pointer[Int(group)])
+        for index in start..<start + Int(groupCount.pointer[Int(group)]) {
+            let id = groups.pointer[index]
+            if id < best, SpellingCorrector.withinOneEdit(word, vocabulary.key(at: id)) { best = id }
+        }
+        return best
+    }
+
+    /// Whether `a` and `b` differ by at most one insertion, deletion or adjacent transposition, or one
+    /// substitution in words of seven letters or more.
+    static func withinOneEdit(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        if a.count == b.count && a.elementsEqual(b) { return true }
+        if abs(a.count - b.count) > 1 { return false }
+        var i = 0
+        while i < min(a.count, b.count) && a[i] == b[i] { i += 1 }
+        func same(_ x: Int, _ y: Int) -> Bool {  // a[x...] == b[y...]
+            guard a.count - x == b.count - y else { return false }
+            for k in 0..<(a.count - x) where a[x + k] != b[y + k] { return false }
+            return true
+        }
+        if a.count == b.count {
+            if i + 1 < a.count && a[i] == b[i + 1] && a[i + 1] == b[i] && same(i + 2, i + 2) { return true }  // swap
+            return a.count >= 7 && same(i + 1, i + 1)  // substitution
+        }
+        return a.count > b.count ? same(i + 1, i) : same(i, i + 1)
+    }
+}

@@ -1,0 +1,110 @@
+import CLua
+
+/// The `lexicon` module: concepts found by words, with misspellings forgiven and negated, hypothetical and
+/// resolved mentions told apart (`Lexicon`). Compiled once per rules version.
+///
+/// `lexicon.compile{concepts = {...}, aliases = {...}, fuzzy = 5, negation = {...}, ...}` → lexicon;
+/// `lex:scan(text)` → the masks of the active concepts (concept i is bit (i-1) % 64 of mask (i-1) // 64 + 1);
+/// With `intents = {...}` (and `minor = {...}`) in the specification (`IntentTable`): `lex:classify(text)` → the
+/// number of the winning intent (or nil), then the masks; `lex:intents(text)` → the numbers of every intent that
+/// counts, comma-separated; `lex:read(text)` → both, and what explain gives, from one reading. `lex:explain(text)` → "name=state:words|…" for every concept mentioned; `lex:words(text)` → the normalized
+/// words, space-separated.
+enum LexiconModule {
+    static let module = HostModule(name: "lexicon", functions: [("compile", compile)])
+    static let methods = HostModule(name: HostObjectType.lexicon.name, functions: [
+        ("scan", scan), ("classify", classify), ("intents", intents), ("explain", explain), ("read", read), ("words", words),
+    ], methodsOf: .lexicon)
+
+    /// compile(spec) → lexicon | nil, message
+    private static let compile: HostFunction = { raw in
+        let call = HostCall(raw!)
+        let environment = call.context(as: HostEnvironment.self)
+        guard call.arguments.type(at: 1) == LUA_TTABLE else { return call.fail("lexicon.compile: expected a table") }
+        var budget = 1_000_000
+        let spec = call.arguments.json(at: 1, budget: &budget)
+        do {
+            call.returnObject(try environment.ruleSet.compiled.lexicon(spec), type: .lexicon)
+        } catch {
+            call.returnNil()
+            call.returnString(environment.arena.copy("\(error)"))
+        }
+        return 0
+    }
+
+    /// lex:scan(text) → mask1[, mask2, mask3, mask4]
+    private static let scan: HostFunction = { raw in
+        let call = HostCall(raw!)
+        call.withReceiver(as: Lexicon.self) { lexicon in
+            returnMasks(lexicon.activeConcepts(call.text), count: lexicon.maskCount, call)
+        }
+        return 0
+    }
+
+    private static func returnMasks(_ active: IntentTable.Concepts, count: Int, _ call: HostCall) {
+        let words = [active.words.0, active.words.1, active.words.2, active.words.3]
+        for index in 0..<count { call.returnInteger(Int(Int64(bitPattern: words[index]))) }
+    }
+
+    /// lex:classify(text) → intent number | nil, mask1[, mask2, mask3, mask4]
+    private static let classify: HostFunction = { raw in
+        let call = HostCall(raw!)
+        return call.withReceiver(as: Lexicon.self) { lexicon in
+            guard let intents = lexicon.intents else { return call.fail("classify: the lexicon declares no intents") }
+            let active = lexicon.activeConcepts(call.text)
+            if let chosen = intents.choose(active) { call.returnInteger(chosen + 1) } else { call.returnNil() }
+            returnMasks(active, count: lexicon.maskCount, call)
+            return 0
+        }
+    }
+
+    /// lex:intents(text) → "3,7,12": every intent that counts
+    private static let intents: HostFunction = { raw in
+        let call = HostCall(raw!)
+        let environment = call.context(as: HostEnvironment.self)
+        return call.withReceiver(as: Lexicon.self) { lexicon in
+            guard let intents = lexicon.intents else { return call.fail("intents: the lexicon declares no intents") }
+            let list = intents.counting(lexicon.activeConcepts(call.text)).map { String($0 + 1) }.joined(separator: ",")
+            call.returnString(environment.arena.copy(list))
+            return 0
+        }
+    }
+
+    /// lex:explain(text) → "name=state:words|…", concepts in declaration order
+    private static let explain: HostFunction = { raw in
+        let call = HostCall(raw!)
+        let environment = call.context(as: HostEnvironment.self)
+        call.withReceiver(as: Lexicon.self) { lexicon in
+            call.returnString(environment.arena.copy(mentionText(lexicon.explain(call.text))))
+        }
+        return 0
+    }
+
+    private static func mentionText(_ explanation: Lexicon.Explanation) -> String {
+        explanation.mentions.map { "\($0.name)=\($0.state.name):\($0.words)" }.joined(separator: "|")
+    }
+
+    /// lex:read(text) → intent number | nil, "3,7,12" (every intent that counts), "name=state:words|…" — what
+    /// classify, intents and explain give, from one reading of the message
+    private static let read: HostFunction = { raw in
+        let call = HostCall(raw!)
+        let environment = call.context(as: HostEnvironment.self)
+        return call.withReceiver(as: Lexicon.self) { lexicon in
+            guard let intents = lexicon.intents else { return call.fail("read: the lexicon declares no intents") }
+            let explanation = lexicon.explain(call.text)
+            if let chosen = intents.choose(explanation.active) { call.returnInteger(chosen + 1) } else { call.returnNil() }
+            call.returnString(environment.arena.copy(intents.counting(explanation.active).map { String($0 + 1) }.joined(separator: ",")))
+            call.returnString(environment.arena.copy(mentionText(explanation)))
+            return 0
+        }
+    }
+
+    /// lex:words(text) → the normalized words
+    private static let words: HostFunction = { raw in
+        let call = HostCall(raw!)
+        let environment = call.context(as: HostEnvironment.self)
+        call.withReceiver(as: Lexicon.self) { lexicon in
+            call.returnString(environment.arena.copy(lexicon.normalizedWords(call.text)))
+        }
+        return 0
+    }
+}
