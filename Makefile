@@ -50,13 +50,14 @@ test: deps tools ## the whole suite (a throwaway PostgreSQL included), the HTTP 
 	swift test --skip-build
 	URGENCYIQ_TEST_STORE=postgres swift test --skip-build --filter '$(HTTP_SUITES)'
 	.build/debug/urgencyiq check
+	.build/debug/urgencyiq check --rules rules/profiles/seed data/profiles/seed
 	.build/debug/urgencyiq check --rules rules/profiles/seed-variant data/profiles/seed-variant
 
 fuzz-api: build tools ## Schemathesis over the OpenAPI document against a running server (EXAMPLES=100 per operation)
 	BIN=$(BIN) TOOLS=$(TOOLS) Tests/Fuzz/fuzz-api.sh
 
 bench: build ## scoring throughput, `check` over 100,000 fixtures, rule edit → serving latency (medians)
-	$(BIN) bench --messages 300000 --runs 5
+	$(BIN) bench --messages 300000 --runs 5 --compare rules/profiles/seed
 	$(BIN) bench --fixtures 100000 --runs 5
 	$(BIN) bench --reload --runs 21
 	$(BIN) bench --reload --runs 21 --gate data/golden
@@ -74,10 +75,10 @@ bench-postgres: build ## the HTTP benchmark against a throwaway PostgreSQL serve
 bench-memory: build ## resident memory through hostile rule checks and large listings (peak, after, steady)
 	Tests/Benchmarks/bench-memory.py $(BIN)
 
-parity: build ## compare with the seed's own scores when ../shared/seed is present (nothing is copied)
+parity: build ## compare the seed profile with the seed's own scores when ../shared/seed is present (nothing is copied)
 	@for f in parity_real parity_synth; do \
 	  test -f $(SEED_DIR)/$$f.csv || { echo "skipped: $(SEED_DIR)/$$f.csv not present"; continue; }; \
-	  $(BIN) check --expected-column seed_score $(SEED_DIR)/$$f.csv | tail -1; done
+	  $(BIN) check --rules rules/profiles/seed --expected-column seed_score $(SEED_DIR)/$$f.csv | tail -1; done
 	@for f in parity_variant_real parity_variant_synth; do \
 	  test -f $(SEED_DIR)/$$f.csv || { echo "skipped: $(SEED_DIR)/$$f.csv not present"; continue; }; \
 	  $(BIN) check --rules rules/profiles/seed-variant --expected-column seed_score $(SEED_DIR)/$$f.csv | tail -1; done

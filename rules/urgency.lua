@@ -1,92 +1,88 @@
 -- UrgencyIQ default rules: how urgent is a customer-support message, from 1 (minimal) to 5 (critical).
 --
--- These reproduce the seed's documented keyword scorer exactly, then blend in the LLM step when it is
--- enabled. To tune scoring, edit the RULES table below: no Lua control flow needed. Every change is
--- checked against the golden fixtures (`urgencyiq check`) before it goes live.
+-- Designed to order tickets as a support lead would (see data/labelled/ and the accuracy figures in the
+-- README). A message is read as words (rules/vocabulary.lua: the concepts customers talk about, in English,
+-- Swahili and Sheng, with SMS spellings and typing slips forgiven); concepts that are negated ("not blocked,
+-- just asking"), hypothetical ("what if my phone is stolen") or already resolved ("it works now") do not
+-- count. The INTENTS below combine concepts; the most urgent intent the customer states sets the level.
+-- To tune: edit INTENTS here or the word lists in vocabulary.lua; `urgencyiq check` reports the accuracy on
+-- the labelled sets before anything goes live.
 --
--- The engine's contract is only this: a global function score(message, ctx) returning a number (and,
--- optionally, a breakdown table). message.text is the message, message.customer_id its sender (may be nil);
--- ctx.explain says whether a breakdown is wanted, ctx.llm_enabled whether the LLM step may run.
+-- The seed's keyword scorer, to the decimal, is rules/profiles/seed.
 
--- Each tier and modifier below is checked where it is declared, so a mistake is reported at its own line
--- (urgency.lua:63: modifier "x": re.compile: ...), and each modifier's pattern is compiled there, once.
-local function declared(kind, spec)
-  if type(spec) ~= "table" then error(kind .. " expects a table: " .. kind .. " { name = ..., ... }", 3) end
-  if type(spec.name) ~= "string" or spec.name == "" then error("a " .. kind .. " needs a name", 3) end
-  return string.format("%s %q: ", kind, spec.name)
-end
-
-local function tier(spec)
-  local label = declared("tier", spec)
-  if type(spec.score) ~= "number" then error(label .. "score must be a number, got " .. type(spec.score), 2) end
-  if type(spec.keywords) ~= "table" then error(label .. "keywords must be a list of strings", 2) end
-  for i, keyword in ipairs(spec.keywords) do
-    if type(keyword) ~= "string" then error(string.format("%skeyword %d must be a string, got %s", label, i, type(keyword)), 2) end
-  end
+-- Each intent is checked where it is declared, so a mistake is reported at its own line.
+local function intent(spec)
+  if type(spec) ~= "table" or type(spec.name) ~= "string" then error("intent expects { name = ..., level = ..., when = {...} }", 2) end
+  local label = string.format("intent %q: ", spec.name)
+  if type(spec.level) ~= "number" then error(label .. "level must be a number, got " .. type(spec.level), 2) end
+  if type(spec.when) ~= "table" or #spec.when == 0 then error(label .. "when must list concepts", 2) end
   return spec
 end
 
 local function modifier(spec)
-  local label = declared("modifier", spec)
+  if type(spec) ~= "table" or type(spec.name) ~= "string" then error("modifier expects { name = ..., add = ..., when = {...} }", 2) end
+  local label = string.format("modifier %q: ", spec.name)
   if type(spec.add) ~= "number" then error(label .. "add must be a number, got " .. type(spec.add), 2) end
-  local ok, compiled = pcall(re.compile, spec.pattern, spec.flags)
-  if not ok then error(label .. compiled, 2) end
-  spec.compiled = compiled
   return spec
 end
 
 RULES = {
-  -- Every message starts at the floor; modifiers never take it below the floor or above the cap.
   floor = 1.0,
   cap = 5.0,
-  -- Decimals the final score is rounded to (round half to even, as Python's round()).
   decimals = 1,
-  -- Stored when these rules fail on a message (an error, a runaway loop): medium, so a person looks at it.
+  -- Stored when these rules fail on a message: medium, so a person looks at it.
   fallback = 3.0,
+  -- The level of a message that states no intent at all.
+  default_level = 2,
 
-  -- Tiers: if any keyword occurs anywhere in the lower-cased message (plain substring, no word
-  -- boundaries: "ok" matches inside "took"), the score is at least the tier's score. Highest tier wins.
-  tiers = {
-    tier { name = "critical", score = 5, keywords = {
-      "can't access", "cant access", "cannot access", "can't login", "cant login", "unable to access",
-      "blocked", "account blocked", "dead-end", "fraud", "unauthorized", "stolen", "hacked",
-      "someone used my id", "used my id", "identity misuse", "abuse", "abusing", "punish me",
-      "punish me forever", "desperately need", "urgent cash", "emergency", "accident", "can't be",
-      "it can't be",
-    } },
-    tier { name = "high", score = 4, keywords = {
-      "rejected", "denied", "application rejected", "loan rejected", "reapply", "another 7 days", "7 days",
-      "7more days", "penalty", "loan approval", "approved", "disbursed", "not received", "have not received",
-      "when will", "waiting", "haven't received", "crb", "credit report", "clearance",
-      "certificate of clearance", "trans union", "batch number", "clearance batch", "system says",
-      "update your systems", "wrong balance",
-    } },
-    tier { name = "medium", score = 3, keywords = {
-      "will pay", "i will pay", "pay on", "pay by", "promise", "promise to pay", "late payment", "overdue",
-      "delay", "delayed salary", "not been paid", "salary delayed", "bear with me", "request more time",
-      "allow me to pay", "amicable plan", "paid earlier", "paid part", "reduce my loan", "tomorrow",
-      "next week", "within a week", "72hrs", "72 hours",
-    } },
-    tier { name = "low", score = 2, keywords = {
-      "how to", "how do i", "how can i", "kindly advise", "please advise", "update", "change", "information",
-      "number changed", "validate", "sms", "mpesa sms", "payment options", "weekly", "monthly",
-      "adjust your payment", "question", "query", "clarify", "don't understand",
-    } },
-    tier { name = "minimal", score = 1, keywords = {
-      "thank", "thanks", "thank you", "appreciate", "god bless", "ok", "okay", "alright",
-      "have cleared my loan", "cleared my loan",
-    } },
+  -- An intent counts when all the concepts of one of its `when` entries are active (a single name, or a
+  -- list that must all be), and none of its `unless` concepts is. The most urgent intent wins. A `weak`
+  -- intent (thanks, greetings) counts only when the message mentions nothing but what weak intents and
+  -- questions are made of: "thanks, but my refund has not come" is about the refund.
+  intents = {
+    intent { name = "cannot access the account", level = 5, when = { "access_problem" } },
+    intent { name = "someone else is using the account", level = 5, when = { "takeover" } },
+    intent { name = "fraud or a scam", level = 5, when = { "fraud" }, unless = { "scam_check" } },
+    intent { name = "scammed: money sent to a fraudster", level = 5, when = { { "fraud", "paid" } } },
+    intent { name = "phone, SIM or ID stolen or lost", level = 5, when = { "stolen_phone" } },
+    intent { name = "threat of harm", level = 5, when = { "threat" } },
+    intent { name = "thoughts of self-harm", level = 5, when = { "self_harm" } },
+    intent { name = "an emergency, money needed now", level = 5, when = { { "emergency", "need_now" } } },
+
+    intent { name = "loan rejected", level = 4, when = { "rejected" }, unless = { "general_question" } },
+    intent { name = "loan not received", level = 4, when = { { "loan_expected", "not_arrived" }, "loan_wait" }, unless = { "salary" } },
+    intent { name = "payment not reflected", level = 4, when = { { "paid", "not_showing" }, "not_showing" } },
+    intent { name = "refund", level = 4, when = { "refund" }, unless = { "penalty" } },
+    intent { name = "charged twice", level = 4, when = { "double_charge" } },
+    intent { name = "wrong balance or charges", level = 4, when = { "wrong_charge" }, unless = { "penalty" } },
+    intent { name = "credit bureau (CRB) listing", level = 4, when = { "crb" }, unless = { "general_question", "promise" } },
+    intent { name = "clearance certificate", level = 4, when = { "clearance" }, unless = { "general_question" } },
+    intent { name = "paid, but the balance is wrong", level = 4, when = { { "balance", "mismatch" } } },
+    intent { name = "angry repeated follow-up", level = 4, when = { "followup" } },
+
+    intent { name = "promise to pay", level = 3, when = { "promise" } },
+    intent { name = "payment difficulty", level = 3, when = { "difficulty" } },
+    intent { name = "more time or restructuring", level = 3, when = { "extension" }, unless = { "general_question" } },
+    intent { name = "salary delayed", level = 3, when = { "salary" } },
+    intent { name = "penalty dispute", level = 3, when = { { "penalty", "dispute" } }, unless = { "general_question" } },
+    intent { name = "limit cut or stuck", level = 3, when = { { "limit", "limit_drop" } }, unless = { "general_question" } },
+    intent { name = "collection calls", level = 3, when = { "harassment" } },
+
+    intent { name = "question", level = 2, when = { "question" } },
+    intent { name = "is this really you?", level = 2, when = { "scam_check" } },
+    intent { name = "account update", level = 2, when = { "account_update" } },
+    intent { name = "information", level = 2, when = { "information" } },
+    intent { name = "limit question", level = 2, when = { "limit" } },
+    intent { name = "penalty question", level = 2, when = { "penalty" } },
+
+    intent { name = "thanks", level = 1, when = { "thanks" }, weak = true },
+    intent { name = "resolved", level = 1, when = { "resolved_news" }, weak = true },
+    intent { name = "acknowledgement", level = 1, when = { "acknowledgement" }, weak = true },
+    intent { name = "greeting", level = 1, when = { "greeting" }, weak = true },
   },
 
-  -- Modifiers, applied in this order to the original message: each adds its amount at most once.
-  -- Patterns are PCRE2 with Python `re` semantics (Unicode \b \d \s \w; `.` stops at a newline);
-  -- flags: i = case-insensitive.
+  -- Small steps within a level, applied after it, each at most once; never past the floor or the cap.
   modifiers = {
-    modifier { name = "negation", pattern = [[\b(can'?t|cannot|unable to)\b]], flags = "i", add = 1.0 },
-    modifier { name = "why-rejected", pattern = [[\b(why|what|when)\b.*\b(rejected|denied|blocked)\b]], flags = "i", add = 2.0 },
-    modifier { name = "duration", pattern = [[\b\d+\s*(days?|weeks?|months?)\b]], flags = "i", add = 0.5 },
-    modifier { name = "repeated-question", pattern = [[\?{2,}]], flags = "i", add = 0.5 },
-    modifier { name = "please", pattern = [[PLEASE|PLZ|PLS]], flags = "i", add = 0.5 },
   },
 
   -- The LLM step: used only when enabled at run time and the model answers with a number from 1 to 5.
@@ -97,7 +93,6 @@ RULES = {
     model = "gpt-4o-mini",
     temperature = 0.3,
     max_tokens = 10,
-    -- The whole call, retries included, may take this long (nil: the server's LLM_TIMEOUT_MS, 3 s by default).
     timeout_ms = nil,
     system = "You are an expert at triaging customer messages. Respond with only a number from 1 to 5.",
     prompt = [[Rate the urgency of this customer support message on a scale of 1-5:
@@ -115,72 +110,133 @@ Respond with only a single number (1-5).]],
   },
 }
 
--- The engine stores this score, with the error, when score() fails on a message.
 fallback = RULES.fallback
 
--- Compiled once per rules version, shared by every message.
-local tiers = keywords.tiers(RULES.tiers)
-local tier_list, modifier_list, llm_settings = RULES.tiers, RULES.modifiers, RULES.llm
-local patterns = {}
-for i, declared_modifier in ipairs(modifier_list) do patterns[i] = declared_modifier.compiled end
--- All modifiers are tested in one call: bit i-1 of the answer says whether modifier i matched.
-local modifier_set = re.set(patterns)
-local floor, cap, decimals = RULES.floor, RULES.cap, RULES.decimals
-local round, format = decimal.round, string.format
+-- Compiled once per rules version, shared by every message. --------------------------------------------
 
--- score + amount, kept within [floor, cap]; the second result says whether the cap clipped it.
-local function clamp(value)
-  if value > cap then return cap, true end
-  if value < floor then return floor, false end
-  return value, false
-end
+local vocabulary = require("vocabulary")
+local intent_list, modifier_list = RULES.intents, RULES.modifiers
 
--- The keyword score: highest matching tier, then the modifiers in order, clamped to [floor, cap].
-local function keyword_score(text)
-  local score = floor
-  local tier_index = tiers:best(text)
-  if tier_index then
-    local tier_score = tier_list[tier_index].score
-    if tier_score > score then score = tier_score end
-  end
-  local hits = modifier_set:test(text)
-  if hits ~= 0 then
-    for i = 1, #modifier_list do
-      if hits & (1 << (i - 1)) ~= 0 then score = clamp(score + modifier_list[i].add) end
+-- The concepts weak intents and questions are made of, and the neutral ones (a balance, a limit, money):
+-- a message with any other concept active is about that, not a thank-you.
+local minor = {}
+for _, spec in ipairs(intent_list) do
+  if spec.weak or spec.name == "question" then
+    for _, names in ipairs(spec.when) do
+      for _, name in ipairs(type(names) == "table" and names or { names }) do minor[#minor + 1] = name end
     end
   end
+end
+for _, entry in ipairs(vocabulary.concepts) do
+  if entry.neutral then minor[#minor + 1] = entry.name end
+end
+
+-- The words, the concepts and the intents, compiled once per rules version: one host call reads a message.
+local spec = { intents = intent_list, minor = minor }
+for key, value in pairs(vocabulary) do spec[key] = value end
+local words = lexicon.compile(spec)
+
+local concept_bit = {}
+for i, entry in ipairs(vocabulary.concepts) do concept_bit[entry.name] = i - 1 end
+
+-- A modifier's `when` entries as masks over the active concepts (four 64-bit words).
+local function masks_of(names, where)
+  local m = { 0, 0, 0, 0 }
+  for _, name in ipairs(type(names) == "table" and names or { names }) do
+    local bit = concept_bit[name]
+    if not bit then error(where .. ": unknown concept " .. tostring(name), 0) end
+    m[bit // 64 + 1] = m[bit // 64 + 1] | (1 << (bit % 64))
+  end
+  return m
+end
+
+local modifier_masks = {}
+for i, spec in ipairs(modifier_list) do
+  local alternatives = {}
+  for j, names in ipairs(spec.when) do alternatives[j] = masks_of(names, string.format("modifier %q", spec.name)) end
+  modifier_masks[i] = alternatives
+end
+
+local function holds(alternatives, a, b, c, d)
+  for k = 1, #alternatives do
+    local m = alternatives[k]
+    if a & m[1] == m[1] and b & m[2] == m[2] and c & m[3] == m[3] and d & m[4] == m[4] then return true end
+  end
+  return false
+end
+
+local floor, cap, decimals, default_level = RULES.floor, RULES.cap, RULES.decimals, RULES.default_level
+local round, format = decimal.round, string.format
+local modifier_count = #modifier_list
+
+local function clamp(score)
+  if score > cap then return cap elseif score < floor then return floor end
   return score
 end
 
--- The same computation, recording why: tier and keyword, each modifier, whether the cap clipped.
-local function explained_keyword_score(text)
-  local score = floor
-  local tier_index, keyword = tiers:best(text)
-  local tier = tier_index and tier_list[tier_index]
-  if tier and tier.score > score then score = tier.score end
-  local applied, capped = {}, false
-  local hits, limited = modifier_set:test(text)
-  for i = 1, #modifier_list do
-    local modifier, bit = modifier_list[i], 1 << (i - 1)
-    if hits & bit ~= 0 then
-      local clipped
-      score, clipped = clamp(score + modifier.add)
-      capped = capped or clipped
-      applied[#applied + 1] = { name = modifier.name, add = modifier.add }
-    elseif limited & bit ~= 0 then
-      applied[#applied + 1] = { name = modifier.name, add = 0, skipped = "match limit exceeded" }
+-- The modifiers that hold for these masks: the score they add up to, and (explaining) which they are.
+local function modify(score, a, b, c, d, explain)
+  b, c, d = b or 0, c or 0, d or 0
+  local applied = explain and {} or nil
+  for i = 1, modifier_count do
+    if holds(modifier_masks[i], a, b, c, d) then
+      score = score + modifier_list[i].add
+      if applied then applied[#applied + 1] = { name = modifier_list[i].name, add = modifier_list[i].add } end
     end
   end
+  return clamp(score), applied
+end
+
+-- The level: the most urgent intent stated (weak intents only when nothing else is), then the modifiers.
+local function keyword_score(text)
+  local chosen, a, b, c, d = words:classify(text)
+  local score = chosen and intent_list[chosen].level or default_level
+  if modifier_count == 0 then return clamp(score) end
+  return (modify(score, a, b, c, d, false))
+end
+
+-- The same, with the breakdown: the intent chosen; the concepts stated (name → the words that stated it) and
+-- those set aside (negated, hypothetical or resolved); `fired` lists every intent that counts, every concept
+-- stated and every modifier applied.
+local function explained_score(text)
+  local chosen, stated, mentioned = words:read(text)
+  local fired, concepts, set_aside = {}, {}, {}
+  for number in stated:gmatch("%d+") do fired[#fired + 1] = "intent " .. intent_list[tonumber(number)].name end
+  for name, state, evidence in mentioned:gmatch("([^=|]+)=(%a+):([^|]*)") do
+    if state == "active" then
+      concepts[name] = evidence
+      fired[#fired + 1] = "concept " .. name
+    else
+      set_aside[name] = state .. ": " .. evidence
+    end
+  end
+  local score, applied = chosen and intent_list[chosen].level or default_level, {}
+  if modifier_count > 0 then
+    local _, a, b, c, d = words:classify(text)
+    score, applied = modify(score, a, b, c, d, true)
+    for i = 1, #applied do fired[#fired + 1] = "modifier " .. applied[i].name end
+  else
+    score = clamp(score)
+  end
   return score, {
-    tier = tier and { name = tier.name, score = tier.score, keyword = keyword } or nil,
+    intent = chosen and { name = intent_list[chosen].name, level = intent_list[chosen].level } or nil,
+    concepts = concepts,
+    set_aside = set_aside,
     modifiers = applied,
-    capped = capped,
+    fired = fired,
   }
 end
 
--- Python's float() on the reply, as the seed parses it: surrounding whitespace (Unicode's, like str.strip()),
--- an optional sign, ASCII digits with single underscores between them, a decimal point, an exponent.
--- inf and nan parse in Python but never fall within 1..5, so they are unusable here too.
+-- Every intent, concept and modifier, as breakdowns name them in `fired` (`urgencyiq check --coverage`).
+function inventory()
+  local names = {}
+  for _, spec in ipairs(intent_list) do names[#names + 1] = "intent " .. spec.name end
+  for _, entry in ipairs(vocabulary.concepts) do names[#names + 1] = "concept " .. entry.name end
+  for _, spec in ipairs(modifier_list) do names[#names + 1] = "modifier " .. spec.name end
+  return names
+end
+
+-- Python's float() on the reply, as the seed parses it.
 local PYTHON_SPACE = { [0x85] = true, [0xA0] = true, [0x1680] = true, [0x2028] = true, [0x2029] = true,
                        [0x202F] = true, [0x205F] = true, [0x3000] = true }
 for code = 9, 13 do PYTHON_SPACE[code] = true end
@@ -215,6 +271,8 @@ local function python_float(reply)
   return tonumber(sign .. (body:gsub("_", "")))
 end
 
+local llm_settings = RULES.llm
+
 -- The LLM's opinion on a 1..5 scale, or nil and why there is none; then the reply and what the call cost.
 local function llm_score(text)
   local reply, reason, call = llm.complete{
@@ -241,7 +299,7 @@ function score(message, ctx)
     return round(llm_settings.weight * opinion + llm_settings.keyword_weight * keyword, decimals)
   end
 
-  local keyword, explanation = explained_keyword_score(text)
+  local keyword, explanation = explained_score(text)
   keyword = round(keyword, decimals)
   explanation.keyword_score = keyword
   local final, opinion, skipped, reply, call = keyword, nil, "disabled", nil, nil

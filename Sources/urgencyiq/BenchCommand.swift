@@ -5,7 +5,7 @@ import RulesEngine
 enum BenchCommand {
     static let spec = CommandSpec(
         name: "bench",
-        synopsis: "bench [--rules DIR] [--messages N] [--runs N]",
+        synopsis: "bench [--rules DIR] [--compare OTHER_RULES_DIR] [--messages N] [--runs N]",
         summary: "Measure single-thread scoring throughput on a generated corpus; prints the median of the runs.",
         options: [
             RulesOptions.option,
@@ -17,6 +17,8 @@ enum BenchCommand {
                   help: "instead: time `check` over N generated fixtures (load the CSV, score, compare)"),
             .init(names: ["--reload"], help: "instead: time a rule file edit until the new version serves (watcher, load, probe, swap)"),
             .init(names: ["--gate"], valueName: "DIR", help: "with --reload: also run these fixtures before activating"),
+            .init(names: ["--compare"], valueName: "DIR",
+                  help: "also score with these rules, run for run in turn, and print the rate of --rules relative to them"),
             .init(names: ["--mode"], valueName: "MODE",
                   help: "score (urgency only), explain (with the breakdown) or both (default)"),
         ],
@@ -62,29 +64,54 @@ enum BenchCommand {
             Terminal.error("urgencyiq bench: --mode must be score, explain or both, got '\(other)'")
             return 2
         }
-        for explain in modes {
-            var rates: [Double] = []
-            var checksum = 0.0
-            for _ in 0..<runs {
-                let start = DispatchTime.now().uptimeNanoseconds
-                for i in 0..<count {
-                    let input = ScoringInput(text: corpus[i % corpus.count], customerID: Int64(i))
-                    if let score = try? scorer.score(input, options: ScoringOptions(explain: explain)) {
-                        checksum += score.value
-                    }
-                }
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                rates.append(Double(count) / seconds)
+        var reference: Scorer?
+        if let other = arguments.value("--compare") {
+            do {
+                reference = try Scorer(rulesDirectory: other, log: DiscardingLogSink())
+                Terminal.write("compared with: \(other) (rules \(reference!.rulesVersion)), run for run in turn\n")
+            } catch {
+                Terminal.error("urgencyiq bench: cannot load the rules in \(other): \(error)")
+                return 2
             }
-            rates.sort()
-            let median = rates[rates.count / 2]
+        }
+        for explain in modes {
+            var rates: [Double] = [], referenceRates: [Double] = []
+            var checksum = 0.0, referenceChecksum = 0.0
+            for _ in 0..<runs {
+                rates.append(measure(scorer, corpus: corpus, count: count, explain: explain, checksum: &checksum))
+                if let reference {
+                    referenceRates.append(measure(reference, corpus: corpus, count: count, explain: explain, checksum: &referenceChecksum))
+                }
+            }
             let label = explain ? "score + breakdown" : "score only       "
-            Terminal.write("\(label): median \(Int(median)) messages/s over \(runs) runs of \(count) "
-                + "(min \(Int(rates.first!)), max \(Int(rates.last!))); \(String(format: "%.2f", 1e6 / median)) µs/message; "
-                + "checksum \(JSONValue.format(number: checksum))\n")
+            let median = report(label, rates: rates, runs: runs, count: count, checksum: checksum)
+            if reference != nil {
+                let referenceMedian = report("  compared with  ", rates: referenceRates, runs: runs, count: count, checksum: referenceChecksum)
+                Terminal.write("  ratio: \(String(format: "%.2f", median / referenceMedian)) of the compared rules' rate\n")
+            }
             Terminal.flush()
         }
         return 0
+    }
+
+    /// Messages per second of one run of `count` messages.
+    private static func measure(_ scorer: Scorer, corpus: [String], count: Int, explain: Bool, checksum: inout Double) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for i in 0..<count {
+            let input = ScoringInput(text: corpus[i % corpus.count], customerID: Int64(i))
+            if let score = try? scorer.score(input, options: ScoringOptions(explain: explain)) { checksum += score.value }
+        }
+        return Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    /// Prints the median of `rates` (and min, max); returns the median.
+    private static func report(_ label: String, rates: [Double], runs: Int, count: Int, checksum: Double) -> Double {
+        let sorted = rates.sorted()
+        let median = sorted[sorted.count / 2]
+        Terminal.write("\(label): median \(Int(median)) messages/s over \(runs) runs of \(count) "
+            + "(min \(Int(sorted.first!)), max \(Int(sorted.last!))); \(String(format: "%.2f", 1e6 / median)) µs/message; "
+            + "checksum \(JSONValue.format(number: checksum))\n")
+        return median
     }
 
     /// Writes `count` fixtures (the corpus, expected = what the rules give today) to a temporary CSV file, then

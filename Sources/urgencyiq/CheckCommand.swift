@@ -6,9 +6,11 @@ import Server
 enum CheckCommand {
     static let spec = CommandSpec(
         name: "check",
-        synopsis: "check [--rules DIR] [--format text|json|junit] [--tag TAG] [--grep TEXT] [-v]\n"
+        synopsis: "check [--rules DIR] [--format text|json|junit] [--tag TAG] [--grep TEXT] [-v] [--coverage]\n"
+            + "       [--min-pairwise X] [--min-exact X] [--max-mae X]\n"
             + "       [--diff OLD_RULES_DIR [--messages FILE.csv [--column NAME]]] [FILE_OR_DIR ...]",
-        summary: "Score golden fixtures (default data/golden) and report every one the rules get wrong.",
+        summary: "Score golden fixtures and labelled sets (default data/golden and data/labelled): every fixture the "
+            + "rules get wrong, and how well they order the labelled messages.",
         options: [
             RulesOptions.option,
             .init(names: ["--format"], valueName: "FORMAT", help: "text (default), json, or junit (JUnit XML for CI)"),
@@ -20,6 +22,10 @@ enum CheckCommand {
             .init(names: ["--messages"], valueName: "FILE", help: "with --diff: a CSV of messages (a production export) to compare too"),
             .init(names: ["--column"], valueName: "NAME", help: "the message column of --messages (default message)"),
             .init(names: ["--expected-column"], valueName: "NAME", help: "read expectations from NAME instead of expected"),
+            .init(names: ["--coverage"], help: "how many fixtures each rule (tier keyword, modifier, intent…) fired on, and the ones that never fire"),
+            .init(names: ["--min-pairwise"], valueName: "X", help: "fail (exit 1) when a labelled set's pairwise order is below X"),
+            .init(names: ["--min-exact"], valueName: "X", help: "fail when the share of exact levels is below X"),
+            .init(names: ["--max-mae"], valueName: "X", help: "fail when the mean absolute error is above X"),
             .init(names: ["--live-llm"],
                   help: "call the configured model (LLM_BASE_URL, LLM_API_KEY, …) instead of replaying the llm column"),
         ],
@@ -28,9 +34,14 @@ enum CheckCommand {
         optionally id, llm (a recorded LLM reply, replayed instead of calling a model), llm_enabled (true/false),
         tags (space-separated) and note. A score passes when, rounded to the expected value's decimals (at
         least one), it equals the expected value, or lies in the range.
+        A file with a label column (a person's urgency, 1 to 5; expected then optional) is an accuracy set: check
+        prints, for each, `accuracy: n= mae= exact= within1= pairwise=` and the confusion matrix label × rounded
+        score. A thresholds.conf beside the files (min_pairwise, min_exact, max_mae) or the flags above make a
+        set that falls below them fail the check (and a reload gate refuse the rules).
         Fixtures never call a model unless --live-llm is given; then those with llm_enabled=true do (through the
         same client the server uses: deadline, retries, cache), and the llm column is ignored.
-        Exit status: 0 all pass, 1 a fixture fails, 2 the rules or a fixture file cannot be loaded.
+        Exit status: 0 all pass, 1 a fixture fails or accuracy falls below a threshold, 2 the rules or a fixture file
+        cannot be loaded.
         """)
 
     enum Format: String { case text, json, junit }
@@ -65,9 +76,19 @@ enum CheckCommand {
         }
         let scorer = RulesOptions.loadScorer(arguments, log: DiscardingLogSink())
 
+        var overrides = AccuracyThresholds()
+        for (flag, keyPath) in [("--min-pairwise", \AccuracyThresholds.minimumPairwise), ("--min-exact", \.minimumExact),
+                                ("--max-mae", \.maximumMAE)] {
+            guard let text = arguments.value(flag) else { continue }
+            guard let value = Double(text), value >= 0 else {
+                Terminal.error("urgencyiq check: \(flag) must be a number, got '\(text)'")
+                return 2
+            }
+            overrides[keyPath: keyPath] = value
+        }
         var fixtures: [Fixture] = []
         do {
-            let paths = arguments.positionals.isEmpty ? ["data/golden"] : arguments.positionals
+            let paths = arguments.positionals.isEmpty ? defaultPaths : arguments.positionals
             let loading = ProgressReporter(label: "loading fixtures")
             for file in try FixtureLoader.files(in: paths) {
                 let before = fixtures.count
@@ -82,15 +103,43 @@ enum CheckCommand {
         }
         fixtures = select(fixtures, tags: arguments.all("--tag"), grep: arguments.value("--grep"))
 
+        let coverage = arguments.flag("--coverage")
         let scoring = ProgressReporter(label: "checking", total: fixtures.count)
-        let results = FixtureRunner(scorer: scorer, liveLLM: live).run(fixtures, explainPasses: arguments.flag("--verbose")) { scoring.update($0) }
+        let results = FixtureRunner(scorer: scorer, liveLLM: live)
+            .run(fixtures, explainPasses: arguments.flag("--verbose") || coverage) { scoring.update($0) }
         scoring.finish()
-        let report = CheckReport(results: results, rulesVersion: scorer.rulesVersion)
+        let report: CheckReport
+        do {
+            report = CheckReport(results: results, rulesVersion: scorer.rulesVersion,
+                                 accuracy: try AccuracySet.sets(in: results, overrides: overrides))
+        } catch {
+            Terminal.error("urgencyiq check: \(error)")
+            return 2
+        }
+        var coverageReport: Coverage?
+        if coverage {
+            do {
+                guard let inventory = try scorer.inventory() else {
+                    Terminal.error("urgencyiq check: --coverage needs the rules to define inventory() (the names their breakdowns list as fired)")
+                    return 2
+                }
+                coverageReport = Coverage(results: results, inventory: inventory)
+            } catch {
+                Terminal.error("urgencyiq check: inventory() failed: \(error)")
+                return 2
+            }
+        }
 
         var diff: RulesDiff?
+        var accuracyDiff: AccuracyComparison?
         if let oldDirectory = arguments.value("--diff") {
             do {
                 let old = try Scorer(rulesDirectory: oldDirectory, log: DiscardingLogSink())
+                let labelled = fixtures.filter { $0.label != nil }
+                if !labelled.isEmpty {
+                    accuracyDiff = AccuracyComparison(old: FixtureRunner(scorer: old, liveLLM: live).run(labelled),
+                                                      new: results.filter { $0.fixture.label != nil })
+                }
                 var cases = fixtures.map {
                     RulesDiff.Case(source: $0.location, message: $0.message, options: FixtureRunner.options(for: $0, explain: true, live: live))
                 }
@@ -112,16 +161,30 @@ enum CheckCommand {
         switch format {
         case .text:
             Terminal.write(report.text(verbose: arguments.flag("--verbose")))
+            if let coverageReport { Terminal.write("\n" + coverageReport.text()) }
             if let diff { Terminal.write("\n" + diff.text()) }
+            if let accuracyDiff { Terminal.write("\n" + accuracyDiff.text()) }
         case .json:
-            let json = diff.map { JSONValue.object(["check": report.json(verbose: arguments.flag("--verbose")), "diff": $0.json]) }
-                ?? report.json(verbose: arguments.flag("--verbose"))
+            var json = report.json(verbose: arguments.flag("--verbose"))
+            if diff != nil || coverageReport != nil {
+                var object: [String: JSONValue] = ["check": json]
+                if let diff { object["diff"] = diff.json }
+                if let accuracyDiff { object["accuracy_diff"] = accuracyDiff.json }
+                if let coverageReport { object["coverage"] = coverageReport.json }
+                json = .object(object)
+            }
             Terminal.write(json.jsonText + "\n")
         case .junit:
             Terminal.write(report.junit())
         }
         Terminal.flush()
-        return report.failed == 0 ? 0 : 1
+        return report.isPassing ? 0 : 1
+    }
+
+    /// What check reads when given no files: the golden fixtures and the labelled sets, where they exist.
+    static var defaultPaths: [String] {
+        let present = ["data/golden", "data/labelled"].filter { FileManager.default.fileExists(atPath: $0) }
+        return present.isEmpty ? ["data/golden"] : present
     }
 
     /// Fixtures carrying any of `tags` (all when none given) whose message, id or note contains `grep`.

@@ -14,13 +14,18 @@ final class CheckCommandTests: XCTestCase {
     func testShippedFixturesPass() throws {
         let result = try CommandRunner.run(["check"])
         XCTAssertEqual(result.status, 0, result.output + result.errors)
-        XCTAssertTrue(result.output.hasPrefix("check: "), result.output)
+        XCTAssertTrue(result.output.contains("check: "), result.output)
         XCTAssertTrue(result.output.contains(" passed, 0 failed"), result.output)
+        // The labelled sets are read too, each with its accuracy line and matrix.
+        XCTAssertTrue(result.output.contains("data/labelled/holdout.csv\naccuracy: n="), result.output)
+        XCTAssertTrue(result.output.contains("label \\ score"), result.output)
+        let seed = try CommandRunner.run(["check", "--rules", "rules/profiles/seed", "data/profiles/seed"])
+        XCTAssertEqual(seed.status, 0, seed.output + seed.errors)
     }
 
     func testFailuresNameFileAndLineShowValuesAndBreakdownAndExitOne() throws {
         try withFixtures("message,expected\nHello,1.0\nWhen will my loan be disbursed???,3.0\n") { path in
-            let result = try CommandRunner.run(["check", path])
+            let result = try CommandRunner.run(["check", "--rules", "rules/profiles/seed", path])
             XCTAssertEqual(result.status, 1)
             XCTAssertTrue(result.output.contains("\(path):3: FAIL \"When will my loan be disbursed???\""), result.output)
             XCTAssertTrue(result.output.contains("expected 3.0, got 4.5"), result.output)
@@ -72,7 +77,7 @@ final class CheckCommandTests: XCTestCase {
 
     func testDiffAgainstAnotherRuleSetWithAMessageFile() throws {
         try withFixtures("message\nCan I get batch number plz\nI am pleased\nHello\n") { messages in
-            let result = try CommandRunner.run(["check", "--rules", "rules/profiles/seed-variant", "--diff", "rules",
+            let result = try CommandRunner.run(["check", "--rules", "rules/profiles/seed-variant", "--diff", "rules/profiles/seed",
                                                 "data/profiles/seed-variant", "--messages", messages])
             XCTAssertEqual(result.status, 0, result.errors)
             XCTAssertTrue(result.output.contains("\(messages):2: \"Can I get batch number plz\"\n  4.5 → 4.0 (-0.5)"), result.output)
@@ -84,7 +89,7 @@ final class CheckCommandTests: XCTestCase {
     }
 
     private func rulesVersion() throws -> String {
-        let json = try CommandRunner.run(["score", "--json", "x"])
+        let json = try CommandRunner.run(["score", "--rules", "rules/profiles/seed", "--json", "x"])
         let object = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
         return object?["rules_version"] as? String ?? "?"
     }

@@ -3,14 +3,35 @@ import XCTest
 
 /// `urgencyiq score` and `urgencyiq --help`, run as processes.
 final class ScoreCommandTests: XCTestCase {
+    /// The seed's profile, for the tests that check its exact scores and breakdown.
+    private static let seed = ["--rules", "rules/profiles/seed"]
+
     func testScoresOneMessage() throws {
-        let result = try CommandRunner.run(["score", "When will my loan be disbursed???"])
+        let result = try CommandRunner.run(["score"] + Self.seed + ["When will my loan be disbursed???"])
         XCTAssertEqual(result.status, 0, result.errors)
         XCTAssertEqual(result.output, "4.5\n")
+        let shipped = try CommandRunner.run(["score", "When will my loan be disbursed???"])
+        XCTAssertEqual(shipped.output, "4.0\n", "the default profile: waiting for a loan")
+    }
+
+    func testTheDefaultProfileExplainsItsIntentAndConcepts() throws {
+        let result = try CommandRunner.run(["score", "--explain", "I'm not blocked, but why was my loan rejected?? asante"])
+        XCTAssertEqual(result.status, 0, result.errors)
+        XCTAssertTrue(result.output.hasPrefix("urgency 4.0"), result.output)
+        XCTAssertTrue(result.output.contains("intent         loan rejected (4)"), result.output)
+        XCTAssertTrue(result.output.contains("set aside      access_problem — negated: blocked"), result.output)
+        XCTAssertTrue(result.output.contains("rejected \"rejected\""), result.output)
+        XCTAssertTrue(result.output.contains("also stated    question, thanks"), result.output)
+        let json = try CommandRunner.run(["score", "--json", "what happens if my phone is stolen?"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["urgency"] as? Double, 2.0)
+        let setAside = object?["set_aside"] as? [String: Any] ?? [:]
+        XCTAssertEqual(setAside["stolen_phone"] as? String, "hypothetical: stolen")
+        XCTAssertEqual(object?["concepts"] as? [String: String], ["question": "what happens", "general_question": "what happens"])
     }
 
     func testExplainShowsTierModifiersAndLLM() throws {
-        let result = try CommandRunner.run(["score", "--explain", "Can I get batch number plz"])
+        let result = try CommandRunner.run(["score", "--explain"] + Self.seed + ["Can I get batch number plz"])
         XCTAssertEqual(result.status, 0, result.errors)
         XCTAssertTrue(result.output.hasPrefix("urgency 4.5"), result.output)
         XCTAssertTrue(result.output.contains("tier           high (4) — keyword \"batch number\""), result.output)
@@ -19,7 +40,7 @@ final class ScoreCommandTests: XCTestCase {
     }
 
     func testJSONBreakdown() throws {
-        let result = try CommandRunner.run(["score", "--json", "I will pay in 3 days"])
+        let result = try CommandRunner.run(["score", "--json"] + Self.seed + ["I will pay in 3 days"])
         XCTAssertEqual(result.status, 0, result.errors)
         let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
         XCTAssertEqual(object?["urgency"] as? Double, 3.5)
@@ -34,7 +55,7 @@ final class ScoreCommandTests: XCTestCase {
     func testCSVGainsAnUrgencyColumnAndKeepsQuotingBOMAndCRLF() throws {
         let input = try TemporaryFile([0xEF, 0xBB, 0xBF] + Array("id,message\r\n1,\"Why rejected, why??\"\r\n2,\"multi\r\nline thanks\"\r\n".utf8))
         defer { input.remove() }
-        let result = try CommandRunner.run(["score", "--csv", input.path])
+        let result = try CommandRunner.run(["score", "--csv", input.path] + Self.seed)
         XCTAssertEqual(result.status, 0, result.errors)
         XCTAssertEqual(result.output, "id,message,urgency\r\n1,\"Why rejected, why??\",5.0\r\n2,\"multi\r\nline thanks\",1.0\r\n")
     }
@@ -75,7 +96,7 @@ final class ScoreCommandTests: XCTestCase {
         for i in 0..<50_000 { text += "\"message \(i), when will it be disbursed??\"\n" }
         let input = try TemporaryFile(text)
         defer { input.remove() }
-        let result = try CommandRunner.run(["score", "--csv", input.path])
+        let result = try CommandRunner.run(["score", "--csv", input.path] + Self.seed)
         XCTAssertEqual(result.status, 0, result.errors)
         let lines = result.output.split(separator: "\n")
         XCTAssertEqual(lines.count, 50_001)

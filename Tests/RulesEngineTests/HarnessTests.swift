@@ -74,7 +74,7 @@ final class HarnessTests: XCTestCase {
     }
 
     func testRunnerReplaysTheRecordedLLMReplyAndExplainsFailures() throws {
-        let scorer = try Scorer(rulesDirectory: Repository.rules, log: DiscardingLogSink())
+        let scorer = try Scorer(rulesDirectory: Repository.seedRules, log: DiscardingLogSink())
         let loaded = try fixtures("message,expected,llm,llm_enabled\nHi,3.4,5,true\nHi,4.0,5,true\nHi,1.0,5,false\n")
         let results = FixtureRunner(scorer: scorer).run(loaded)
         XCTAssertEqual(results.map(\.passed), [true, false, true])
@@ -91,7 +91,7 @@ final class HarnessTests: XCTestCase {
     }
 
     func testReportsInEveryFormat() throws {
-        let scorer = try Scorer(rulesDirectory: Repository.rules, log: DiscardingLogSink())
+        let scorer = try Scorer(rulesDirectory: Repository.seedRules, log: DiscardingLogSink())
         let loaded = try fixtures("id,message,expected,tags\na,Hi,1.0,x\nb,\"fraud \u{1}<&>\",2.0,y\n")
         let report = CheckReport(results: FixtureRunner(scorer: scorer).run(loaded), rulesVersion: scorer.rulesVersion)
         XCTAssertEqual(report.summary, "check: 1 passed, 1 failed")
@@ -116,7 +116,7 @@ final class HarnessTests: XCTestCase {
     }
 
     func testDiffListsChangesWithBreakdownsAndMatrices() throws {
-        let old = try Scorer(rulesDirectory: Repository.rules, log: DiscardingLogSink())
+        let old = try Scorer(rulesDirectory: Repository.seedRules, log: DiscardingLogSink())
         let new = try scorer(urgency: "function score(m) local s = m.text:find('fraud') and 5 or 1 return s, { tier = { name = s == 5 and 'critical' or 'minimal' } } end")
         let cases = ["fraud", "Why rejected", "Hi", "I will pay on sunday"].enumerated().map {
             RulesDiff.Case(source: "m.csv:\($0.offset + 2)", message: $0.element, options: ScoringOptions())

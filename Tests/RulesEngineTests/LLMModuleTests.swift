@@ -80,7 +80,7 @@ final class LLMModuleTests: XCTestCase {
     }
 
     func testTheShippedRulesParseRepliesLikePythonsFloat() throws {
-        let shipped = try Scorer(rulesDirectory: Repository.rules, log: DiscardingLogSink())
+        let shipped = try Scorer(rulesDirectory: Repository.seedRules, log: DiscardingLogSink())
         // "Hi" scores 1 on keywords; a usable reply r gives round(0.6 r + 0.4, 1).
         let replies: [(String, Double)] = [
             ("4", 2.8), (" 4\n", 2.8), ("4.0", 2.8), ("+4", 2.8), ("4.", 2.8), (".5e1", 3.4), ("1_0e-1", 1.0),
@@ -94,7 +94,7 @@ final class LLMModuleTests: XCTestCase {
     }
 
     func testTheShippedRulesRecordTheCallInTheBreakdown() throws {
-        let shipped = try Scorer(rulesDirectory: Repository.rules, log: DiscardingLogSink())
+        let shipped = try Scorer(rulesDirectory: Repository.seedRules, log: DiscardingLogSink())
         let client = RecordingLLMClient { _ in LLMResult(reply: "2", latencyMilliseconds: 40, attempts: 1, httpStatus: 200) }
         let score = try shipped.score(ScoringInput(text: "My account was hacked"),
                                       options: ScoringOptions(explain: true, llmEnabled: true, llm: .live(client)))

@@ -122,7 +122,7 @@ final class LoadErrorTests: XCTestCase {
 /// The shipped rules report a wrong tier or modifier at the line that declares it, naming it.
 final class DeclarationErrorTests: XCTestCase {
     /// The shipped urgency.lua with `original` replaced by `replacement`; and the line that now holds it.
-    private func shipped(replacing original: String, with replacement: String, in profile: String = Repository.rules)
+    private func shipped(replacing original: String, with replacement: String, in profile: String = Repository.seedRules)
         throws -> (source: String, line: Int) {
         let source = try String(contentsOfFile: profile + "/urgency.lua", encoding: .utf8)
         XCTAssertTrue(source.contains(original), original)

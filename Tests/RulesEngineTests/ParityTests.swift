@@ -18,7 +18,7 @@ final class ParityTests: XCTestCase {
 
     /// The golden suite: every fixture under data/golden passes with the shipped rules.
     func testGoldenFixturesPass() throws {
-        try assertFixtures([Repository.golden], rules: Repository.rules)
+        try assertFixtures([Repository.seedGolden], rules: Repository.seedRules)
     }
 
     func testVariantProfileReproducesTheSeedsSmallerScorer() throws {
@@ -27,7 +27,7 @@ final class ParityTests: XCTestCase {
     }
 
     func testHundredKilobyteMessages() throws {
-        let scorer = try Scorer(rulesDirectory: Repository.rules, log: DiscardingLogSink())
+        let scorer = try Scorer(rulesDirectory: Repository.seedRules, log: DiscardingLogSink())
         let filler = String(repeating: "lorem ipsum dolor ", count: 100_000 / 18)
         let cases: [(String, Double)] = [
             (filler, 1.0),

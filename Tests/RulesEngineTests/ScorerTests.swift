@@ -7,7 +7,7 @@ import XCTest
 final class ScorerTests: XCTestCase {
     private static let shipped: Scorer = {
         do {
-            return try Scorer(rulesDirectory: Repository.rules, log: DiscardingLogSink())
+            return try Scorer(rulesDirectory: Repository.seedRules, log: DiscardingLogSink())
         } catch {
             fatalError("the shipped rules do not load: \(error)")
         }
@@ -43,7 +43,7 @@ final class ScorerTests: XCTestCase {
     }
 
     func testExplainedAndPlainScoresAgreeOnEveryFixture() throws {
-        let table = try CSVTable(reader: CSVReader(path: Repository.golden + "/scorer_parity.csv"))
+        let table = try CSVTable(reader: CSVReader(path: Repository.seedGolden + "/scorer_parity.csv"))
         let column = try table.require("message")
         while let record = try table.next() {
             let input = ScoringInput(text: record.fields[column])

@@ -6,9 +6,14 @@ import XCTest
 enum Repository {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
+    /// The default profile, designed for accuracy.
     static let rules = root.appendingPathComponent("rules").path
+    /// The seed's scorer to the decimal, and its fixtures.
+    static let seedRules = root.appendingPathComponent("rules/profiles/seed").path
+    static let seedGolden = root.appendingPathComponent("data/profiles/seed").path
     static let variantRules = root.appendingPathComponent("rules/profiles/seed-variant").path
     static let golden = root.appendingPathComponent("data/golden").path
+    static let labelled = root.appendingPathComponent("data/labelled").path
 }
 
 /// A scorer over rules given as source text (file name → source), loaded from memory.

@@ -48,7 +48,7 @@ final class RulesCheckLimitsTests: XCTestCase {
     func testACandidateCheckHasATotalTimeBudget() throws {
         let fixtures = directory.appendingPathComponent("fixtures").path
         let client = try start {
-            $0.checkFixtures = fixtures
+            $0.checkFixtures = [fixtures]
             $0.checkTimeout = 1
         }
         let slow = try client.request("POST", "/api/rules/check", json: ["urgency.lua": .string(Self.slow)])
@@ -80,7 +80,7 @@ final class RulesCheckLimitsTests: XCTestCase {
     func testCandidateChecksRunOneAtATime() throws {
         let fixtures = directory.appendingPathComponent("fixtures").path
         let port = try start {
-            $0.checkFixtures = fixtures
+            $0.checkFixtures = [fixtures]
             $0.checkTimeout = 30
         }.port
         let statuses = Mutex<[Int]>([])

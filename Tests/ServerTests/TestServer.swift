@@ -21,7 +21,8 @@ final class TestServer {
         configuration.http.port = 0
         configuration.http.workerThreads = 8
         configuration.database = try TestServer.database(in: self.directory)
-        configuration.rulesDirectory = TestServer.repository.appendingPathComponent("rules").path
+        // The seed's profile: these suites assert the seed's own numbers (the API promises them under it).
+        configuration.rulesDirectory = TestServer.repository.appendingPathComponent("rules/profiles/seed").path
         configuration.seedFile = TestServer.repository.appendingPathComponent("data/sample_messages.csv").path
         configuration.logFormat = .off
         configure(&configuration)

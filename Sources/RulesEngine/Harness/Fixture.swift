@@ -1,6 +1,7 @@
 import CLuaHost
 
-/// One golden fixture: a message, the urgency the rules must give it, and how to score it.
+/// One golden fixture: a message, the urgency the rules must give it (`expected`) or the urgency a person
+/// judged it to have (`label`, for accuracy), and how to score it.
 public struct Fixture: Sendable, Equatable {
     /// What the score must be.
     public enum Expectation: Sendable, Equatable, CustomStringConvertible {
@@ -54,12 +55,15 @@ public struct Fixture: Sendable, Equatable {
     public var line: Int
     public var id: String?
     public var message: String
-    public var expected: Expectation
+    /// What the score must be, for pass/fail fixtures (nil in a labelled set without expectations).
+    public var expected: Expectation?
     /// A recorded LLM reply, replayed instead of calling a model.
     public var llmReply: String?
     public var llmEnabled: Bool
     public var tags: [String]
     public var note: String?
+    /// The urgency from 1 to 5 a person gave the message, in accuracy sets.
+    public var label: Int? = nil
 
     /// `file:line`, how failures are named.
     public var location: String { "\(file):\(line)" }

@@ -10,8 +10,9 @@ public struct FixtureError: Error, Sendable, CustomStringConvertible, Equatable 
 
 /// Reads golden fixtures from CSV files and directories of them.
 ///
-/// Columns: `message` and `expected` are required (another name for `expected` may be given, for files such as
-/// the seed's parity exports); `id`, `llm`, `llm_enabled`, `tags`, `note` are optional.
+/// Columns: `message`, and `expected` or `label` (or both): `expected` makes a pass/fail fixture (another
+/// name may be given, for files such as the seed's parity exports), `label` (a person's urgency, 1 to 5) makes
+/// the file an accuracy set. `id`, `llm`, `llm_enabled`, `tags`, `note` are optional.
 public enum FixtureLoader {
     /// The fixture files under `paths`: each file as given, each directory's `.csv` files (recursively, sorted).
     public static func files(in paths: [String]) throws(FixtureError) -> [String] {
@@ -40,7 +41,8 @@ public enum FixtureLoader {
         do {
             let table = try CSVTable(reader: try CSVReader(path: file))
             let message = try table.require("message")
-            let expected = try table.require(expectedColumn)
+            let label = table.column("label")
+            let expected = label == nil || table.column(expectedColumn) != nil ? try table.require(expectedColumn) : nil
             let id = table.column("id"), llm = table.column("llm"), llmEnabled = table.column("llm_enabled")
             let tags = table.column("tags"), note = table.column("note")
             var fixtures: [Fixture] = []
@@ -49,9 +51,21 @@ public enum FixtureLoader {
                     guard let column, column < record.fields.count else { return nil }
                     return record.fields[column]
                 }
-                guard let expectedText = field(expected), let expectation = Fixture.Expectation(parsing: expectedText) else {
-                    throw FixtureError(file: file, line: record.line,
-                                       message: "expected must be a number such as 4.5 or a range such as 3.5..5, got '\(field(expected) ?? "")'")
+                var expectation: Fixture.Expectation?
+                if let expected {
+                    guard let expectedText = field(expected), let parsed = Fixture.Expectation(parsing: expectedText) else {
+                        throw FixtureError(file: file, line: record.line,
+                                           message: "expected must be a number such as 4.5 or a range such as 3.5..5, got '\(field(expected) ?? "")'")
+                    }
+                    expectation = parsed
+                }
+                var judged: Int?
+                if let label {
+                    let text = (field(label) ?? "").trimmingCharacters(in: .whitespaces)
+                    guard let value = Int(text), (1...5).contains(value) else {
+                        throw FixtureError(file: file, line: record.line, message: "label must be a whole number from 1 to 5, got '\(text)'")
+                    }
+                    judged = value
                 }
                 let enabledText = field(llmEnabled)?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
                 let enabled: Bool
@@ -67,7 +81,7 @@ public enum FixtureLoader {
                     message: field(message) ?? "", expected: expectation,
                     llmReply: (reply?.isEmpty ?? true) ? nil : reply, llmEnabled: enabled,
                     tags: (field(tags) ?? "").split(separator: " ").map(String.init),
-                    note: field(note).flatMap { $0.isEmpty ? nil : $0 }))
+                    note: field(note).flatMap { $0.isEmpty ? nil : $0 }, label: judged))
                 if fixtures.count % 4096 == 0 { progress?(fixtures.count) }
             }
             return fixtures

@@ -47,17 +47,17 @@ public struct FixtureRunner: Sendable {
             let explainNow = liveLLM != nil && fixture.llmEnabled
             let score = try scorer.score(input, options: FixtureRunner.options(for: fixture, explain: explainNow, live: liveLLM))
             if explainNow {
-                return FixtureResult(fixture: fixture, score: score.value, error: nil, passed: fixture.expected.accepts(score.value),
-                                     breakdown: score.breakdown)
+                return FixtureResult(fixture: fixture, score: score.value, error: nil,
+                                     passed: fixture.expected?.accepts(score.value) ?? true, breakdown: score.breakdown)
             }
-            let passed = fixture.expected.accepts(score.value)
+            let passed = fixture.expected?.accepts(score.value) ?? true
             var breakdown: Breakdown?
             if !passed || explainPasses {
                 breakdown = try? scorer.score(input, options: FixtureRunner.options(for: fixture, explain: true, live: liveLLM)).breakdown
             }
             return FixtureResult(fixture: fixture, score: score.value, error: nil, passed: passed, breakdown: breakdown)
         } catch {
-            return FixtureResult(fixture: fixture, score: nil, error: error, passed: false, breakdown: nil)
+            return FixtureResult(fixture: fixture, score: nil, error: error, passed: fixture.expected == nil, breakdown: nil)
         }
     }
 }

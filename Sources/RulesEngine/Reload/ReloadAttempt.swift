@@ -59,6 +59,10 @@ public struct GateResult: Sendable {
     public var failures: [String]
     /// Set when the fixtures could not all be scored within the gate's time budget.
     public var timedOut: DeadlineExceeded?
+    /// Labelled sets whose accuracy fell below their thresholds, as `file: pairwise 0.820 is below the minimum 0.900`.
+    public var accuracyMisses: [String] = []
+    /// The labelled sets' figures, as `file: accuracy: n=… pairwise=…`.
+    public var accuracy: [String] = []
 
     public init(directory: String, passed: Int, failed: Int, failures: [String], timedOut: DeadlineExceeded? = nil) {
         self.directory = directory

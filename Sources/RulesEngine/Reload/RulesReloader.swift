@@ -167,12 +167,21 @@ public final class RulesReloader: Sendable {
         } catch {
             return GateResult(directory: directory, passed: 0, failed: 0, failures: [], timedOut: error)
         }
-        let failures = results.filter { !$0.passed }
-        return GateResult(directory: directory, passed: results.count - failures.count, failed: failures.count,
-                          failures: failures.prefix(listedFailures).map { result in
-                              let got = result.score.map { JSONValue.format(number: $0) } ?? "error: \(result.error.map(String.init(describing:)) ?? "?")"
-                              return "\(result.fixture.location): expected \(result.fixture.expected), got \(got)"
-                          })
+        let report: CheckReport
+        do {
+            report = CheckReport(results: results, rulesVersion: scorer.rulesVersion, accuracy: try AccuracySet.sets(in: results))
+        } catch {
+            return GateResult(directory: directory, passed: 0, failed: 0, failures: ["\(error)"])
+        }
+        let failures = report.checks.filter { !$0.passed }
+        var result = GateResult(directory: directory, passed: report.passed, failed: report.failed,
+                                failures: failures.prefix(listedFailures).map { result in
+                                    let got = result.score.map { JSONValue.format(number: $0) } ?? "error: \(result.error.map(String.init(describing:)) ?? "?")"
+                                    return "\(result.fixture.location): expected \(result.fixture.expected.map(\.description) ?? "?"), got \(got)"
+                                })
+        result.accuracyMisses = report.accuracyMisses
+        result.accuracy = report.accuracy.map { "\($0.file): \($0.figures.line)" }
+        return result
     }
 }
 
@@ -180,8 +189,11 @@ extension GateResult {
     /// Why the gate refuses the rules, or nil when it lets them through.
     public var refusal: String? {
         if let timedOut { return "the gate \(timedOut.description) (fixtures of \(directory))" }
-        if failed == 0 && passed > 0 { return nil }
-        if passed + failed == 0 { return "the gate \(directory) has no fixtures" + (failures.first.map { ": \($0)" } ?? "") }
-        return "the gate refused the rules: \(failed) of \(passed + failed) fixtures fail"
+        if failed > 0 { return "the gate refused the rules: \(failed) of \(passed + failed) fixtures fail" }
+        if !accuracyMisses.isEmpty { return "the gate refused the rules: accuracy fell, " + accuracyMisses.joined(separator: "; ") }
+        if passed == 0 && accuracy.isEmpty {
+            return "the gate \(directory) has no fixtures" + (failures.first.map { ": \($0)" } ?? "")
+        }
+        return nil
     }
 }

@@ -32,7 +32,7 @@ public final class APIContext: Sendable {
     /// This server in the fleet of servers sharing the store.
     public let instance: InstanceRegistry
     /// The fixtures `POST /api/rules/check` runs candidates against: the gate, else data/golden.
-    public let checkFixtures: String
+    public let checkFixtures: [String]
     /// How the rules directory is watched, for `GET /api/rules`.
     public let watching: JSONValue
     /// Seconds a candidate check may take in all.
@@ -40,7 +40,7 @@ public final class APIContext: Sendable {
     /// Candidate checks run one at a time: each may hold a Lua state at its memory cap.
     let checkSlot = DispatchSemaphore(value: 1)
 
-    public init(store: any Store, rules: ActiveRules, reloader: RulesReloader, instance: InstanceRegistry, checkFixtures: String, watching: JSONValue,
+    public init(store: any Store, rules: ActiveRules, reloader: RulesReloader, instance: InstanceRegistry, checkFixtures: [String], watching: JSONValue,
                 llm: LLMToggle, llmClient: OpenAICompatibleClient, limits: InputLimits, seedFile: String,
                 workerThreads: Int = 32, workerQueue: Int = 4096, llmWorkerThreads: Int = 64, checkTimeout: Double = 10) {
         self.checkTimeout = checkTimeout

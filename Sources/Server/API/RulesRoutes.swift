@@ -127,18 +127,26 @@ enum RulesRoutes {
         }
         var fixtures: [Fixture] = []
         do {
-            for file in try FixtureLoader.files(in: [context.checkFixtures]) { fixtures += try FixtureLoader.load(file) }
+            for file in try FixtureLoader.files(in: context.checkFixtures.filter { FileManager.default.fileExists(atPath: $0) }) {
+                fixtures += try FixtureLoader.load(file)
+            }
         } catch {
             throw HTTPError(409, "the fixtures cannot be loaded: \(error)")
         }
         do throws(DeadlineExceeded) {
-            let report = CheckReport(results: try FixtureRunner(scorer: candidate).run(fixtures, deadline: deadline),
-                                     rulesVersion: candidate.rulesVersion)
+            let results = try FixtureRunner(scorer: candidate).run(fixtures, deadline: deadline)
+            let accuracy: [AccuracySet]
+            do {
+                accuracy = try AccuracySet.sets(in: results)
+            } catch {
+                return .error(409, "the fixtures cannot be loaded: \(error)")
+            }
+            let report = CheckReport(results: results, rulesVersion: candidate.rulesVersion, accuracy: accuracy)
             let cases = fixtures.map { RulesDiff.Case(source: $0.location, message: $0.message, options: FixtureRunner.options(for: $0, explain: true)) }
             let diff = try RulesDiff.compare(cases, old: context.rules.scorer, new: candidate, deadline: deadline)
             return .json(["check": report.json(verbose: false), "diff": diff.json])
         } catch {
-            return .json(["error": .string("the check \(error.description) (fixtures of \(context.checkFixtures); CHECK_TIMEOUT)"),
+            return .json(["error": .string("the check \(error.description) (fixtures of \(context.checkFixtures.joined(separator: ", ")); CHECK_TIMEOUT)"),
                           "kind": "timeout"], status: 422)
         }
     }

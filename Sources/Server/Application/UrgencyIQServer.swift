@@ -55,7 +55,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         let watching: JSONValue = ["inotify": .bool(configuration.watchRules),
                                    "poll_seconds": configuration.watchPoll.map(JSONValue.number) ?? .null]
         context = APIContext(store: store, rules: rules, reloader: reloader, instance: registry,
-                             checkFixtures: configuration.rulesGate ?? configuration.checkFixtures, watching: watching,
+                             checkFixtures: configuration.rulesGate.map { [$0] } ?? configuration.checkFixtures, watching: watching,
                              llm: toggle, llmClient: OpenAICompatibleClient(configuration: configuration.llm),
                              limits: configuration.limits, seedFile: configuration.seedFile,
                              workerThreads: configuration.http.workerThreads, workerQueue: configuration.http.workerQueue,

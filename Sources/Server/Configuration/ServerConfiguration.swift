@@ -21,7 +21,7 @@ public struct ServerConfiguration: Sendable {
     /// Also compare the rules files every this many seconds (`--watch-poll`), for mounts without events.
     public var watchPoll: Double?
     /// The fixtures `POST /api/rules/check` runs candidates against when no gate is set.
-    public var checkFixtures = "data/golden"
+    public var checkFixtures = ["data/golden", "data/labelled"]
     public var engineLimits = EngineLimits()
     /// Bytes all the Lua states of the server may hold together (`LUA_MEMORY_LIMIT`, in MiB).
     public var luaMemoryLimit = 256 << 20
