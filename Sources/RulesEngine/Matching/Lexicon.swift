@@ -1,3 +1,5 @@
+import Foundation
+
 /// Concepts found in a message by words rather than by substrings: the message is folded to lower case and cut
 /// into words (`WordSplitter`), each word is normalized (the rules' aliases for SMS spellings, then the rules'
 /// vocabulary, a word long enough also when it is one typing slip from a vocabulary word — `SpellingCorrector`),
@@ -43,18 +45,26 @@ final class Lexicon: HostObject, @unchecked Sendable {
     private let negatable: FrozenArray<Bool>
     /// Per concept: whether a "what if" makes it hypothetical (a threat is a threat however it is put).
     private let conditional: FrozenArray<Bool>
+    /// Per concept: whether a resolution cue resolves it (not for concepts that are themselves the good news).
+    private let resolvable: FrozenArray<Bool>
     private let vocabulary: ByteTable
     /// Every word read without correction: aliases (by what they replace) and vocabulary words → an entry below.
     private let known: ByteTable
-    /// Per known entry: the word as the phrases see it (in `surfaces`), its vocabulary id (-1: an alias to a word
-    /// outside the vocabulary, read like an unknown word), and its wildcard atoms (in `entryWildcards`).
+    /// Per known entry: the words it is read as (one, or several for an alias like `cant = "can not"`), in the
+    /// part arrays.
+    private let entryPartStart: FrozenArray<Int32>
+    private let entryPartCount: FrozenArray<Int32>
+    /// Per part: the word as the phrases see it (in `surfaces`), its vocabulary id (-1: a word outside the
+    /// vocabulary, read like an unknown word), and its wildcard atoms (in `partWildcards`).
     private let surfaces: FrozenArray<UInt8>
-    private let entrySurfaceStart: FrozenArray<Int32>
-    private let entrySurfaceLength: FrozenArray<Int32>
-    private let entryID: FrozenArray<Int32>
-    private let entryWildcardStart: FrozenArray<Int32>
-    private let entryWildcardCount: FrozenArray<Int32>
-    private let entryWildcards: FrozenArray<Int32>
+    private let partSurfaceStart: FrozenArray<Int32>
+    private let partSurfaceLength: FrozenArray<Int32>
+    private let partID: FrozenArray<Int32>
+    private let partWildcardStart: FrozenArray<Int32>
+    private let partWildcardCount: FrozenArray<Int32>
+    private let partWildcards: FrozenArray<Int32>
+    /// The most words one word of a message can become (through an alias).
+    private let mostParts: Int
     /// Per vocabulary word: whether some phrase starts with it.
     private let startsPhrase: FrozenArray<Bool>
     private let wildcards: WildcardIndex
@@ -83,21 +93,24 @@ final class Lexicon: HostObject, @unchecked Sendable {
         }
         fuzzyMinimum = Int(spec["fuzzy"]?.doubleValue ?? 0)
         negationWindow = Int(spec["negation_window"]?.doubleValue ?? 4)
-        var aliasList: [(key: [UInt8], value: Int32)] = [], targetList: [(key: [UInt8], value: Int32)] = []
-        var aliasOf: [[UInt8]: [UInt8]] = [:]
+        // Aliases: one word of a message → the words it stands for (`u = "you"`, `cant = "can not"`); the words
+        // an alias gives are themselves read through the aliases once (`mpesa = "m-pesa"`, `pesa = "money"`).
+        var aliasOf: [[UInt8]: [[UInt8]]] = [:], aliasKeys: [[UInt8]] = []
         if case .object(let table)? = spec["aliases"] {
+            var direct: [[UInt8]: [[UInt8]]] = [:]
             for (from, to) in table.sorted(by: { $0.key < $1.key }) {
-                guard case .string(let replacement) = to else { throw BuildError(description: "alias \(from) must map to a word") }
-                let source = Lexicon.fold(from), target = Lexicon.fold(replacement)
-                guard !source.isEmpty, !target.isEmpty else { throw BuildError(description: "alias \"\(from)\" must map a word to a word") }
-                aliasOf[source] = target
-                // the targets' table numbers its distinct keys in order: the alias stores that number
-                let number = targetList.firstIndex { $0.key == target } ?? {
-                    targetList.append((key: target, value: Int32(targetList.count)))
-                    return targetList.count - 1
-                }()
-                aliasList.append((key: source, value: Int32(number)))
+                guard case .string(let replacement) = to else { throw BuildError(description: "alias \(from) must map to words") }
+                let source = WordSplitter.split(CaseFolding.lowercased(from)).map(\.bytes)
+                let target = WordSplitter.split(CaseFolding.lowercased(replacement)).map(\.bytes)
+                guard source.count == 1 else {
+                    throw BuildError(description: "alias \"\(from)\": an alias replaces one word of a message, and this is read as \(source.count) "
+                                     + "(\(source.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")))")
+                }
+                guard !target.isEmpty else { throw BuildError(description: "alias \"\(from)\" must map to at least one word") }
+                direct[source[0]] = target
+                aliasKeys.append(source[0])
             }
+            for key in aliasKeys { aliasOf[key] = direct[key]!.flatMap { direct[$0] ?? [$0] } }
         }
         var vocabulary: [[UInt8]: Int32] = [:]
         var words: [[UInt8]] = []
@@ -115,7 +128,7 @@ final class Lexicon: HostObject, @unchecked Sendable {
             for item in items {
                 guard case .string(let text) = item else { throw BuildError(description: "\(owner): phrases must be strings") }
                 var steps: [PhraseTrie.Step] = []
-                for token in WordSplitter.split(CaseFolding.lowercased(text), patterns: true).map(\.bytes) {
+                for token in WordSplitter.split(CaseFolding.lowercased(text.precomposedStringWithCanonicalMapping), patterns: true).map(\.bytes) {
                     if token == Array("...".utf8) {
                         steps.append(.gap(Lexicon.gapLength))
                     } else if token.first == UInt8(ascii: "*") || token.last == UInt8(ascii: "*") {
@@ -132,7 +145,7 @@ final class Lexicon: HostObject, @unchecked Sendable {
                         }()
                         steps.append(.atom(Lexicon.atom(ofWildcard: index)))
                     } else {
-                        steps.append(.atom(wordID(aliasOf[token] ?? token)))
+                        for word in aliasOf[token] ?? [token] { steps.append(.atom(wordID(word))) }
                     }
                 }
                 guard let first = steps.first, first != .gap(Lexicon.gapLength), steps.last != .gap(Lexicon.gapLength) else {
@@ -144,15 +157,18 @@ final class Lexicon: HostObject, @unchecked Sendable {
         if case .array(let known)? = spec["words"] {
             for item in known {
                 guard case .string(let word) = item else { throw BuildError(description: "words must be a list of strings") }
-                for token in WordSplitter.split(CaseFolding.lowercased(word)) { _ = wordID(aliasOf[token.bytes] ?? token.bytes) }
+                for token in WordSplitter.split(CaseFolding.lowercased(word)) {
+                    for word in aliasOf[token.bytes] ?? [token.bytes] { _ = wordID(word) }
+                }
             }
         }
-        var names: [String] = [], negatable: [Bool] = [], conditional: [Bool] = []
+        var names: [String] = [], negatable: [Bool] = [], conditional: [Bool] = [], resolvable: [Bool] = []
         for (index, concept) in concepts.enumerated() {
             guard case .string(let name)? = concept["name"] else { throw BuildError(description: "concept \(index + 1) needs a name") }
             names.append(name)
             negatable.append(concept["negatable"] != .bool(false))
             conditional.append(concept["hypothetical"] != .bool(false))
+            resolvable.append(concept["resolvable"] != .bool(false))
             try addPhrases(concept["phrases"], meaning: Int32(index), owner: "concept \(name)")
         }
         for (key, meaning) in [("negation", Cue.negation), ("hypothetical", Cue.hypothetical), ("resolution", Cue.resolution),
@@ -162,33 +178,42 @@ final class Lexicon: HostObject, @unchecked Sendable {
         conceptNames = names
         self.negatable = FrozenArray(negatable)
         self.conditional = FrozenArray(conditional)
+        self.resolvable = FrozenArray(resolvable)
         self.vocabulary = ByteTable(words.enumerated().map { (key: $0.element, value: Int32($0.offset)) })
         let wildcards = WildcardIndex(patterns)
         self.wildcards = wildcards
         // The known words: aliases first (an alias wins over the word it spells), then the vocabulary.
         var knownKeys: [(key: [UInt8], value: Int32)] = [], pool: [UInt8] = []
+        var partStarts: [Int32] = [], partCounts: [Int32] = []
         var surfaceStarts: [Int32] = [], surfaceLengths: [Int32] = [], ids: [Int32] = []
         var wildStarts: [Int32] = [], wildCounts: [Int32] = [], wild: [Int32] = []
         var seen = Set<[UInt8]>()
-        let entries = aliasList.map { (key: $0.key, surface: targetList[Int($0.value)].key) } + words.map { (key: $0, surface: $0) }
-        for (key, surface) in entries where seen.insert(key).inserted {
-            knownKeys.append((key: key, value: Int32(ids.count)))
-            surfaceStarts.append(Int32(pool.count))
-            surfaceLengths.append(Int32(surface.count))
-            pool.append(contentsOf: surface)
-            ids.append(vocabulary[surface] ?? -1)
-            wildStarts.append(Int32(wild.count))
-            surface.withUnsafeBufferPointer { bytes in wildcards.view.forEachMatch(bytes) { wild.append(Lexicon.atom(ofWildcard: $0)) } }
-            wildCounts.append(Int32(wild.count) - wildStarts.last!)
+        let entries = aliasKeys.map { (key: $0, parts: aliasOf[$0]!) } + words.map { (key: $0, parts: [$0]) }
+        for (key, parts) in entries where seen.insert(key).inserted {
+            knownKeys.append((key: key, value: Int32(partStarts.count)))
+            partStarts.append(Int32(ids.count))
+            partCounts.append(Int32(parts.count))
+            for surface in parts {
+                surfaceStarts.append(Int32(pool.count))
+                surfaceLengths.append(Int32(surface.count))
+                pool.append(contentsOf: surface)
+                ids.append(vocabulary[surface] ?? -1)
+                wildStarts.append(Int32(wild.count))
+                surface.withUnsafeBufferPointer { bytes in wildcards.view.forEachMatch(bytes) { wild.append(Lexicon.atom(ofWildcard: $0)) } }
+                wildCounts.append(Int32(wild.count) - wildStarts.last!)
+            }
         }
         known = ByteTable(knownKeys)
+        entryPartStart = FrozenArray(partStarts)
+        entryPartCount = FrozenArray(partCounts)
+        mostParts = max(1, partCounts.map(Int.init).max() ?? 1)
         surfaces = FrozenArray(pool)
-        entrySurfaceStart = FrozenArray(surfaceStarts)
-        entrySurfaceLength = FrozenArray(surfaceLengths)
-        entryID = FrozenArray(ids)
-        entryWildcardStart = FrozenArray(wildStarts)
-        entryWildcardCount = FrozenArray(wildCounts)
-        entryWildcards = FrozenArray(wild)
+        partSurfaceStart = FrozenArray(surfaceStarts)
+        partSurfaceLength = FrozenArray(surfaceLengths)
+        partID = FrozenArray(ids)
+        partWildcardStart = FrozenArray(wildStarts)
+        partWildcardCount = FrozenArray(wildCounts)
+        partWildcards = FrozenArray(wild)
         var starts = [Bool](repeating: false, count: words.count)
         for phrase in phrases { if case .atom(let atom) = phrase.steps[0], atom >= 0 { starts[Int(atom)] = true } }
         startsPhrase = FrozenArray(starts)
@@ -220,7 +245,15 @@ final class Lexicon: HostObject, @unchecked Sendable {
     /// Calls `body` with the words of `text`, normalized, and the atom buffer their atoms are in.
     private func withWords<Result>(in text: UnsafeRawBufferPointer,
                                    _ body: (UnsafeBufferPointer<Word>, UnsafeBufferPointer<Int32>) -> Result) -> Result {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: WordSplitter.capacity(forBytes: text.count)) { bytes in
+        // Decomposed accents (U+0300–U+036F: "e" + "́") are composed first, as phrases are ("café" is café however typed).
+        if text.contains(where: { $0 == 0xCC || $0 == 0xCD }) {
+            let composed = String(decoding: text, as: UTF8.self).precomposedStringWithCanonicalMapping
+            if composed.utf8.count != text.count || !composed.utf8.elementsEqual(text) {
+                var copy = composed
+                return copy.withUTF8 { withWords(in: UnsafeRawBufferPointer($0), body) }
+            }
+        }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: WordSplitter.capacity(forBytes: text.count)) { bytes in
             withUnsafeTemporaryAllocation(of: WordSplitter.Span.self, capacity: max(text.count, 1)) { spans in
                 let count = WordSplitter.splitBytes(text, bytes: bytes.baseAddress!, spans: spans.baseAddress!)
                 return normalize(UnsafeBufferPointer(bytes), UnsafeBufferPointer(rebasing: spans[0..<count]), body)
@@ -228,28 +261,32 @@ final class Lexicon: HostObject, @unchecked Sendable {
         }
     }
 
-    /// Normalizes the split words: alias, vocabulary word or correction, wildcard atoms.
+    /// Normalizes the split words: alias (one word may become several), vocabulary word or correction, wildcard
+    /// atoms.
     private func normalize<Result>(_ bytes: UnsafeBufferPointer<UInt8>, _ spans: UnsafeBufferPointer<WordSplitter.Span>,
                                    _ body: (UnsafeBufferPointer<Word>, UnsafeBufferPointer<Int32>) -> Result) -> Result {
         let known = self.known.view, vocabulary = self.vocabulary.view, wildcards = self.wildcards.view
-        let surfaces = self.surfaces.pointer, surfaceStart = entrySurfaceStart.pointer, surfaceLength = entrySurfaceLength.pointer
-        let entryID = self.entryID.pointer
-        let wildcardStart = entryWildcardStart.pointer, wildcardCount = entryWildcardCount.pointer, entryWildcards = self.entryWildcards.pointer
+        let partStart = entryPartStart.pointer, partCount = entryPartCount.pointer
+        let surfaces = self.surfaces.pointer, surfaceStart = partSurfaceStart.pointer, surfaceLength = partSurfaceLength.pointer
+        let partID = self.partID.pointer
+        let wildcardStart = partWildcardStart.pointer, wildcardCount = partWildcardCount.pointer, partWildcards = self.partWildcards.pointer
         var atoms = ContiguousArray<Int32>()
         atoms.reserveCapacity(spans.count * 2)
-        return withUnsafeTemporaryAllocation(of: Word.self, capacity: max(spans.count, 1)) { words in
-            for (index, span) in spans.enumerated() {
-                var surface = UnsafeBufferPointer(rebasing: bytes[Int(span.start)..<Int(span.start + span.length)])
+        return withUnsafeTemporaryAllocation(of: Word.self, capacity: max(spans.count * mostParts, 1)) { words in
+            var count = 0
+            /// Appends one word: a known part, or a word as written (-1).
+            func append(_ written: UnsafeBufferPointer<UInt8>, part: Int, _ span: WordSplitter.Span) {
+                var surface = written
                 var id: Int32 = -1
                 var corrected = false
                 let atomStart = atoms.count
-                if let entry = known.value(of: surface).map(Int.init) {
-                    surface = UnsafeBufferPointer(start: surfaces + Int(surfaceStart[entry]), count: Int(surfaceLength[entry]))
-                    id = entryID[entry]
+                if part >= 0 {
+                    surface = UnsafeBufferPointer(start: surfaces + Int(surfaceStart[part]), count: Int(surfaceLength[part]))
+                    id = partID[part]
                     if id >= 0 {
                         atoms.append(id)
-                        let start = Int(wildcardStart[entry])
-                        for k in start..<start + Int(wildcardCount[entry]) { atoms.append(entryWildcards[k]) }
+                        let start = Int(wildcardStart[part])
+                        for k in start..<start + Int(wildcardCount[part]) { atoms.append(partWildcards[k]) }
                     }
                 }
                 if id < 0 {
@@ -268,11 +305,21 @@ final class Lexicon: HostObject, @unchecked Sendable {
                         }
                     }
                 }
-                (words.baseAddress! + index).initialize(to: Word(
+                (words.baseAddress! + count).initialize(to: Word(
                     surface: surface, id: id, clause: span.clause, sentence: span.sentence,
                     atomStart: Int32(atomStart), atomCount: Int32(atoms.count - atomStart), corrected: corrected))
+                count += 1
             }
-            return atoms.withUnsafeBufferPointer { atoms in body(UnsafeBufferPointer(rebasing: words[0..<spans.count]), atoms) }
+            for span in spans {
+                let written = UnsafeBufferPointer(rebasing: bytes[Int(span.start)..<Int(span.start + span.length)])
+                if let entry = known.value(of: written).map(Int.init) {
+                    let first = Int(partStart[entry])
+                    for part in first..<first + Int(partCount[entry]) { append(written, part: part, span) }
+                } else {
+                    append(written, part: -1, span)
+                }
+            }
+            return atoms.withUnsafeBufferPointer { atoms in body(UnsafeBufferPointer(rebasing: words[0..<count]), atoms) }
         }
     }
 
@@ -338,73 +385,132 @@ final class Lexicon: HostObject, @unchecked Sendable {
 
     /// Judges every concept found in `words` into `states` (one per concept, all `.absent` on entry); calls
     /// `evidence` with the concept and the words of each occurrence that set or confirmed its state.
+    ///
+    /// Linear in the message apart from sorting the occurrences: every check looks only at the occurrences that can
+    /// reach it (no phrase is longer than the longest one found, the cues are kept sorted by where they end), so a
+    /// message of 20,000 bytes costs what its words cost, not their square or cube.
     private func judge(_ words: UnsafeBufferPointer<Word>, _ atoms: UnsafeBufferPointer<Int32>, into states: UnsafeMutablePointer<State>,
                        evidence: ((Int, Int, Int) -> Void)? = nil) {
-        let found = occurrences(words, atoms)
-        let negatable = self.negatable.pointer, conditional = self.conditional.pointer
-        withUnsafeTemporaryAllocation(of: Bool.self, capacity: max(found.count, 1)) { dropped in
+        let found = occurrences(words, atoms)  // in order of start, by construction
+        guard !found.isEmpty else { return }
+        var longest: Int32 = 0
+        for occurrence in found where occurrence.end - occurrence.start > longest { longest = occurrence.end - occurrence.start }
+        /// The index of the first occurrence starting at or after `position`.
+        func firstStarting(at position: Int32) -> Int {
+            var low = 0, high = found.count
+            while low < high {
+                let middle = (low + high) / 2
+                if found[middle].start < position { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+        let negatable = self.negatable.pointer, resolvable = self.resolvable.pointer
+        withUnsafeTemporaryAllocation(of: Bool.self, capacity: found.count) { dropped in
             dropped.initialize(repeating: false)
             // The longest phrase wins: a concept found inside a longer phrase of another concept is part of that
             // one ("late" in "late fee", "stolen" in "stolen stock", "emergency" in "emergency loan").
             for (i, inner) in found.enumerated() where inner.meaning >= 0 {
-                dropped[i] = found.contains { outer in
-                    outer.meaning >= 0 && outer.meaning != inner.meaning && outer.start <= inner.start && inner.end <= outer.end
-                        && outer.end - outer.start > inner.end - inner.start
+                var j = firstStarting(at: inner.start - longest)
+                while j < found.count && found[j].start <= inner.start {
+                    let outer = found[j]
+                    if outer.meaning >= 0 && outer.meaning != inner.meaning && inner.end <= outer.end
+                        && outer.end - outer.start > inner.end - inner.start {
+                        dropped[i] = true
+                        break
+                    }
+                    j += 1
                 }
             }
             // A cue inside a concept's own phrase ("not" in "not received") is part of that phrase, not a cue; so
-            // is a cue overlapping a phrase that carries its own negation ("received it" in "haven't received it").
+            // is a cue partly overlapping a problem phrase that carries its own negation ("received it" in "haven't
+            // received it"). A cue that covers a whole concept phrase stays a cue ("received the money" around
+            // "money"), and good news never cancels a cue ("works now" beside "it works").
             for (i, cue) in found.enumerated() where cue.meaning < 0 {
-                dropped[i] = found.indices.contains { k in
+                var k = firstStarting(at: cue.start - longest)
+                while k < found.count && found[k].start <= cue.end {
                     let concept = found[k]
-                    guard concept.meaning >= 0, !dropped[k] else { return false }
+                    k += 1
+                    guard concept.meaning >= 0, !dropped[k - 1], cue.start <= concept.end else { continue }
                     let inside = concept.start <= cue.start && cue.end <= concept.end && (concept.start, concept.end) != (cue.start, cue.end)
-                    let overlaps = concept.start <= cue.end && cue.start <= concept.end
-                    return inside || (!negatable[Int(concept.meaning)] && overlaps)
+                    let covers = cue.start <= concept.start && concept.end <= cue.end  // "received the money" ⊇ "money"
+                    let carriesNegation = !negatable[Int(concept.meaning)] && resolvable[Int(concept.meaning)]
+                    if inside || (carriesNegation && !covers) {
+                        dropped[i] = true
+                        break
+                    }
                 }
             }
-            judge(found, dropped: UnsafeBufferPointer(dropped), words, negatable: negatable, conditional: conditional,
-                  into: states, evidence: evidence)
+            judge(found, dropped: UnsafeBufferPointer(dropped), longest: longest, words, into: states, evidence: evidence)
         }
     }
 
     /// Judges the concept occurrences by the cues (those not `dropped`).
-    private func judge(_ found: ContiguousArray<Occurrence>, dropped: UnsafeBufferPointer<Bool>, _ words: UnsafeBufferPointer<Word>,
-                       negatable: UnsafePointer<Bool>, conditional: UnsafePointer<Bool>, into states: UnsafeMutablePointer<State>,
+    private func judge(_ found: ContiguousArray<Occurrence>, dropped: UnsafeBufferPointer<Bool>, longest: Int32,
+                       _ words: UnsafeBufferPointer<Word>, into states: UnsafeMutablePointer<State>,
                        evidence: ((Int, Int, Int) -> Void)?) {
-        func hasCue(_ meaning: Int32, _ test: (Occurrence) -> Bool) -> Bool {
-            for k in found.indices where found[k].meaning == meaning && !dropped[k] && test(found[k]) { return true }
-            return false
+        let negatable = self.negatable.pointer, conditional = self.conditional.pointer, resolvable = self.resolvable.pointer
+        // Clauses: the splitter's (punctuation), cut again after every boundary cue ("but", "lakini").
+        var boundariesUpTo = [Int32](repeating: 0, count: words.count)
+        for k in found.indices where found[k].meaning == Cue.boundary && !dropped[k] { boundariesUpTo[Int(found[k].start)] += 1 }
+        for position in boundariesUpTo.indices.dropFirst() { boundariesUpTo[position] += boundariesUpTo[position - 1] }
+        func clause(_ position: Int32) -> (Int32, Int32) { (words[Int(position)].clause, boundariesUpTo[Int(position)]) }
+        func sentence(_ position: Int32) -> Int32 { words[Int(position)].sentence }
+        /// The cues of one kind, by where they end.
+        func cues(_ meaning: Int32) -> [Occurrence] {
+            found.indices.filter { found[$0].meaning == meaning && !dropped[$0] }.map { found[$0] }.sorted { $0.end < $1.end }
         }
-        func clause(_ position: Int32) -> (Int32, Int) {
-            var boundaries = 0
-            for k in found.indices where found[k].meaning == Cue.boundary && !dropped[k] && found[k].start <= position { boundaries += 1 }
-            return (words[Int(position)].clause, boundaries)
+        /// The index in `list` (sorted by end) of the first cue ending at or after `position`.
+        func firstEnding(_ list: [Occurrence], at position: Int32) -> Int {
+            var low = 0, high = list.count
+            while low < high {
+                let middle = (low + high) / 2
+                if list[middle].end < position { low = middle + 1 } else { high = middle }
+            }
+            return low
         }
         let window = Int32(negationWindow)
+        let negations = cues(Cue.negation), hypotheticals = cues(Cue.hypothetical)
+        /// Whether a negation before `position` reaches it: within the window and the same clause. The nearest one
+        /// decides (clauses only grow along the message).
+        func negated(_ position: Int32) -> Bool {
+            let before = firstEnding(negations, at: position) - 1
+            guard before >= 0 else { return false }
+            let cue = negations[before]
+            return position - cue.end <= window && clause(cue.end) == clause(position)
+        }
+        // A negated resolution is no resolution: "it is not sorted yet", "nothing works now".
+        let resolutions = cues(Cue.resolution).filter { !negated($0.start) }
         for (k, occurrence) in found.enumerated() where occurrence.meaning >= 0 && !dropped[k] {
             let index = Int(occurrence.meaning)
             var state = State.active
-            if negatable[index], hasCue(Cue.negation, { cue in
-                cue.end < occurrence.start && occurrence.start - cue.end <= window
-                    && clause(cue.end) == clause(occurrence.start)
-            }) {
+            if negatable[index], negated(occurrence.start) {
                 state = .negated
-            } else if conditional[index], hasCue(Cue.hypothetical, { cue in
-                cue.end < occurrence.start
-                    && words[Int(cue.end)].sentence == words[Int(occurrence.start)].sentence
-            }) {
-                state = .hypothetical
-            } else if hasCue(Cue.resolution, { cue in
-                // after it ("it was blocked, but it works now"), around it ("CRB cleared"), or before it in the
-                // same clause ("received the refund today")
-                cue.end >= occurrence.start || clause(cue.end) == clause(occurrence.start)
-            }) {
+            } else if conditional[index], case let before = firstEnding(hypotheticals, at: occurrence.start) - 1, before >= 0,
+                      sentence(hypotheticals[before].end) == sentence(occurrence.start) {
+                state = .hypothetical  // a "what if" earlier in its sentence
+            } else if resolvable[index], resolved(occurrence, by: resolutions, longest: longest, clause: clause, sentence: sentence,
+                                                   firstEnding: firstEnding) {
                 state = .resolved
             }
             if let evidence, state >= states[index] { evidence(index, Int(occurrence.start), Int(occurrence.end)) }
             if state > states[index] { states[index] = state }
         }
+    }
+
+    /// Whether a resolution cue resolves `occurrence`: after it, in its sentence or the next ("it was blocked, but it
+    /// works now"), around it ("CRB cleared"), or before it in the same clause ("received the refund today").
+    private func resolved(_ occurrence: Occurrence, by resolutions: [Occurrence], longest: Int32,
+                          clause: (Int32) -> (Int32, Int32), sentence: (Int32) -> Int32,
+                          firstEnding: ([Occurrence], Int32) -> Int) -> Bool {
+        let first = firstEnding(resolutions, occurrence.start)
+        if first > 0, clause(resolutions[first - 1].end) == clause(occurrence.start) { return true }
+        let own = sentence(occurrence.start)
+        for cue in resolutions[first...] {
+            if sentence(cue.start) - own <= 1 { return true }
+            // later cues start no earlier than this one's end minus the longest phrase: past the next sentence
+            if sentence(max(0, cue.end - longest)) - own > 1 { break }
+        }
+        return false
     }
 
     /// The active concepts of `text` (`lex:scan`): concept i (0-based) is bit i % 64 of word i / 64.

@@ -1,6 +1,7 @@
 /// Forgives one typing slip in a word: finds the vocabulary word (of `minimumLength` letters or more) that a
 /// word is one edit from — a letter missing, extra or two letters swapped, or one letter wrong in words of seven
-/// letters or more (in shorter words a different letter is too often a different word: kunipa is not kuniua).
+/// letters or more (in shorter words a different letter is too often a different word: kunipa is not kuniua); never
+/// at the first letter.
 /// Symmetric deletion: every vocabulary word with one letter removed is indexed once, so a lookup costs a few
 /// hash probes per letter of the word, with no allocation.
 final class SpellingCorrector: @unchecked Sendable {
@@ -96,6 +97,9 @@ final class SpellingCorrector: @unchecked Sendable {
         if abs(a.count - b.count) > 1 { return false }
         var i = 0
         while i < min(a.count, b.count) && a[i] == b[i] { i += 1 }
+        // Never the first letter: people rarely slip there, and in Swahili it is the subject (nimeingia is "I got
+        // in", kimeingia "it came in").
+        if i == 0 { return false }
         func same(_ x: Int, _ y: Int) -> Bool {  // a[x...] == b[y...]
             guard a.count - x == b.count - y else { return false }
             for k in 0..<(a.count - x) where a[x + k] != b[y + k] { return false }

@@ -1,5 +1,7 @@
 /// Cuts text into words, and words into clauses and sentences, the way the lexicon reads a message: runs of
-/// letters and digits, with apostrophes (' ’ ‘ `) inside a word kept as '; a question mark is a word of its own
+/// letters and digits (and the combining marks that follow them: "café" typed decomposed; the dot İ lower-cases
+/// to is dropped, "PİN" reads as "pin"), with apostrophes
+/// (' ’ ‘ `) inside a word kept as '; a question mark is a word of its own
 /// and ends the sentence; emoji are words of their own; clauses end at , ; : ( ) and at sentence ends;
 /// sentences at . ! ? … and line breaks.
 enum WordSplitter {
@@ -50,6 +52,10 @@ enum WordSplitter {
                 current.append(contentsOf: String(scalar).utf8)
                 continue
             }
+            if !current.isEmpty && !apostrophe && WordSplitter.isMark(scalar) {  // a combining mark stays with its letter
+                if !(value == 0x307 && current.last == 0x69) { current.append(contentsOf: String(scalar).utf8) }  // İ → i
+                continue
+            }
             if value >= 0x2190 && scalar.properties.isEmoji {  // 👍 🙏: a word of its own
                 flush()
                 out.append(RawWord(bytes: Array(String(scalar).utf8), clause: clause, sentence: sentence))
@@ -77,6 +83,14 @@ enum WordSplitter {
         }
         flush()
         return out
+    }
+
+    /// Whether `scalar` is a combining mark (general categories Mn, Mc, Me).
+    static func isMark(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: true
+        default: false
+        }
     }
 
     /// How many bytes `splitBytes` may write for a text of `count` bytes (a lower-case letter can take more
@@ -125,6 +139,17 @@ enum WordSplitter {
                 if n > 1 { bytes[written] = utf8.1; written &+= 1 }
                 if n > 2 { bytes[written] = utf8.2; written &+= 1 }
                 if n > 3 { bytes[written] = utf8.3; written &+= 1 }
+                return
+            }
+            if written > wordStart && !apostrophe && WordSplitter.isMark(scalar) {  // a combining mark stays with its letter
+                if value == 0x307 && bytes[written - 1] == 0x69 { return }  // İ (i and a dot above) reads as i
+                var utf8: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+                let n = CaseFolding.encode(value, into: &utf8)
+                bytes[written] = utf8.0
+                if n > 1 { bytes[written + 1] = utf8.1 }
+                if n > 2 { bytes[written + 2] = utf8.2 }
+                if n > 3 { bytes[written + 3] = utf8.3 }
+                written &+= n
                 return
             }
             if value >= 0x2190 && scalar.properties.isEmoji {  // 👍 🙏: a word of its own
