@@ -12,7 +12,7 @@ public struct AccuracyFigures: Sendable, Equatable {
     /// Share whose rounded score is at most one level off.
     public var withinOne: Double
     /// Of all pairs of messages with different labels, the share the scores order the same way (a tie in the
-    /// scores counts half): how often the more urgent ticket comes first.
+    /// scores counts half): how often the more urgent ticket comes first. 1 when no two labels differ.
     public var pairwise: Double
     /// Messages by label (row 0 is label 1) and rounded score (column 0 is 1).
     public var confusion: [[Int]]
@@ -26,7 +26,7 @@ public struct AccuracyFigures: Sendable, Equatable {
             meanAbsoluteError = 0
             exact = 0
             withinOne = 0
-            pairwise = 0
+            pairwise = 1  // no pairs: nothing ordered wrong
             return
         }
         var absoluteError = 0.0, exactHits = 0, withinHits = 0
@@ -56,7 +56,7 @@ public struct AccuracyFigures: Sendable, Equatable {
                 pairs += Double(byLabel[low].count * higher.count)
             }
         }
-        pairwise = pairs > 0 ? concordant / pairs : 0
+        pairwise = pairs > 0 ? concordant / pairs : 1  // no two labels differ: nothing can be ordered wrong
     }
 
     /// A score as a level: rounded half up, within 1...5.
@@ -128,7 +128,7 @@ public struct AccuracyThresholds: Sendable, Equatable {
         let path = (directory as NSString).appendingPathComponent(fileName)
         guard let data = FileManager.default.contents(atPath: path) else { return AccuracyThresholds() }
         var thresholds = AccuracyThresholds()
-        for (index, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in String(decoding: data, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first?
                 .trimmingCharacters(in: .whitespaces) ?? ""
             if line.isEmpty { continue }
@@ -198,8 +198,13 @@ public struct AccuracySet: Sendable {
         return sets
     }
 
-    /// What this set misses, each as `file: pairwise 0.820 is below the minimum 0.900`.
-    public var misses: [String] { thresholds.misses(figures).map { "\(file): \($0)" } }
+    /// What this set misses, each as `file: pairwise 0.820 is below the minimum 0.900`; a labelled message the
+    /// rules cannot score is a miss too (rules that fail on the hard messages must not look better for it).
+    public var misses: [String] {
+        var misses = thresholds.misses(figures).map { "\(file): \($0)" }
+        if unscored > 0 { misses.append("\(file): \(unscored) labelled message\(unscored == 1 ? "" : "s") could not be scored") }
+        return misses
+    }
 }
 
 extension String {
