@@ -71,9 +71,9 @@ RULES = {
     intent { name = "question", level = 2, when = { "question" } },
     intent { name = "is this really you?", level = 2, when = { "scam_check" } },
     intent { name = "account update", level = 2, when = { "account_update" } },
-    intent { name = "information", level = 2, when = { "information" } },
-    intent { name = "limit question", level = 2, when = { "limit" } },
-    intent { name = "penalty question", level = 2, when = { "penalty" } },
+    intent { name = "information", level = 2, when = { { "information", "question" }, { "information", "general_question" } } },
+    intent { name = "limit question", level = 2, when = { { "limit", "question" }, { "limit", "general_question" } } },
+    intent { name = "penalty question", level = 2, when = { { "penalty", "question" }, { "penalty", "general_question" } } },
 
     intent { name = "thanks", level = 1, when = { "thanks" }, weak = true },
     intent { name = "resolved", level = 1, when = { "resolved_news" }, weak = true },

@@ -9,7 +9,9 @@
 -- Each concept is judged in context: after a negation ("not blocked, just asking") it does not count;
 -- after "what if" in the same sentence it is hypothetical; before a resolution ("it was blocked but it
 -- works now") it is resolved. negatable = false marks concepts whose own phrases carry the negation
--- ("not received").
+-- ("not received"); hypothetical = false those that count however they are put (a threat); resolvable = false
+-- those that are themselves the good news (thanks, "it works now"); neutral = true those that state no request
+-- of their own (a balance, money, a limit): beside them a thank-you is still a thank-you.
 
 local V = {}
 
@@ -29,7 +31,8 @@ V.aliases = {
   asanteni = "asante", ahsante = "asante", ahsanteni = "asante",
   msg = "message", msgs = "messages", sms = "message", txt = "message",
   lon = "loan", lone = "loan", lones = "loans", loane = "loan", mkopo = "loan", mikopo = "loans",
-  ma = "my", mah = "my", ny = "my", mi = "me", b4 = "before", bt = "but", coz = "because", cos = "because",
+  gud = "good", gd = "good", mrng = "morning", mng = "morning", mornin = "morning", evng = "evening", evenin = "evening",
+  aftrnun = "afternoon", nyt = "night", doh = "money", da = "the", dat = "that", tanx = "thanks", ma = "my", mah = "my", ny = "my", mi = "me", b4 = "before", bt = "but", coz = "because", cos = "because",
   ["2day"] = "today", tdy = "today", ["2moro"] = "tomorrow", tmrw = "tomorrow", tomoro = "tomorrow", tommorow = "tomorrow",
   kesho = "tomorrow", leo = "today", sahii = "now", sai = "now",
   pesa = "money", doo = "money", ganji = "money", mula = "money", hela = "money", chapaa = "money", mony = "money",
@@ -37,7 +40,7 @@ V.aliases = {
   agn = "again", agen = "again", agian = "again",
   ok = "okay", okey = "okay", k = "okay", kk = "okay", sawa = "okay", poa = "okay",
   payed = "paid", pd = "paid", snt = "sent",
-  mpesa = "m-pesa", ["m-pesa"] = "m-pesa", mpsa = "m-pesa",
+  mpesa = "m-pesa", mpsa = "m-pesa",
   nmbr = "number", numba = "number",
 }
 
@@ -51,6 +54,7 @@ end
 -- 5: cannot get into the account or the money -------------------------------------------------------
 
 concept("access_problem", {
+  "cannot ... log in", "cannot ... login", "cannot ... access", "cannot ... sign in", "unable ... log in", "unable ... login", "can not ... log in",
   "account on hold", "acount on hold", "tried to log", "trying to log in", "trying to login", "since 6am", "blockeni", "fungeni", "freeze my account", "froze my account", "account frozen", "account is frozen",
   "*kataa pin", "imenikataa", "pin imeblock", "cannot get my money", "not letting me in", "won't let me in", "can not login", "can not log in", "can not access",
   "cannot login", "cannot log in", "cannot log into", "cannot sign in", "cannot access", "cannot get into",
@@ -110,6 +114,7 @@ concept("access_problem", {
 }, { negatable = true })
 
 concept("takeover", {
+  "someone has logged into my account", "someone logged into my account", "logged into my account from another", "logged in from another phone", "login from another phone", "logged in from a different phone", "someone is logged in",
   "took my id", "never apply", "i never apply", "bila ruhusa", "without permission", "someone is trying to login", "trying to login", "trying to log into", "sim swapped", "line swapped", "line was swapped", "nimechukua ... sijaomba", "sijaomba", "otp messages", "i got otp",
   "didn't do", "did not do", "i never made", "never made", "didn't authorize", "did not authorize", "didn't authorise", "not authorized", "not authorised", "who is accessing", "accessing my", "don't recognise", "don't recognize", "do not recognise", "do not recognize", "using my id", "my id number", "number i don't know", "number i do not know", "a number i don't", "not my line", "i did not change", "i didn't change", "did not change my", "didn't change anything", "did not send them", "i didn't send", "i did not send", "si mimi", "sio mimi", "sim change", "line was swapped", "swapd", "changed my m-pesa", "changed my mpesa", "different phone number", "email i don't", "wasn't me", "not borrowed anything", "have not borrowed", "haven't borrowed", "never used this app", "sijawahi tumia", "lock my account", "lock ma account", "block my account", "fungeni akaunti", "fungeni account",
   "someone changed my pin", "changed my pin", "pin was changed", "pin changed", "someone changed my number",
@@ -218,6 +223,7 @@ concept("stolen_phone", {
 }, { negatable = true })
 
 concept("threat", {
+  "hurt my family", "harm my family", "hurt my children", "hurt my kids", "will hurt", "going to hurt",
   "kidnap", "won't like what happens", "wont like what happens", "get hurt", "will get hurt", "someone will get hurt", "wanipige", "watanipiga", "atanipiga",
   "amenishika", "hataniachilia", "where my children", "where my kids", "children go to school", "kids school", "break in", "at my gate", "*ogopa", "nimeogopa", "really scared", "so scared", "frightened",
   "threaten*", "threats", "beat me", "beat you", "will beat", "to beat", "beaten", "kill me", "will kill",
@@ -293,7 +299,7 @@ concept("emergency", {
   "in custody", "police station", "nimeshikwa", "ameshikwa", "korokoro", "thrown out of the house",
   "*fukuzwa shule", "chased from school", "sent away from school", "sent home for fees", "dharura",
   "doctor said", "daktari", "maternity ward", "amezidiwa", "hali yake ni mbaya", "in critical",
-}, { negatable = true })
+}, { negatable = true, neutral = true })
 
 concept("need_now", {
   "need the loan", "need the lone", "for treatment", "for the surgery", "for his surgery", "for her surgery", 
@@ -309,7 +315,7 @@ concept("need_now", {
   "seriously need", "running out of time", "too late", "deadline", "last chance", "kufa kupona",
   "lazima nipate", "must get", "need to buy medicine", "waiting at the hospital", "they are waiting",
   "today itself", "this very moment",
-}, { negatable = false })
+}, { negatable = false, neutral = true })
 
 -- 4: loans, money and records that went wrong --------------------------------------------------------
 
@@ -353,7 +359,7 @@ concept("loan_expected", {
   "disbursal", "payout", "kiasi", "amount", "ksh", "kes", "bob", "mkwanja", "mshiko", "munde", "dough",
   "mulla", "thao", "ngiri", "top up", "topup", "top-up", "advance", "successful", "processed", "application",
   "the cash", "requested", "applied for", "borrowed", "credited",
-}, { negatable = false })
+}, { negatable = false, neutral = true })
 
 -- Waiting for a loan that was approved or applied for: the phrase says both what and that it has not come.
 concept("loan_wait", {
@@ -427,7 +433,7 @@ concept("paid", {
   "nimeshaweka", "nimeingiza money", "lipa and m-pesa", "to your till", "via till", "buy goods", "receipt",
   "transaction id", "transaction reference", "reference number", "screenshot", "proof of payment", "checkoff",
   "check off", "standing order", "direct debit", "i've sent",
-}, { negatable = true })
+}, { negatable = true, neutral = true })
 
 concept("not_showing", {
   "haijabadilika", "balance haijabadilika", "still got an sms", "still getting messages", "reminders for a loan", "reminder", "reminders", "calling me saying", "mkisema sijalipa", "sijalipa", "*pigia simu",
@@ -498,6 +504,7 @@ concept("double_charge", {
 }, { negatable = true })
 
 concept("wrong_charge", {
+  "right balance", "the correct balance", "give me the correct balance", "wrong balance", "balance is wrong",
   "hizi fees", "hamkuniambia", "didn't tell me", "did not tell me", "never told me", "fees you didn't",
   "not what we agreed", "not what the app said", "not what i was told", "charged me", "different from", "don't owe", "i don't owe", "yet my loan was", "how comes i owe", "hw comes", "too many fees", "different fees", 
   
@@ -542,10 +549,11 @@ concept("balance", {
   "bal", "blnc", "amount due", "due amount", "amount owed", "outstanding", "total due", "total amount",
   "owing", "madeni", "ninadaiwa", "tunadaiwa", "mnanidai", "repayment amount", "amount to pay", "payable",
   "to repay", "remaining", "remainder", "figures", "loan amount",
-}, { negatable = false })
+}, { negatable = false, neutral = true })
 
 concept("mismatch", {
-  "haijabadilika", "hasn't changed", "has not changed", "still got", "still getting", "saying i owe", "says i owe", "i don't owe", "dont owe", "don't owe anything", "right balance", "correct balance", "still owe", "yet i paid", "yet my", "but i paid", "i paid", "nililipa", "nimelipa", "sijalipa", "mkisema", "overdue",
+  "bado iko juu", "bado iko vile vile", "bado iko hivyo",
+  "haijabadilika", "hasn't changed", "has not changed", "still got", "still getting", "saying i owe", "says i owe", "i don't owe", "dont owe", "don't owe anything", "still owe", "yet i paid", "yet my", "but i paid", "i paid", "nililipa", "nimelipa", "sijalipa", "mkisema", "overdue",
   "sina loan", "i have no loan", "niko na loan ingine", "another loan",
   "wrong", "different", "didn't change", "did not change", "not change", "yet", "which is it", "which one is right",
   "ipi ni ukweli", "again", "increased", "went up", "explain", "doesn't add up", "si sawa", "makosa", "inasema",
@@ -555,7 +563,7 @@ concept("mismatch", {
   "was supposed to", "even after", "after paying", "despite paying", "i've paid", "nimemaliza", "nimeclear",
   "nilimaliza", "nishamaliza", "lakini bado", "ila bado", "and bado", "kumbe", "mbona bado", "settled",
   "not correct", "incorrect",
-}, { negatable = false })
+}, { negatable = false, neutral = true })
 
 concept("scam_check", {
   "is it real", "is this real", "was it real", "is that real", "really from you", "really yours", "is this your number",
@@ -602,7 +610,7 @@ concept("clearance", {
 }, { negatable = true })
 
 concept("followup", {
-  "any response", "any feedback", "a feedback", "require a feedback", "still not satisfied", "still asking", "i've sent", "i have sent", "msgs", "don't ignore", "dont ignore", "please dont ignore",
+  "any response", "any feedback", "a feedback", "require a feedback", "still not satisfied", "still asking", "i've sent", "i have sent", "don't ignore", "dont ignore", "please dont ignore",
   "every time i ask", "escalated", "days now", "weeks now", "i swear",
   "second time", "2nd time", "third time", "3rd time", "fourth time", "4th time", "fifth time", "5th time",
   "many times", "how many times", "again and again", "over and over", "several times", "asked before",
@@ -612,8 +620,8 @@ concept("followup", {
   "ignoring me", "ignored", "ignore my", "you don't reply", "you never reply", "hamjibu", "mbona hamjibu",
   "hamnijibu", "sijajibiwa", "hakuna jibu", "hamjanijibu", "mara ya pili", "mara ya tatu", "day 2", "day two",
   "day three", "day 3", "for days", "since last week", "sent screenshots", "i have written",
-  "this is my", "last time im writing", "last time i'm writing", "i'm tired of", "im tired of", "fed up",
-  "useless", "pathetic", "manager", "supervisor", "cbk", "central bank", "media", "vyombo vya habari",
+  "last time im writing", "last time i'm writing", "i'm tired of", "im tired of", "fed up",
+  "useless", "pathetic", "supervisor", "cbk", "central bank", "vyombo vya habari",
   "report you", "sue", "lawyer", "court",
   "third message", "3rd message", "second message", "2nd message", "fourth message", "messaged you",
   "written to you", "wrote to you", "emailed you", "lines are busy", "line is busy", "no one picks",
@@ -679,18 +687,20 @@ concept("promise", {
 }, { negatable = true })
 
 concept("difficulty", {
+  "missed the payment", "missed my payment", "missed payment", "missed the due date", "missed my due date",
+  "missed an installment", "missed the installment", "missed a payment",
   "nimepoteza kazi", "*poteza kazi", "nimefiwa", "*fiwa", "msiba", "sijui nitaanzia", "haven't gone back to work",
-  "won't manage", "wont manage", "will not manage", "not working", "lost my job", "lost job", "sacked",
-  "closed", "mbaya", "imekuwa mbaya", "iliharibika", "passed on", "bit by bit", "slow", "business in", "biz ni mbaya", "cannot manage", "can't manage", "smaller amounts", "hard for me",
+  "won't manage", "wont manage", "will not manage", "lost my job", "lost job", "sacked",
+  "mbaya", "imekuwa mbaya", "iliharibika", "passed on", "bit by bit", "business in", "biz ni mbaya", "cannot manage", "can't manage", "smaller amounts", "hard for me",
   "lost my job", "lost job", "jobless", "no job", "unemployed", "laid off", "retrenched", "fired",
   "business is down", "business is slow", "biz iko down", "kazi iko chini", "no work", "out of work",
   "no income", "no customers", "hard times", "tough times", "things are tough", "it's tough", "tough",
   "difficult", "hard", "struggling", "no money", "broke", "sina pesa", "sina kazi", "sina doo", "shida",
-  "hali ngumu", "hali ni ngumu", "maisha magumu", "ngumu", "sick", "ill", "unwell", "was in hospital",
+  "hali ngumu", "hali ni ngumu", "maisha magumu", "ngumu", "sick", "unwell", "was in hospital",
   "hospital bills", "medical bills", "cannot afford", "can't afford", "unable to pay",
   "cannot pay", "can't pay", "not able to pay", "won't be able to pay", "couldn't pay", "could not pay",
   "siwezi lipa", "siwezi kulipa", "sitaweza kulipa", "haitoshi", "not enough", "late", "delay*", "delayed",
-  "behind", "arrears", "overdue", "defaulted", "missed", "crashed", "impounded", "broke down", "stolen stock",
+  "behind", "arrears", "overdue", "defaulted", "crashed", "impounded", "broke down", "stolen stock",
   "burnt", "lost stock", "client hasn't paid", "customer hasn't paid", "mteja hajanilipa", "expecting money",
   "sorry for the delay", "sorry i couldn't", "sorry i'm late", "i know i am late", "i know i'm late",
   "lost my business", "business collapsed", "business failed", "business is bad", "not doing well",
@@ -766,7 +776,7 @@ concept("penalty", {
   "extension charge", "overdue interest", "interest for late", "late interest", "late-payment", "arrears fee",
   "penalise", "penalize", "penalizing", "penalising", "mmenitoza", "late payment interest", "overdue charges",
   "additional fee for late",
-}, { negatable = true })
+}, { negatable = true, neutral = true })
 
 concept("dispute", {
   "don't agree", "do not agree", "disagree", "not agree", "i sent it", "evening of the due date",
@@ -787,7 +797,7 @@ concept("dispute", {
   "system down", "m-pesa delays", "safaricom delays", "your system", "app was down", "app was not working",
   "technical issue", "technical problem", "technical hitch", "glitch", "not my mistake", "your fault",
   "kosa lenu", "si kosa langu", "sio kosa langu",
-}, { negatable = false })
+}, { negatable = false, neutral = true })
 
 concept("limit", {
   "offer", "next offer", "loan offer", "approved for", "imebaki", "limit yangu",
@@ -796,7 +806,7 @@ concept("limit", {
   "higher amount", "larger amount", "kiasi cha loan", "i qualify for", "qualified amount",
   "how much can i borrow", "how much can i get", "how much i can borrow", "amount i qualify",
   "borrowing power", "loan amount",
-}, { negatable = false })
+}, { negatable = false, neutral = true })
 
 concept("limit_drop", {
   "paid everything", "on time", "kwa wakati", "mapema", "good customer", "used to get", "ilikuwa", "now ni", "make sense", "early", "have paid", "i have paid", "paid all", "all my loans", "nikilipa", "nimekuwa nikilipa", "for 2 years", "2 yrs", "years",
@@ -822,7 +832,7 @@ concept("limit_drop", {
   "sijawahi kuchelewa", "sijawahi default", "sijawahi kosa", "low limit", "limit is low", "small limit",
   "limit ndogo", "ndogo sana", "very low", "too low", "too small", "so low", "so small", "punishing",
   "punished",
-}, { negatable = true })
+}, { negatable = true, neutral = true })
 
 concept("harassment", {
   "harass*", "calling my relatives", "calling my family", "calling my boss", "calling my employer",
@@ -874,7 +884,7 @@ concept("general_question", {
   "akichelewa", "akikosa", "iwapo", "je ni", "je mnaweza", "je naweza", "mnakubali", "mnaruhusu",
   "inawezekana", "kuna uwezekano", "kuna njia", "is your app", "are you registered", "licensed", "regulated",
   "what would happen", "what will happen", "how would", "should someone", "supposing",
-}, { negatable = false })
+}, { negatable = false, neutral = true })
 
 concept("question", {
   "?", "how do i", "how can i", "how to", "how long", "how much", "how many", "what is", "what's", "whats",
@@ -931,11 +941,13 @@ concept("information", {
   "qualifications", "qualifying", "namba ya account", "nambari ya account", "jinsi ya kulipa",
   "njia za kulipa", "njia ya kulipa", "ofisi", "mnapatikana", "masaa ya kazi", "saa za kazi", "riba",
   "masharti", "vigezo", "mahitaji", "kujiandikisha", "*sajili", "kupakua", "pakua",
-}, { negatable = false })
+}, { negatable = false, neutral = true })
 
 -- 1: thanks, greetings, acknowledgements, resolved --------------------------------------------------
 
 concept("thanks", {
+  "thank you for following up", "thanks for following up", "thanks for the follow up", "thank you for the follow up",
+  "thanks for the follow-up", "thank you for the follow-up", "thank you for your follow up", "for following up",
   "the best", "you guys are the best", "mungu awabariki", "awabariki", "barikiwa", "nashukuru", "*shukuru", "mbarikiwe", "helpful", "very helpful",
   "thanks", "thank you", "thank u", "thnk", "thank*", "asante", "asante sana", "shukran*", "appreciate*",
   "apreciate", "grateful", "god bless", "mbarikiwe", "bless you", "cheers", "much appreciated",
@@ -946,7 +958,7 @@ concept("thanks", {
   "love this app", "best app", "be blessed", "stay blessed", "blessings", "*bariki", "ubarikiwe",
   "mungu akulinde", "much love", "big up", "nice one", "you saved me", "lifesaver", "life saver",
   "you have helped", "umesaidia", "mmesaidia", "mmenisaidia", "umenisaidia",
-}, { negatable = true })
+}, { negatable = true, resolvable = false })
 
 concept("greeting", {
   "evening team", "evening", "sasa", "oki doki",
@@ -959,7 +971,7 @@ concept("greeting", {
   "marahaba", "mko aje", "hope this finds you well", "trust you are well", "trust this finds you",
   "i trust you are", "happy new year", "merry christmas", "happy holidays", "compliments of the season",
   "happy easter", "eid mubarak", "regards", "good night", "usiku mwema", "siku njema", "have a nice day",
-}, { negatable = false })
+}, { negatable = false, resolvable = false })
 
 concept("acknowledgement", {
   "oki", "oki doki", "got", "ok got",
@@ -974,16 +986,16 @@ concept("acknowledgement", {
   "no stress", "hakuna shida", "hakuna noma", "hakuna tabu", "hakuna matata", "sorry wrong chat",
   "wrong person", "ignore my message", "ignore the previous", "disregard", "please ignore", "never mind",
   "nevermind", "nvm", "forget it", "my bad", "achana and", "achana nayo", "usijali", "msijali",
-}, { negatable = false })
+}, { negatable = false, resolvable = false })
 
 concept("resolved_news", {
-  "fine now", "is fine", "account is fine", "came", "was reversed", "been reversed", "reversed", "received the refund", "refund came", "nimepokea", "nimepata", "imefika", "delisted", "cleared my name", "crb cleared",
+  "fine now", "is fine", "account is fine", "was reversed", "been reversed", "reversed", "received the refund", "refund came", "nimepokea", "nimepata", "imefika", "delisted", "cleared my name", "crb cleared",
   "sorted", "resolved", "fixed", "works now", "working now", "now working", "is working", "it works",
   "has reflected", "reflected now", "now reflected", "reflected", "has come", "came through", "showed up",
   "received it", "received the money", "got the money", "got it now", "now i see it", "i can see it",
-  "has been removed", "removed", "is gone", "restored", "restord", "back to normal", "looks normal",
-  "managed to login", "managed to log in", "can login now", "i'm in", "nimeingia", "imeingia", "imefika",
-  "imerudi", "imeondolewa", "wameondoa", "no need", "no further action", "all good", "all is well",
+  "has been removed", "restored", "restord", "back to normal", "looks normal",
+  "managed to login", "managed to log in", "can login now", "nimeingia", "imeingia", "imefika",
+  "imerudi", "imeondolewa", "wameondoa", "no further action", "all good", "all is well",
   "i've received", "have received", "has arrived", "now arrived", "has landed", "successful now",
   "now successful", "it worked", "okay now", "problem solved", "issue solved", "back online", "can now access",
   "managed to access", "i have logged in", "logged in successfully", "login successful", "correct now",
@@ -1003,7 +1015,7 @@ concept("resolved_news", {
   "i was able to log in", "now able to", "i am now able", "it went through", "inafanya kazi sasa",
   "zimerekebishwa", "nimefunguliwa", "nimerudishiwa", "imesuluhishwa", "i found it", "i can now login",
   "i can now log in", "now i can login", "now i can log in", "i can access it now",
-}, { negatable = false })
+}, { negatable = false, resolvable = false })
 
 V.concepts = concepts
 
@@ -1026,6 +1038,7 @@ V.words = {
 
 
 V.negation = {
+  "nobody", "no one", "noone",
   "not", "no", "never", "isn't", "i'm not", "am not", "i am not", "wasn't", "was not", "hasn't been",
   "haven't been", "have not been", "without", "nothing", "none", "neither", "nor", "don't", "doesn't",
   "didn't", "sio", "si", "sina", "sijawahi", "hakuna", "wala", "no longer", "don't need", "do not need",
@@ -1064,11 +1077,13 @@ V.hypothetical = {
 }
 
 V.resolution = {
-  "come", "has ... come", "correct now", "is correct", "is ok now", "imeisha", "deni imeisha", "is back", "fine now",
+  "has arrived", "have arrived", "now arrived", "arrived now", "it arrived", "finally arrived",
+  "sasa inafanya kazi", "inafanya kazi", "sasa inawork",
+  "correct now", "is correct", "is ok now", "imeisha", "deni imeisha", "is back", "fine now",
   "nimeweza kuingia", "nimeweza", "i see it", "now i see", "ok now",
   "received the refund", "received my refund", "refund received", "received the clearance", "received my clearance",
-  "got the clearance", "seen the clearance", "nimepokea", "nimepata", "wameondoa", "has been reversed", "was reversed",
-  "received today", "came", "crb cleared", "is back", "are back", "back to", "i confirm",
+  "got the clearance", "seen the clearance", "wameondoa", "has been reversed", "was reversed",
+  "crb cleared", "is back", "are back", "i confirm",
   "sorted", "resolved", "fixed", "is fixed", "works now", "working now", "now working", "now works",
   "is working", "it works", "has reflected", "reflected now", "now reflected", "has come", "came through",
   "showed up", "received the money", "got the money", "now i see it", "has been removed",
