@@ -119,7 +119,7 @@ final class LoadErrorTests: XCTestCase {
     }
 }
 
-/// The shipped rules report a wrong tier or modifier at the line that declares it, naming it.
+/// The shipped rules report a wrong tier, modifier or intent at the line that declares it, naming it.
 final class DeclarationErrorTests: XCTestCase {
     /// The shipped urgency.lua with `original` replaced by `replacement`; and the line that now holds it.
     private func shipped(replacing original: String, with replacement: String, in profile: String = Repository.seedRules)
@@ -145,6 +145,18 @@ final class DeclarationErrorTests: XCTestCase {
                                          with: #"tier { name = "medium", score = "3x","#)
         XCTAssertEqual(loadError(["urgency.lua": source])?.description,
                        "urgency.lua:\(line): tier \"medium\": score must be a number, got string")
+    }
+
+    func testTheDefaultProfileNamesAWrongIntentAtItsLine() throws {
+        let vocabulary = try String(contentsOfFile: Repository.rules + "/vocabulary.lua", encoding: .utf8)
+        let (source, line) = try shipped(replacing: #"intent { name = "promise to pay", level = 3,"#,
+                                         with: #"intent { name = "promise to pay", level = "3","#, in: Repository.rules)
+        XCTAssertEqual(loadError(["urgency.lua": source, "vocabulary.lua": vocabulary])?.description,
+                       "urgency.lua:\(line): intent \"promise to pay\": level must be a number, got string")
+        // a concept no vocabulary declares is named by the lexicon, at the line that compiles it
+        let (unknown, _) = try shipped(replacing: #"when = { "promise" } },"#, with: #"when = { "promisse" } },"#, in: Repository.rules)
+        let error = try XCTUnwrap(loadError(["urgency.lua": unknown, "vocabulary.lua": vocabulary]))
+        XCTAssertTrue(error.description.contains("intent \"promise to pay\": unknown concept promisse"), error.description)
     }
 
     func testTheVariantProfileReportsTheSameWay() throws {

@@ -5,7 +5,7 @@
 ///
 /// The rules declare intents as data (`lexicon.compile{..., intents = {...}, minor = {...}}`); deciding them
 /// here keeps a message's whole keyword reading inside one host call.
-struct IntentTable {
+final class IntentTable: @unchecked Sendable {
     /// Concept masks, one bit per concept (concept i is bit i % 64 of word i / 64).
     struct Concepts: Equatable {
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
@@ -60,6 +60,8 @@ struct IntentTable {
     private let alternatives: FrozenArray<Concepts>
     /// The concepts weak intents may live beside.
     private let minor: Concepts
+    /// The intents from the most urgent down, the first declared first among equals: the order `choose` tries them.
+    private let order: FrozenArray<Int32>
 
     /// The table `spec` describes (its `intents` and `minor`), concept names resolved through `concepts`.
     init(_ spec: JSONValue, concepts: [String: Int]) throws(Lexicon.BuildError) {
@@ -103,6 +105,7 @@ struct IntentTable {
         self.intents = FrozenArray(intents)
         self.alternatives = FrozenArray(alternatives)
         minor = try conceptSet(spec["minor"], "minor")
+        order = FrozenArray(intents.indices.sorted { (-intents[$0].level, $0) < (-intents[$1].level, $1) }.map(Int32.init))
     }
 
     /// Whether intent `index` counts for these active concepts.
@@ -119,19 +122,15 @@ struct IntentTable {
 
     /// The winning intent for these active concepts, or nil when none counts.
     func choose(_ active: Concepts) -> Int? {
-        var best = -1, bestWeak = -1
-        var bestLevel = -Double.infinity, bestWeakLevel = -Double.infinity
-        let intents = self.intents.pointer
-        for index in 0..<self.intents.count where counts(index, active) {
-            let level = intents[index].level
-            if intents[index].weak {
-                if level > bestWeakLevel { bestWeak = index; bestWeakLevel = level }
-            } else if level > bestLevel {
-                best = index
-                bestLevel = level
-            }
+        let intents = self.intents.pointer, order = self.order.pointer
+        var bestWeak = -1
+        for k in 0..<self.order.count {
+            let index = Int(order[k])
+            guard counts(index, active) else { continue }
+            if !intents[index].weak { return index }  // the most urgent that counts: nothing later can beat it
+            if bestWeak < 0 { bestWeak = index }
         }
-        if best >= 0 { return best }
         return bestWeak >= 0 && active.subtracting(minor).isEmpty ? bestWeak : nil
     }
+
 }

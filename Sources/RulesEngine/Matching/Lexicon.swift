@@ -245,17 +245,18 @@ final class Lexicon: HostObject, @unchecked Sendable {
     /// Calls `body` with the words of `text`, normalized, and the atom buffer their atoms are in.
     private func withWords<Result>(in text: UnsafeRawBufferPointer,
                                    _ body: (UnsafeBufferPointer<Word>, UnsafeBufferPointer<Int32>) -> Result) -> Result {
-        // Decomposed accents (U+0300–U+036F: "e" + "́") are composed first, as phrases are ("café" is café however typed).
-        if text.contains(where: { $0 == 0xCC || $0 == 0xCD }) {
-            let composed = String(decoding: text, as: UTF8.self).precomposedStringWithCanonicalMapping
-            if composed.utf8.count != text.count || !composed.utf8.elementsEqual(text) {
-                var copy = composed
-                return copy.withUTF8 { withWords(in: UnsafeRawBufferPointer($0), body) }
-            }
-        }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: WordSplitter.capacity(forBytes: text.count)) { bytes in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: WordSplitter.capacity(forBytes: text.count)) { bytes in
             withUnsafeTemporaryAllocation(of: WordSplitter.Span.self, capacity: max(text.count, 1)) { spans in
-                let count = WordSplitter.splitBytes(text, bytes: bytes.baseAddress!, spans: spans.baseAddress!)
+                var sawMark = false
+                let count = WordSplitter.splitBytes(text, bytes: bytes.baseAddress!, spans: spans.baseAddress!, sawMark: &sawMark)
+                // Decomposed accents ("e" + U+0301) are composed first, as phrases are: "café" is café however typed.
+                if sawMark {
+                    let composed = String(decoding: text, as: UTF8.self).precomposedStringWithCanonicalMapping
+                    if !composed.utf8.elementsEqual(text) {
+                        var copy = composed
+                        return copy.withUTF8 { withWords(in: UnsafeRawBufferPointer($0), body) }
+                    }
+                }
                 return normalize(UnsafeBufferPointer(bytes), UnsafeBufferPointer(rebasing: spans[0..<count]), body)
             }
         }
@@ -265,61 +266,83 @@ final class Lexicon: HostObject, @unchecked Sendable {
     /// atoms.
     private func normalize<Result>(_ bytes: UnsafeBufferPointer<UInt8>, _ spans: UnsafeBufferPointer<WordSplitter.Span>,
                                    _ body: (UnsafeBufferPointer<Word>, UnsafeBufferPointer<Int32>) -> Result) -> Result {
-        let known = self.known.view, vocabulary = self.vocabulary.view, wildcards = self.wildcards.view
-        let partStart = entryPartStart.pointer, partCount = entryPartCount.pointer
-        let surfaces = self.surfaces.pointer, surfaceStart = partSurfaceStart.pointer, surfaceLength = partSurfaceLength.pointer
-        let partID = self.partID.pointer
-        let wildcardStart = partWildcardStart.pointer, wildcardCount = partWildcardCount.pointer, partWildcards = self.partWildcards.pointer
-        var atoms = ContiguousArray<Int32>()
-        atoms.reserveCapacity(spans.count * 2)
+        let known = self.known.view, partStart = entryPartStart.pointer, partCount = entryPartCount.pointer
         return withUnsafeTemporaryAllocation(of: Word.self, capacity: max(spans.count * mostParts, 1)) { words in
-            var count = 0
-            /// Appends one word: a known part, or a word as written (-1).
-            func append(_ written: UnsafeBufferPointer<UInt8>, part: Int, _ span: WordSplitter.Span) {
-                var surface = written
-                var id: Int32 = -1
-                var corrected = false
-                let atomStart = atoms.count
-                if part >= 0 {
-                    surface = UnsafeBufferPointer(start: surfaces + Int(surfaceStart[part]), count: Int(surfaceLength[part]))
-                    id = partID[part]
-                    if id >= 0 {
-                        atoms.append(id)
-                        let start = Int(wildcardStart[part])
-                        for k in start..<start + Int(wildcardCount[part]) { atoms.append(partWildcards[k]) }
-                    }
-                }
-                if id < 0 {
-                    if let correction = corrector.correction(of: surface) {
-                        id = correction
-                        corrected = true
-                        atoms.append(id)
-                    }
-                    if !wildcards.isEmpty {
-                        wildcards.forEachMatch(surface) { atoms.append(Lexicon.atom(ofWildcard: $0)) }
-                        if corrected {  // a prefix may match the corrected word ("rejcted" → rejected → reject*)
-                            wildcards.forEachMatch(vocabulary.key(at: id), prefixesOnly: true) { pattern in
-                                let atom = Lexicon.atom(ofWildcard: pattern)
-                                if !atoms[atomStart...].contains(atom) { atoms.append(atom) }
-                            }
-                        }
-                    }
-                }
-                (words.baseAddress! + count).initialize(to: Word(
-                    surface: surface, id: id, clause: span.clause, sentence: span.sentence,
-                    atomStart: Int32(atomStart), atomCount: Int32(atoms.count - atomStart), corrected: corrected))
-                count += 1
-            }
+            var builder = WordBuilder(lexicon: self, words: words.baseAddress!, expected: spans.count)
             for span in spans {
                 let written = UnsafeBufferPointer(rebasing: bytes[Int(span.start)..<Int(span.start + span.length)])
                 if let entry = known.value(of: written).map(Int.init) {
                     let first = Int(partStart[entry])
-                    for part in first..<first + Int(partCount[entry]) { append(written, part: part, span) }
+                    for part in first..<first + Int(partCount[entry]) { builder.append(written, part: part, span) }
                 } else {
-                    append(written, part: -1, span)
+                    builder.append(written, part: -1, span)
                 }
             }
-            return atoms.withUnsafeBufferPointer { atoms in body(UnsafeBufferPointer(rebasing: words[0..<count]), atoms) }
+            return builder.atoms.withUnsafeBufferPointer { atoms in body(UnsafeBufferPointer(rebasing: words[0..<builder.count]), atoms) }
+        }
+    }
+
+    /// Builds the words of a message, one at a time, into a buffer; their atoms into `atoms`.
+    private struct WordBuilder {
+        let vocabulary: ByteTable.View, wildcards: WildcardIndex.View
+        /// Not retained: the lexicon that owns it outlives every reading.
+        unowned(unsafe) let corrector: SpellingCorrector
+        let surfaces: UnsafePointer<UInt8>, surfaceStart: UnsafePointer<Int32>, surfaceLength: UnsafePointer<Int32>
+        let partID: UnsafePointer<Int32>
+        let wildcardStart: UnsafePointer<Int32>, wildcardCount: UnsafePointer<Int32>, partWildcards: UnsafePointer<Int32>
+        let words: UnsafeMutablePointer<Word>
+        var atoms = ContiguousArray<Int32>()
+        var count = 0
+
+        init(lexicon: Lexicon, words: UnsafeMutablePointer<Word>, expected: Int) {
+            vocabulary = lexicon.vocabulary.view
+            wildcards = lexicon.wildcards.view
+            corrector = lexicon.corrector
+            surfaces = lexicon.surfaces.pointer
+            surfaceStart = lexicon.partSurfaceStart.pointer
+            surfaceLength = lexicon.partSurfaceLength.pointer
+            partID = lexicon.partID.pointer
+            wildcardStart = lexicon.partWildcardStart.pointer
+            wildcardCount = lexicon.partWildcardCount.pointer
+            partWildcards = lexicon.partWildcards.pointer
+            self.words = words
+            atoms.reserveCapacity(expected * 2)
+        }
+
+        /// Appends one word: a known part, or (`part` -1) the word as written.
+        mutating func append(_ written: UnsafeBufferPointer<UInt8>, part: Int, _ span: WordSplitter.Span) {
+            var surface = written
+            var id: Int32 = -1
+            var corrected = false
+            let atomStart = atoms.count
+            if part >= 0 {
+                surface = UnsafeBufferPointer(start: surfaces + Int(surfaceStart[part]), count: Int(surfaceLength[part]))
+                id = partID[part]
+                if id >= 0 {
+                    atoms.append(id)
+                    let start = Int(wildcardStart[part])
+                    for k in start..<start + Int(wildcardCount[part]) { atoms.append(partWildcards[k]) }
+                }
+            }
+            if id < 0 {
+                if let correction = corrector.correction(of: surface) {
+                    id = correction
+                    corrected = true
+                    atoms.append(id)
+                }
+                if !wildcards.isEmpty {
+                    wildcards.forEachMatch(surface) { atoms.append(Lexicon.atom(ofWildcard: $0)) }
+                    if corrected {  // a prefix may match the corrected word ("rejcted" → rejected → reject*)
+                        var more: [Int32] = []
+                        wildcards.forEachMatch(vocabulary.key(at: id), prefixesOnly: true) { more.append(Lexicon.atom(ofWildcard: $0)) }
+                        for atom in more where !atoms[atomStart...].contains(atom) { atoms.append(atom) }
+                    }
+                }
+            }
+            (words + count).initialize(to: Word(
+                surface: surface, id: id, clause: span.clause, sentence: span.sentence,
+                atomStart: Int32(atomStart), atomCount: Int32(atoms.count - atomStart), corrected: corrected))
+            count += 1
         }
     }
 
@@ -449,18 +472,87 @@ final class Lexicon: HostObject, @unchecked Sendable {
                        _ words: UnsafeBufferPointer<Word>, into states: UnsafeMutablePointer<State>,
                        evidence: ((Int, Int, Int) -> Void)?) {
         let negatable = self.negatable.pointer, conditional = self.conditional.pointer, resolvable = self.resolvable.pointer
-        // Clauses: the splitter's (punctuation), cut again after every boundary cue ("but", "lakini").
-        var boundariesUpTo = [Int32](repeating: 0, count: words.count)
-        for k in found.indices where found[k].meaning == Cue.boundary && !dropped[k] { boundariesUpTo[Int(found[k].start)] += 1 }
-        for position in boundariesUpTo.indices.dropFirst() { boundariesUpTo[position] += boundariesUpTo[position - 1] }
-        func clause(_ position: Int32) -> (Int32, Int32) { (words[Int(position)].clause, boundariesUpTo[Int(position)]) }
-        func sentence(_ position: Int32) -> Int32 { words[Int(position)].sentence }
-        /// The cues of one kind, by where they end.
-        func cues(_ meaning: Int32) -> [Occurrence] {
-            found.indices.filter { found[$0].meaning == meaning && !dropped[$0] }.map { found[$0] }.sorted { $0.end < $1.end }
+        // The cues of each kind, by where they end, in one buffer; the boundary counts in another (only when needed).
+        var counts = (negation: 0, hypothetical: 0, resolution: 0, boundary: 0)
+        for k in found.indices where found[k].meaning < 0 && !dropped[k] {
+            switch found[k].meaning {
+            case Cue.negation: counts.negation += 1
+            case Cue.hypothetical: counts.hypothetical += 1
+            case Cue.resolution: counts.resolution += 1
+            default: counts.boundary += 1
+            }
         }
+        let cueCount = counts.negation + counts.hypothetical + counts.resolution
+        withUnsafeTemporaryAllocation(of: Occurrence.self, capacity: max(cueCount, 1)) { cues in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: counts.boundary > 0 ? words.count : 1) { boundaries in
+                var next = (negation: 0, hypothetical: counts.negation, resolution: counts.negation + counts.hypothetical)
+                if counts.boundary > 0 { boundaries.initialize(repeating: 0) }
+                for k in found.indices where found[k].meaning < 0 && !dropped[k] {
+                    switch found[k].meaning {
+                    case Cue.negation: (cues.baseAddress! + next.negation).initialize(to: found[k]); next.negation += 1
+                    case Cue.hypothetical: (cues.baseAddress! + next.hypothetical).initialize(to: found[k]); next.hypothetical += 1
+                    case Cue.resolution: (cues.baseAddress! + next.resolution).initialize(to: found[k]); next.resolution += 1
+                    default: boundaries[Int(found[k].start)] += 1
+                    }
+                }
+                if counts.boundary > 0 { for position in 1..<max(words.count, 1) { boundaries[position] += boundaries[position - 1] } }
+                func section(_ from: Int, _ count: Int) -> UnsafeMutableBufferPointer<Occurrence> {
+                    var part = UnsafeMutableBufferPointer(rebasing: cues[from..<from + count])
+                    if count > 1 { part.sort { $0.end < $1.end } }
+                    return part
+                }
+                var context = CueContext(
+                    words: words, boundaries: counts.boundary > 0 ? UnsafePointer(boundaries.baseAddress!) : nil,
+                    window: Int32(negationWindow), longest: longest,
+                    negations: UnsafeBufferPointer(section(0, counts.negation)),
+                    hypotheticals: UnsafeBufferPointer(section(counts.negation, counts.hypothetical)),
+                    resolutions: UnsafeBufferPointer(start: nil, count: 0))
+                // A negated resolution is no resolution: "it is not sorted yet", "nothing works now".
+                let resolutions = section(counts.negation + counts.hypothetical, counts.resolution)
+                var kept = 0
+                for cue in resolutions where !context.negated(cue.start) {
+                    resolutions[kept] = cue
+                    kept += 1
+                }
+                context.resolutions = UnsafeBufferPointer(rebasing: resolutions[0..<kept])
+                for (k, occurrence) in found.enumerated() where occurrence.meaning >= 0 && !dropped[k] {
+                    let index = Int(occurrence.meaning)
+                    var state = State.active
+                    if negatable[index], context.negated(occurrence.start) {
+                        state = .negated
+                    } else if conditional[index], context.hypothetical(occurrence.start) {
+                        state = .hypothetical
+                    } else if resolvable[index], context.resolved(occurrence) {
+                        state = .resolved
+                    }
+                    if let evidence, state >= states[index] { evidence(index, Int(occurrence.start), Int(occurrence.end)) }
+                    if state > states[index] { states[index] = state }
+                }
+            }
+        }
+    }
+
+    /// The cues of one message, by kind and sorted by where they end, and its clauses: what judging a concept
+    /// occurrence looks at.
+    private struct CueContext {
+        let words: UnsafeBufferPointer<Word>
+        /// Per word: how many boundary cues ("but", "lakini") start at or before it; nil when there are none.
+        let boundaries: UnsafePointer<Int32>?
+        let window: Int32
+        let longest: Int32
+        let negations: UnsafeBufferPointer<Occurrence>
+        let hypotheticals: UnsafeBufferPointer<Occurrence>
+        var resolutions: UnsafeBufferPointer<Occurrence>
+
+        /// Clauses: the splitter's (punctuation), cut again after every boundary cue.
+        func clause(_ position: Int32) -> (Int32, Int32) {
+            (words[Int(position)].clause, boundaries.map { $0[Int(position)] } ?? 0)
+        }
+
+        func sentence(_ position: Int32) -> Int32 { words[Int(position)].sentence }
+
         /// The index in `list` (sorted by end) of the first cue ending at or after `position`.
-        func firstEnding(_ list: [Occurrence], at position: Int32) -> Int {
+        func firstEnding(_ list: UnsafeBufferPointer<Occurrence>, at position: Int32) -> Int {
             var low = 0, high = list.count
             while low < high {
                 let middle = (low + high) / 2
@@ -468,8 +560,7 @@ final class Lexicon: HostObject, @unchecked Sendable {
             }
             return low
         }
-        let window = Int32(negationWindow)
-        let negations = cues(Cue.negation), hypotheticals = cues(Cue.hypothetical)
+
         /// Whether a negation before `position` reaches it: within the window and the same clause. The nearest one
         /// decides (clauses only grow along the message).
         func negated(_ position: Int32) -> Bool {
@@ -478,39 +569,27 @@ final class Lexicon: HostObject, @unchecked Sendable {
             let cue = negations[before]
             return position - cue.end <= window && clause(cue.end) == clause(position)
         }
-        // A negated resolution is no resolution: "it is not sorted yet", "nothing works now".
-        let resolutions = cues(Cue.resolution).filter { !negated($0.start) }
-        for (k, occurrence) in found.enumerated() where occurrence.meaning >= 0 && !dropped[k] {
-            let index = Int(occurrence.meaning)
-            var state = State.active
-            if negatable[index], negated(occurrence.start) {
-                state = .negated
-            } else if conditional[index], case let before = firstEnding(hypotheticals, at: occurrence.start) - 1, before >= 0,
-                      sentence(hypotheticals[before].end) == sentence(occurrence.start) {
-                state = .hypothetical  // a "what if" earlier in its sentence
-            } else if resolvable[index], resolved(occurrence, by: resolutions, longest: longest, clause: clause, sentence: sentence,
-                                                   firstEnding: firstEnding) {
-                state = .resolved
-            }
-            if let evidence, state >= states[index] { evidence(index, Int(occurrence.start), Int(occurrence.end)) }
-            if state > states[index] { states[index] = state }
-        }
-    }
 
-    /// Whether a resolution cue resolves `occurrence`: after it, in its sentence or the next ("it was blocked, but it
-    /// works now"), around it ("CRB cleared"), or before it in the same clause ("received the refund today").
-    private func resolved(_ occurrence: Occurrence, by resolutions: [Occurrence], longest: Int32,
-                          clause: (Int32) -> (Int32, Int32), sentence: (Int32) -> Int32,
-                          firstEnding: ([Occurrence], Int32) -> Int) -> Bool {
-        let first = firstEnding(resolutions, occurrence.start)
-        if first > 0, clause(resolutions[first - 1].end) == clause(occurrence.start) { return true }
-        let own = sentence(occurrence.start)
-        for cue in resolutions[first...] {
-            if sentence(cue.start) - own <= 1 { return true }
-            // later cues start no earlier than this one's end minus the longest phrase: past the next sentence
-            if sentence(max(0, cue.end - longest)) - own > 1 { break }
+        /// Whether a "what if" earlier in its sentence makes the word at `position` hypothetical.
+        func hypothetical(_ position: Int32) -> Bool {
+            let before = firstEnding(hypotheticals, at: position) - 1
+            return before >= 0 && sentence(hypotheticals[before].end) == sentence(position)
         }
-        return false
+
+        /// Whether a resolution cue resolves `occurrence`: after it, in its sentence or the next ("it was blocked,
+        /// but it works now"), around it ("CRB cleared"), or before it in the same clause ("received the refund
+        /// today").
+        func resolved(_ occurrence: Occurrence) -> Bool {
+            let first = firstEnding(resolutions, at: occurrence.start)
+            if first > 0, clause(resolutions[first - 1].end) == clause(occurrence.start) { return true }
+            let own = sentence(occurrence.start)
+            for cue in resolutions[first...] {
+                if sentence(cue.start) - own <= 1 { return true }
+                // later cues start no earlier than this one's end minus the longest phrase: past the next sentence
+                if sentence(max(0, cue.end - longest)) - own > 1 { break }
+            }
+            return false
+        }
     }
 
     /// The active concepts of `text` (`lex:scan`): concept i (0-based) is bit i % 64 of word i / 64.

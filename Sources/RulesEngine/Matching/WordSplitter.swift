@@ -102,6 +102,13 @@ enum WordSplitter {
     /// of spans. A malformed UTF-8 byte separates words, as the replacement character it decodes to does.
     static func splitBytes(_ text: UnsafeRawBufferPointer, bytes: UnsafeMutablePointer<UInt8>,
                            spans: UnsafeMutablePointer<Span>) -> Int {
+        var sawMark = false
+        return splitBytes(text, bytes: bytes, spans: spans, sawMark: &sawMark)
+    }
+
+    /// `splitBytes`, also saying whether the text has a combining mark (then it may need composing first).
+    static func splitBytes(_ text: UnsafeRawBufferPointer, bytes: UnsafeMutablePointer<UInt8>,
+                           spans: UnsafeMutablePointer<Span>, sawMark: inout Bool) -> Int {
         var written = 0, count = 0
         var wordStart = 0
         var clause: Int32 = 0, sentence: Int32 = 0
@@ -141,7 +148,9 @@ enum WordSplitter {
                 if n > 3 { bytes[written] = utf8.3; written &+= 1 }
                 return
             }
-            if written > wordStart && !apostrophe && WordSplitter.isMark(scalar) {  // a combining mark stays with its letter
+            let isMark = WordSplitter.isMark(scalar)
+            if isMark { sawMark = true }
+            if written > wordStart && !apostrophe && isMark {  // a combining mark stays with its letter
                 if value == 0x307 && bytes[written - 1] == 0x69 { return }  // İ (i and a dot above) reads as i
                 var utf8: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
                 let n = CaseFolding.encode(value, into: &utf8)
