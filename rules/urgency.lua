@@ -68,6 +68,9 @@ RULES = {
     intent { name = "limit cut or stuck", level = 3, when = { { "limit", "limit_drop" } }, unless = { "general_question" } },
     intent { name = "collection calls", level = 3, when = { "harassment" } },
 
+    -- Figures and a sign that something is wrong, and nothing else recognised: most often money gone astray.
+    intent { name = "a problem with figures", level = 3, when = { { "amount", "trouble" }, { "paid", "trouble" } } },
+
     intent { name = "question", level = 2, when = { "question" } },
     intent { name = "is this really you?", level = 2, when = { "scam_check" } },
     intent { name = "account update", level = 2, when = { "account_update" } },

@@ -223,6 +223,7 @@ concept("stolen_phone", {
 }, { negatable = true })
 
 concept("threat", {
+  "finish me", "will finish you", "slapped", "slap me", "rough me up", "come for me", "come for her", "come for him", "with a panga", "panga", "wataniua", "atakuja na", "take my children", "take the children", "take my kids",
   "hurt my family", "harm my family", "hurt my children", "hurt my kids", "will hurt", "going to hurt",
   "kidnap", "won't like what happens", "wont like what happens", "get hurt", "will get hurt", "someone will get hurt", "wanipige", "watanipiga", "atanipiga",
   "amenishika", "hataniachilia", "where my children", "where my kids", "children go to school", "kids school", "break in", "at my gate", "*ogopa", "nimeogopa", "really scared", "so scared", "frightened",
@@ -886,6 +887,17 @@ concept("general_question", {
   "what would happen", "what will happen", "how would", "should someone", "supposing",
 }, { negatable = false, neutral = true })
 
+-- Signs that something is still wrong: beside them a thank-you or an "ok" is not the whole message. No intent of
+-- its own (the level stays the default), but it keeps weak intents from winning.
+concept("trouble", {
+  "still", "but", "however", "why", "where is", "where's", "wrong", "never", "haven't", "hasn't", "didn't", "isn't",
+  "not yet", "nothing", "again", "problem", "issue", "complain*", "mbona", "bado", "lakini", "ila", "kwa nini",
+  "iko wapi", "hakuna", "sijapata", "sijapokea", "haijafika", "haijaingia", "shida", "tatizo",
+}, { negatable = false })
+
+-- A sum of money (or any figure: an amount, a code, a date).
+concept("amount", { "#", "ksh #", "kes #", "sh #", "# bob", "# shillings", "# ksh" }, { neutral = true })
+
 concept("question", {
   "?", "how do i", "how can i", "how to", "how long", "how much", "how many", "what is", "what's", "whats",
   "what are", "what happens", "what should", "when can i", "when will", "can i", "could i", "may i",
@@ -1077,6 +1089,7 @@ V.hypothetical = {
 }
 
 V.resolution = {
+  "money showed up", "it showed up", "has shown up", "payment showed up",
   "has arrived", "have arrived", "now arrived", "arrived now", "it arrived", "finally arrived",
   "sasa inafanya kazi", "inafanya kazi", "sasa inawork",
   "correct now", "is correct", "is ok now", "imeisha", "deni imeisha", "is back", "fine now",
@@ -1086,7 +1099,7 @@ V.resolution = {
   "crb cleared", "is back", "are back", "i confirm",
   "sorted", "resolved", "fixed", "is fixed", "works now", "working now", "now working", "now works",
   "is working", "it works", "has reflected", "reflected now", "now reflected", "has come", "came through",
-  "showed up", "received the money", "got the money", "now i see it", "has been removed",
+  "received the money", "got the money", "now i see it", "has been removed",
   "is gone", "restored", "back to normal", "looks normal", "managed to login", "managed to log in",
   "can login now", "nimeingia", "imeingia", "imefika", "imerudi", "imeondolewa", "wameondoa", "sawa sasa",
   "no need to", "no further action", "all good", "thanks for reversing", "thank you for reversing",

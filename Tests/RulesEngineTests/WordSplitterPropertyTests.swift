@@ -8,18 +8,6 @@ import XCTest
 /// punctuation, apostrophes, line breaks, capitals whose lower case changes length (İ, the Kelvin sign), curly
 /// quotes, ellipses, emoji and Swahili words.
 final class WordSplitterPropertyTests: XCTestCase {
-    /// SplitMix64: a small deterministic generator, so a failure can be replayed from its seed.
-    private struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// What a random message is made of: single characters and whole words, ASCII and not.
     private static let pieces: [String] = {
         var pieces = (UInt8(ascii: "a")...UInt8(ascii: "z")).map { String(UnicodeScalar($0)) }
@@ -32,7 +20,7 @@ final class WordSplitterPropertyTests: XCTestCase {
         return pieces
     }()
 
-    private func randomText(_ generator: inout SplitMix64) -> String {
+    private func randomText(_ generator: inout SeededGenerator) -> String {
         let count = Int.random(in: 0...40, using: &generator)
         return (0..<count).map { _ in Self.pieces.randomElement(using: &generator)! }.joined()
     }
@@ -65,7 +53,7 @@ final class WordSplitterPropertyTests: XCTestCase {
     }
 
     func testBothSplittersAgreeOnRandomText() {
-        var generator = SplitMix64(state: 0x5EED_2026)
+        var generator = SeededGenerator(seed: 0x5EED_2026)
         for _ in 0..<4000 { assertSame(randomText(&generator)) }
     }
 
@@ -78,7 +66,7 @@ final class WordSplitterPropertyTests: XCTestCase {
     }
 
     func testMalformedBytesSeparateWordsAsTheReplacementCharacterDoes() {
-        var generator = SplitMix64(state: 0xBAD_0F8)
+        var generator = SeededGenerator(seed: 0xBAD_0F8)
         let malformed: [[UInt8]] = [[0xFF], [0x80], [0xC3], [0xE2, 0x80], [0xF0, 0x9F, 0x99], [0xED, 0xA0, 0x80], [0xC0, 0xAF]]
         for _ in 0..<2000 {
             var bytes = Array(randomText(&generator).utf8)
@@ -92,11 +80,11 @@ final class WordSplitterPropertyTests: XCTestCase {
     }
 
     func testTheGeneratorIsDeterministicAndCoversWhatItShould() {
-        var first = SplitMix64(state: 7), second = SplitMix64(state: 7)
+        var first = SeededGenerator(seed: 7), second = SeededGenerator(seed: 7)
         let a = (0..<50).map { _ in randomText(&first) }, b = (0..<50).map { _ in randomText(&second) }
         XCTAssertEqual(a, b)
         // The random strings do exercise sentences, clauses, apostrophes and non-ASCII words.
-        var generator = SplitMix64(state: 0x5EED_2026)
+        var generator = SeededGenerator(seed: 0x5EED_2026)
         var sentences = 0, clauses = 0, apostrophes = 0, nonASCII = 0, questions = 0
         for _ in 0..<4000 {
             let words = reference(randomText(&generator))

@@ -80,6 +80,19 @@ final class Lexicon: HostObject, @unchecked Sendable {
     /// Up to how many words `...` in a phrase skips.
     static let gapLength = 3
 
+    /// The atom of `#` in phrases: a word of digits, or digits and a k ("2,500" is two such words, "3k" one).
+    static let numberAtom: Int32 = -1
+
+    /// Whether `word` is a number as `#` means it.
+    @inline(__always)
+    static func isNumber(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = word.first, first &- 0x30 < 10 else { return false }
+        for (index, byte) in word.enumerated() where byte &- 0x30 >= 10 {
+            return index == word.count - 1 && byte == UInt8(ascii: "k")
+        }
+        return true
+    }
+
     /// The atom a wildcard pattern is in phrases and words (vocabulary words are their ids, 0 and up).
     @inline(__always)
     private static func atom(ofWildcard index: Int32) -> Int32 { -2 - index }
@@ -131,6 +144,8 @@ final class Lexicon: HostObject, @unchecked Sendable {
                 for token in WordSplitter.split(CaseFolding.lowercased(text.precomposedStringWithCanonicalMapping), patterns: true).map(\.bytes) {
                     if token == Array("...".utf8) {
                         steps.append(.gap(Lexicon.gapLength))
+                    } else if token == [0x23] {
+                        steps.append(.atom(Lexicon.numberAtom))
                     } else if token.first == UInt8(ascii: "*") || token.last == UInt8(ascii: "*") {
                         let core = Array(token.drop { $0 == UInt8(ascii: "*") }.reversed().drop { $0 == UInt8(ascii: "*") }.reversed())
                         guard core.count >= 3, !core.contains(UInt8(ascii: "*")) else {
@@ -324,7 +339,9 @@ final class Lexicon: HostObject, @unchecked Sendable {
                     for k in start..<start + Int(wildcardCount[part]) { atoms.append(partWildcards[k]) }
                 }
             }
-            if id < 0 {
+            let number = Lexicon.isNumber(surface)
+            if number { atoms.append(Lexicon.numberAtom) }  // "#" in phrases
+            if id < 0 && !number {
                 if let correction = corrector.correction(of: surface) {
                     id = correction
                     corrected = true

@@ -20,8 +20,8 @@ enum WordSplitter {
         var sentence: Int32
     }
 
-    /// The words of lower-cased text. With `patterns` (phrase syntax), `*` may begin or end a word and `...` is
-    /// a word of its own.
+    /// The words of lower-cased text. With `patterns` (phrase syntax), `*` may begin or end a word, and `...` and
+    /// `#` are words of their own.
     static func split(_ folded: String, patterns: Bool = false) -> [RawWord] {
         var out: [RawWord] = []
         var current: [UInt8] = []
@@ -66,6 +66,9 @@ enum WordSplitter {
                 apostrophe = !current.isEmpty
             case 0x2A where patterns:
                 current.append(UInt8(ascii: "*"))
+            case 0x23 where patterns:  // "#": any number, a word of its own
+                flush()
+                out.append(RawWord(bytes: [0x23], clause: clause, sentence: sentence))
             case 0x3F:
                 flush()
                 if out.last?.bytes != [0x3F] { out.append(RawWord(bytes: [0x3F], clause: clause, sentence: sentence)) }
@@ -136,42 +139,29 @@ enum WordSplitter {
             bytes[written] = byte
             written &+= 1
         }
+        /// Writes the UTF-8 bytes of `value`, the first through `letter` when `startsLetter`.
+        func write(_ value: UInt32, startsLetter: Bool) {
+            var utf8: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+            let n = CaseFolding.encode(value, into: &utf8)
+            if startsLetter { letter(utf8.0) } else { bytes[written] = utf8.0; written &+= 1 }
+            if n > 1 { bytes[written] = utf8.1; written &+= 1 }
+            if n > 2 { bytes[written] = utf8.2; written &+= 1 }
+            if n > 3 { bytes[written] = utf8.3; written &+= 1 }
+        }
         /// A non-ASCII scalar, already lower-cased.
         func scalar(_ value: UInt32) {
             guard let scalar = Unicode.Scalar(value) else { return flush() }
-            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
-                var utf8: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
-                let n = CaseFolding.encode(value, into: &utf8)
-                letter(utf8.0)
-                if n > 1 { bytes[written] = utf8.1; written &+= 1 }
-                if n > 2 { bytes[written] = utf8.2; written &+= 1 }
-                if n > 3 { bytes[written] = utf8.3; written &+= 1 }
-                return
-            }
+            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil { return write(value, startsLetter: true) }
             let isMark = WordSplitter.isMark(scalar)
             if isMark { sawMark = true }
             if written > wordStart && !apostrophe && isMark {  // a combining mark stays with its letter
                 if value == 0x307 && bytes[written - 1] == 0x69 { return }  // İ (i and a dot above) reads as i
-                var utf8: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
-                let n = CaseFolding.encode(value, into: &utf8)
-                bytes[written] = utf8.0
-                if n > 1 { bytes[written + 1] = utf8.1 }
-                if n > 2 { bytes[written + 2] = utf8.2 }
-                if n > 3 { bytes[written + 3] = utf8.3 }
-                written &+= n
-                return
+                return write(value, startsLetter: false)
             }
             if value >= 0x2190 && scalar.properties.isEmoji {  // 👍 🙏: a word of its own
                 flush()
-                var utf8: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
-                let n = CaseFolding.encode(value, into: &utf8)
-                bytes[written] = utf8.0
-                if n > 1 { bytes[written + 1] = utf8.1 }
-                if n > 2 { bytes[written + 2] = utf8.2 }
-                if n > 3 { bytes[written + 3] = utf8.3 }
-                written &+= n
-                flush()
-                return
+                write(value, startsLetter: false)
+                return flush()
             }
             switch value {
             case 0x2019, 0x2018:
