@@ -54,6 +54,8 @@ end
 -- 5: cannot get into the account or the money -------------------------------------------------------
 
 concept("access_problem", {
+  "sijaingia", "siwezi ingia", "access ya account", "rudishia access", "cannot see my loans", "can't see my account",
+  "logged out", "got logged out", "tied to another account", "linked to another account", "verification failed", "account under review", "account is disabled", "account disabled",
   "cannot ... log in", "cannot ... login", "cannot ... access", "cannot ... sign in", "unable ... log in", "unable ... login", "can not ... log in",
   "account on hold", "acount on hold", "tried to log", "trying to log in", "trying to login", "since 6am", "blockeni", "fungeni", "freeze my account", "froze my account", "account frozen", "account is frozen",
   "*kataa pin", "imenikataa", "pin imeblock", "cannot get my money", "not letting me in", "won't let me in", "can not login", "can not log in", "can not access",
@@ -114,6 +116,7 @@ concept("access_problem", {
 }, { negatable = true })
 
 concept("takeover", {
+  "ametumia id yangu", "ametumia id", "used my id", "using my id", "kwa id yangu", "na id yangu", "someone elses name", "someone else's name", "*hack*", "sina hiyo loan", "i don't have that loan", "that loan is not mine", "the loan is not mine",
   "someone has logged into my account", "someone logged into my account", "logged into my account from another", "logged in from another phone", "login from another phone", "logged in from a different phone", "someone is logged in",
   "took my id", "never apply", "i never apply", "bila ruhusa", "without permission", "someone is trying to login", "trying to login", "trying to log into", "sim swapped", "line swapped", "line was swapped", "nimechukua ... sijaomba", "sijaomba", "otp messages", "i got otp",
   "didn't do", "did not do", "i never made", "never made", "didn't authorize", "did not authorize", "didn't authorise", "not authorized", "not authorised", "who is accessing", "accessing my", "don't recognise", "don't recognize", "do not recognise", "do not recognize", "using my id", "my id number", "number i don't know", "number i do not know", "a number i don't", "not my line", "i did not change", "i didn't change", "did not change my", "didn't change anything", "did not send them", "i didn't send", "i did not send", "si mimi", "sio mimi", "sim change", "line was swapped", "swapd", "changed my m-pesa", "changed my mpesa", "different phone number", "email i don't", "wasn't me", "not borrowed anything", "have not borrowed", "haven't borrowed", "never used this app", "sijawahi tumia", "lock my account", "lock ma account", "block my account", "fungeni akaunti", "fungeni account",
@@ -164,6 +167,7 @@ concept("takeover", {
 }, { negatable = true })
 
 concept("fraud", {
+  "fake page", "fake branch", "fake account", "asked me for my pin", "asked for my pin", "gave him my pin", "gave them my pin", "my m-pesa is empty", "m-pesa is empty", "did not authorise", "did not authorize", "didn't authorise", "didn't authorize", "not authorised", "not authorized", "sikutuma", "bila idhini", "without my authority",
   "tuma pin", "send my pin", "share my pin", "shared my pin",
   "nitume pin", "imetoka", "asked for the code", "gave him the code", "i gave him", "gave him", "personal number", "sent him", "sent her", "stole my money", "his personal", "fake", "pretending", "kidnap",
   "was it real", "is it real", "is this real", "real or fake", "not your till", "not ur till", "avoid jail", "jail", "demanding more", "gave me a till", "stealing", 
@@ -275,6 +279,7 @@ concept("self_harm", {
 }, { negatable = false, hypothetical = false })
 
 concept("emergency", {
+  "*chomeka", "nyumba imeungua", "house burned", "house burnt", "burned down",
   "emergency", "emergencies", "hospital", "hospitali", "hosi", "admitted", "accident", "ajali",
   "surgery", "operation", "theatre", "icu", "casualty", "stroke", "heart attack", "in labour", "labour",
   "giving birth", "ambulance", "died", "dead", "death", "passed away", "funeral", "burial", "mortuary",
@@ -321,6 +326,7 @@ concept("need_now", {
 -- 4: loans, money and records that went wrong --------------------------------------------------------
 
 concept("rejected", {
+  "cannot approve", "can't approve", "cannot be approved", "couldn't be approved", "not approved",
   "not this time", "unsuccessful", "try again in", "not eligible at this time", "why can't i have a loan", "give me a loan", "why don't you want to give", "won't give me", "no loan for me",
   "cannot give me", "can't give me", "unable to process", "cannot borrow anymore", "can't borrow anymore",
   "*reject*", "mmenikataa", "*nikataa", "nikataa mkopo", "kataa mkopo", "not approved", "no offer", "cannot offer", "can't get a loan", "not giving me", "won't give me a loan",
@@ -370,8 +376,9 @@ concept("loan_wait", {
 })
 
 concept("not_arrived", {
+  "nothing from m-pesa", "nothing on m-pesa", "nothing in m-pesa", "nothing came to m-pesa",
   "has nothing", "haina kitu", "hamjatuma", "received nothing", "recieved nothing", "and nothing", "says nothing", "out of", "nothing yet", "nothing so far",
-  "only ... came", "only ... came through", "only received", "only got", "pekee", "*pokea ... pekee", "before sending", "deducted a fee", "old line", "disconnected", "disconected", "closed months ago", "line i closed", "resend", "re-send", "send it again", "nikingoja", "*ngoja", "nangoja", "tangu asubuhi", "since morning", "no transaction", "not came", "no money came", "hakuna pesa", "says disbursed", "imetumwa", "app says sent",
+  "only ... came", "only ... came through", "only received", "only got", "*pokea ... pekee", "before sending", "deducted a fee", "old line", "disconnected", "disconected", "closed months ago", "line i closed", "resend", "re-send", "send it again", "nikingoja", "*ngoja", "nangoja", "tangu asubuhi", "since morning", "no transaction", "not came", "no money came", "hakuna pesa", "says disbursed", "imetumwa", "app says sent",
   "not received", "not yet received", "haven't received", "have not received", "has not been received",
   "didn't receive", "did not receive", "never received", "not recieved", "haven't gotten", "didn't get",
   "did not get", "not gotten", "haven't got", "have not got", "not got", "hasn't come", "has not come",
@@ -505,6 +512,7 @@ concept("double_charge", {
 }, { negatable = true })
 
 concept("wrong_charge", {
+  "extra fee", "extra charge", "extra loan fee", "what is that for", "what is this fee", "what is this charge", "ni ya nini", "balance si yangu", "balance is not mine", "not my balance",
   "right balance", "the correct balance", "give me the correct balance", "wrong balance", "balance is wrong",
   "hizi fees", "hamkuniambia", "didn't tell me", "did not tell me", "never told me", "fees you didn't",
   "not what we agreed", "not what the app said", "not what i was told", "charged me", "different from", "don't owe", "i don't owe", "yet my loan was", "how comes i owe", "hw comes", "too many fees", "different fees", 
@@ -611,6 +619,7 @@ concept("clearance", {
 }, { negatable = true })
 
 concept("followup", {
+  "reply please", "ignore me", "just going to ignore",
   "any response", "any feedback", "a feedback", "require a feedback", "still not satisfied", "still asking", "i've sent", "i have sent", "don't ignore", "dont ignore", "please dont ignore",
   "every time i ask", "escalated", "days now", "weeks now", "i swear",
   "second time", "2nd time", "third time", "3rd time", "fourth time", "4th time", "fifth time", "5th time",
@@ -986,7 +995,7 @@ concept("greeting", {
 }, { negatable = false, resolvable = false })
 
 concept("acknowledgement", {
-  "oki", "oki doki", "got", "ok got",
+  "oki", "oki doki", "ok got",
   "okay", "noted", "got it", "alright", "understood", "i see", "i understand", "nimeona", "nimeelewa",
   "received", "well received", "fine", "cool", "great", "nice", "good", "done", "yes", "sure", "👍",
   "no problem", "no worries", "sawa sasa", "poa sana", "mkuu", "boss", "sorry wrong number", "wrong number",

@@ -125,8 +125,11 @@ final class LexiconTests: XCTestCase {
             XCTAssertEqual(words(lex, slip), expected, slip)
             XCTAssertEqual(state(lex, expected, "my \(slip) please"), "active", slip)
         }
-        // one letter wrong: only in words of seven letters or more
-        XCTAssertEqual(words(lex, "accaunt"), "account")
+        // one letter wrong: only in words of seven letters or more, and only a key next to the right one
+        XCTAssertEqual(words(lex, "accpunt"), "account", "p is next to o")
+        XCTAssertEqual(words(lex, "accaunt"), "accaunt", "a is nowhere near o: a different word, not a slip")
+        let swahili = try lexicon([concept("scammed", ["nimechezewa"])], ["fuzzy": 5])
+        XCTAssertEqual(state(swahili, "scammed", "nimechelewa kulipa"), "absent", "I am late is not I was scammed")
         XCTAssertEqual(words(lex, "refand"), "refand", "a wrong letter in a six-letter word is another word")
         XCTAssertEqual(state(lex, "refund", "refand"), "absent")
         // two slips are not one

@@ -80,13 +80,14 @@ final class Lexicon: HostObject, @unchecked Sendable {
     /// Up to how many words `...` in a phrase skips.
     static let gapLength = 3
 
-    /// The atom of `#` in phrases: a word of digits, or digits and a k ("2,500" is two such words, "3k" one).
+    /// The atom of `#` in phrases: a word of digits, or digits and a k ("2,500" is two such words, "3k" one), not
+    /// starting with 0 (phone numbers, "0712 334 090", and codes are not sums).
     static let numberAtom: Int32 = -1
 
     /// Whether `word` is a number as `#` means it.
     @inline(__always)
     static func isNumber(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let first = word.first, first &- 0x30 < 10 else { return false }
+        guard let first = word.first, first &- 0x31 < 9 else { return false }
         for (index, byte) in word.enumerated() where byte &- 0x30 >= 10 {
             return index == word.count - 1 && byte == UInt8(ascii: "k")
         }

@@ -90,8 +90,24 @@ final class SpellingCorrector: @unchecked Sendable {
         return best
     }
 
+    /// Whether the keys of letters `x` and `y` touch on a QWERTY keyboard (rows shifted as on the keys).
+    static func neighbours(_ x: UInt8, _ y: UInt8) -> Bool {
+        guard let p = keyPosition[Int(x)], let q = keyPosition[Int(y)], x != y else { return false }
+        return abs(p.row - q.row) <= 1 && abs(p.column - q.column) <= 1.0
+    }
+
+    /// Each lower-case letter's row and column (the rows are offset by half a key and a key).
+    private static let keyPosition: [(row: Int, column: Double)?] = {
+        var positions = [(row: Int, column: Double)?](repeating: nil, count: 128)
+        for (row, keys) in ["qwertyuiop", "asdfghjkl", "zxcvbnm"].enumerated() {
+            for (column, key) in keys.utf8.enumerated() { positions[Int(key)] = (row, Double(column) + Double(row) * 0.5) }
+        }
+        return positions
+    }()
+
     /// Whether `a` and `b` differ by at most one insertion, deletion or adjacent transposition, or one
-    /// substitution in words of seven letters or more.
+    /// substitution in words of seven letters or more, of a key next to the right one (a slip of the finger: "loam" for
+    /// "loan"; "nimechezewa" is not a slip for "nimechelewa", it is another word).
     static func withinOneEdit(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         if a.count == b.count && a.elementsEqual(b) { return true }
         if abs(a.count - b.count) > 1 { return false }
@@ -107,7 +123,7 @@ final class SpellingCorrector: @unchecked Sendable {
         }
         if a.count == b.count {
             if i + 1 < a.count && a[i] == b[i + 1] && a[i + 1] == b[i] && same(i + 2, i + 2) { return true }  // swap
-            return a.count >= 7 && same(i + 1, i + 1)  // substitution
+            return a.count >= 7 && SpellingCorrector.neighbours(a[i], b[i]) && same(i + 1, i + 1)  // substitution
         }
         return a.count > b.count ? same(i + 1, i) : same(i, i + 1)
     }
