@@ -49,7 +49,7 @@ RULES = {
     intent { name = "thoughts of self-harm", level = 5, when = { "self_harm" } },
     intent { name = "an emergency, money needed now", level = 5, when = { { "emergency", "need_now" } } },
 
-    intent { name = "loan rejected", level = 4, when = { "rejected" }, unless = { "general_question" } },
+    intent { name = "loan rejected", level = 4, when = { "rejected" } },
     intent { name = "loan not received", level = 4, when = { { "loan_expected", "not_arrived" }, "loan_wait" }, unless = { "salary" } },
     intent { name = "payment not reflected", level = 4, when = { { "paid", "not_showing" }, "not_showing" } },
     intent { name = "refund", level = 4, when = { "refund" }, unless = { "penalty" } },
@@ -65,7 +65,7 @@ RULES = {
     intent { name = "more time or restructuring", level = 3, when = { "extension" }, unless = { "general_question" } },
     intent { name = "salary delayed", level = 3, when = { "salary" } },
     intent { name = "penalty dispute", level = 3, when = { { "penalty", "dispute" } }, unless = { "general_question" } },
-    intent { name = "limit cut or stuck", level = 3, when = { { "limit", "limit_drop" } }, unless = { "general_question" } },
+    intent { name = "limit cut or stuck", level = 3, when = { { "limit", "limit_drop" } } },
     intent { name = "collection calls", level = 3, when = { "harassment" } },
 
     -- Figures and a sign that something is wrong, and nothing else recognised: most often money gone astray.

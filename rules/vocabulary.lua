@@ -227,6 +227,7 @@ concept("stolen_phone", {
 }, { negatable = true })
 
 concept("threat", {
+  "knows the school", "school my kids", "where my kids go", "knows where my children",
   "finish me", "will finish you", "slapped", "slap me", "rough me up", "come for me", "come for her", "come for him", "with a panga", "panga", "wataniua", "atakuja na", "take my children", "take the children", "take my kids",
   "hurt my family", "harm my family", "hurt my children", "hurt my kids", "will hurt", "going to hurt",
   "kidnap", "won't like what happens", "wont like what happens", "get hurt", "will get hurt", "someone will get hurt", "wanipige", "watanipiga", "atanipiga",
@@ -376,8 +377,9 @@ concept("loan_wait", {
 })
 
 concept("not_arrived", {
+  "no funds", "no funds yet", "funds not received",
   "nothing from m-pesa", "nothing on m-pesa", "nothing in m-pesa", "nothing came to m-pesa",
-  "has nothing", "haina kitu", "hamjatuma", "received nothing", "recieved nothing", "and nothing", "says nothing", "out of", "nothing yet", "nothing so far",
+  "has nothing", "haina kitu", "hamjatuma", "received nothing", "recieved nothing", "and nothing", "says nothing", "nothing yet", "nothing so far",
   "only ... came", "only ... came through", "only received", "only got", "*pokea ... pekee", "before sending", "deducted a fee", "old line", "disconnected", "disconected", "closed months ago", "line i closed", "resend", "re-send", "send it again", "nikingoja", "*ngoja", "nangoja", "tangu asubuhi", "since morning", "no transaction", "not came", "no money came", "hakuna pesa", "says disbursed", "imetumwa", "app says sent",
   "not received", "not yet received", "haven't received", "have not received", "has not been received",
   "didn't receive", "did not receive", "never received", "not recieved", "haven't gotten", "didn't get",
@@ -444,9 +446,10 @@ concept("paid", {
 }, { negatable = true, neutral = true })
 
 concept("not_showing", {
-  "haijabadilika", "balance haijabadilika", "still got an sms", "still getting messages", "reminders for a loan", "reminder", "reminders", "calling me saying", "mkisema sijalipa", "sijalipa", "*pigia simu",
-  "as your app is showing", "app is showing", "showing partial", "partial", "shows partial",
-  "not on the app", "app doesn't", "app does not", "doesn't reflect", "didn't change", "did not change", "still the same", "not reflected on", "which is it", "which one is right", "ipi ni ukweli", "where my", "went to", "reconcile", "not on my account", "app still shows", "app shows", "haven't paid", "havent paid", "hujalipa", "says i haven't", "saying i havent", "saying i haven't", "received by your paybill",
+  "balance hasn't moved", "balance has not moved", "hasn't moved", "has not moved",
+  "haijabadilika", "balance haijabadilika", "still got an sms", "still getting messages", "reminders for a loan", "mkisema sijalipa",
+  "as your app is showing", "app is showing", "showing partial", "shows partial",
+  "not on the app", "app doesn't", "app does not", "doesn't reflect", "didn't change", "did not change", "not reflected on", "which is it", "which one is right", "ipi ni ukweli", "reconcile", "not on my account", "app still shows", "haven't paid", "havent paid", "hujalipa", "says i haven't", "saying i havent", "saying i haven't", "received by your paybill",
   "not reflect*", "not reflecting", "not reflected", "isn't reflecting", "hasn't reflected", "has not reflected",
   "haven't reflected", "never reflected", "yet to reflect", "not showing", "isn't showing", "not shown",
   "doesn't show", "does not show", "not appearing", "doesn't appear", "not updated", "hasn't updated",
@@ -459,7 +462,7 @@ concept("not_showing", {
   "bado inaonyesha", "inaonyesha bado", "bado nadaiwa", "bado inasema", "inasema bado", "haijaonekana",
   "haionekani", "haijaonyesha", "haioneshi", "haijaingia kwa", "haijarekodiwa", "bado deni", "payment failed",
   "transaction failed", "went to someone else", "went to another", "gone to someone", "wrong account",
-  "wrong paybill", "wrong till", "instead of yours", "badala ya yenu", "wrong loan", "someone else's loan",
+  "wrong paybill", "wrong till", "instead of yours", "badala ya yenu", "wrong loan",
   "not received my money", "missing payment", "can't see my payment", "cannot see my payment", "cannot see the payment",
   "not able to see my", "calls saying i owe", "keep calling me",
   "didn't reflect", "won't reflect", "yet to be reflected", "no reflection", "isn't reflected",
@@ -512,6 +515,7 @@ concept("double_charge", {
 }, { negatable = true })
 
 concept("wrong_charge", {
+  "more than what the app showed", "more than the app showed", "who changed it",
   "extra fee", "extra charge", "extra loan fee", "what is that for", "what is this fee", "what is this charge", "ni ya nini", "balance si yangu", "balance is not mine", "not my balance",
   "right balance", "the correct balance", "give me the correct balance", "wrong balance", "balance is wrong",
   "hizi fees", "hamkuniambia", "didn't tell me", "did not tell me", "never told me", "fees you didn't",
@@ -821,7 +825,7 @@ concept("limit", {
 concept("limit_drop", {
   "paid everything", "on time", "kwa wakati", "mapema", "good customer", "used to get", "ilikuwa", "now ni", "make sense", "early", "have paid", "i have paid", "paid all", "all my loans", "nikilipa", "nimekuwa nikilipa", "for 2 years", "2 yrs", "years",
   "*reduc*", "*katwa", "imekatwa", "mnanionea", "halved", "nusu",
-  "never gone up", "never goes up", "has never gone up", "not gone up", "still on", "imebaki", "*kwama", "inabaki", "tu", "only", "smaller", "less than", "same for", "same for a whole year", "whole year", "for the last", "eventhough i pay", "even though i pay", "yet i pay", "na mimi hulipa", "hulipa mapema", "nimelipa loans", "nimelipa mikopo", "paid every one", "what am i doing wrong", "mnanicheza", "si fiti", "unfair",
+  "never gone up", "never goes up", "has never gone up", "not gone up", "imebaki", "*kwama", "inabaki", "smaller", "less than", "same for", "same for a whole year", "whole year", "for the last", "eventhough i pay", "even though i pay", "yet i pay", "na mimi hulipa", "hulipa mapema", "nimelipa loans", "nimelipa mikopo", "paid every one", "what am i doing wrong", "mnanicheza", "si fiti", "unfair",
   "reduced", "reduce", "redused", "reducd", "dropped", "drop", "dropping", "went down", "gone down", "goes down",
   "go down", "came down", "cut", "lowered", "lower", "decreased", "down to", "half",
   "stuck", "not increasing", "not increased", "never increases", "hasn't increased", "didn't increase",
@@ -1036,7 +1040,7 @@ concept("resolved_news", {
   "i was able to log in", "now able to", "i am now able", "it went through", "inafanya kazi sasa",
   "zimerekebishwa", "nimefunguliwa", "nimerudishiwa", "imesuluhishwa", "i found it", "i can now login",
   "i can now log in", "now i can login", "now i can log in", "i can access it now",
-}, { negatable = false, resolvable = false })
+}, { resolvable = false })
 
 V.concepts = concepts
 
@@ -1074,6 +1078,7 @@ V.negation = {
 }
 
 V.hypothetical = {
+  "say my", "say someone", "say i", "lets say", "let's say",
   "if i'm", "if am", "if i am", "if i was", "if i were", "if one", "if somebody", "if the", "nikichelewa", 
   "nikikosa", "ukichelewa", "will i", "would i", "would it", "does it", "do you report",
   "what if", "what happens if", "what will happen if", "what would happen if", "what happens when",
