@@ -169,7 +169,7 @@ concept("takeover", {
 concept("fraud", {
   "fake page", "fake branch", "fake account", "asked me for my pin", "asked for my pin", "gave him my pin", "gave them my pin", "my m-pesa is empty", "m-pesa is empty", "did not authorise", "did not authorize", "didn't authorise", "didn't authorize", "not authorised", "not authorized", "sikutuma", "bila idhini", "without my authority",
   "tuma pin", "send my pin", "share my pin", "shared my pin",
-  "nitume pin", "imetoka", "asked for the code", "gave him the code", "i gave him", "gave him", "personal number", "sent him", "sent her", "stole my money", "his personal", "fake", "pretending", "kidnap",
+  "nitume pin", "asked for the code", "gave him the code", "i gave him", "gave him", "personal number", "sent him", "sent her", "stole my money", "his personal", "fake", "pretending", "kidnap",
   "was it real", "is it real", "is this real", "real or fake", "not your till", "not ur till", "avoid jail", "jail", "demanding more", "gave me a till", "stealing", 
   "fraud*", "scam*", "conned", "con man", "conman", "con artist", "tapeli", "matapeli", "nimetapeliwa",
   "ametapeli", "*tapeliwa", "fake agent", "fake call", "fake loan", "fake app", "fake account", "fake number",
@@ -490,7 +490,7 @@ concept("not_showing", {
 concept("refund", {
   "refund*", "overpaid", "overpayment", "over paid", "paid twice", "paid double", "paid extra", "paid more than",
   "excess", "paid by mistake", "sent by mistake", "by mistake", "mistakenly", "send it back", "send back",
-  "give it back", "get it back", "back to my m-pesa", "reverse it", "reverse the", "reversal", "return my money",
+  "give it back", "get it back", "back to my m-pesa", "reverse it", "reverse the", "return my money",
   "return the money", "my money back", "the money back", "mnirudishie", "mtanirudishia", "rudisheni",
   "*rudishe*", "*rudishi*", "nirudishiwe", "ziada", "nimezidisha", "kimakosa",
   "paid more", "overpay", "over payment", "over-paid", "over-payment", "surplus", "sent extra",
@@ -503,7 +503,7 @@ concept("refund", {
 }, { negatable = true })
 
 concept("double_charge", {
-  "twice", "2ce", "double", "doubled", "three times", "3 times", "two times", "charged twice", "deducted twice",
+  "twice", "2ce", "double", "three times", "3 times", "two times", "charged twice", "deducted twice",
   "mara mbili", "mara tatu", "two late fees", "2 late fees", "same fee", "same processing fee",
   "duplicate*", "two deductions", "2 deductions", "2 times", "2x", "x2", "thrice", "multiple times",
   "charged multiple", "multiple deductions", "multiple charges", "same amount deducted", "deducted again",
@@ -596,7 +596,7 @@ concept("scam_check", {
 }, { negatable = false })
 
 concept("crb", {
-  "crb status", "my status", "non-performing", "performing",
+  "crb status", "my status", "non-performing",
   "crb", "credit bureau", "credit reference", "reference bureau", "transunion", "trans union", "metropol",
   "creditinfo", "credit info", "credit report", "credit score", "listed", "blacklist*", "black list*",
   "negative listing", "negatively listed", "listing", "delist*", "nimelistiwa", "*listiwa", "mmeniweka crb",
@@ -678,7 +678,7 @@ concept("promise", {
   "nitalipa", "nitamaliza", "nitaclear", "nitatuma", "nitalipia", "nitarudisha", "nitakulipa",
   "nitawalipa", "tutalipa", "nitajaribu kulipa", "will pay once", "as soon as", "when it comes",
   "will do on", "by friday", "by monday", "by tuesday", "by wednesday", "by thursday", "by saturday",
-  "by sunday", "by the end of", "end month", "end of month", "next week", "next month", "tomorrow",
+  "by sunday", "by the end of", "end month", "end of month", "next week", "next month",
   "kindly note", "note that i will",
   "i'll settle", "will make a payment", "will make payment", "will make the payment", "will deposit",
   "will transfer", "will top up", "will have paid", "will have cleared", "will complete", "i'll complete",
@@ -718,32 +718,32 @@ concept("difficulty", {
   "burnt", "lost stock", "client hasn't paid", "customer hasn't paid", "mteja hajanilipa", "expecting money",
   "sorry for the delay", "sorry i couldn't", "sorry i'm late", "i know i am late", "i know i'm late",
   "lost my business", "business collapsed", "business failed", "business is bad", "not doing well",
-  "low sales", "no sales", "poor sales", "sales are low", "market is down", "market is bad", "economy",
-  "uchumi", "biashara imeanguka", "biashara imekufa", "biashara imesimama", "biashara haiendi",
+  "low sales", "no sales", "poor sales", "sales are low", "market is down", "market is bad",
+  "biashara imeanguka", "biashara imekufa", "biashara imesimama", "biashara haiendi",
   "biashara iko chini", "mambo si mazuri", "mambo ni mabaya", "magumu", "sina kitu", "sina chochote",
   "sina hata mia", "sina hata shilingi", "sina job", "sina income", "sina mapato", "niko chini", "niko down",
   "*ishiwa", "nimeshindwa", "*shindwa kulipa", "imenishinda", "maisha yamenishinda", "nimekwama",
   "*futwa kazi", "*fukuzwa kazi", "*achishwa kazi", "contract ended", "contract expired", "terminated",
-  "redundancy", "declared redundant", "retired", "on leave", "unpaid leave", "maternity leave", "illness",
+  "redundancy", "declared redundant", "on leave", "unpaid leave", "maternity leave", "illness",
   "bedridden", "nilikuwa mgonjwa", "nimekuwa mgonjwa", "family problems", "family issues", "domestic issues",
-  "separated", "divorce", "school fees", "funeral expenses", "burial expenses", "drought", "poor harvest",
+  "divorce", "school fees", "funeral expenses", "burial expenses", "drought", "poor harvest",
   "crop failure", "crops failed", "ukame", "mavuno mabaya", "mifugo imekufa", "livestock died", "cows died",
   "*haribika", "no passengers", "kanjo", "county askari", "confiscated", "demolished", "demolition",
   "financial constraints", "financial difficulties", "financial difficulty", "financial problems",
   "financial crisis", "financially", "cash flow", "cashflow", "ngori", "tight", "can only pay",
   "can only afford", "only manage", "raise the money", "cannot raise", "unable to raise", "sitaweza",
-  "siwezi kumaliza", "sijaweza kulipa", "going through a lot", "rough patch", "challenges", "setback",
+  "siwezi kumaliza", "sijaweza kulipa", "going through a lot", "rough patch",
   "misfortune", "beyond my control", "unforeseen", "depressed", "stressed", "stress", "deni nyingi",
   "madeni mengi", "too many debts", "many loans", "*lemewa", "overwhelmed",
 }, { negatable = true })
 
 concept("extension", {
   "nipatieni", "mwisho wa mwezi", "mniongezee", "*ongezee", "siku saba", "wks more", "weeks more", "2 weeks more", "days more", "week more", "nitume hiyo kwanza",
-  "nusu", "half now", "siku saba zaidi", "zaidi", "more days", "change it to 60", "60 days", "2 parts", "parts", "bare with me", "bear with me", "freeze it until", "freeze the interest",
+  "half now", "siku saba zaidi", "more days", "change it to 60", "60 days", "2 parts", "bare with me", "bear with me", "freeze it until", "freeze the interest",
   "every day", "in two parts", "two parts", "the rest", "and the rest", "a bit of time", "bit of time", "due date move", "move to", "30 day one", "until i finish", "mpaka nimalize", "kila siku", "kila wiki", 
   "extension", "extend", "extra time", "more time", "more days", "few days", "some days", "a few more days",
   "give me time", "give me until", "give me upto", "give me up to", "give me till", "allow me", "grace period",
-  "push", "postpone", "reschedule", "restructure", "restructuring", "installment*", "instalment*",
+  "postpone", "reschedule", "restructure", "restructuring", "installment*", "instalment*",
   "in bits", "in parts", "in part", "part payment", "pay part", "pay half", "pay daily", "pay weekly",
   "only the interest", "interest only", "move my due date", "change my due date", "change the due date",
   "move the due date", "due date be moved", "new due date", "nipatie muda", "nipe muda", "nipeni muda",
