@@ -8,6 +8,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 BIN=${BIN:-$root/.build/release/urgencyiq}
 TOOLS=${TOOLS:-$root/.build/tools}
+# absolute, since the run happens in a scratch directory
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+case $TOOLS in /*) ;; *) TOOLS=$PWD/$TOOLS ;; esac
 PORT=${PORT:-5093}
 work=$(mktemp -d /tmp/urgencyiq-fuzz.XXXXXX)
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$work"' EXIT
