@@ -29,7 +29,7 @@ end
 RULES = {
   floor = 1.0,
   cap = 5.0,
-  decimals = 1,
+  decimals = 2,
   -- Stored when these rules fail on a message: medium, so a person looks at it.
   fallback = 3.0,
   -- The level of a message that states no intent at all.
@@ -84,9 +84,22 @@ RULES = {
     intent { name = "greeting", level = 1, when = { "greeting" }, weak = true },
   },
 
-  -- Small steps within a level, applied after it, each at most once; never past the floor or the cap.
+  -- Small steps that order tickets within a level, each applied at most once, together at most max_shift (so
+  -- they never change the level, and a score still reads as its level to one decimal): signs of a problem or of
+  -- hurry up, a plain question or a thank-you down. Scores carry two decimals for them.
   modifiers = {
+    modifier { name = "something is wrong", add = 0.03, when = { "trouble" } },
+    modifier { name = "a sum of money", add = 0.02, when = { "amount" } },
+    modifier { name = "needed now", add = 0.02, when = { "need_now" } },
+    modifier { name = "an emergency", add = 0.02, when = { "emergency" } },
+    modifier { name = "money or a loan", add = 0.01, when = { "loan_expected" } },
+    modifier { name = "thanks", add = -0.02, when = { "thanks" } },
+    modifier { name = "only a question", add = -0.02, when = { "general_question" } },
+    modifier { name = "a question", add = -0.01, when = { "question" } },
+    modifier { name = "about the limit", add = -0.01, when = { "limit" } },
+    modifier { name = "still waiting for money", add = 0.02, when = { "not_arrived" } },
   },
+  max_shift = 0.04,
 
   -- The LLM step: used only when enabled at run time and the model answers with a number from 1 to 5.
   -- final = round(weight * llm + keyword_weight * keyword, decimals)
@@ -135,75 +148,33 @@ for _, entry in ipairs(vocabulary.concepts) do
 end
 
 -- The words, the concepts and the intents, compiled once per rules version: one host call reads a message.
-local spec = { intents = intent_list, minor = minor }
+local spec = {
+  intents = intent_list, minor = minor, modifiers = modifier_list, max_shift = RULES.max_shift,
+  default_level = RULES.default_level, floor = RULES.floor, cap = RULES.cap, decimals = RULES.decimals,
+}
 for key, value in pairs(vocabulary) do spec[key] = value end
 local words = lexicon.compile(spec)
 
-local concept_bit = {}
-for i, entry in ipairs(vocabulary.concepts) do concept_bit[entry.name] = i - 1 end
-
--- A modifier's `when` entries as masks over the active concepts (four 64-bit words).
-local function masks_of(names, where)
-  local m = { 0, 0, 0, 0 }
-  for _, name in ipairs(type(names) == "table" and names or { names }) do
-    local bit = concept_bit[name]
-    if not bit then error(where .. ": unknown concept " .. tostring(name), 0) end
-    m[bit // 64 + 1] = m[bit // 64 + 1] | (1 << (bit % 64))
-  end
-  return m
-end
-
-local modifier_masks = {}
-for i, spec in ipairs(modifier_list) do
-  local alternatives = {}
-  for j, names in ipairs(spec.when) do alternatives[j] = masks_of(names, string.format("modifier %q", spec.name)) end
-  modifier_masks[i] = alternatives
-end
-
-local function holds(alternatives, a, b, c, d)
-  for k = 1, #alternatives do
-    local m = alternatives[k]
-    if a & m[1] == m[1] and b & m[2] == m[2] and c & m[3] == m[3] and d & m[4] == m[4] then return true end
-  end
-  return false
-end
-
 local floor, cap, decimals, default_level = RULES.floor, RULES.cap, RULES.decimals, RULES.default_level
 local round, format = decimal.round, string.format
-local modifier_count = #modifier_list
 
 local function clamp(score)
   if score > cap then return cap elseif score < floor then return floor end
   return score
 end
 
--- The modifiers that hold for these masks: the score they add up to, and (explaining) which they are.
-local function modify(score, a, b, c, d, explain)
-  b, c, d = b or 0, c or 0, d or 0
-  local applied = explain and {} or nil
-  for i = 1, modifier_count do
-    if holds(modifier_masks[i], a, b, c, d) then
-      score = score + modifier_list[i].add
-      if applied then applied[#applied + 1] = { name = modifier_list[i].name, add = modifier_list[i].add } end
-    end
-  end
-  return clamp(score), applied
-end
-
--- The level: the most urgent intent stated (weak intents only when nothing else is), then the modifiers.
+-- The level: the most urgent intent stated (weak intents only when nothing else is), then the modifiers' step,
+-- within the floor and the cap, rounded: all of it in the host, one call per message.
 local function keyword_score(text)
-  local chosen, a, b, c, d = words:classify(text)
-  local score = chosen and intent_list[chosen].level or default_level
-  if modifier_count == 0 then return clamp(score) end
-  return (modify(score, a, b, c, d, false))
+  return (words:rate(text))
 end
 
 -- The same, with the breakdown: the intent chosen; the concepts stated (name → the words that stated it) and
 -- those set aside (negated, hypothetical or resolved); `fired` lists every intent that counts, every concept
 -- stated and every modifier applied.
 local function explained_score(text)
-  local chosen, stated, mentioned = words:read(text)
-  local fired, concepts, set_aside = {}, {}, {}
+  local chosen, stated, mentioned, shift, applying = words:read(text)
+  local fired, concepts, set_aside, applied = {}, {}, {}, {}
   for number in stated:gmatch("%d+") do fired[#fired + 1] = "intent " .. intent_list[tonumber(number)].name end
   for name, state, evidence in mentioned:gmatch("([^=|]+)=(%a+):([^|]*)") do
     if state == "active" then
@@ -213,15 +184,12 @@ local function explained_score(text)
       set_aside[name] = state .. ": " .. evidence
     end
   end
-  local score, applied = chosen and intent_list[chosen].level or default_level, {}
-  if modifier_count > 0 then
-    local _, a, b, c, d = words:classify(text)
-    score, applied = modify(score, a, b, c, d, true)
-    for i = 1, #applied do fired[#fired + 1] = "modifier " .. applied[i].name end
-  else
-    score = clamp(score)
+  for number in applying:gmatch("%d+") do
+    local spec = modifier_list[tonumber(number)]
+    applied[#applied + 1] = { name = spec.name, add = spec.add }
+    fired[#fired + 1] = "modifier " .. spec.name
   end
-  return score, {
+  return clamp((chosen and intent_list[chosen].level or default_level) + shift), {
     intent = chosen and { name = intent_list[chosen].name, level = intent_list[chosen].level } or nil,
     concepts = concepts,
     set_aside = set_aside,
@@ -295,7 +263,7 @@ end
 function score(message, ctx)
   local text = message.text
   if not ctx.explain then
-    local keyword = round(keyword_score(text), decimals)
+    local keyword = keyword_score(text)
     if not ctx.llm_enabled then return keyword end
     local opinion = llm_score(text)
     if not opinion then return keyword end

@@ -28,7 +28,9 @@ final class AccuracyCheckTests: XCTestCase {
         """
 
     private static let seedLine = "accuracy: n=5 mae=1.200 exact=0.400 within1=0.800 pairwise=0.650"
-    private static let defaultLine = "accuracy: n=5 mae=0.000 exact=1.000 within1=1.000 pairwise=1.000"
+    /// The default profile's levels are all exact; its small steps within a level put the rejection at 4.03 and the
+    /// limit question at 1.98: mae 0.05 / 5 = 0.010.
+    private static let defaultLine = "accuracy: n=5 mae=0.010 exact=1.000 within1=1.000 pairwise=1.000"
 
     override func setUpWithError() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-accuracy-\(UUID().uuidString)")
@@ -98,7 +100,7 @@ final class AccuracyCheckTests: XCTestCase {
         XCTAssertEqual(met.status, 0, met.output + met.errors)
         XCTAssertFalse(met.output.contains("below its threshold"), met.output)
         // The default profile keeps the strictest thresholds.
-        let strict = try check(["--min-pairwise", "1", "--min-exact", "1", "--max-mae", "0", labelled])
+        let strict = try check(["--min-pairwise", "1", "--min-exact", "1", "--max-mae", "0.02", labelled])
         XCTAssertEqual(strict.status, 0, strict.output + strict.errors)
 
         let bad = try check(["--min-pairwise", "high"] + seed)
@@ -168,13 +170,13 @@ final class AccuracyCheckTests: XCTestCase {
         XCTAssertEqual(better.status, 0, better.output + better.errors)
         XCTAssertTrue(better.output.contains("""
             \(labelled): accuracy, old → new
-              mae       1.200 → 0.000
+              mae       1.200 → 0.010
               exact     0.400 → 1.000
               within1   0.800 → 1.000
               pairwise  0.650 → 1.000
               3 better:
-                \(labelled):2: label 4, 5.0 → 4.0  "Why was my loan rejected?"
-                \(labelled):4: label 2, 1.0 → 2.0  "what is my loan limit"
+                \(labelled):2: label 4, 5.0 → 4.03  "Why was my loan rejected?"
+                \(labelled):4: label 2, 1.0 → 1.98  "what is my loan limit"
                 \(labelled):5: label 5, 1.0 → 5.0  "someone stole my phone"
               0 worse
 

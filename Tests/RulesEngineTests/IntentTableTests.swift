@@ -4,7 +4,8 @@ import XCTest
 
 /// How a profile's intents are decided (`IntentTable`): the most urgent counting intent wins, the first declared
 /// among equals; `unless` blocks an intent; a `when` entry that is a list needs all its concepts; weak intents
-/// only when no other intent counts and nothing outside the minor concepts is active; nil when nothing counts.
+/// only when no other intent counts and nothing outside the minor concepts is active; nil when nothing counts; the
+/// score: the level (or the default), the modifiers' step within ±max_shift, the floor and the cap, the decimals.
 final class IntentTableTests: XCTestCase {
     private static let conceptNames = ["rejected", "loan", "late", "fraud", "scam_check", "thanks", "greeting", "question", "blocked"]
 
@@ -128,5 +129,40 @@ final class IntentTableTests: XCTestCase {
         XCTAssertEqual(error([["name": "x", "level": 1, "when": ["b"]]]), "intent \"x\": unknown concept b")
         XCTAssertEqual(error([["name": "x", "level": 1, "when": ["a"], "unless": ["b"]]]), "intent \"x\": unknown concept b")
         XCTAssertEqual(error([["name": "x", "level": 1, "when": [3]]]), "intent \"x\": expected a concept name or a list of them")
+    }
+
+    func testModifiersStepWithinALevelAndTheScoreIsRoundedInTheHost() throws {
+        let concepts = Dictionary(uniqueKeysWithValues: Self.conceptNames.enumerated().map { ($0.element, $0.offset) })
+        let modifier = { (name: String, add: Double, when: String) -> JSONValue in
+            ["name": .string(name), "add": .number(add), "when": .array([.string(when)])]
+        }
+        let spec: JSONValue = [
+            "intents": .array([intent("loan rejected", 4, ["rejected"]), intent("fraud", 5, ["fraud"]),
+                               intent("thanks", 1, ["thanks"], weak: true)]),
+            "modifiers": .array([modifier("why", 0.03, "question"), modifier("money", 0.02, "loan"),
+                                 modifier("thanks", -0.02, "thanks"), modifier("late", 0.03, "late")]),
+            "minor": ["thanks"], "max_shift": 0.04, "default_level": 2, "floor": 1, "cap": 5, "decimals": 2,
+        ]
+        let table = try IntentTable(spec, concepts: concepts)
+        XCTAssertEqual(table.modifierNames, ["why", "money", "thanks", "late"])
+        XCTAssertEqual(table.rate(active("rejected")).score, 4)
+        XCTAssertEqual(table.rate(active("rejected")).chosen, 0)
+        XCTAssertEqual(table.rate(active("rejected", "question")).score, 4.03)
+        XCTAssertEqual(table.rate(active("rejected", "question", "thanks")).score, 4.01, "steps add up")
+        XCTAssertEqual(table.rate(active("rejected", "question", "loan", "late")).score, 4.04, "0.08 is held to max_shift")
+        XCTAssertEqual(table.applying(active("rejected", "question", "loan", "late")), [0, 1, 3])
+        XCTAssertEqual(table.rate(active("fraud", "question")).score, 5, "never past the cap")
+        XCTAssertEqual(table.rate(active("thanks")).score, 1, "never below the floor")
+        XCTAssertEqual(table.rate(active("question")).score, 2.03, "no intent: the default level")
+        XCTAssertNil(table.rate(active("question")).chosen)
+        XCTAssertEqual(table.shift(active("loan")), 0.02)
+        // Without decimals the score is not rounded; without max_shift the steps are not held.
+        let loose = try IntentTable(["intents": .array([intent("a", 3, ["late"])]),
+                                     "modifiers": .array([modifier("m", 0.3, "late"), modifier("n", 0.333, "loan")])], concepts: concepts)
+        XCTAssertEqual(loose.rate(active("late", "loan")).score, 3.633, accuracy: 1e-12)
+        XCTAssertThrowsError(try IntentTable(["intents": .array([]), "modifiers": .array([["name": "m", "add": "x", "when": ["late"]]])],
+                                             concepts: concepts)) { error in
+            XCTAssertEqual("\(error)", "modifier \"m\": add must be a number")
+        }
     }
 }

@@ -280,7 +280,7 @@ final class HotReloadTests: XCTestCase {
         try start { $0.rulesDirectory = TestServer.repository.appendingPathComponent("rules").path }
         let response = try client.request("POST", "/api/score", json: ["message": "Why was my loan rejected?", "user_id": "12"])
         XCTAssertEqual(response.status, 200, response.text)
-        XCTAssertEqual(response.json?["urgency"]?.doubleValue, 4.0, "the default profile: a loan rejected, asking why")
+        XCTAssertEqual(response.json?["urgency"]?.doubleValue, 4.03, "the default profile: a loan rejected (4), asking why (+0.03)")
         XCTAssertEqual(response.json?["rules_version"]?.stringValue, try rulesStatus()["active"]?["version"]?.stringValue)
         XCTAssertEqual(response.json?["breakdown"]?["intent"]?["name"], "loan rejected", response.text)
         XCTAssertEqual(try client.request("POST", "/api/score", json: ["message": "  "]).status, 400)

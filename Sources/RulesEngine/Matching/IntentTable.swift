@@ -1,3 +1,5 @@
+import CLuaHost
+
 /// A rule profile's intents, decided in the host: an intent counts when every concept of one of its `when`
 /// entries is active and none of its `unless` concepts is; the most urgent counting intent wins (the first
 /// declared among equals). A `weak` intent (thanks, greetings) wins only when no other intent counts and no
@@ -62,8 +64,17 @@ final class IntentTable: @unchecked Sendable {
     private let minor: Concepts
     /// The intents from the most urgent down, the first declared first among equals: the order `choose` tries them.
     private let order: FrozenArray<Int32>
+    /// The modifiers (`level` holds the step they add), their names, and how far they may move a score together.
+    private let modifiers: FrozenArray<Intent>
+    let modifierNames: [String]
+    let maximumShift: Double
+    /// The score of a message: the winning intent's level (`default_level` when none wins), the modifiers' step,
+    /// within `floor`…`cap`, rounded like Python to `decimals` (when given).
+    private let defaultLevel: Double, floor: Double, cap: Double
+    private let decimals: Int32?
 
-    /// The table `spec` describes (its `intents` and `minor`), concept names resolved through `concepts`.
+    /// The table `spec` describes (its `intents`, `minor`, `modifiers` and `max_shift`), concept names resolved
+    /// through `concepts`.
     init(_ spec: JSONValue, concepts: [String: Int]) throws(Lexicon.BuildError) {
         func conceptSet(_ value: JSONValue?, _ owner: String) throws(Lexicon.BuildError) -> Concepts {
             var set = Concepts()
@@ -82,27 +93,47 @@ final class IntentTable: @unchecked Sendable {
             }
             return set
         }
-        guard case .array(let list)? = spec["intents"] else { throw Lexicon.BuildError(description: "intents must be a list") }
-        var intents: [Intent] = [], alternatives: [Concepts] = [], intentNames: [String] = []
-        for (number, item) in list.enumerated() {
-            guard case .string(let name)? = item["name"] else { throw Lexicon.BuildError(description: "intent \(number + 1) needs a name") }
-            let owner = "intent \"\(name)\""
-            guard let level = item["level"]?.doubleValue else { throw Lexicon.BuildError(description: "\(owner): level must be a number") }
-            guard case .array(let when)? = item["when"], !when.isEmpty else {
-                throw Lexicon.BuildError(description: "\(owner): when must list concepts")
+        var alternatives: [Concepts] = []
+        /// The entries of a list of intents (or modifiers, whose `add` is read as the level).
+        func entries(_ key: String, kind: String, value: String) throws(Lexicon.BuildError) -> (entries: [Intent], names: [String]) {
+            let list: [JSONValue]
+            switch spec[key] {
+            case .array(let items)?: list = items
+            case .object(let members)? where members.isEmpty: list = []
+            case nil where kind == "modifier": list = []
+            default: throw Lexicon.BuildError(description: "\(key) must be a list")
             }
-            let first = alternatives.count
-            for entry in when {
-                let set = try conceptSet(entry, owner)
-                guard !set.isEmpty else { throw Lexicon.BuildError(description: "\(owner): an empty when entry") }
-                alternatives.append(set)
+            var entries: [Intent] = [], names: [String] = []
+            for (number, item) in list.enumerated() {
+                guard case .string(let name)? = item["name"] else { throw Lexicon.BuildError(description: "\(kind) \(number + 1) needs a name") }
+                let owner = "\(kind) \"\(name)\""
+                guard let level = item[value]?.doubleValue else { throw Lexicon.BuildError(description: "\(owner): \(value) must be a number") }
+                guard case .array(let when)? = item["when"], !when.isEmpty else {
+                    throw Lexicon.BuildError(description: "\(owner): when must list concepts")
+                }
+                let first = alternatives.count
+                for entry in when {
+                    let set = try conceptSet(entry, owner)
+                    guard !set.isEmpty else { throw Lexicon.BuildError(description: "\(owner): an empty when entry") }
+                    alternatives.append(set)
+                }
+                names.append(name)
+                entries.append(Intent(level: level, weak: item["weak"]?.boolValue ?? false, first: first,
+                                      count: when.count, unless: try conceptSet(item["unless"], owner)))
             }
-            intentNames.append(name)
-            intents.append(Intent(level: level, weak: item["weak"]?.boolValue ?? false, first: first,
-                                  count: when.count, unless: try conceptSet(item["unless"], owner)))
+            return (entries, names)
         }
+        let (intents, intentNames) = try entries("intents", kind: "intent", value: "level")
+        let (modifiers, modifierNames) = try entries("modifiers", kind: "modifier", value: "add")
         names = intentNames
         self.intents = FrozenArray(intents)
+        self.modifiers = FrozenArray(modifiers)
+        self.modifierNames = modifierNames
+        maximumShift = spec["max_shift"]?.doubleValue ?? .infinity
+        defaultLevel = spec["default_level"]?.doubleValue ?? 2
+        floor = spec["floor"]?.doubleValue ?? -.infinity
+        cap = spec["cap"]?.doubleValue ?? .infinity
+        decimals = spec["decimals"]?.doubleValue.map { Int32(max(0, min(15, $0))) }
         self.alternatives = FrozenArray(alternatives)
         minor = try conceptSet(spec["minor"], "minor")
         order = FrozenArray(intents.indices.sorted { (-intents[$0].level, $0) < (-intents[$1].level, $1) }.map(Int32.init))
@@ -110,12 +141,34 @@ final class IntentTable: @unchecked Sendable {
 
     /// Whether intent `index` counts for these active concepts.
     @inline(__always)
-    func counts(_ index: Int, _ active: Concepts) -> Bool {
-        let intent = intents.pointer[index]
+    func counts(_ index: Int, _ active: Concepts) -> Bool { holds(intents.pointer[index], active) }
+
+    /// Whether an intent's or a modifier's `when` holds and none of its `unless` concepts is active.
+    @inline(__always)
+    private func holds(_ intent: Intent, _ active: Concepts) -> Bool {
         if active.intersects(intent.unless) { return false }
         for k in intent.first..<intent.first + intent.count where active.contains(all: alternatives.pointer[k]) { return true }
         return false
     }
+
+    /// How far the modifiers that hold move a score: their steps added up, within ±`maximumShift`.
+    func shift(_ active: Concepts) -> Double {
+        var total = 0.0
+        let modifiers = self.modifiers.pointer
+        for index in 0..<self.modifiers.count where holds(modifiers[index], active) { total += modifiers[index].level }
+        return min(maximumShift, max(-maximumShift, total))
+    }
+
+    /// The score of a message with these active concepts, and the intent that won (nil: none).
+    func rate(_ active: Concepts) -> (score: Double, chosen: Int?) {
+        let chosen = choose(active)
+        let level = chosen.map { intents.pointer[$0].level } ?? defaultLevel
+        let score = min(cap, max(floor, level + shift(active)))
+        return (decimals.map { uiq_round_decimal(score, $0) } ?? score, chosen)
+    }
+
+    /// The modifiers that hold for these active concepts, in declaration order.
+    func applying(_ active: Concepts) -> [Int] { (0..<modifiers.count).filter { holds(modifiers.pointer[$0], active) } }
 
     /// Every intent that counts for these active concepts, in declaration order.
     func counting(_ active: Concepts) -> [Int] { (0..<intents.count).filter { counts($0, active) } }

@@ -5,14 +5,16 @@ import CLua
 ///
 /// `lexicon.compile{concepts = {...}, aliases = {...}, fuzzy = 5, negation = {...}, ...}` → lexicon;
 /// `lex:scan(text)` → the masks of the active concepts (concept i is bit (i-1) % 64 of mask (i-1) // 64 + 1);
-/// With `intents = {...}` (and `minor = {...}`) in the specification (`IntentTable`): `lex:classify(text)` → the
-/// number of the winning intent (or nil), then the masks; `lex:intents(text)` → the numbers of every intent that
+/// With `intents = {...}` (and `minor`, `modifiers`, `max_shift`) in the specification (`IntentTable`):
+/// `lex:classify(text)` → the number of the winning intent (or nil), then the masks; `lex:rate(text)` → the keyword
+/// score (with `default_level`, `floor`, `cap`, `decimals` from the specification) and that number; `lex:intents(text)` → the numbers of every intent that
 /// counts, comma-separated; `lex:read(text)` → both, and what explain gives, from one reading. `lex:explain(text)` → "name=state:words|…" for every concept mentioned; `lex:words(text)` → the normalized
 /// words, space-separated.
 enum LexiconModule {
     static let module = HostModule(name: "lexicon", functions: [("compile", compile)])
     static let methods = HostModule(name: HostObjectType.lexicon.name, functions: [
-        ("scan", scan), ("classify", classify), ("intents", intents), ("explain", explain), ("read", read), ("words", words),
+        ("scan", scan), ("classify", classify), ("rate", rate), ("intents", intents), ("explain", explain), ("read", read),
+        ("words", words),
     ], methodsOf: .lexicon)
 
     /// compile(spec) → lexicon | nil, message
@@ -57,6 +59,19 @@ enum LexiconModule {
         }
     }
 
+    /// lex:rate(text) → the keyword score (level, modifiers' step, floor/cap, decimals), intent number | nil: a
+    /// message's whole keyword reading in one call
+    private static let rate: HostFunction = { raw in
+        let call = HostCall(raw!)
+        return call.withReceiver(as: Lexicon.self) { lexicon in
+            guard let intents = lexicon.intents else { return call.fail("rate: the lexicon declares no intents") }
+            let (score, chosen) = intents.rate(lexicon.activeConcepts(call.text))
+            call.returnNumber(score)
+            if let chosen { call.returnInteger(chosen + 1) } else { call.returnNil() }
+            return 0
+        }
+    }
+
     /// lex:intents(text) → "3,7,12": every intent that counts
     private static let intents: HostFunction = { raw in
         let call = HostCall(raw!)
@@ -83,8 +98,8 @@ enum LexiconModule {
         explanation.mentions.map { "\($0.name)=\($0.state.name):\($0.words)" }.joined(separator: "|")
     }
 
-    /// lex:read(text) → intent number | nil, "3,7,12" (every intent that counts), "name=state:words|…" — what
-    /// classify, intents and explain give, from one reading of the message
+    /// lex:read(text) → intent number | nil, "3,7,12" (every intent that counts), "name=state:words|…", the
+    /// modifiers' step, "1,4" (the modifiers that hold) — what rate, intents and explain give, from one reading
     private static let read: HostFunction = { raw in
         let call = HostCall(raw!)
         let environment = call.context(as: HostEnvironment.self)
@@ -94,6 +109,8 @@ enum LexiconModule {
             if let chosen = intents.choose(explanation.active) { call.returnInteger(chosen + 1) } else { call.returnNil() }
             call.returnString(environment.arena.copy(intents.counting(explanation.active).map { String($0 + 1) }.joined(separator: ",")))
             call.returnString(environment.arena.copy(mentionText(explanation)))
+            call.returnNumber(intents.shift(explanation.active))
+            call.returnString(environment.arena.copy(intents.applying(explanation.active).map { String($0 + 1) }.joined(separator: ",")))
             return 0
         }
     }
