@@ -55,7 +55,10 @@ RULES = {
     intent { name = "refund", level = 4, when = { "refund" }, unless = { "penalty" } },
     intent { name = "charged twice", level = 4, when = { "double_charge" } },
     intent { name = "wrong balance or charges", level = 4, when = { "wrong_charge" }, unless = { "penalty" } },
+    intent { name = "a penalty never agreed to", level = 4, when = { { "penalty", "not_agreed" } } },
     intent { name = "credit bureau (CRB) listing", level = 4, when = { "crb" }, unless = { "general_question", "promise" } },
+    intent { name = "still listed with the credit bureau", level = 4, when = { { "crb", "trouble" } }, unless = { "promise", "general_question" } },
+    intent { name = "clearance certificate still missing", level = 4, when = { { "clearance", "trouble" } }, unless = { "general_question" } },
     intent { name = "clearance certificate", level = 4, when = { "clearance" }, unless = { "general_question" } },
     intent { name = "paid, but the balance is wrong", level = 4, when = { { "balance", "mismatch" } } },
     intent { name = "angry repeated follow-up", level = 4, when = { "followup" } },
@@ -71,7 +74,7 @@ RULES = {
     -- Figures and a sign that something is wrong, and nothing else recognised: most often money gone astray.
     intent { name = "a problem with figures", level = 3, when = { { "amount", "trouble" }, { "paid", "trouble" } } },
 
-    intent { name = "question", level = 2, when = { "question" } },
+    intent { name = "question", level = 2, when = { "question", "general_question" } },
     intent { name = "is this really you?", level = 2, when = { "scam_check" } },
     intent { name = "account update", level = 2, when = { "account_update" } },
     intent { name = "information", level = 2, when = { { "information", "question" }, { "information", "general_question" } } },

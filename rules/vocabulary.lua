@@ -54,6 +54,10 @@ end
 -- 5: cannot get into the account or the money -------------------------------------------------------
 
 concept("access_problem", {
+  "can't see anything", "cannot see anything", "grey screen", "blank screen", "no way in", "stuck outside", "outside my own account", "invalid credentials", "just spins", "keeps spinning", "spins forever", "loading forever", "says expired", "otp expired", "code expired", "login stopped working", "trying to get in",
+  "imefungwa",
+  "account imefungwa", "akaunti imefungwa", "app imefungwa", "m-pesa imefungwa", "line imefungwa", "pin imefungwa",
+  "locked", "locked since", "imenifungia", "*fungia nje", "my account back", "account back", "unlock my account",
   "sijaingia", "siwezi ingia", "access ya account", "rudishia access", "cannot see my loans", "can't see my account",
   "logged out", "got logged out", "tied to another account", "linked to another account", "verification failed", "account under review", "account is disabled", "account disabled",
   "cannot ... log in", "cannot ... login", "cannot ... access", "cannot ... sign in", "unable ... log in", "unable ... login", "can not ... log in",
@@ -75,7 +79,7 @@ concept("access_problem", {
   "haikubali pin", "pin haikubali", "otp not coming", "not receiving otp", "otp is not coming", "no otp",
   "code is not coming", "code haikuji", "otp haikuji", "siwezi ingia", "siwezi kuingia", "siwezi login",
   "siwezi log in", "sijaweza kuingia", "sijaweza ingia", "siwezi fungua", "siwezi kufungua", "haiingii",
-  "haifunguki", "imefungwa", "imeblock*", "*blockiwa", "*blokiwa", "mmenifungia", "mmefunga", "imefungiwa",
+  "haifunguki", "imeblock*", "*blockiwa", "*blokiwa", "mmenifungia", "mmefunga", "imefungiwa",
   "account imefungwa", "akaunti imefungwa", "nimefungiwa", "nimeblockiwa", "try again after 24", "try after 24",
   "stuck on the login", "stuck at login", "login page", "login error", "login issue", "login problem",
   "cannot reset my pin", "reset pin not working",
@@ -116,14 +120,22 @@ concept("access_problem", {
 }, { negatable = true })
 
 concept("takeover", {
+  "my id number is on", "my national id is", "id is showing on", "someone else's account", "on someone else's",
+  "been using my account", "is using my account", "are using my account", "that i don't recognise", "that i don't recognize", "which i don't recognise", "which i don't recognize", "while i was asleep", "never gave anyone permission", "gave anyone permission", "without my permission", "don't know that person", "never downloaded", "never even downloaded", "never installed", "who did this", "i changed nothing", "sijatoa", "sijatoa chochote", "sijatoa pesa",
+  "has my id", "someone has my id", "new account opened", "account opened in my name",
+  "loan i don't recognise", "loan i don't recognize", "someone withdrew", "someone withdrawed", "someone has withdrawn",
+  "don't recognise this transaction", "don't recognize this transaction", "don't recognise the transaction", "don't recognize the transaction", "don't recognise this loan", "don't recognize this loan", "don't recognise this login", "don't recognize this login", "don't recognise this device", "don't recognize this device", "don't recognise these transactions", "don't recognize these transactions",
+  "account in my name", "line in my name", "registered in my name", "opened in my name",
+  "never asked for a loan", "never asked for that loan", "never asked for this loan", "never asked for the loan", "never requested a loan", "never requested for a loan", "didn't request any change", "did not request any change", "never requested any change", "a loan i never", "loan i didn't take", "loan i did not take",
+  "never applied", "i never applied", "didn't apply", "did not apply",
   "ametumia id yangu", "ametumia id", "used my id", "using my id", "kwa id yangu", "na id yangu", "someone elses name", "someone else's name", "*hack*", "sina hiyo loan", "i don't have that loan", "that loan is not mine", "the loan is not mine",
   "someone has logged into my account", "someone logged into my account", "logged into my account from another", "logged in from another phone", "login from another phone", "logged in from a different phone", "someone is logged in",
   "took my id", "never apply", "i never apply", "bila ruhusa", "without permission", "someone is trying to login", "trying to login", "trying to log into", "sim swapped", "line swapped", "line was swapped", "nimechukua ... sijaomba", "sijaomba", "otp messages", "i got otp",
-  "didn't do", "did not do", "i never made", "never made", "didn't authorize", "did not authorize", "didn't authorise", "not authorized", "not authorised", "who is accessing", "accessing my", "don't recognise", "don't recognize", "do not recognise", "do not recognize", "using my id", "my id number", "number i don't know", "number i do not know", "a number i don't", "not my line", "i did not change", "i didn't change", "did not change my", "didn't change anything", "did not send them", "i didn't send", "i did not send", "si mimi", "sio mimi", "sim change", "line was swapped", "swapd", "changed my m-pesa", "changed my mpesa", "different phone number", "email i don't", "wasn't me", "not borrowed anything", "have not borrowed", "haven't borrowed", "never used this app", "sijawahi tumia", "lock my account", "lock ma account", "block my account", "fungeni akaunti", "fungeni account",
+  "didn't do", "did not do", "i never made", "never made", "didn't authorize", "did not authorize", "didn't authorise", "not authorized", "not authorised", "who is accessing", "accessing my", "using my id", "number i don't know", "number i do not know", "a number i don't", "not my line", "i did not change", "i didn't change", "did not change my", "didn't change anything", "did not send them", "i didn't send", "i did not send", "si mimi", "sio mimi", "sim change", "line was swapped", "swapd", "changed my m-pesa", "changed my mpesa", "different phone number", "email i don't", "wasn't me", "not borrowed anything", "have not borrowed", "haven't borrowed", "never used this app", "sijawahi tumia", "lock my account", "lock ma account", "block my account", "fungeni akaunti", "fungeni account",
   "someone changed my pin", "changed my pin", "pin was changed", "pin changed", "someone changed my number",
   "changed my number without", "changed my registered", "someone is using my account", "someone used my account",
-  "using my account", "using my acc", "used my account", "someone knows my pin", "knows my pin", "has my pin",
-  "someone took a loan", "took a loan in my name", "loan in my name", "loans in my name", "in my name",
+  "used my account", "someone knows my pin", "knows my pin", "has my pin",
+  "someone took a loan", "took a loan in my name", "loan in my name", "loans in my name",
   "someone borrowed", "has been borrowing", "been borrowing using", "i did not apply", "i didn't apply",
   "didn't apply for", "did not apply for", "i never applied", "never applied for", "never requested",
   "i did not request", "i didn't request", "didn't request", "did not request", "i never borrowed",
@@ -167,6 +179,9 @@ concept("takeover", {
 }, { negatable = true })
 
 concept("fraud", {
+  "nimeshampa", "nimempa pin", "nimemtumia pin", "nimtumie pin", "gave him my pin", "gave her my pin", "gave them my pin", "shared my pin", "gave my pin",
+  "wizi", "ni wizi", "wezi", "matapeli", "entered my pin", "clicked the link", "clicked a link", "i clicked",
+  "stole my money", "stolen from my account",
   "fake page", "fake branch", "fake account", "asked me for my pin", "asked for my pin", "gave him my pin", "gave them my pin", "my m-pesa is empty", "m-pesa is empty", "did not authorise", "did not authorize", "didn't authorise", "didn't authorize", "not authorised", "not authorized", "sikutuma", "bila idhini", "without my authority",
   "tuma pin", "send my pin", "share my pin", "shared my pin",
   "nitume pin", "asked for the code", "gave him the code", "i gave him", "gave him", "personal number", "sent him", "sent her", "stole my money", "his personal", "fake", "pretending", "kidnap",
@@ -257,6 +272,7 @@ concept("threat", {
 }, { negatable = true, hypothetical = false })
 
 concept("self_harm", {
+  "living anymore", "feel like living", "want to live anymore", "like living anymore",
   "kuendelea kuishi", 
   "no reason to live", "reason to live", "something bad to myself", "harm myself", "hurt myself", "point of living", "point of livin", "nimechoka na maisha", "choka na maisha",
   "kill myself", "killing myself", "end my life", "ending my life", "end it all", "take my own life",
@@ -446,6 +462,8 @@ concept("paid", {
 }, { negatable = true, neutral = true })
 
 concept("not_showing", {
+  "where is it", "money left my", "left my m-pesa", "app still has", "you only show", "only shows", "only show", "only one of", "nothing was received", "you say nothing", "say nothing was",
+  "hasn't showed", "hasn't show", "not showed", "hasn't shown", "hasn't shown up", "not showed up",
   "balance hasn't moved", "balance has not moved", "hasn't moved", "has not moved",
   "haijabadilika", "balance haijabadilika", "still got an sms", "still getting messages", "reminders for a loan", "mkisema sijalipa",
   "as your app is showing", "app is showing", "showing partial", "shows partial",
@@ -503,7 +521,8 @@ concept("refund", {
 }, { negatable = true })
 
 concept("double_charge", {
-  "twice", "2ce", "double", "three times", "3 times", "two times", "charged twice", "deducted twice",
+  "double charge", "double charged", "charged double", "double deduction", "deducted double", "double deducted", "double payment",
+  "twice", "2ce", "three times", "3 times", "two times", "charged twice", "deducted twice",
   "mara mbili", "mara tatu", "two late fees", "2 late fees", "same fee", "same processing fee",
   "duplicate*", "two deductions", "2 deductions", "2 times", "2x", "x2", "thrice", "multiple times",
   "charged multiple", "multiple deductions", "multiple charges", "same amount deducted", "deducted again",
@@ -515,6 +534,9 @@ concept("double_charge", {
 }, { negatable = true })
 
 concept("wrong_charge", {
+  "when i applied for", "less than i applied", "only received", "received only", "where is the rest coming from", "rest coming from", "why am i being charged", "being charged", "never in the terms", "two active loans", "only have one",
+  "don't recognise this amount", "don't recognize this amount", "don't recognise this charge", "don't recognize this charge", "don't recognise this balance", "don't recognize this balance",
+  "nobody told me", "no one told me", "wasn't told", "was not told", "still deducted", "fee was deducted", "fee deducted",
   "more than what the app showed", "more than the app showed", "who changed it",
   "extra fee", "extra charge", "extra loan fee", "what is that for", "what is this fee", "what is this charge", "ni ya nini", "balance si yangu", "balance is not mine", "not my balance",
   "right balance", "the correct balance", "give me the correct balance", "wrong balance", "balance is wrong",
@@ -529,8 +551,8 @@ concept("wrong_charge", {
   "without explanation", "bila sababu", "si sawa", "si ya kweli", "makosa", "doesn't add up", "does not add up",
   "don't understand the balance", "where did the rest come from", "interest increased", "interest has increased",
   "interest went up", "interest imeongezeka", "imeongezeka", "still charging", "still being charged",
-  "charged interest after", "interest after i", "maintenance fee", "service fee", "processing fee",
-  "facilitation fee", "rollover fee", "collection fee", "fees i didn't", "charge i never", "never agreed",
+  "charged interest after", "interest after i",
+  "fees i didn't", "charge i never", "never agreed",
   "didn't agree", "did not agree", "added to my loan", "balance increased", "balance went up",
   "balance has gone up", "loan increased", "balance is higher", "owe more", "mmeniongeza", "mmeongeza",
   "hesabu", "calculation", "miscalculat*", "wrong calculation", "removed the penalty then added",
@@ -539,8 +561,8 @@ concept("wrong_charge", {
   "unknown deduction*", "deduction i don't understand", "what is this charge", "what is this fee",
   "what is this deduction", "what are these charges", "what are these fees", "why was i charged",
   "why am i charged", "why did you charge", "why are you charging", "charging me", "you charged",
-  "charged extra", "charged an extra", "charged a fee", "excise", "insurance fee", "insurance charge",
-  "admin fee", "administration fee", "management fee", "registration fee", "ledger fee", "daily interest",
+  "charged extra", "charged an extra", "charged a fee", "insurance charge",
+  "daily interest",
   "compound interest", "interest on interest", "keeps increasing", "keeps growing", "keeps going up",
   "was supposed to pay", "agreed amount", "not the agreed", "different amount", "amount is different",
   "amount is wrong", "wrong figure", "wrong figures", "figures are wrong", "doesn't tally", "don't tally",
@@ -556,6 +578,12 @@ concept("wrong_charge", {
   "fee i don't know", "unknown fee*", "strange fee*", "mmenikata money", "mnanikata",
 }, { negatable = true })
 
+-- Charged for something the customer never asked for or agreed to: with a penalty or a rollover, a wrong charge.
+concept("not_agreed", {
+  "never asked for", "didn't ask for", "did not ask for", "never requested", "never agreed", "didn't agree",
+  "did not agree", "without my consent", "without asking me", "sikuomba", "sijaomba",
+}, { negatable = false })
+
 concept("balance", {
   "balance", "ballance", "balans", "balnce", "salio", "figure", "amount on the app", "app says i owe",
   "i owe", "owe", "deni", "nadaiwa", "the app shows", "shows i owe",
@@ -565,6 +593,7 @@ concept("balance", {
 }, { negatable = false, neutral = true })
 
 concept("mismatch", {
+  "kuliko inavyofaa", "inavyofaa", "juu kuliko",
   "bado iko juu", "bado iko vile vile", "bado iko hivyo",
   "haijabadilika", "hasn't changed", "has not changed", "still got", "still getting", "saying i owe", "says i owe", "i don't owe", "dont owe", "don't owe anything", "still owe", "yet i paid", "yet my", "but i paid", "i paid", "nililipa", "nimelipa", "sijalipa", "mkisema", "overdue",
   "sina loan", "i have no loan", "niko na loan ingine", "another loan",
@@ -579,6 +608,7 @@ concept("mismatch", {
 }, { negatable = false, neutral = true })
 
 concept("scam_check", {
+  "is this the real", "scam number", "another scam", "are you legit", "is this legit",
   "is it real", "is this real", "was it real", "is that real", "really from you", "really yours", "is this your number",
   "is this number yours", "your official number", "official number", "fraud alert", "is this message from you",
   "is that message really", "is this legit", "legit", "genuine",
@@ -623,6 +653,7 @@ concept("clearance", {
 }, { negatable = true })
 
 concept("followup", {
+  "ignore my messages", "ignore my calls", "ignore my emails", "ignore my complaint", "ignore my texts", "ignore my request",
   "reply please", "ignore me", "just going to ignore",
   "any response", "any feedback", "a feedback", "require a feedback", "still not satisfied", "still asking", "i've sent", "i have sent", "don't ignore", "dont ignore", "please dont ignore",
   "every time i ask", "escalated", "days now", "weeks now", "i swear",
@@ -631,7 +662,7 @@ concept("followup", {
   "asked last week", "asked yesterday", "i asked on", "last time i wrote", "same story", "same problem",
   "still no reply", "no reply", "no response", "nobody replies", "nobody is replying", "no one is replying",
   "no one replies", "no one answers", "nobody answers", "not answered", "not replying", "not responding",
-  "ignoring me", "ignored", "ignore my", "you don't reply", "you never reply", "hamjibu", "mbona hamjibu",
+  "ignoring me", "ignored", "you don't reply", "you never reply", "hamjibu", "mbona hamjibu",
   "hamnijibu", "sijajibiwa", "hakuna jibu", "hamjanijibu", "mara ya pili", "mara ya tatu", "day 2", "day two",
   "day three", "day 3", "for days", "since last week", "sent screenshots", "i have written",
   "last time im writing", "last time i'm writing", "i'm tired of", "im tired of", "fed up",
@@ -670,6 +701,8 @@ concept("followup", {
 -- 3: paying is hard, promises, more time, penalties, limits -------------------------------------------
 
 concept("promise", {
+  "i can do", "nitaongeza", "nitaongezea", "nitamalizia", "msiniweke crb", "msiniweke", "usiniweke", "don't put me on crb",
+  "don't list me", "do not list me", "don't forward me", "don't report me", "do not report me",
   "will be paying", "expecting to clear", "expect to clear", "settling", "will be sending", "sending the full", "i'm sending", "am sending", "will try", "try to pay", "once my", "when my",
   "i will pay", "will pay", "i'll pay", "i shall pay", "shall pay", "will clear", "i'll clear", "will settle",
   "will send", "i'll send", "will repay", "will finish", "going to pay", "gonna pay", "plan to pay",
@@ -698,9 +731,11 @@ concept("promise", {
   "be able to pay", "in a position to pay", "paying on", "paying by", "paying next", "paying later",
   "clearing on", "clearing by", "clearing next", "commit to pay", "i commit", "committed to paying",
   "i'll top up", "will be clearing", "will have the money",
-}, { negatable = true })
+}, { negatable = true, resolvable = false })
 
 concept("difficulty", {
+  "won't make it", "can't make it", "cannot make it", "juggling", "short by", "i'm short", "am short",
+  "sina kipato", "sina kazi", "nimefutwa kazi", "kazi imeisha", "hardship", "lost my job", "lost my small job",
   "missed the payment", "missed my payment", "missed payment", "missed the due date", "missed my due date",
   "missed an installment", "missed the installment", "missed a payment",
   "nimepoteza kazi", "*poteza kazi", "nimefiwa", "*fiwa", "msiba", "sijui nitaanzia", "haven't gone back to work",
@@ -738,6 +773,7 @@ concept("difficulty", {
 }, { negatable = true })
 
 concept("extension", {
+  "nipatie mwezi", "nipe mwezi",
   "nipatieni", "mwisho wa mwezi", "mniongezee", "*ongezee", "siku saba", "wks more", "weeks more", "2 weeks more", "days more", "week more", "nitume hiyo kwanza",
   "half now", "siku saba zaidi", "more days", "change it to 60", "60 days", "2 parts", "bare with me", "bear with me", "freeze it until", "freeze the interest",
   "every day", "in two parts", "two parts", "the rest", "and the rest", "a bit of time", "bit of time", "due date move", "move to", "30 day one", "until i finish", "mpaka nimalize", "kila siku", "kila wiki", 
@@ -748,7 +784,7 @@ concept("extension", {
   "only the interest", "interest only", "move my due date", "change my due date", "change the due date",
   "move the due date", "due date be moved", "new due date", "nipatie muda", "nipe muda", "nipeni muda",
   "niongezee muda", "kuongezewa muda", "muda kidogo", "nipeni hadi", "nipatie hadi", "mnipunguzie",
-  "naomba muda", "siku chache", "bear with me", "be patient", "patience", "hadi tarehe", "until the",
+  "naomba muda", "siku chache", "bear with me", "be patient", "hadi tarehe", "until the",
   "extra days", "additional time", "additional days", "one more week", "another week", "two weeks",
   "another month", "additional week", "give me a week", "give me a chance", "another chance",
   "one more chance", "second chance", "let me pay", "little by little", "kidogo kidogo", "pole pole",
@@ -761,23 +797,24 @@ concept("extension", {
   "new date", "mnipe muda", "mnipatie muda", "muda wa ziada", "*ongezewe", "*songesh*", "*vumilie", "*subirie",
   "awamu", "hadi ijumaa", "mpaka ijumaa", "mpaka mwisho", "mpaka tarehe", "mpaka wiki", "hadi wiki",
   "wiki moja", "wiki mbili", "siku tatu", "siku kadhaa", "siku mbili", "siku tano", "siku kumi",
-  "freeze the penalties", "freeze my loan", "stop the penalties", "pay a quarter", "half of it", "grace",
+  "freeze the penalties", "freeze my loan", "stop the penalties", "pay a quarter", "half of it",
   "nipe nafasi", "mnipe nafasi", "nafasi ya kulipa", "naomba nafasi", "nisubiri", "mnisubiri",
   "wait for me until", "wait until", "give me some time", "need time",
 }, { negatable = true })
 
 concept("salary", {
+  "sijalipwa", "hatujalipwa", "hajalipwa", "sikulipwa", "hatukulipwa", "bado sijalipwa",
   "salary", "salari", "mshahara", "payday", "pay day", "haven't been paid", "have not been paid",
   "not been paid", "paid late", "get paid on", "i get paid", "when i'm paid", "when i get paid", "wage*",
   "pension", "grant", "allowance", "commission", "harvest", "sales", "mshahara umechelewa", "haujatoka",
-  "salaries", "my pay", "paycheck", "pay cheque", "payslip", "pay slip", "payroll", "net pay", "mishahara",
+  "salaries", "my pay", "paycheck", "pay cheque", "payroll", "net pay", "mishahara",
   "employer hasn't paid", "employer has not paid", "employer delayed", "company hasn't paid",
   "company delayed", "boss hasn't paid", "boss has not paid", "bosi hajalipa", "hajanilipa", "hawajanilipa",
-  "hawajalipa", "*lipwa", "pay date", "casual job", "kibarua", "vibarua", "mjengo", "tender payment",
+  "hawajalipa", "pay date", "casual job", "kibarua", "vibarua", "mjengo", "tender payment",
   "invoice", "invoices", "lpo", "county hasn't paid", "pending bills", "clients haven't paid",
-  "customers owe me", "debtors", "expecting payment", "awaiting payment", "waiting for payment",
+  "customers owe me", "expecting payment", "awaiting payment", "waiting for payment",
   "waiting to be paid", "helb", "stipend", "upkeep", "inua jamii", "remittance", "money from abroad",
-  "chama payout", "merry go round", "merry-go-round", "dividend", "dividends", "bonus", "salo", "capitation",
+  "chama payout", "merry go round", "merry-go-round", "dividend", "dividends", "salo", "capitation",
   "delayed payment from my employer",
 }, { negatable = true })
 
@@ -793,6 +830,9 @@ concept("penalty", {
 }, { negatable = true, neutral = true })
 
 concept("dispute", {
+  "haieleweki", "sielewi", "angalieni", "ichunguzwe",
+  "this is theft", "theft",
+  "ni ya nini", "fair", "a joke", "this is a joke",
   "don't agree", "do not agree", "disagree", "not agree", "i sent it", "evening of the due date",
   "freeze", "frozen", "mingi sana", "killing me", "too much", "not fair", "mnanionea", "reverse it",
   "remove", "waive", "waiver", "reverse", "cancel", "unfair", "too much", "too high", "why", "but i paid",
@@ -823,6 +863,7 @@ concept("limit", {
 }, { negatable = false, neutral = true })
 
 concept("limit_drop", {
+  "is now 0", "now 0", "limit is 0", "zero", "what did i do", "what did i do wrong",
   "paid everything", "on time", "kwa wakati", "mapema", "good customer", "used to get", "ilikuwa", "now ni", "make sense", "early", "have paid", "i have paid", "paid all", "all my loans", "nikilipa", "nimekuwa nikilipa", "for 2 years", "2 yrs", "years",
   "*reduc*", "*katwa", "imekatwa", "mnanionea", "halved", "nusu",
   "never gone up", "never goes up", "has never gone up", "not gone up", "imebaki", "*kwama", "inabaki", "smaller", "less than", "same for", "same for a whole year", "whole year", "for the last", "eventhough i pay", "even though i pay", "yet i pay", "na mimi hulipa", "hulipa mapema", "nimelipa loans", "nimelipa mikopo", "paid every one", "what am i doing wrong", "mnanicheza", "si fiti", "unfair",
@@ -849,12 +890,13 @@ concept("limit_drop", {
 }, { negatable = true, neutral = true })
 
 concept("harassment", {
+  "calling my contacts", "called my contacts", "texted my contacts", "texting my contacts", "messaged my contacts", "messaging my contacts",
   "harass*", "calling my relatives", "calling my family", "calling my boss", "calling my employer",
   "called my boss", "called my wife", "called my husband", "called my mother", "called my pastor",
   "calls every", "calling every", "too many calls", "so many calls", "keep calling", "calling me every",
   "stop calling", "msinipigie", "mnanipigia", "mnaendelea kunipigia", "embarrass*", "shame me",
   "told my boss", "told my family", "thief", "mwizi", "sms every hour", "messages every",
-  "harrass*", "harased", "my contacts", "contacted my", "contacting my", "called my friends",
+  "harrass*", "harased", "contacted my", "contacting my", "called my friends",
   "calling my friends", "called my colleagues", "calling my colleagues", "called my workmates",
   "called my neighbor", "called my neighbour", "called my church", "called my relatives", "called my family",
   "called my sister", "called my brother", "called my father", "called my dad", "called my mum",
@@ -883,8 +925,11 @@ concept("harassment", {
 -- 2: questions and requests --------------------------------------------------------------------------
 
 concept("general_question", {
+  "does",
+  "does the", "does one", "does a", "does your", "how to get a", "how do i get a", "how can i get a",
+  "what is crb", "new to loans", "i'm new", "where can i see", "do you offer", "do you give",
   "can someone", "can one", "where can i download", "how long until", "will it affect", "affect my", "even if", "would i", "asking for future", "for future", "i heard", "is that true", "refundable", "anaweza", "msee anaweza", "someone with", "a person with", "persn with",
-  "is there", "are there", "do you", "does", "generally", "in general", "option", "options", "what is the",
+  "is there", "are there", "do you", "generally", "in general", "option", "options", "what is the",
   "how much is", "how many days", "what happens", "just want to know", "just asking", "just wondering", 
   "je mnatoa", "mnatoa", "can one", "can a", "how long does",
   "is it possible", "possible to", "can anyone", "can somebody", "is it okay to", "is it allowed",
@@ -903,6 +948,8 @@ concept("general_question", {
 -- Signs that something is still wrong: beside them a thank-you or an "ok" is not the whole message. No intent of
 -- its own (the level stays the default), but it keeps weak intents from winning.
 concept("trouble", {
+  "it's been", "it has been", "weeks now", "days now",
+  "a joke", "gone from", "disappeared", "went missing",
   "still", "but", "however", "why", "where is", "where's", "wrong", "never", "haven't", "hasn't", "didn't", "isn't",
   "not yet", "nothing", "again", "problem", "issue", "complain*", "mbona", "bado", "lakini", "ila", "kwa nini",
   "iko wapi", "hakuna", "sijapata", "sijapokea", "haijafika", "haijaingia", "shida", "tatizo",
@@ -949,6 +996,8 @@ concept("account_update", {
 }, { negatable = false })
 
 concept("information", {
+  "salary advance", "advance salary", "school fees loan", "logbook loan", "asset finance",
+  "maintenance fee", "service fee", "processing fee", "facilitation fee", "collection fee", "excise", "insurance fee", "admin fee", "administration fee", "management fee", "registration fee", "ledger fee",
   "paybill", "paybill number", "till number", "account number", "interest rate", "interest", "statement",
   "office", "offices", "branch", "customer care", "phone number", "working hours", "open on", "requirements",
   "documents", "qualify", "eligible", "apply", "application process", "increase my limit", "grow my limit",
@@ -971,6 +1020,7 @@ concept("information", {
 -- 1: thanks, greetings, acknowledgements, resolved --------------------------------------------------
 
 concept("thanks", {
+  "thanks for increasing", "thank you for increasing",
   "thank you for following up", "thanks for following up", "thanks for the follow up", "thank you for the follow up",
   "thanks for the follow-up", "thank you for the follow-up", "thank you for your follow up", "for following up",
   "the best", "you guys are the best", "mungu awabariki", "awabariki", "barikiwa", "nashukuru", "*shukuru", "mbarikiwe", "helpful", "very helpful",
@@ -986,6 +1036,7 @@ concept("thanks", {
 }, { negatable = true, resolvable = false })
 
 concept("greeting", {
+  "merry xmas", "xmas", "merry", "season's greetings", "happy holiday", "happy new yr",
   "evening team", "evening", "sasa", "oki doki",
   "hi", "hello", "hallo", "hey", "good morning", "good afternoon", "good evening", "morning", "habari",
   "habari yenu", "habari za", "mambo", "niaje", "vipi", "shikamoo", "hujambo", "salaam", "greetings",
@@ -999,11 +1050,14 @@ concept("greeting", {
 }, { negatable = false, resolvable = false })
 
 concept("acknowledgement", {
+  "copy that", "copied that",
+  "no complaints", "no complaint", "nothing urgent", "nothing is missing", "sina shida tena", "hakuna haja", "hakuna haja ya",
+  "just letting you know", "just to let you know", "letting you know", "fyi", "for your information", "ignore my last", "ignore my previous", "ignore my earlier",
   "oki", "oki doki", "ok got",
   "okay", "noted", "got it", "alright", "understood", "i see", "i understand", "nimeona", "nimeelewa",
   "received", "well received", "fine", "cool", "great", "nice", "good", "done", "yes", "sure", "👍",
-  "no problem", "no worries", "sawa sasa", "poa sana", "mkuu", "boss", "sorry wrong number", "wrong number",
-  "roger", "copy", "copied", "affirmative", "gotcha", "i get it", "i get you", "all clear", "it's clear",
+  "no problem", "no worries", "sawa sasa", "poa sana", "sorry wrong number", "wrong number",
+  "roger", "affirmative", "gotcha", "i get it", "i get you", "all clear", "it's clear",
   "crystal clear", "perfect", "awesome", "wonderful", "will do", "i'll do that", "i will check",
   "let me check", "let me try", "i'll check", "i'll wait", "will wait", "i'll be waiting", "thumbs up", "👌",
   "🙏", "✅", "😊", "🙂", "👏", "haya", "shwari", "fiti", "safi", "freshi", "bomba", "kabisa", "ndio", "ndiyo",
@@ -1014,8 +1068,11 @@ concept("acknowledgement", {
 }, { negatable = false, resolvable = false })
 
 concept("resolved_news", {
+  "refund is in", "log in again", "login again", "closing the loop", "now cleared", "warnings work",
+  "is fixed", "has been fixed", "been fixed", "got fixed", "fixed now", "for clearing my name",
+  "found it", "found the payment", "found the money", "found my phone", "ignore my last", "nimeshapata", "naweza login", "naweza kuingia", "went through",
   "fine now", "is fine", "account is fine", "was reversed", "been reversed", "reversed", "received the refund", "refund came", "nimepokea", "nimepata", "imefika", "delisted", "cleared my name", "crb cleared",
-  "sorted", "resolved", "fixed", "works now", "working now", "now working", "is working", "it works",
+  "sorted", "resolved", "works now", "working now", "now working", "is working", "it works",
   "has reflected", "reflected now", "now reflected", "reflected", "has come", "came through", "showed up",
   "received it", "received the money", "got the money", "got it now", "now i see it", "i can see it",
   "has been removed", "restored", "restord", "back to normal", "looks normal",
@@ -1046,6 +1103,8 @@ V.concepts = concepts
 
 -- Words that are words of their own, never read as a slip of a vocabulary word ("close" is not "closed").
 V.words = {
+  "setting", "settings",
+  "mnaniitisha", "kunidai", "mnanidai", "wananidai",
   "kunipigia", "nitakupigia", "mnipigie", "wanipigie", "atanipigia", "watanipigia", "mnanipigia",
   "kunipa", "kupata", "kulipa", "kuomba", "naweza", "nawezaje", "mnaweza", "nataka", "nilikuwa", "nimekuwa", "ninataka",
   "tafadhali", "asubuhi", "jioni", "usiku", "mwezi", "wiki", "jana", "kesho", "sasa", "bado", "pia", "lakini",
@@ -1078,6 +1137,7 @@ V.negation = {
 }
 
 V.hypothetical = {
+  "how do i know", "on the news", "read about", "i read", "is your app safe", "stories about", "how do i make sure", "how can i make sure", "my friend was", "happens to me", "can i borrow for",
   "say my", "say someone", "say i", "lets say", "let's say",
   "if i'm", "if am", "if i am", "if i was", "if i were", "if one", "if somebody", "if the", "nikichelewa", 
   "nikikosa", "ukichelewa", "will i", "would i", "would it", "does it", "do you report",
@@ -1103,18 +1163,24 @@ V.hypothetical = {
 }
 
 V.resolution = {
+  "change went through", "update went through",
+  "refund is in", "it's in now", "log in again", "login again", "closing the loop", "just closing", "i've now got", "now cleared", "is now cleared", "didn't give my pin", "did not give my pin", "warnings work",
+  "niko ndani", "issue imeisha", "ishu imeisha", "imeisha sasa", "login imeisha",
+  "nimepata clearance", "nimepata certificate", "received the confirmation", "got the confirmation", "thanks for clearing", "for clearing my name", "has been fixed", "been fixed", "got fixed", "fixed now",
+  "reversed it", "they reversed", "safaricom reversed",
+  "listing is gone", "penalty is gone", "block is gone", "problem is gone", "issue is gone", "error is gone",
   "money showed up", "it showed up", "has shown up", "payment showed up",
   "has arrived", "have arrived", "now arrived", "arrived now", "it arrived", "finally arrived",
   "sasa inafanya kazi", "inafanya kazi", "sasa inawork",
-  "correct now", "is correct", "is ok now", "imeisha", "deni imeisha", "is back", "fine now",
-  "nimeweza kuingia", "nimeweza", "i see it", "now i see", "ok now",
+  "correct now", "is correct", "is ok now", "deni imeisha", "is back", "fine now",
+  "nimeweza kuingia", "nimeweza", "i see it", "ok now",
   "received the refund", "received my refund", "refund received", "received the clearance", "received my clearance",
   "got the clearance", "seen the clearance", "wameondoa", "has been reversed", "was reversed",
   "crb cleared", "is back", "are back", "i confirm",
-  "sorted", "resolved", "fixed", "is fixed", "works now", "working now", "now working", "now works",
+  "sorted", "resolved", "is fixed", "works now", "working now", "now working", "now works",
   "is working", "it works", "has reflected", "reflected now", "now reflected", "has come", "came through",
   "received the money", "got the money", "now i see it", "has been removed",
-  "is gone", "restored", "back to normal", "looks normal", "managed to login", "managed to log in",
+  "restored", "back to normal", "looks normal", "managed to login", "managed to log in",
   "can login now", "nimeingia", "imeingia", "imefika", "imerudi", "imeondolewa", "wameondoa", "sawa sasa",
   "no need to", "no further action", "all good", "thanks for reversing", "thank you for reversing",
   "thanks for stopping", "thank you for stopping", "has reached", "reached my", "is ok now", "ok now",
