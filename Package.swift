@@ -29,14 +29,18 @@ let package = Package(
         // The Lua glue that must stay in C: allocator with a cap, instruction-budget hook, the trampoline
         // that lets Swift host functions raise Lua errors without longjmp crossing Swift frames.
         .target(name: "CLuaHost", dependencies: ["CLua", "CPCRE2"]),
-        .target(name: "RulesEngine", dependencies: ["CLua", "CLuaHost", "CPCRE2"]),
-        .target(name: "Server", dependencies: ["RulesEngine", "CMicroHTTPD", "CSQLite", "CCurl", "CLibPQ", "CMalloc"],
+        // What is not the rules engine and not the server: JSON, CSV, SHA-256, timestamps, deadlines, parallel
+        // map, thread names. Foundation only.
+        .target(name: "Support"),
+        .target(name: "RulesEngine", dependencies: ["Support", "CLua", "CLuaHost", "CPCRE2"]),
+        .target(name: "Server", dependencies: ["Support", "RulesEngine", "CMicroHTTPD", "CSQLite", "CCurl", "CLibPQ", "CMalloc"],
                 resources: [.copy("Resources/openapi.json")]),
-        .executableTarget(name: "urgencyiq", dependencies: ["RulesEngine", "Server"]),
-        .testTarget(name: "RulesEngineTests", dependencies: ["RulesEngine"]),
+        .executableTarget(name: "urgencyiq", dependencies: ["Support", "RulesEngine", "Server"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        .testTarget(name: "RulesEngineTests", dependencies: ["Support", "RulesEngine"]),
         // Shared by the test targets: a raw HTTP/1.1 client over loopback sockets.
-        .target(name: "TestSupport", dependencies: ["RulesEngine"], path: "Tests/TestSupport"),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["urgencyiq", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Support", "RulesEngine"], path: "Tests/TestSupport"),
+        .testTarget(name: "ServerTests", dependencies: ["Support", "Server", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Support", "urgencyiq", "TestSupport"]),
     ]
 )

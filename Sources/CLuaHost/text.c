@@ -1,4 +1,4 @@
-// Text and number helpers: UTF-8 validity, ASCII checks, Python-compatible decimal rounding.
+// Text and number helpers: ASCII checks, Python-compatible decimal rounding.
 #include "internal.h"
 
 #include <lauxlib.h>
@@ -25,44 +25,6 @@ int uiq_is_ascii(const unsigned char *s, size_t n) {
     }
     for (; i < n; i++) high |= s[i];
     return (high & 0x8080808080808080ULL) == 0;
-}
-
-int uiq_utf8_valid(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        if (i + 8 <= n) {
-            uint64_t chunk;
-            memcpy(&chunk, s + i, 8);
-            if ((chunk & 0x8080808080808080ULL) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80) return 0;
-            i += 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            if (i + 2 >= n) return 0;
-            unsigned char c1 = s[i + 1], c2 = s[i + 2];
-            if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80) return 0;
-            if (c == 0xE0 && c1 < 0xA0) return 0;  // overlong
-            if (c == 0xED && c1 > 0x9F) return 0;  // surrogate
-            i += 3;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            if (i + 3 >= n) return 0;
-            unsigned char c1 = s[i + 1], c2 = s[i + 2], c3 = s[i + 3];
-            if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80 || (c3 & 0xC0) != 0x80) return 0;
-            if (c == 0xF0 && c1 < 0x90) return 0;  // overlong
-            if (c == 0xF4 && c1 > 0x8F) return 0;  // above U+10FFFF
-            i += 4;
-        } else {
-            return 0;
-        }
-    }
-    return 1;
 }
 
 /// decimal.round(x [, digits]) → Python's round(x, digits) (digits 0..15, default 0).

@@ -1,7 +1,6 @@
 // libmicrohttpd 0.9.75 for Swift: fixed-arity wrappers for the variadic functions.
 #ifndef UIQ_CMICROHTTPD_SHIM_H
 #define UIQ_CMICROHTTPD_SHIM_H
-#include <sys/prctl.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -110,9 +109,6 @@ static inline unsigned int uiq_mhd_status(struct MHD_Connection *connection) {
 static inline struct MHD_Response *uiq_mhd_response_copying(size_t size, const void *bytes) {
     return MHD_create_response_from_buffer(size, (void *)bytes, MHD_RESPMEM_MUST_COPY);
 }
-
-/// Names the calling thread (15 characters at most), as top and perf show it.
-static inline void uiq_set_thread_name(const char *name) { prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0); }
 
 static inline unsigned int uiq_mhd_flag_epoll(void) { return MHD_USE_EPOLL_INTERNAL_THREAD; }
 static inline unsigned int uiq_mhd_flag_suspend_resume(void) { return MHD_ALLOW_SUSPEND_RESUME; }

@@ -1,5 +1,6 @@
 import Foundation
 import RulesEngine
+import Support
 
 /// `urgencyiq bench`: how many messages per second one thread scores with the rules.
 enum BenchCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import RulesEngine
 import Server
+import Support
 
 /// `urgencyiq check`: regression-test the rules against golden fixtures, and show what a rule change moves.
 enum CheckCommand {

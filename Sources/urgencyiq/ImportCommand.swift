@@ -1,6 +1,7 @@
 import Foundation
 import RulesEngine
 import Server
+import Support
 
 /// `urgencyiq import`: load a CSV export in the seed's format into the store.
 enum ImportCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import RulesEngine
 import Server
+import Support
 
 /// `urgencyiq rescore`: score stored messages again with the current rules (after a rule change).
 enum RescoreCommand {

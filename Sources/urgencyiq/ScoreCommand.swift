@@ -1,5 +1,6 @@
 import Foundation
 import RulesEngine
+import Support
 
 /// `urgencyiq score`: score one message, or every row of a CSV file.
 enum ScoreCommand {

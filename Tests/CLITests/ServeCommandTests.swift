@@ -3,6 +3,7 @@ import RulesEngine
 import Synchronization
 import TestSupport
 import XCTest
+import Support
 
 /// `urgencyiq serve` and `import` as processes: durability across kill -9, graceful shutdown, the import report.
 final class ServeCommandTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import RulesEngine
+import Support
 
 /// How a profile's intents are decided (`IntentTable`): the most urgent counting intent wins, the first declared
 /// among equals; `unless` blocks an intent; a `when` entry that is a list needs all its concepts; weak intents

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import XCTest
 @testable import RulesEngine
+import Support
 
 /// A client that answers from a closure and records what the rules asked for.
 final class RecordingLLMClient: LLMClient, @unchecked Sendable {

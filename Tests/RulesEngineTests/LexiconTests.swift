@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import RulesEngine
+import Support
 
 /// The lexicon (`Lexicon`, the Lua `lexicon` module): concepts found by words rather than substrings — word
 /// boundaries, aliases, one-slip spelling correction, wildcards, `...` gaps, the longest phrase winning — and

@@ -1,6 +1,7 @@
 import CLuaHost
 import XCTest
 @testable import RulesEngine
+import Support
 
 /// The `re` module: Python `re` semantics through PCRE2, and the ASCII fast path giving the same answers.
 final class RegexTests: XCTestCase {

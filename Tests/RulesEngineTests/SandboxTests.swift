@@ -1,5 +1,6 @@
 import XCTest
 @testable import RulesEngine
+import Support
 
 /// The sandbox: what rules cannot reach, and that each attempt fails with a clear error.
 final class SandboxTests: XCTestCase {

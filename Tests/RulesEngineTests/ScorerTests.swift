@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import XCTest
 @testable import RulesEngine
+import Support
 
 /// The Scorer: the contract with the rules, explanations, faults and concurrency.
 final class ScorerTests: XCTestCase {

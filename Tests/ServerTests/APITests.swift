@@ -3,6 +3,7 @@ import RulesEngine
 import XCTest
 @testable import Server
 import TestSupport
+import Support
 
 /// Every example of the seed's README, over real HTTP against a real SQLite file.
 final class APITests: XCTestCase {

@@ -3,6 +3,7 @@ import RulesEngine
 import XCTest
 @testable import Server
 import TestSupport
+import Support
 
 /// Admin access, CORS, the OpenAPI document, configuration sources.
 final class AccessTests: XCTestCase {

@@ -4,6 +4,7 @@ import Synchronization
 import XCTest
 @testable import Server
 import TestSupport
+import Support
 
 /// Rule changes under a running server: edits go live within a second, broken or failing rule sets never
 /// replace a good one, and `GET /api/rules` says what happened.

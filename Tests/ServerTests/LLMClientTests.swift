@@ -4,6 +4,7 @@ import Synchronization
 import XCTest
 @testable import Server
 import TestSupport
+import Support
 
 /// The libcurl LLM client against a fake OpenAI-compatible server over real HTTP on loopback.
 final class LLMClientTests: XCTestCase {

@@ -4,6 +4,7 @@ import Synchronization
 import XCTest
 @testable import Server
 import TestSupport
+import Support
 
 /// The LLM step through the running server: the shipped rules' blend, the breakdown, `/api/llm/status`, and a
 /// hanging model that must not stall anything else.

@@ -3,6 +3,7 @@ import RulesEngine
 import XCTest
 @testable import Server
 import TestSupport
+import Support
 
 /// The validation and the OpenAPI document say the same thing: each case here is checked against the server
 /// and against the document's own schema, so neither can drift without a test failing.

@@ -4,6 +4,7 @@ import Synchronization
 import XCTest
 @testable import Server
 import TestSupport
+import Support
 
 /// PostgreSQL going away under a running server: requests answer 503 quickly, nothing crashes, the server
 /// reconnects by itself, and every acknowledged message is there afterwards.

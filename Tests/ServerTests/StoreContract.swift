@@ -4,6 +4,7 @@ import Synchronization
 import XCTest
 @testable import Server
 import TestSupport
+import Support
 
 /// What every Store must do, written against the protocol: each backend's test class runs every case.
 struct StoreContract {

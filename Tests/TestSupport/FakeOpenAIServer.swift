@@ -1,6 +1,6 @@
 import Foundation
-import RulesEngine
 import Synchronization
+import Support
 
 /// An OpenAI-compatible chat-completions server on a loopback port, scripted by the test: each request takes
 /// the next behaviour from the script (or the default), and every request is recorded (method, path, headers,

@@ -1,5 +1,5 @@
 import Foundation
-import RulesEngine
+import Support
 
 /// A minimal HTTP/1.1 client over a real TCP socket on loopback, so tests control every byte they send
 /// (invalid UTF-8, huge bodies, slow writes) and see exactly what the server answers.

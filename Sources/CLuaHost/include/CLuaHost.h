@@ -223,7 +223,5 @@ double uiq_round_decimal(double x, int digits);
 int uiq_register_decimal(lua_State *L, const char *module);
 /// Whether all `length` bytes are below 0x80.
 int uiq_is_ascii(const unsigned char *bytes, size_t length);
-/// Whether `length` bytes at `bytes` are well-formed UTF-8.
-int uiq_utf8_valid(const unsigned char *bytes, size_t length);
 
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// How well scores order and match the urgency people gave the same messages (a labelled set): the figures a
 /// rule change is judged by, beside the pass/fail fixtures.

@@ -1,3 +1,4 @@
+import Support
 /// What `urgencyiq check` reports: each failure with the values involved and its breakdown, the passes when
 /// asked, the accuracy of each labelled set, and the totals, as text for people, JSON for programs, or JUnit
 /// XML for CI systems.

@@ -1,4 +1,5 @@
 import CLuaHost
+import Support
 
 /// One golden fixture: a message, the urgency the rules must give it (`expected`) or the urgency a person
 /// judged it to have (`label`, for accuracy), and how to score it.

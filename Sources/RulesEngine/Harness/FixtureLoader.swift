@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A fixture file that cannot be used, with the file and line to fix.
 public struct FixtureError: Error, Sendable, CustomStringConvertible, Equatable {

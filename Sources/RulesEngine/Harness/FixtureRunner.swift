@@ -1,3 +1,4 @@
+import Support
 /// The outcome of one fixture: the score (or the rules' error), whether it met the expectation, and the
 /// breakdown when it did not (or when asked to keep them).
 public struct FixtureResult: Sendable {
@@ -30,13 +31,13 @@ public struct FixtureRunner: Sendable {
     /// `progress` is told how many are done, now and then, from any thread.
     public func run(_ fixtures: [Fixture], explainPasses: Bool = false,
                     progress: (@Sendable (Int) -> Void)? = nil) -> [FixtureResult] {
-        parallelMap(fixtures, chunk: 512, progress: progress) { run($0, explainPasses: explainPasses) }
+        parallelMap(fixtures, .cores(chunk: 512), progress: progress) { run($0, explainPasses: explainPasses) }
     }
 
     /// Runs every fixture unless `deadline` passes first (a candidate check, a reload's gate): a rule that
     /// stays just under its per-message budget cannot make the whole run take minutes.
     public func run(_ fixtures: [Fixture], deadline: Deadline) throws(DeadlineExceeded) -> [FixtureResult] {
-        try parallelMap(fixtures, chunk: 16, deadline: deadline) { run($0) }
+        try parallelMap(fixtures, .cores(chunk: 16), deadline: deadline) { run($0) }
     }
 
     /// Runs one fixture.

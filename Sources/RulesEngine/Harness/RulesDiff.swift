@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// What a rule change moves: every message scored by the old and the new rules, the ones whose score changes
 /// with both breakdowns, and a summary a reviewer reads before approving the change.
@@ -60,7 +61,7 @@ public struct RulesDiff: Sendable {
 
     /// `compare`, unless `deadline` passes first.
     public static func compare(_ cases: [Case], old: Scorer, new: Scorer, deadline: Deadline) throws(DeadlineExceeded) -> RulesDiff {
-        summarize(cases, try parallelMap(cases, chunk: 16, deadline: deadline) { item in (outcome(old, item), outcome(new, item)) },
+        summarize(cases, try parallelMap(cases, .cores(chunk: 16), deadline: deadline) { item in (outcome(old, item), outcome(new, item)) },
                   old: old, new: new)
     }
 

@@ -1,5 +1,6 @@
 import CLua
 import CLuaHost
+import Support
 
 /// A non-owning view of a Lua stack that only reads, with API calls that can never raise a Lua error:
 /// strings are read only when they are strings (never converted), tables only with raw access.

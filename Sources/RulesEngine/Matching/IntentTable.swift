@@ -1,4 +1,5 @@
 import CLuaHost
+import Support
 
 /// A rule profile's intents, decided in the host: an intent counts when every concept of one of its `when`
 /// entries is active and none of its `unless` concepts is; the most urgent counting intent wins (the first

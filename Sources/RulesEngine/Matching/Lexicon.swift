@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Concepts found in a message by words rather than by substrings: the message is folded to lower case and cut
 /// into words (`WordSplitter`), each word is normalized (the rules' aliases for SMS spellings, then the rules'

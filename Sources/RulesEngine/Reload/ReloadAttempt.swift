@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// What asked for a reload.
 public enum ReloadTrigger: String, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Support
 
 /// Loads the rules directory into fresh Lua states, validates it (every file compiles, it loads, defines
 /// score(), scores the probe message, and passes the golden-fixture gate when one is configured) and only then

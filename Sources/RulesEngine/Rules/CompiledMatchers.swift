@@ -1,4 +1,5 @@
 import Synchronization
+import Support
 
 /// The keyword automata and regular expressions one rule set version has compiled, shared by all its Lua
 /// states: each list or pattern is compiled once per version, however many states load it.

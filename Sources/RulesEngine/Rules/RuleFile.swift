@@ -1,3 +1,4 @@
+import Support
 /// One Lua file of a rule set: its path relative to the rules directory, its bytes and their SHA-256.
 ///
 /// The bytes live at a stable address for the file's lifetime, so `require` can hand them to Lua without

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A version of the rules: the Lua files of one rules directory, read at one moment, identified by a content
 /// hash. Every Lua state built for it sees exactly these files (`require` reads from here, never from disk),

@@ -1,5 +1,6 @@
 import CLua
 import CLuaHost
+import Support
 
 /// One sandboxed Lua state with one rule set loaded, ready to score messages.
 ///

@@ -1,3 +1,4 @@
+import Support
 /// Renders a breakdown for people: the intent, the other intents stated, the concepts read and those set aside
 /// (default profile) or the tier and keyword
 /// (seed profiles), each modifier, the cap, the LLM part, then any other field the rules added. Used by

@@ -1,3 +1,4 @@
+import Support
 /// The result of scoring one message: the urgency and the explanation of how the rules got there.
 public struct Score: Sendable, Equatable {
     /// The urgency, as the rules returned it.

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Scores messages with one rule set. The CLI, the fixture harness, the dry-run endpoint and the server all
 /// score through this type, so a fixture that passes is a promise about production.

@@ -1,5 +1,6 @@
 import Foundation
 import RulesEngine
+import Support
 
 /// Limits on what clients may send, beyond the HTTP body limit.
 public struct InputLimits: Sendable, Equatable {

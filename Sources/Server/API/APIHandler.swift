@@ -1,4 +1,3 @@
-import RulesEngine
 
 /// The REST API as the HTTP daemon sees it: routes each request and runs its handler where it belongs (the
 /// I/O thread for cheap work, the worker pool for work that may block, the store's writer for writes),

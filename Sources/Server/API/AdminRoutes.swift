@@ -1,5 +1,4 @@
 import Foundation
-import RulesEngine
 
 /// The seed's admin and settings endpoints: `/admin/seed`, and the LLM toggle.
 enum AdminRoutes {

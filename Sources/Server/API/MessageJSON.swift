@@ -1,4 +1,4 @@
-import RulesEngine
+import Support
 
 /// Messages, replies and profiles in the seed's JSON shapes (field names, timestamp format, keys sorted as
 /// Flask's `jsonify` sorts them). Messages are written straight to bytes: listings render up to 1000 per request.

@@ -1,4 +1,5 @@
 import RulesEngine
+import Support
 
 /// The ticket endpoints of the seed: send, list, show, reply, resolve, assign, unassign.
 enum MessageRoutes {

@@ -1,5 +1,5 @@
 import Foundation
-import RulesEngine
+import Support
 
 /// The fields of a request body, from JSON or a form (the seed accepted both for send, reply and assign), with
 /// validators that answer 400 naming the field.

@@ -1,5 +1,5 @@
 import Foundation
-import RulesEngine
+import Support
 
 /// One line per request on standard output: method, path, status, duration (and client), as text or JSON.
 public struct RequestLogger: Sendable {

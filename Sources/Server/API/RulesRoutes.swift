@@ -1,5 +1,6 @@
 import Foundation
 import RulesEngine
+import Support
 
 /// The rules endpoints: what is active and what the last reload did, a reload on demand, a dry-run score, and
 /// a check of a candidate rule set against the golden fixtures with the diff against the active version.
@@ -160,9 +161,4 @@ func isRuleFileName(_ name: String) -> Bool {
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2D
         }
     }
-}
-
-extension Timestamp {
-    /// The moment of `date`.
-    init(_ date: Date) { self.init(microseconds: Int64((date.timeIntervalSince1970 * 1_000_000).rounded())) }
 }

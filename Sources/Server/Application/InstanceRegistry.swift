@@ -1,6 +1,7 @@
 import Foundation
 import RulesEngine
 import Synchronization
+import Support
 
 /// This server's entry in the store's fleet table: recorded at start, refreshed when a rules version is
 /// activated and every `heartbeat` seconds, removed at shutdown. With several servers on one database, an

@@ -1,5 +1,6 @@
 import Foundation
 import RulesEngine
+import Support
 
 /// Why the server did not start.
 public struct ServerStartError: Error, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import CMicroHTTPD
 import Foundation
 import Synchronization
+import Support
 
 /// One client connection as the daemon follows it: its socket, the I/O thread that serves it, and where it
 /// stands between requests, so that deadlines libmicrohttpd does not enforce can be.
@@ -84,7 +85,7 @@ final class ConnectionTracker: @unchecked Sendable {
     func start() {
         started = true
         let thread = Thread { [self] in
-            uiq_set_thread_name("http-deadlines")
+            nameCurrentThread("http-deadlines")
             while !stopping.load(ordering: .acquiring) {
                 enforceDeadlines(now: DispatchTime.now().uptimeNanoseconds)
                 usleep(100_000)

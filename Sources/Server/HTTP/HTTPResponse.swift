@@ -1,4 +1,4 @@
-import RulesEngine
+import Support
 
 /// An HTTP response: status, headers, body.
 public struct HTTPResponse: Sendable {

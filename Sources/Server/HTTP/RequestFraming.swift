@@ -1,4 +1,4 @@
-import RulesEngine
+import Support
 
 /// The checks RFC 9112 asks of a server before it reads a request's body, on the request line and headers
 /// libmicrohttpd has parsed: how the body is framed (a request whose length is ambiguous is refused and its

@@ -1,5 +1,5 @@
-import CMicroHTTPD
 import Foundation
+import Support
 
 /// A fixed set of threads running jobs that may block (database commits, LLM calls, imports), so that the
 /// HTTP threads never wait: a slow request holds one worker, not the server.
@@ -17,7 +17,7 @@ final class WorkerPool: @unchecked Sendable {
         for index in 0..<max(1, threads) {
             let label = "\(name)-\(index)"
             let thread = Thread { [unowned self] in
-                uiq_set_thread_name(String(label.prefix(15)))  // visible to top and perf
+                nameCurrentThread(label)
                 self.work()
             }
             thread.name = "\(name)-\(index)"

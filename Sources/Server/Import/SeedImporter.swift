@@ -1,5 +1,6 @@
 import Foundation
 import RulesEngine
+import Support
 
 /// What an import did: rows read, messages and customers added, rows already present, rows refused (with
 /// their line numbers, the first 100 of them).

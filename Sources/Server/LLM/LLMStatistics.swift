@@ -1,6 +1,6 @@
 import Foundation
-import RulesEngine
 import Synchronization
+import Support
 
 /// What the LLM client has done since the start: calls, HTTP requests, cache hits, failures by kind and the
 /// latency of recent calls (for p50/p99), for `GET /api/llm/status`.

@@ -1,6 +1,7 @@
 import Foundation
 import RulesEngine
 import Synchronization
+import Support
 
 /// The LLM transport: `POST {base}/chat/completions` on any OpenAI-compatible endpoint (OpenAI, Ollama, vLLM,
 /// llama.cpp's server, Gemini's compatibility endpoint), through libcurl.

@@ -1,5 +1,6 @@
 import Foundation
 import RulesEngine
+import Support
 
 /// What a rescore did: messages scored again, how many changed and by how much, under which rules version.
 public struct RescoreReport: Sendable, Equatable {

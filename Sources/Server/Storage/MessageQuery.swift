@@ -1,5 +1,5 @@
 import Foundation
-import RulesEngine
+import Support
 
 /// Which messages to list, in which order, and which page.
 public struct MessageQuery: Sendable, Equatable {

@@ -1,5 +1,5 @@
 import Foundation
-import RulesEngine
+import Support
 
 /// Where tickets live. Two implementations (SQLite, the embedded default; PostgreSQL for fleets) pass the same
 /// contract test suite. Every method that returns normally has committed what it did.

@@ -1,5 +1,5 @@
 import Foundation
-import RulesEngine
+import Support
 
 /// The PostgreSQL store, for deployments that outgrow one machine: several servers on one database behave as
 /// one service. Same behaviour as the SQLite store (the same contract tests run against both).

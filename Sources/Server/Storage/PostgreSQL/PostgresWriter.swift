@@ -1,5 +1,4 @@
 import Foundation
-import RulesEngine
 
 /// The queued writes of one server (`Store.enqueue`), on a thread of their own with a connection of their own,
 /// committed in batches: every write waiting when a transaction starts goes into it (the new messages of a

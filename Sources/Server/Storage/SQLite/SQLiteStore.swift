@@ -1,5 +1,5 @@
 import Foundation
-import RulesEngine
+import Support
 
 /// The embedded default store: one SQLite file in WAL mode, one writer thread committing in batches, a pool of
 /// read connections, foreign keys on, a trigram index for substring search.

@@ -1,5 +1,5 @@
-import CMicroHTTPD
 import Foundation
+import Support
 
 /// The one connection that writes, on its own thread, committing in batches: every write waiting when a
 /// transaction starts goes into it, each in a savepoint of its own (one failing write does not undo the others).
@@ -32,7 +32,7 @@ final class SQLiteWriter: @unchecked Sendable {
         self.connection = connection
         self.indexer = indexer
         let thread = Thread { [unowned self] in
-            uiq_set_thread_name("sqlite-writer")
+            nameCurrentThread("sqlite-writer")
             self.loop()
         }
         thread.stackSize = 1 << 20

@@ -1,5 +1,5 @@
 import XCTest
-@testable import RulesEngine
+@testable import Support
 
 /// The streaming CSV reader: RFC 4180 as spreadsheets and Python write it, errors naming the line.
 final class CSVReaderTests: XCTestCase {
@@ -71,12 +71,12 @@ final class CSVReaderTests: XCTestCase {
     }
 
     func testStreamsLargeFilesFromDisk() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-csv-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
         var text = "id,message\n"
         for i in 0..<20_000 { text += "\(i),\"line \(i), with a comma\"\n" }
-        try directory.write("big.csv", text)
-        let table = try CSVTable(reader: CSVReader(path: directory.path + "/big.csv"))
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let table = try CSVTable(reader: CSVReader(path: path))
         var count = 0
         while let record = try table.next() {
             XCTAssertEqual(record.fields[1], "line \(count), with a comma")

@@ -1,5 +1,4 @@
 import Foundation
-import RulesEngine
 
 /// A moment in UTC with microsecond precision: how messages, replies and assignments are dated.
 ///
@@ -9,6 +8,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     public var microseconds: Int64
 
     public init(microseconds: Int64) { self.microseconds = microseconds }
+
+    /// The moment `date` stands for, to the microsecond.
+    public init(_ date: Date) { self.init(microseconds: Int64((date.timeIntervalSince1970 * 1_000_000).rounded())) }
 
     public static func now() -> Timestamp {
         var time = timespec()

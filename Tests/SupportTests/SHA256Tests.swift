@@ -1,5 +1,5 @@
 import XCTest
-@testable import RulesEngine
+@testable import Support
 
 /// SHA-256 against the FIPS 180-4 test vectors, across block boundaries.
 final class SHA256Tests: XCTestCase {

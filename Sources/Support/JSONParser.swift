@@ -1,4 +1,3 @@
-import CLuaHost
 
 /// Why a JSON text was refused, and where.
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -30,7 +29,7 @@ public struct JSONParser {
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue { try parse(Array(text.utf8)) }
 
     public static func parse(_ buffer: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
-        guard uiq_utf8_valid(buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), buffer.count) != 0 else {
+        guard UTF8Validation.isValid(buffer) else {
             throw JSONParseError(offset: 0, message: "invalid UTF-8")
         }
         var parser = JSONParser(buffer)

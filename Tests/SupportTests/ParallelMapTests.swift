@@ -1,0 +1,45 @@
+import XCTest
+import Synchronization
+import Support
+
+/// The one parallel map: order kept on cores and on threads of its own, every item done once, progress up to
+/// the count, a passed deadline stopping the work.
+final class ParallelMapTests: XCTestCase {
+    func testKeepsTheOrderOnCoresAndOnThreads() {
+        let items = Array(0..<1_000)
+        for parallelism in [Parallelism.cores(chunk: 7), .cores(), .threads(1), .threads(4), .threads(64)] {
+            let calls = Atomic<Int>(0)
+            let result = parallelMap(items, parallelism) { item in
+                calls.add(1, ordering: .relaxed)
+                return item * 2
+            }
+            XCTAssertEqual(result, items.map { $0 * 2 }, "\(parallelism)")
+            XCTAssertEqual(calls.load(ordering: .relaxed), items.count, "\(parallelism)")
+        }
+    }
+
+    func testThreadsRunAtOnce() {
+        // Four items that each wait for all four to have started finish only if four threads run them together.
+        let started = Atomic<Int>(0)
+        let result = parallelMap(Array(0..<4), .threads(4)) { item in
+            started.add(1, ordering: .relaxed)
+            let deadline = Date().addingTimeInterval(30)
+            while started.load(ordering: .relaxed) < 4 && Date() < deadline { usleep(1_000) }
+            return started.load(ordering: .relaxed)
+        }
+        XCTAssertEqual(result, [4, 4, 4, 4])
+    }
+
+    func testProgressReachesTheCount() {
+        let highest = Mutex(0)
+        _ = parallelMap(Array(0..<500), .threads(3), progress: { done in highest.withLock { $0 = max($0, done) } }) { $0 }
+        XCTAssertEqual(highest.withLock { $0 }, 500)
+    }
+
+    func testAPassedDeadlineStopsTheWork() {
+        XCTAssertThrowsError(try parallelMap(Array(0..<100), .cores(chunk: 1), deadline: Deadline(seconds: -1)) { $0 }) { error in
+            XCTAssertEqual((error as? DeadlineExceeded)?.done, 0)
+        }
+        XCTAssertEqual(try parallelMap(Array(0..<100), .threads(2), deadline: Deadline(seconds: 60)) { $0 }, Array(0..<100))
+    }
+}
