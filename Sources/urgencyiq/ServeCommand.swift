@@ -52,7 +52,7 @@ enum ServeCommand {
         case .postgres: "PostgreSQL"
         }
         Terminal.error("urgencyiq: serving on http://\(configuration.http.host):\(server.port) (rules \(server.rules.scorer.rulesVersion), "
-            + "database \(database), LLM \(server.context.llm.isEnabled ? "on" : "off"): "
+            + "database \(database), LLM \(server.scoring.llm.isEnabled ? "on" : "off"): "
             + (configuration.llm.hasKey ? "\(configuration.llm.completionsURL)" : "no key configured, keyword scores only") + ")")
         while true {
             var received: Int32 = 0

@@ -1,5 +1,5 @@
 /// Why a rule set could not be loaded: which file and line when Lua knows them, and what went wrong.
-public struct RulesError: Error, Sendable, CustomStringConvertible, Equatable {
+public struct RulesError: RuleFileError, Equatable {
     public enum Kind: String, Sendable {
         /// The directory or a file in it cannot be read.
         case unreadable
@@ -45,7 +45,22 @@ public struct RulesError: Error, Sendable, CustomStringConvertible, Equatable {
         if kind == .runtime, location.message.hasPrefix("syntax error:") { kind = .syntax }
         self.init(kind: kind, file: location.file, line: location.line, message: location.message)
     }
+}
 
+/// An error in the rules: what kind, the rule file and line when Lua knows them, and what went wrong. Loading
+/// (`RulesError`) and scoring (`ScoringError`) fail in different kinds of ways, and read the same.
+public protocol RuleFileError: Error, Sendable, CustomStringConvertible {
+    associatedtype Kind: RawRepresentable where Kind.RawValue == String
+    var kind: Kind { get }
+    /// Rule file (relative path) the error points into, when known.
+    var file: String? { get }
+    /// Line in that file, when known.
+    var line: Int? { get }
+    /// The message without the `file:line:` prefix.
+    var message: String { get }
+}
+
+extension RuleFileError {
     /// `file:line: message`, as compilers print it.
     public var description: String {
         switch (file, line) {

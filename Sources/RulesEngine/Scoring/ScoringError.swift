@@ -1,6 +1,6 @@
 /// Why one evaluation failed: the rule raised an error, ran past a limit, or returned something that is
 /// not a finite number. The Lua state and the other evaluations are unaffected.
-public struct ScoringError: Error, Sendable, CustomStringConvertible, Equatable {
+public struct ScoringError: RuleFileError, Equatable {
     public enum Kind: String, Sendable {
         /// `score()` raised an error.
         case runtime
@@ -34,13 +34,5 @@ public struct ScoringError: Error, Sendable, CustomStringConvertible, Equatable 
         var message = location.message
         if kind == .memory, message == "not enough memory" { message = "memory cap of the rules VM exceeded" }
         self.init(kind: kind, file: location.file, line: location.line, message: message)
-    }
-
-    public var description: String {
-        switch (file, line) {
-        case let (file?, line?): "\(file):\(line): \(message)"
-        case let (file?, nil): "\(file): \(message)"
-        default: message
-        }
     }
 }

@@ -1,22 +1,22 @@
 
 /// The REST API as the HTTP daemon sees it: routes each request and runs its handler where it belongs (the
 /// I/O thread for cheap work, the worker pool for work that may block, the store's writer for writes),
-/// enforces admin access, answers preflights and adds CORS headers, turns every failure into a JSON error, logs
+/// enforces admin access, answers preflights and adds CORS headers, renders every error a handler throws, logs
 /// each request.
 public final class APIHandler: HTTPHandler {
     public let router: Router
     private let cors: CORSPolicy
     private let admin: AdminAccess
     private let logger: RequestLogger
-    private let context: APIContext
+    /// Threads for handlers that may block (reads, imports).
+    private let workers: WorkerPool
 
-    public init(context: APIContext, cors: CORSPolicy, admin: AdminAccess, logger: RequestLogger, extraRoutes: [Route] = []) {
-        router = Router(MessageRoutes.routes(context) + CustomerRoutes.routes(context) + AdminRoutes.routes(context)
-                        + RulesRoutes.routes(context) + SystemRoutes.routes() + extraRoutes)
+    init(routes: [Route], workers: WorkerPool, cors: CORSPolicy, admin: AdminAccess, logger: RequestLogger) {
+        router = Router(routes)
+        self.workers = workers
         self.cors = cors
         self.admin = admin
         self.logger = logger
-        self.context = context
     }
 
     public func handle(_ received: HTTPRequest, respond: @escaping HTTPRespond) {
@@ -45,24 +45,18 @@ public final class APIHandler: HTTPHandler {
             if route.isAdmin, let denied = admin.check(request) { return answer(denied.response) }
             switch route.handler {
             case .immediate(let handler):
-                answer(APIHandler.run { () throws(HTTPError) in try handler(request, parameters) })
+                answer(.catching { try handler(request, parameters) })
             case .worker(let handler):
-                context.onWorker(answer) { answer(APIHandler.run { () throws(HTTPError) in try handler(request, parameters) }) }
+                if !workers.submit({ answer(.catching { try handler(request, parameters) }) }) {
+                    answer(HTTPError.busy("the server is busy: try again shortly").response)
+                }
             case .asynchronous(let handler):
                 do {
                     try handler(request, parameters, answer)
                 } catch {
-                    answer(error.response)
+                    answer(HTTPResponse(rendering: error))
                 }
             }
-        }
-    }
-
-    private static func run(_ body: () throws(HTTPError) -> HTTPResponse) -> HTTPResponse {
-        do {
-            return try body()
-        } catch {
-            return error.response
         }
     }
 

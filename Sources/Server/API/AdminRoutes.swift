@@ -1,47 +1,47 @@
 import Foundation
 
-/// The seed's admin and settings endpoints: `/admin/seed`, and the LLM toggle.
-enum AdminRoutes {
-    static func routes(_ context: APIContext) -> [Route] {
+/// The seed's admin and settings endpoints: `/admin/seed`, `/admin/rescore`, and the LLM toggle. They need the
+/// importer, the rescorer and the scoring (for its options and the toggle).
+struct AdminRoutes {
+    let importer: SeedImporter
+    let rescorer: Rescorer
+    let scoring: ScoringService
+    /// The CSV `POST /admin/seed` imports.
+    let seedFile: String
+
+    var routes: [Route] {
         [
-            Route("POST", "/admin/seed", admin: true) { _, _ throws(HTTPError) in
-                guard FileManager.default.isReadableFile(atPath: context.seedFile) else {
-                    throw HTTPError(409, "the seed file \(context.seedFile) cannot be read (set SEED_FILE)")
+            Route("POST", "/admin/seed", admin: true) { _, _ in
+                guard FileManager.default.isReadableFile(atPath: seedFile) else {
+                    throw HTTPError.conflict("the seed file \(seedFile) cannot be read (set SEED_FILE)")
                 }
+                let (options, mayBlock) = scoring.options()
                 do {
-                    let (options, mayBlock) = context.scoringOptions()
-                    let report = try context.importer.importFile(context.seedFile, options: options,
-                                                                 concurrency: context.batchConcurrency(mayBlock: mayBlock))
+                    let report = try importer.importFile(seedFile, options: options,
+                                                         concurrency: scoring.batchConcurrency(mayBlock: mayBlock))
                     return .json(report.json)
                 } catch {
-                    throw HTTPError(422, "cannot import \(context.seedFile): \(error)")
+                    throw HTTPError.unprocessable("cannot import \(seedFile): \(error)")
                 }
             },
-            Route("POST", "/admin/rescore", admin: true) { request, _ throws(HTTPError) in
+            Route("POST", "/admin/rescore", admin: true) { request, _ in
                 let fields = try RequestFields(request)
                 var status = MessageQuery.StatusFilter.open
                 if fields.isPresent("status") {
                     guard let parsed = fields.rawString("status").flatMap(MessageQuery.StatusFilter.init(rawValue:)) else {
-                        throw .badRequest("status must be open, resolved or all")
+                        throw HTTPError.badRequest("status must be open, resolved or all")
                     }
                     status = parsed
                 }
-                let (options, mayBlock) = context.scoringOptions()
-                let report = try context.stored { () throws(StoreError) in
-                    try Rescorer(store: context.store, rules: context.rules)
-                        .run(status: status, options: options, concurrency: context.batchConcurrency(mayBlock: mayBlock))
-                }
+                let (options, mayBlock) = scoring.options()
+                let report = try rescorer.run(status: status, options: options, concurrency: scoring.batchConcurrency(mayBlock: mayBlock))
                 return .json(report.json)
             },
-            Route("GET", "/api/llm/status") { _, _ throws(HTTPError) in
-                .json(context.llmClient.status(enabled: context.llm.isEnabled))
-            },
-            Route("GET", "/api/get/llm") { _, _ throws(HTTPError) in
-                .json(["use_llm": .bool(context.llm.isEnabled)])
-            },
-            Route("POST", "/api/set/llm", admin: true) { request, _ throws(HTTPError) in
+            Route("GET", "/api/llm/status") { _, _ in .json(scoring.llmClient.status(enabled: scoring.llm.isEnabled)) },
+            Route("GET", "/api/get/llm") { _, _ in .json(["use_llm": .bool(scoring.llm.isEnabled)]) },
+            Route("POST", "/api/set/llm", admin: true) { request, _ in
                 let enabled = try RequestFields(request).boolean("use_llm")
-                try context.stored { () throws(StoreError) in try context.llm.set(enabled) }
+                try scoring.llm.set(enabled)
                 return .json(["success": true])
             },
         ]

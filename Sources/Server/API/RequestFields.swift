@@ -37,7 +37,7 @@ struct RequestFields {
             guard case .object(let members) = document else { throw .badRequest("the JSON body must be an object") }
             values = members
         default:
-            throw HTTPError(415, "Content-Type must be application/json or application/x-www-form-urlencoded, got \(type)")
+            throw .unsupportedMediaType("Content-Type must be application/json or application/x-www-form-urlencoded, got \(type)")
         }
     }
 

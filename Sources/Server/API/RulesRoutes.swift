@@ -2,63 +2,85 @@ import Foundation
 import RulesEngine
 import Support
 
+/// How the server watches its rules directory, as `GET /api/rules` shows it.
+public struct RulesWatching: Sendable, Equatable {
+    public var inotify: Bool
+    public var pollSeconds: Double?
+
+    var json: JSONValue { ["inotify": .bool(inotify), "poll_seconds": pollSeconds.map(JSONValue.number) ?? .null] }
+}
+
 /// The rules endpoints: what is active and what the last reload did, a reload on demand, a dry-run score, and
 /// a check of a candidate rule set against the golden fixtures with the diff against the active version.
-enum RulesRoutes {
-    static func routes(_ context: APIContext) -> [Route] {
+struct RulesRoutes {
+    let rules: ActiveRules
+    let reloader: RulesReloader
+    let scoring: ScoringService
+    /// This server in the fleet of servers sharing the store.
+    let instance: InstanceRegistry
+    let watching: RulesWatching
+    let limits: InputLimits
+    /// The fixtures `POST /api/rules/check` runs candidates against: the gate, else data/golden.
+    let checkFixtures: [String]
+    /// Seconds a candidate check may take in all.
+    let checkTimeout: Double
+    /// Candidate checks run one at a time: each may hold a Lua state at its memory cap.
+    let checkSlot = DispatchSemaphore(value: 1)
+
+    var routes: [Route] {
         [
-            Route("GET", "/api/rules") { request, _ throws(HTTPError) in .json(status(context, forAdmin: request.isAdmin)) },
-            Route("POST", "/api/rules/reload", admin: true) { _, _ throws(HTTPError) in
-                let attempt = context.reloader.reload(trigger: .api)
-                return .json(json(attempt), status: attempt.outcome == .rejected ? 422 : 200)
+            Route("GET", "/api/rules") { request, _ in .json(status(forAdmin: request.isAdmin)) },
+            Route("POST", "/api/rules/reload", admin: true) { _, _ in
+                let attempt = reloader.reload(trigger: .api)
+                return .json(RulesRoutes.json(attempt), status: attempt.outcome == .rejected ? 422 : 200)
             },
-            Route("POST", "/api/score", handler: .asynchronous { request, _, respond throws(HTTPError) in
+            Route("POST", "/api/score", handler: .asynchronous { request, _, respond in
                 let fields = try RequestFields(request)
-                let text = try fields.text("message", maximumLength: context.limits.messageLength)
+                let text = try fields.text("message", maximumLength: limits.messageLength)
                 let user = try fields.optionalPositiveID("user_id")
-                let (options, mayBlock) = context.scoringOptions()
-                context.scoring(mayBlock: mayBlock, respond) {
-                    let (score, _) = context.rules.scorer.scoreOrFallback(ScoringInput(text: text, customerID: user), options: options)
+                let (options, mayBlock) = scoring.options()
+                try scoring.run(mayBlock: mayBlock) {
+                    let (score, _) = rules.scorer.scoreOrFallback(ScoringInput(text: text, customerID: user), options: options)
                     respond(.json(["urgency": .number(score.value), "breakdown": score.breakdown?.json ?? .null,
                                    "rules_version": .string(score.rulesVersion)]))
                 }
             }),
-            Route("POST", "/api/rules/check", admin: true) { request, _ throws(HTTPError) in try check(request, context) },
+            Route("POST", "/api/rules/check", admin: true) { request, _ in try check(request) },
         ]
     }
 
     /// `GET /api/rules`. The rules directory's path and the fleet's hosts, process ids and instance ids are for
     /// admins only: they tell an outsider where and how the service runs.
-    static func status(_ context: APIContext, forAdmin: Bool) -> JSONValue {
-        let scorer = context.rules.scorer
+    func status(forAdmin: Bool) -> JSONValue {
+        let scorer = rules.scorer
         let ruleSet = scorer.ruleSet
-        let counts = context.rules.attemptCounts
+        let counts = rules.attemptCounts
         let files: [JSONValue] = ruleSet.files.keys.sorted().map { path in
             let file = ruleSet.files[path]!
             return ["path": .string(path), "sha256": .string(file.sha256), "bytes": .integer(Int64(file.byteCount))]
         }
         var active: [String: JSONValue] = [
             "version": .string(ruleSet.version), "hash": .string(ruleSet.hash),
-            "activated_at": .string(Timestamp(context.rules.activatedAt).isoformat), "files": .array(files),
+            "activated_at": .string(Timestamp(rules.activatedAt).isoformat), "files": .array(files),
             "fallback": .number(scorer.fallbackScore),
         ]
         var status: [String: JSONValue] = [
-            "gate": .bool(context.reloader.gate != nil),
-            "fleet": context.instance.fleet(identified: forAdmin),
+            "gate": .bool(reloader.gate != nil),
+            "fleet": instance.fleet(identified: forAdmin),
         ]
         if forAdmin {
-            active["directory"] = .string(context.reloader.directory)
-            status["gate"] = context.reloader.gate.map(JSONValue.string) ?? .null
-            status["instance"] = .string(context.instance.id)
+            active["directory"] = .string(reloader.directory)
+            status["gate"] = reloader.gate.map(JSONValue.string) ?? .null
+            status["instance"] = .string(instance.id)
         }
         return .object(status.merging([
             "active": .object(active),
-            "last_reload": context.rules.lastAttempt.map(json) ?? .null,
+            "last_reload": rules.lastAttempt.map(RulesRoutes.json) ?? .null,
             "reloads": .object(Dictionary(uniqueKeysWithValues: ReloadAttempt.Outcome.allCases.map { outcome in
                 (outcome.rawValue, JSONValue.integer(Int64(counts[outcome] ?? 0)))
             })),
-            "watching": context.watching,
-            "versions": .array(context.rules.history.map { record in
+            "watching": watching.json,
+            "versions": .array(rules.history.map { record in
                 [
                     "version": .string(record.version), "activated_at": .string(Timestamp(record.activatedAt).isoformat),
                     "deactivated_at": record.deactivatedAt.map { .string(Timestamp($0).isoformat) } ?? .null,
@@ -84,72 +106,74 @@ enum RulesRoutes {
     }
 
     /// `POST /api/rules/check`: the body maps file names to sources. Nothing is deployed.
-    static func check(_ request: HTTPRequest, _ context: APIContext) throws(HTTPError) -> HTTPResponse {
+    func check(_ request: HTTPRequest) throws -> HTTPResponse {
         let document: JSONValue
         do {
             document = try JSONParser.parse(request.body)
         } catch {
-            throw .badRequest("malformed JSON body: \(error)")
+            throw HTTPError.badRequest("malformed JSON body: \(error)")
         }
         guard case .object(let members) = document, !members.isEmpty else {
-            throw .badRequest("the body must map rule file names to their sources, e.g. {\"urgency.lua\": \"…\"}")
+            throw HTTPError.badRequest("the body must map rule file names to their sources, e.g. {\"urgency.lua\": \"…\"}")
         }
         guard members.count <= RuleSet.maximumFiles else {
-            throw .badRequest("at most \(RuleSet.maximumFiles) rule files, got \(members.count)")
+            throw HTTPError.badRequest("at most \(RuleSet.maximumFiles) rule files, got \(members.count)")
         }
         var files: [String: [UInt8]] = [:]
         for (name, source) in members {
             guard isRuleFileName(name) else {
-                throw .badRequest("\(name) is not a rule file name: letters, digits, _ and -, with / between folders, ending in .lua")
+                throw HTTPError.badRequest("\(name) is not a rule file name: letters, digits, _ and -, with / between folders, ending in .lua")
             }
-            guard case .string(let text) = source else { throw .badRequest("the source of \(name) must be a string") }
+            guard case .string(let text) = source else { throw HTTPError.badRequest("the source of \(name) must be a string") }
             files[name] = Array(text.utf8)
         }
         // One check at a time (others are turned away at once rather than holding worker threads), its Lua
         // states together within one state's cap, the whole of it within the check budget: a hostile
         // candidate costs bounded memory and time.
-        guard context.checkSlot.wait(timeout: .now()) == .success else {
-            throw HTTPError(503, "another rules check is running: try again when it is done", headers: [("Retry-After", "2")])
+        guard checkSlot.wait(timeout: .now()) == .success else {
+            throw HTTPError.busy("another rules check is running: try again when it is done", retryAfter: 2)
         }
-        let deadline = Deadline(seconds: context.checkTimeout)
+        let deadline = Deadline(seconds: checkTimeout)
         defer {
-            context.checkSlot.signal()
+            checkSlot.signal()
             ProcessMemory.release()
         }
-        var limits = context.rules.scorer.limits
+        var limits = rules.scorer.limits
         limits.sharedMemory = LuaMemoryBudget(limit: limits.memoryPerState)
-        let candidate: Scorer
-        do {
-            candidate = try Scorer(ruleSet: try RuleSet(files: files), limits: limits, log: DiscardingLogSink())
-        } catch {
-            return .json(["error": .string(error.description), "kind": .string(error.kind.rawValue),
-                          "file": error.file.map(JSONValue.string) ?? .null, "line": error.line.map { .integer(Int64($0)) } ?? .null],
-                         status: 422)
-        }
+        let candidate = try Scorer(ruleSet: try RuleSet(files: files), limits: limits, log: DiscardingLogSink())
         var fixtures: [Fixture] = []
         do {
-            for file in try FixtureLoader.files(in: context.checkFixtures.filter { FileManager.default.fileExists(atPath: $0) }) {
+            for file in try FixtureLoader.files(in: checkFixtures.filter { FileManager.default.fileExists(atPath: $0) }) {
                 fixtures += try FixtureLoader.load(file)
             }
         } catch {
-            throw HTTPError(409, "the fixtures cannot be loaded: \(error)")
+            throw HTTPError.conflict("the fixtures cannot be loaded: \(error)")
         }
+        func timedOut(_ error: DeadlineExceeded) -> HTTPError {
+            .unprocessable("the check \(error.description) (fixtures of \(checkFixtures.joined(separator: ", ")); CHECK_TIMEOUT)",
+                           kind: "timeout")
+        }
+        let results: [FixtureResult]
         do throws(DeadlineExceeded) {
-            let results = try FixtureRunner(scorer: candidate).run(fixtures, deadline: deadline)
-            let accuracy: [AccuracySet]
-            do {
-                accuracy = try AccuracySet.sets(in: results)
-            } catch {
-                return .error(409, "the fixtures cannot be loaded: \(error)")
-            }
-            let report = CheckReport(results: results, rulesVersion: candidate.rulesVersion, accuracy: accuracy)
-            let cases = fixtures.map { RulesDiff.Case(source: $0.location, message: $0.message, options: FixtureRunner.options(for: $0, explain: true)) }
-            let diff = try RulesDiff.compare(cases, old: context.rules.scorer, new: candidate, deadline: deadline)
-            return .json(["check": report.json(verbose: false), "diff": diff.json])
+            results = try FixtureRunner(scorer: candidate).run(fixtures, deadline: deadline)
         } catch {
-            return .json(["error": .string("the check \(error.description) (fixtures of \(context.checkFixtures.joined(separator: ", ")); CHECK_TIMEOUT)"),
-                          "kind": "timeout"], status: 422)
+            throw timedOut(error)
         }
+        let accuracy: [AccuracySet]
+        do {
+            accuracy = try AccuracySet.sets(in: results)
+        } catch {
+            throw HTTPError.conflict("the fixtures cannot be loaded: \(error)")
+        }
+        let report = CheckReport(results: results, rulesVersion: candidate.rulesVersion, accuracy: accuracy)
+        let cases = fixtures.map { RulesDiff.Case(source: $0.location, message: $0.message, options: FixtureRunner.options(for: $0, explain: true)) }
+        let diff: RulesDiff
+        do throws(DeadlineExceeded) {
+            diff = try RulesDiff.compare(cases, old: rules.scorer, new: candidate, deadline: deadline)
+        } catch {
+            throw timedOut(error)
+        }
+        return .json(["check": report.json(verbose: false), "diff": diff.json])
     }
 }
 

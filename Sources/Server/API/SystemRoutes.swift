@@ -4,9 +4,9 @@ import Foundation
 enum SystemRoutes {
     static func routes() -> [Route] {
         [
-            Route("GET", "/api/health", handler: .immediate { _, _ throws(HTTPError) in .json(["status": "ok"]) }),
-            Route("GET", "/openapi.json", handler: .immediate { _, _ throws(HTTPError) in
-                guard let document = OpenAPIDocument.bytes else { throw .notFound("the OpenAPI document is not installed") }
+            Route("GET", "/api/health", handler: .immediate { _, _ in .json(["status": "ok"]) }),
+            Route("GET", "/openapi.json", handler: .immediate { _, _ in
+                guard let document = OpenAPIDocument.bytes else { throw HTTPError.notFound("the OpenAPI document is not installed") }
                 return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: document)
             }),
         ]

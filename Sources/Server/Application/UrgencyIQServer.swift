@@ -14,7 +14,12 @@ public final class UrgencyIQServer: @unchecked Sendable {
     public let store: any Store
     public let rules: ActiveRules
     public let reloader: RulesReloader
-    public let context: APIContext
+    /// How the API scores, with the LLM toggle.
+    public let scoring: ScoringService
+    /// Every endpoint the API serves.
+    public let routes: [Route]
+    /// Threads for handlers that may block.
+    private let workers: WorkerPool
     private let daemon: HTTPDaemon
     private let watcher: RulesWatcher?
     /// This server's entry in the store's fleet table.
@@ -53,20 +58,26 @@ public final class UrgencyIQServer: @unchecked Sendable {
         reloader = RulesReloader(directory: configuration.rulesDirectory, rules: rules, limits: configuration.engineLimits,
                                  log: ruleLog, gate: configuration.rulesGate, gateTimeout: configuration.checkTimeout,
                                  onActivate: { registry.refresh() })
-        let watching: JSONValue = ["inotify": .bool(configuration.watchRules),
-                                   "poll_seconds": configuration.watchPoll.map(JSONValue.number) ?? .null]
-        context = APIContext(store: store, rules: rules, reloader: reloader, instance: registry,
-                             checkFixtures: configuration.rulesGate.map { [$0] } ?? configuration.checkFixtures, watching: watching,
-                             llm: toggle, llmClient: OpenAICompatibleClient(configuration: configuration.llm),
-                             limits: configuration.limits, seedFile: configuration.seedFile,
-                             workerThreads: configuration.http.workerThreads, workerQueue: configuration.http.workerQueue,
-                             llmWorkerThreads: configuration.http.llmWorkerThreads, checkTimeout: configuration.checkTimeout)
-        let handler = APIHandler(context: context, cors: configuration.cors, admin: AdminAccess(token: configuration.adminToken),
-                                 logger: RequestLogger(format: configuration.logFormat))
+        scoring = ScoringService(rules: rules, llm: toggle, llmClient: OpenAICompatibleClient(configuration: configuration.llm),
+                                 threads: configuration.http.llmWorkerThreads, queueLimit: configuration.http.workerQueue)
+        routes = MessageRoutes(store: store, scoring: scoring, limits: configuration.limits).routes
+            + CustomerRoutes(store: store).routes
+            + AdminRoutes(importer: SeedImporter(store: store, rules: rules), rescorer: Rescorer(store: store, rules: rules),
+                          scoring: scoring, seedFile: configuration.seedFile).routes
+            + RulesRoutes(rules: rules, reloader: reloader, scoring: scoring, instance: registry,
+                          watching: RulesWatching(inotify: configuration.watchRules, pollSeconds: configuration.watchPoll),
+                          limits: configuration.limits,
+                          checkFixtures: configuration.rulesGate.map { [$0] } ?? configuration.checkFixtures,
+                          checkTimeout: configuration.checkTimeout).routes
+            + SystemRoutes.routes()
+        workers = WorkerPool(threads: configuration.http.workerThreads, queueLimit: configuration.http.workerQueue, name: "http-worker")
+        let handler = APIHandler(routes: routes, workers: workers, cors: configuration.cors,
+                                 admin: AdminAccess(token: configuration.adminToken), logger: RequestLogger(format: configuration.logFormat))
         do {
             daemon = try HTTPDaemon(options: configuration.http, handler: handler)
         } catch {
-            context.stop()
+            workers.stop()
+            scoring.stop()
             store.close()
             throw ServerStartError(message: error.message)
         }
@@ -129,7 +140,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
         watcher?.stop()
         daemon.shutdown(timeout: timeout)
         registry.stop()
-        context.stop()
+        workers.stop()
+        scoring.stop()
         store.close()
     }
 }

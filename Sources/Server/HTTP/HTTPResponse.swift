@@ -37,22 +37,3 @@ public struct HTTPResponse: Sendable {
         headers.last { $0.name.lowercased() == name.lowercased() }?.value
     }
 }
-
-/// A failure a handler reports to the client: the status and the message of `{"error": …}`.
-public struct HTTPError: Error, Sendable, CustomStringConvertible {
-    public var status: Int
-    public var message: String
-    public var headers: [(name: String, value: String)]
-
-    public init(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) {
-        self.status = status
-        self.message = message
-        self.headers = headers
-    }
-
-    public static func badRequest(_ message: String) -> HTTPError { HTTPError(400, message) }
-    public static func notFound(_ message: String) -> HTTPError { HTTPError(404, message) }
-
-    public var response: HTTPResponse { .error(status, message, headers: headers) }
-    public var description: String { "\(status): \(message)" }
-}

@@ -1,14 +1,15 @@
-/// One endpoint: method, path template, who may call it, where it runs, and its handler.
+/// One endpoint: method, path template, who may call it, where it runs, and its handler. Handlers throw any
+/// error that renders itself (`HTTPResponseError`): the API answers with it.
 public struct Route: Sendable {
     /// Where a handler runs.
     public enum Handler: Sendable {
         /// On the I/O thread, answering before it returns: for cheap work (no database, no LLM).
-        case immediate(@Sendable (HTTPRequest, RouteParameters) throws(HTTPError) -> HTTPResponse)
+        case immediate(@Sendable (HTTPRequest, RouteParameters) throws -> HTTPResponse)
         /// On a worker thread, where it may block (reads, LLM calls, imports).
-        case worker(@Sendable (HTTPRequest, RouteParameters) throws(HTTPError) -> HTTPResponse)
+        case worker(@Sendable (HTTPRequest, RouteParameters) throws -> HTTPResponse)
         /// On the I/O thread without blocking: validates, then hands the work on (a write to the store's writer)
         /// and answers through `respond` when it is done.
-        case asynchronous(@Sendable (HTTPRequest, RouteParameters, @escaping HTTPRespond) throws(HTTPError) -> Void)
+        case asynchronous(@Sendable (HTTPRequest, RouteParameters, @escaping HTTPRespond) throws -> Void)
     }
 
     /// A path segment: fixed text, or `{id}`, a positive integer that fits 64 bits.
@@ -35,7 +36,7 @@ public struct Route: Sendable {
 
     /// A route whose handler runs on a worker thread.
     public init(_ method: String, _ template: String, admin: Bool = false,
-                worker: @escaping @Sendable (HTTPRequest, RouteParameters) throws(HTTPError) -> HTTPResponse) {
+                worker: @escaping @Sendable (HTTPRequest, RouteParameters) throws -> HTTPResponse) {
         self.init(method, template, admin: admin, handler: .worker(worker))
     }
 

@@ -1,0 +1,60 @@
+import Support
+
+/// The query parameters of `GET /api/messages`, validated (bad values are 400s naming the parameter).
+enum MessageListing {
+    static let defaultLimit = 100
+    static let maximumLimit = 1000
+
+    static func query(from request: HTTPRequest) throws(HTTPError) -> MessageQuery {
+        var query = MessageQuery()
+        if let status = request.queryValue("status") {
+            guard let filter = MessageQuery.StatusFilter(rawValue: status) else {
+                throw .badRequest("status must be open, resolved or all")
+            }
+            query.status = filter
+        }
+        if let sort = request.queryValue("sort") {
+            guard let order = MessageQuery.Sort(rawValue: sort) else { throw .badRequest("sort must be urgency or time") }
+            query.sort = order
+        }
+        if let user = request.queryValue("user_id") {
+            guard let id = positiveInteger(user) else { throw .badRequest("user_id must be a positive integer") }
+            query.customerID = id
+        }
+        if let search = request.queryValue("search"), !search.isEmpty {
+            guard search.unicodeScalars.count <= 500 else { throw .badRequest("search is too long (at most 500 characters)") }
+            query.search = search
+        }
+        if let since = request.queryValue("since_id") {
+            guard let id = since == "0" ? 0 : RequestFields.plainPositiveInteger(since) else {
+                throw .badRequest("since_id must be a non-negative integer")
+            }
+            query.sinceID = id
+        }
+        if let limit = request.queryValue("limit") {
+            guard let value = RequestFields.plainPositiveInteger(limit).map(Int.init), (1...maximumLimit).contains(value) else {
+                throw .badRequest("limit must be an integer from 1 to \(maximumLimit)")
+            }
+            query.limit = value
+        } else {
+            query.limit = defaultLimit
+        }
+        if let token = request.queryValue("cursor"), !token.isEmpty {  // empty: the first page
+            guard let cursor = PageCursor(token: token), cursor.sort == query.sort else {
+                throw .badRequest("cursor is not valid for this listing (take it from the Link header)")
+            }
+            query.after = cursor
+        }
+        return query
+    }
+
+    /// The URL of the next page: the same parameters with the new cursor.
+    static func link(for request: HTTPRequest, cursor: PageCursor) -> String {
+        var parameters = request.query.filter { $0.name != "cursor" }
+        parameters.append(("cursor", cursor.token))
+        return request.path + "?" + parameters.map { FormDecoder.encode($0.name) + "=" + FormDecoder.encode($0.value) }
+            .joined(separator: "&")
+    }
+
+    private static func positiveInteger(_ text: String) -> Int64? { RequestFields.plainPositiveInteger(text) }
+}
