@@ -79,7 +79,6 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     void *grown = realloc(ptr, nsize);
     if (grown == NULL) return NULL;
     host->memory_used = host->memory_used - old + nsize;
-    if (host->memory_used > host->memory_peak) host->memory_peak = host->memory_used;
     if (nsize < old) release_excess(host);
     return grown;
 }

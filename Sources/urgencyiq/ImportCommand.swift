@@ -25,7 +25,7 @@ enum ImportCommand {
         let file = arguments.positionals[0]
         guard let (configuration, store) = ServerCommandSupport.openStore(arguments, command: "import") else { return 2 }
         defer { store.close() }
-        let scorer = RulesOptions.loadScorer(arguments, log: StandardErrorLogSink(minimumLevel: .warn))
+        let scorer = RulesOptions.loadScorer(directory: configuration.rulesDirectory, log: StandardErrorLogSink(minimumLevel: .warn))
         let scoring = ServerCommandSupport.batchScoring(configuration, store: store)
         let progress = ProgressReporter(label: "importing", total: 100)
         let report: ImportReport

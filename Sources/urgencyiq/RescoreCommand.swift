@@ -31,7 +31,7 @@ enum RescoreCommand {
         }
         guard let (configuration, store) = ServerCommandSupport.openStore(arguments, command: "rescore") else { return 2 }
         defer { store.close() }
-        let scorer = RulesOptions.loadScorer(arguments, log: StandardErrorLogSink(minimumLevel: .warn))
+        let scorer = RulesOptions.loadScorer(directory: configuration.rulesDirectory, log: StandardErrorLogSink(minimumLevel: .warn))
         let scoring = ServerCommandSupport.batchScoring(configuration, store: store)
         let rescorer = Rescorer(store: store, rules: ActiveRules(scorer))
         let report: RescoreReport

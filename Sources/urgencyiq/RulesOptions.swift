@@ -11,9 +11,15 @@ enum RulesOptions {
         arguments.value("--rules") ?? ProcessInfo.processInfo.environment["URGENCYIQ_RULES"] ?? "rules"
     }
 
-    /// Loads the scorer, or exits with status 2 and the rule error (file:line: message).
+    /// Loads the scorer from the directory the arguments name, or exits with status 2 and the rule error
+    /// (file:line: message).
     static func loadScorer(_ arguments: ParsedArguments, log: any RuleLogSink = StandardErrorLogSink()) -> Scorer {
-        let directory = directory(arguments)
+        loadScorer(directory: directory(arguments), log: log)
+    }
+
+    /// Loads the scorer from `directory` (for commands that read the server's configuration, `.env` included,
+    /// the configured one), or exits with status 2 and the rule error.
+    static func loadScorer(directory: String, log: any RuleLogSink = StandardErrorLogSink()) -> Scorer {
         do {
             return try Scorer(rulesDirectory: directory, log: log)
         } catch {

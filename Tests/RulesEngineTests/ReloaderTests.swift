@@ -106,4 +106,16 @@ final class ReloaderTests: XCTestCase {
         XCTAssertTrue(reloader.reload(trigger: .fileChange).repeated)
         XCTAssertEqual(rules.attemptCounts, [.rejected: 1])
     }
+
+    /// The watcher wakes the reloader for rule files, not for an editor's swap and backup files.
+    func testOnlyRuleFilesAreRuleEvents() {
+        func names(_ name: String) -> Bool { RulesWatcher.namesRuleFile(ArraySlice(Array(name.utf8) + [0, 0, 0])) }
+        XCTAssertTrue(names("urgency.lua"))
+        XCTAssertTrue(names("lib/x.lua"))
+        XCTAssertFalse(names(".urgency.lua.swp"))
+        XCTAssertFalse(names("urgency.lua~"))
+        XCTAssertFalse(names("4913"))
+        XCTAssertFalse(names(".lua"))
+        XCTAssertFalse(names(""))
+    }
 }

@@ -38,7 +38,6 @@ size_t uiq_budget_limit(const uiq_memory_budget *budget);
 typedef struct uiq_host {
     size_t memory_used;
     size_t memory_limit;
-    size_t memory_peak;
     long long instruction_budget;
     long long pattern_steps;   /// string-pattern matching steps left in the current run (same budget)
     int budget_exhausted;      /// the budget hook fired (or the pattern steps ran out) during the current run

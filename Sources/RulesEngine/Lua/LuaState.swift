@@ -24,10 +24,6 @@ final class LuaState {
 
     deinit { uiq_state_close(raw) }
 
-    /// Bytes the state currently holds.
-    var memoryUsed: Int { Int(uiq_host_of(raw).pointee.memory_used) }
-    /// The most bytes the state ever held.
-    var memoryPeak: Int { Int(uiq_host_of(raw).pointee.memory_peak) }
     /// Whether the budget hook fired during the last run.
     var budgetExhausted: Bool { uiq_host_of(raw).pointee.budget_exhausted != 0 }
     /// Whether an allocation was refused at the cap during the last run.

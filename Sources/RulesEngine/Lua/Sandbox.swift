@@ -16,8 +16,6 @@ enum Sandbox {
     static let libraryAllowlist = ["string", "table", "math", "utf8"]
     /// The only `os` functions rules may use.
     static let osAllowlist = ["time", "clock", "date"]
-    /// Host modules exposed as globals and in `ctx`.
-    static let hostModules = ["keywords", "re", "log", "llm", "decimal", "lexicon"]
 
     static let chunkName = "=[sandbox]"
     /// Where the bounded string-pattern functions are registered; they replace the string library's own.

@@ -117,19 +117,31 @@ public final class RulesWatcher: @unchecked Sendable {
         }
     }
 
-    /// Reads the events in `buffer`; true when any concerns the rules.
+    /// Reads the events in `buffer`; true when any concerns the rules: a `.lua` file, a folder (created, removed,
+    /// moved: it may hold rule files), a watched folder itself gone, or events lost to an overflowing queue. An
+    /// editor's swap and backup files are not the rules.
     private func handleEvents(_ buffer: [UInt8], count: Int) -> Bool {
         var offset = 0
         var relevant = false
+        let folderOrLost = UInt32(IN_ISDIR) | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF) | UInt32(IN_IGNORED) | UInt32(IN_Q_OVERFLOW)
         while offset + MemoryLayout<inotify_event>.size <= count {
             let event = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: inotify_event.self) }
-            offset += MemoryLayout<inotify_event>.size + Int(event.len)
+            let nameStart = offset + MemoryLayout<inotify_event>.size
+            offset = nameStart + Int(event.len)
             if event.mask & UInt32(IN_IGNORED) != 0 {
                 watches[event.wd] = nil  // its directory went away; watchTree re-adds it if it comes back
             }
-            relevant = true
+            if event.mask & folderOrLost != 0 || RulesWatcher.namesRuleFile(buffer[nameStart..<min(offset, count)]) {
+                relevant = true
+            }
         }
         return relevant
+    }
+
+    /// Whether an event's name (NUL-padded) is a `.lua` file's.
+    static func namesRuleFile(_ name: ArraySlice<UInt8>) -> Bool {
+        let bytes = name.prefix { $0 != 0 }
+        return bytes.count > 4 && bytes.suffix(4).elementsEqual(".lua".utf8)
     }
 
     /// Names, sizes and modification times of the `.lua` files: changes when any file does.

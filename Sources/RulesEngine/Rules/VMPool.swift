@@ -45,6 +45,4 @@ final class VMPool: Sendable {
         }
     }
 
-    /// Idle states right now (for tests and status).
-    var idleCount: Int { idle.withLock { $0.count } }
 }
