@@ -87,15 +87,12 @@ enum CheckCommand {
             }
             overrides[keyPath: keyPath] = value
         }
-        var fixtures: [Fixture] = []
+        var fixtures: [Fixture]
         do {
             let paths = arguments.positionals.isEmpty ? defaultPaths : arguments.positionals
             let loading = ProgressReporter(label: "loading fixtures")
-            for file in try FixtureLoader.files(in: paths) {
-                let before = fixtures.count
-                fixtures += try FixtureLoader.load(file, expectedColumn: arguments.value("--expected-column") ?? "expected") {
-                    loading.update(before + $0)
-                }
+            fixtures = try FixtureLoader.loadAll(paths, expectedColumn: arguments.value("--expected-column") ?? "expected") {
+                loading.update($0)
             }
             loading.finish()
         } catch {

@@ -36,6 +36,18 @@ public enum FixtureLoader {
         return files
     }
 
+    /// Every fixture under `paths` (files as given, directories' `.csv` files), in order. `progress` is told the
+    /// fixtures read so far, now and then.
+    public static func loadAll(_ paths: [String], expectedColumn: String = "expected",
+                               progress: ((Int) -> Void)? = nil) throws(FixtureError) -> [Fixture] {
+        var fixtures: [Fixture] = []
+        for file in try files(in: paths) {
+            let before = fixtures.count
+            fixtures += try load(file, expectedColumn: expectedColumn, progress: progress.map { report in { report(before + $0) } })
+        }
+        return fixtures
+    }
+
     /// Every fixture of `file`, in order. `progress` is told the rows read so far, now and then.
     public static func load(_ file: String, expectedColumn: String = "expected",
                             progress: ((Int) -> Void)? = nil) throws(FixtureError) -> [Fixture] {

@@ -156,9 +156,9 @@ public final class RulesReloader: Sendable {
 
     /// Runs the fixtures under `directory` against `scorer`, within `deadline`.
     public static func runGate(_ directory: String, scorer: Scorer, deadline: Deadline) -> GateResult {
-        var fixtures: [Fixture] = []
+        let fixtures: [Fixture]
         do {
-            for file in try FixtureLoader.files(in: [directory]) { fixtures += try FixtureLoader.load(file) }
+            fixtures = try FixtureLoader.loadAll([directory])
         } catch {
             return GateResult(directory: directory, passed: 0, failed: 0, failures: ["\(error)"])
         }

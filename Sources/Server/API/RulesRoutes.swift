@@ -141,11 +141,9 @@ struct RulesRoutes {
         var limits = rules.scorer.limits
         limits.sharedMemory = LuaMemoryBudget(limit: limits.memoryPerState)
         let candidate = try Scorer(ruleSet: try RuleSet(files: files), limits: limits, log: DiscardingLogSink())
-        var fixtures: [Fixture] = []
+        let fixtures: [Fixture]
         do {
-            for file in try FixtureLoader.files(in: checkFixtures.filter { FileManager.default.fileExists(atPath: $0) }) {
-                fixtures += try FixtureLoader.load(file)
-            }
+            fixtures = try FixtureLoader.loadAll(checkFixtures.filter { FileManager.default.fileExists(atPath: $0) })
         } catch {
             throw HTTPError.conflict("the fixtures cannot be loaded: \(error)")
         }

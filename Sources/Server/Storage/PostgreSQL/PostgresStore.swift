@@ -19,7 +19,7 @@ public final class PostgresStore: Store {
         } catch {
             throw StoreError("cannot open the PostgreSQL database: \(error.message)")
         }
-        writer = PostgresWriter(url: url)
+        writer = PostgresWriter(url: url, apply: PostgresStore.apply)
         pool = PostgresPool(url: url, size: poolSize)
     }
 
@@ -38,7 +38,7 @@ public final class PostgresStore: Store {
         guard !batch.isEmpty else { return ImportBatchResult(messagesAdded: 0, customersAdded: 0) }
         return try pool.withConnection { connection throws(PostgresError) in
             try connection.transaction { () throws(PostgresError) in
-                let (ids, customers) = try PostgresWriter.insert(batch, connection)
+                let (ids, customers) = try PostgresStore.insert(batch, connection)
                 return ImportBatchResult(messagesAdded: ids.compactMap { $0 }.count, customersAdded: customers)
             }
         }
@@ -180,30 +180,13 @@ public final class PostgresStore: Store {
             }
 
             var pageFilters = filters
-            let order: String
-            switch query.sort {
-            case .urgency:
-                order = "urgency DESC, created_at DESC, id DESC"
-                if let after = query.after {
-                    pageFilters.append("(urgency, created_at, id) < (\(parameter(.real(after.urgency))), "
-                                       + "\(parameter(.integer(after.createdAt.microseconds))), \(parameter(.integer(after.id))))")
-                }
-            case .time:
-                order = "created_at DESC, id DESC"
-                if let after = query.after {
-                    pageFilters.append("(created_at, id) < (\(parameter(.integer(after.createdAt.microseconds))), "
-                                       + "\(parameter(.integer(after.id))))")
-                }
-            }
-            let limit = parameter(.integer(Int64(query.limit + 1)))
+            let paging = KeysetPaging(query, id: "id")
+            if let after = paging.afterFilter(paging.after.map { parameter(PostgresValue($0)) }) { pageFilters.append(after) }
+            let limit = parameter(.integer(KeysetPaging.rowsToRead(query)))
             let rows = try connection.query("SELECT \(PostgresStore.columns) FROM messages\(PostgresStore.whereClause(pageFilters)) "
-                                            + "ORDER BY \(order) LIMIT \(limit)", values)
+                                            + "ORDER BY \(paging.order) LIMIT \(limit)", values)
             var messages = (0..<rows.count).map { PostgresStore.message(rows, $0) }
-            var next: PageCursor?
-            if messages.count > query.limit {
-                messages.removeLast()
-                next = messages.last.map { PageCursor(after: $0, sort: query.sort) }
-            }
+            let next = KeysetPaging.cut(&messages, query)
             let replies = try PostgresStore.replies(for: messages.map(\.id), connection)
             for index in messages.indices { messages[index].replies = replies[messages[index].id] ?? [] }
             return MessagePage(messages: messages, total: total, next: next)
@@ -253,6 +236,72 @@ public final class PostgresStore: Store {
                                    resolvedMessages: Int(rows.integer(0, 2)), averageUrgency: rows.real(0, 3),
                                    firstContact: Timestamp(microseconds: rows.integer(0, 4)),
                                    lastContact: Timestamp(microseconds: rows.integer(0, 5)))
+        }
+    }
+
+    // MARK: What a batch of queued writes does
+
+    /// Performs `writes` inside the current transaction: new messages first, in one statement, then the rest in
+    /// order. The outcome of each write, in order.
+    static func apply(_ writes: [StoreWrite], _ connection: PostgresConnection) throws(PostgresError) -> [StoreWriteOutcome] {
+        var outcomes = [StoreWriteOutcome](repeating: .applied(found: false), count: writes.count)
+        var inserts: [(index: Int, message: NewMessage)] = []
+        for (index, write) in writes.enumerated() { if case .insert(let message) = write { inserts.append((index, message)) } }
+        if !inserts.isEmpty {
+            let ids = try insert(inserts.map(\.message), connection).ids
+            for (position, insert) in inserts.enumerated() { outcomes[insert.index] = .inserted(id: ids[position] ?? 0) }
+        }
+        for (index, write) in writes.enumerated() {
+            let rows: PostgresRows
+            switch write {
+            case .insert:
+                continue
+            case .reply(let id, let agent, let text, let time):
+                rows = try connection.query("""
+                    INSERT INTO replies(message_id, agent_name, body, created_at) SELECT id, $2, $3, $4 FROM messages WHERE id = $1
+                    """, [.integer(id), .text(agent), .text(text), .integer(time.microseconds)])
+            case .resolve(let id):
+                rows = try connection.query("UPDATE messages SET status = 'resolved' WHERE id = $1", [.integer(id)])
+            case .assign(let id, let agent, let time):
+                rows = try connection.query("UPDATE messages SET assigned_to = $2, assigned_at = $3 WHERE id = $1",
+                                            [.integer(id), .text(agent), .integer(time.microseconds)])
+            case .unassign(let id):
+                rows = try connection.query("UPDATE messages SET assigned_to = NULL, assigned_at = NULL WHERE id = $1", [.integer(id)])
+            }
+            outcomes[index] = .applied(found: rows.affected > 0)
+        }
+        return outcomes
+    }
+
+    /// Inserts `messages` (creating new customers) with one statement each for customers, ids and messages.
+    /// The id of each message (nil for an imported row already present), and how many customers were new.
+    static func insert(_ messages: [NewMessage], _ connection: PostgresConnection) throws(PostgresError)
+        -> (ids: [Int64?], newCustomers: Int) {
+        let customers = try connection.query(
+            "INSERT INTO customers(id) SELECT DISTINCT unnest($1::bigint[]) ON CONFLICT DO NOTHING",
+            [.integers(messages.map(\.customerID))]).affected
+        let reserved = try connection.query("SELECT nextval('messages_id_seq') FROM generate_series(1, $1)",
+                                            [.integer(Int64(messages.count))])
+        let ids = (0..<reserved.count).map { reserved.integer($0, 0) }
+        let inserted = try connection.query("""
+            INSERT INTO messages(id, customer_id, body, created_at, urgency, rules_version, breakdown, import_key)
+            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::float8[], $6::text[], $7::text[], $8::text[])
+            ON CONFLICT (import_key) WHERE import_key IS NOT NULL DO NOTHING
+            RETURNING id
+            """, [.integers(ids), .integers(messages.map(\.customerID)), .texts(messages.map(\.body)),
+                  .integers(messages.map(\.createdAt.microseconds)), .reals(messages.map(\.urgency)),
+                  .texts(messages.map(\.rulesVersion)), .texts(messages.map(\.breakdownJSON)), .texts(messages.map(\.importKey))])
+        let stored = Set((0..<inserted.count).map { inserted.integer($0, 0) })
+        return (ids.map { stored.contains($0) ? $0 : nil }, customers)
+    }
+}
+
+extension PostgresValue {
+    /// A cursor key value, bound as PostgreSQL stores it.
+    init(_ key: KeysetPaging.KeyValue) {
+        switch key {
+        case .real(let value): self = .real(value)
+        case .integer(let value): self = .integer(value)
         }
     }
 }

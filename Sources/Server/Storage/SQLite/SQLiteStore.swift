@@ -261,30 +261,16 @@ public final class SQLiteStore: Store {
             }
 
             var pageFilters = filters, pageValues = sourceValues + values
-            let order: String
-            switch query.sort {
-            case .urgency:
-                order = "urgency DESC, created_at DESC, messages.id DESC"
-                if let after = query.after {
-                    pageFilters.append("(urgency, created_at, messages.id) < (?, ?, ?)")
-                    pageValues += [.real(after.urgency), .integer(after.createdAt.microseconds), .integer(after.id)]
-                }
-            case .time:
-                order = "created_at DESC, messages.id DESC"
-                if let after = query.after {
-                    pageFilters.append("(created_at, messages.id) < (?, ?)")
-                    pageValues += [.integer(after.createdAt.microseconds), .integer(after.id)]
-                }
+            let paging = KeysetPaging(query, id: "messages.id")
+            if let after = paging.afterFilter(paging.after.map { _ in "?" }) {
+                pageFilters.append(after)
+                pageValues += paging.after.map(SQLiteValue.init)
             }
-            pageValues.append(.integer(Int64(query.limit + 1)))
+            pageValues.append(.integer(KeysetPaging.rowsToRead(query)))
             var messages: [Message] = []
             try connection.query("SELECT \(SQLiteStore.columns) FROM \(source)\(SQLiteStore.whereClause(pageFilters)) "
-                                 + "ORDER BY \(order) LIMIT ?", pageValues) { messages.append(SQLiteStore.message(from: $0)) }
-            var next: PageCursor?
-            if messages.count > query.limit {
-                messages.removeLast()
-                next = messages.last.map { PageCursor(after: $0, sort: query.sort) }
-            }
+                                 + "ORDER BY \(paging.order) LIMIT ?", pageValues) { messages.append(SQLiteStore.message(from: $0)) }
+            let next = KeysetPaging.cut(&messages, query)
             let replies = try SQLiteStore.replies(for: messages.map(\.id), connection)
             for index in messages.indices { messages[index].replies = replies[messages[index].id] ?? [] }
             return MessagePage(messages: messages, total: total, next: next)
@@ -329,6 +315,16 @@ public final class SQLiteStore: Store {
                                           lastContact: Timestamp(microseconds: row.integer(5)))
             }
             return profile
+        }
+    }
+}
+
+extension SQLiteValue {
+    /// A cursor key value, bound as SQLite stores it.
+    init(_ key: KeysetPaging.KeyValue) {
+        switch key {
+        case .real(let value): self = .real(value)
+        case .integer(let value): self = .integer(value)
         }
     }
 }

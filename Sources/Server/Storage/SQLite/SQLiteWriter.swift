@@ -1,5 +1,4 @@
 import Foundation
-import Support
 
 /// The one connection that writes, on its own thread, committing in batches: every write waiting when a
 /// transaction starts goes into it, each in a savepoint of its own (one failing write does not undo the others).
@@ -10,11 +9,7 @@ final class SQLiteWriter: @unchecked Sendable {
 
     private let connection: SQLiteConnection
     private let indexer: SQLiteSearchIndexer?
-    private let condition = NSCondition()
-    private var pending: [Operation] = []
-    private var stopping = false
-    private var stopped = false
-    private var thread: Thread?
+    private var loop: BatchingWriter<Operation>!
 
     /// One write: `run` reports whether it succeeded (a failure is rolled back to its savepoint); `finish` is
     /// called after the transaction ends, with the commit error if there was one.
@@ -31,13 +26,12 @@ final class SQLiteWriter: @unchecked Sendable {
     init(connection: SQLiteConnection, indexer: SQLiteSearchIndexer? = nil) {
         self.connection = connection
         self.indexer = indexer
-        let thread = Thread { [unowned self] in
-            nameCurrentThread("sqlite-writer")
-            self.loop()
+        let idleWork = indexer.map { indexer in
+            BatchingWriter<Operation>.IdleWork(due: { indexer.isDue(writerIdle: $0) }, run: { try? indexer.step(connection) })
         }
-        thread.stackSize = 1 << 20
-        self.thread = thread
-        thread.start()
+        loop = BatchingWriter(name: "sqlite-writer", maximumBatch: SQLiteWriter.maximumBatch, idleWork: idleWork) { [unowned self] batch in
+            commit(batch)
+        }
     }
 
     /// Queues `body` for the next transaction and returns at once; `completion` runs on the writer thread once
@@ -61,14 +55,7 @@ final class SQLiteWriter: @unchecked Sendable {
             case nil: completion(.failure(StoreError("the write did not run")))
             }
         })
-        condition.lock()
-        guard !stopping else {
-            condition.unlock()
-            return completion(.failure(StoreError("the store is shutting down")))
-        }
-        pending.append(operation)
-        condition.signal()
-        condition.unlock()
+        if !loop.submit(operation) { completion(.failure(StoreError("the store is shutting down"))) }
     }
 
     /// Runs `body` on the writer connection inside the next transaction and waits for the commit.
@@ -77,44 +64,12 @@ final class SQLiteWriter: @unchecked Sendable {
     }
 
     /// Commits what is pending, then stops the thread. Later writes fail.
-    func close() {
-        condition.lock()
-        stopping = true
-        condition.signal()
-        while !stopped { condition.wait() }
-        condition.unlock()
-    }
-
-    /// Runs on the writer thread until `close`: batches of writes, and the search indexer in between.
-    private func loop() {
-        while true {
-            condition.lock()
-            while pending.isEmpty && !stopping {
-                if let indexer, indexer.isDue(writerIdle: true) {
-                    condition.unlock()
-                    try? indexer.step(connection)
-                    condition.lock()
-                    continue
-                }
-                condition.wait()
-            }
-            if pending.isEmpty && stopping {
-                stopped = true
-                condition.broadcast()
-                condition.unlock()
-                return
-            }
-            let batch = Array(pending.prefix(SQLiteWriter.maximumBatch))
-            pending.removeFirst(batch.count)
-            condition.unlock()
-            commit(batch)
-            if let indexer, indexer.isDue(writerIdle: false) { try? indexer.step(connection) }
-        }
-    }
+    func close() { loop.close() }
 
     /// Tells the indexer (on the writer thread) that messages up to `id` exist.
     func noteInserted(through id: Int64) { indexer?.noteInserted(through: id) }
 
+    /// One transaction for the batch, each write in a savepoint of its own.
     private func commit(_ batch: [Operation]) {
         do {
             try connection.query("BEGIN IMMEDIATE")

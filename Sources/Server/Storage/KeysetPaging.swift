@@ -1,0 +1,43 @@
+/// Keyset paging of a message listing, the same on both stores: the ORDER BY of the sort, the row comparison
+/// that starts after the cursor, and the one extra row read that tells whether there is a next page.
+struct KeysetPaging {
+    /// A value of the cursor's key, for the store to bind.
+    enum KeyValue {
+        case real(Double)
+        case integer(Int64)
+    }
+
+    /// `ORDER BY` text, most urgent (or newest) first, the id breaking ties.
+    let order: String
+    /// The key columns, as compared with the cursor.
+    let columns: [String]
+    /// The cursor's key, in the order of `columns`; empty on the first page.
+    let after: [KeyValue]
+
+    init(_ query: MessageQuery, id: String) {
+        switch query.sort {
+        case .urgency:
+            columns = ["urgency", "created_at", id]
+            after = query.after.map { [.real($0.urgency), .integer($0.createdAt.microseconds), .integer($0.id)] } ?? []
+        case .time:
+            columns = ["created_at", id]
+            after = query.after.map { [.integer($0.createdAt.microseconds), .integer($0.id)] } ?? []
+        }
+        order = columns.map { $0 + " DESC" }.joined(separator: ", ")
+    }
+
+    /// The filter that starts after the cursor, with the store's placeholders for `after`; nil on the first page.
+    func afterFilter(_ placeholders: [String]) -> String? {
+        after.isEmpty ? nil : "(\(columns.joined(separator: ", "))) < (\(placeholders.joined(separator: ", ")))"
+    }
+
+    /// Rows to read: the page and one more.
+    static func rowsToRead(_ query: MessageQuery) -> Int64 { Int64(query.limit + 1) }
+
+    /// Drops the extra row read, if any: then there is a next page, starting after the last message kept.
+    static func cut(_ messages: inout [Message], _ query: MessageQuery) -> PageCursor? {
+        guard messages.count > query.limit else { return nil }
+        messages.removeLast(messages.count - query.limit)
+        return messages.last.map { PageCursor(after: $0, sort: query.sort) }
+    }
+}
