@@ -10,9 +10,9 @@ enum ImportCommand {
         synopsis: "import [--db PATH] [--rules DIR] [--env-file PATH] FILE.csv",
         summary: "Import messages (User ID, Timestamp (UTC), Message Body), scoring each; re-importing adds nothing.",
         options: [
-            .init(names: ["--db"], valueName: "PATH", help: "SQLite database file (default instance/urgencyiq.db)"),
+            ServerCommandSupport.databaseOption,
             RulesOptions.option,
-            .init(names: ["--env-file"], valueName: "PATH", help: "variables file (default .env, when present)"),
+            ServerCommandSupport.envFileOption,
         ],
         details: "Rows with a bad user id, timestamp or an empty message are reported with their line and skipped.\n"
             + "Exit status: 0 imported, 1 the store failed, 2 usage error or the file cannot be read.")
@@ -23,15 +23,13 @@ enum ImportCommand {
             return 2
         }
         let file = arguments.positionals[0]
-        guard let (configuration, store) = ServerCommandSupport.openStore(arguments, command: "import") else { return 2 }
-        defer { store.close() }
-        let scorer = RulesOptions.loadScorer(directory: configuration.rulesDirectory, log: StandardErrorLogSink(minimumLevel: .warn))
-        let scoring = ServerCommandSupport.batchScoring(configuration, store: store)
+        guard let job = ServerCommandSupport.openBatchJob(arguments, command: "import") else { return 2 }
+        defer { job.store.close() }
         let progress = ProgressReporter(label: "importing", total: 100)
         let report: ImportReport
         do {
-            report = try SeedImporter(store: store, rules: ActiveRules(scorer))
-                .importFile(file, options: scoring.options, concurrency: scoring.concurrency) { bytes, total in
+            report = try SeedImporter(store: job.store, rules: job.rules)
+                .importFile(file, options: job.options, concurrency: job.concurrency) { bytes, total in
                 progress.update(total > 0 ? bytes * 100 / total : 0)
             }
         } catch {
@@ -45,7 +43,7 @@ enum ImportCommand {
             Terminal.error("… and \(report.skippedCount - report.skipped.count) more rows skipped")
         }
         Terminal.write("import: \(report.rows) rows, \(report.messages) messages and \(report.customers) customers added, "
-            + "\(report.duplicates) already present, \(report.skippedCount) skipped (rules \(scorer.rulesVersion))\n")
+            + "\(report.duplicates) already present, \(report.skippedCount) skipped (rules \(job.rules.scorer.rulesVersion))\n")
         return 0
     }
 }

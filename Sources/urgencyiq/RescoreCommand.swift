@@ -10,10 +10,10 @@ enum RescoreCommand {
         synopsis: "rescore [--db PATH] [--rules DIR] [--status open|resolved|all] [--env-file PATH]",
         summary: "Score stored messages again with the current rules; reports how many changed and by how much.",
         options: [
-            .init(names: ["--db"], valueName: "PATH", help: "SQLite database file (default instance/urgencyiq.db)"),
+            ServerCommandSupport.databaseOption,
             RulesOptions.option,
             .init(names: ["--status"], valueName: "STATUS", help: "which messages: open (default), resolved or all"),
-            .init(names: ["--env-file"], valueName: "PATH", help: "variables file (default .env, when present)"),
+            ServerCommandSupport.envFileOption,
         ],
         details: "Runs beside a running server (it writes in batches of \(Rescorer.batchSize) messages, one transaction each).\n"
             + "A running server can do the same with POST /admin/rescore.\n"
@@ -29,16 +29,14 @@ enum RescoreCommand {
             Terminal.error("urgencyiq rescore: --status must be open, resolved or all, got '\(statusText)'")
             return 2
         }
-        guard let (configuration, store) = ServerCommandSupport.openStore(arguments, command: "rescore") else { return 2 }
-        defer { store.close() }
-        let scorer = RulesOptions.loadScorer(directory: configuration.rulesDirectory, log: StandardErrorLogSink(minimumLevel: .warn))
-        let scoring = ServerCommandSupport.batchScoring(configuration, store: store)
-        let rescorer = Rescorer(store: store, rules: ActiveRules(scorer))
+        guard let job = ServerCommandSupport.openBatchJob(arguments, command: "rescore") else { return 2 }
+        defer { job.store.close() }
+        let rescorer = Rescorer(store: job.store, rules: job.rules)
         let report: RescoreReport
         do {
             let progress = ProgressReporter(label: "rescoring", total: try rescorer.count(status: status))
             defer { progress.finish() }
-            report = try rescorer.run(status: status, options: scoring.options, concurrency: scoring.concurrency) { done in
+            report = try rescorer.run(status: status, options: job.options, concurrency: job.concurrency) { done in
                 progress.update(done)
             }
         } catch {

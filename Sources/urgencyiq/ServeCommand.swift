@@ -11,7 +11,7 @@ enum ServeCommand {
         options: [
             .init(names: ["--host"], valueName: "HOST", help: "interface to listen on (default 127.0.0.1; 0.0.0.0 for all)"),
             .init(names: ["--port"], valueName: "PORT", help: "port (default 5000; 0 picks a free one)"),
-            .init(names: ["--db"], valueName: "PATH", help: "SQLite database file (default instance/urgencyiq.db)"),
+            ServerCommandSupport.databaseOption,
             RulesOptions.option,
             .init(names: ["--log-format"], valueName: "FORMAT", help: "request log: text (default), json or off"),
             .init(names: ["--gate"], valueName: "DIR", help: "fixtures a changed rule set must pass before it goes live"),
@@ -19,7 +19,7 @@ enum ServeCommand {
                   help: "also compare the rules files this often (for mounts that deliver no file events)"),
             .init(names: ["--no-watch"], help: "do not reload when the rules files change (SIGHUP and the API still do)"),
             .init(names: ["--reuse-port"], help: "share the port with other servers (SO_REUSEPORT), e.g. to start a new one before stopping the old"),
-            .init(names: ["--env-file"], valueName: "PATH", help: "variables file (default .env, when present)"),
+            ServerCommandSupport.envFileOption,
         ],
         details: "Environment variables (flags win, then the environment, then the .env file):\n"
             + ServerConfiguration.variables.map { "  " + $0.name.padding(toLength: 26, withPad: " ", startingAt: 0) + $0.meaning }
@@ -66,45 +66,5 @@ enum ServeCommand {
             Terminal.error("urgencyiq: stopped")
             return 0
         }
-    }
-}
-
-/// Configuration shared by the commands that open the store.
-enum ServerCommandSupport {
-    static func configuration(_ arguments: ParsedArguments) throws -> ServerConfiguration {
-        var flags: [String: String] = [:]
-        for name in ["host", "port", "db", "rules", "log-format", "gate", "watch-poll"] {
-            if let value = arguments.value("--" + name) { flags[name] = value }
-        }
-        var configuration = try ServerConfiguration.load(flags: flags, environment: ProcessInfo.processInfo.environment,
-                                                         envFile: arguments.value("--env-file") ?? ".env")
-        if arguments.flag("--no-watch") { configuration.watchRules = false }
-        if arguments.flag("--reuse-port") { configuration.http.reusePort = true }
-        return configuration
-    }
-
-    /// The configuration and the opened store for a command that works on the database (`import`, `rescore`);
-    /// nil after printing why, when either fails.
-    static func openStore(_ arguments: ParsedArguments, command: String) -> (configuration: ServerConfiguration, store: any Store)? {
-        do {
-            let configuration = try configuration(arguments)
-            return (configuration, try UrgencyIQServer.openStore(configuration))
-        } catch {
-            Terminal.error("urgencyiq \(command): \(error)")
-            return nil
-        }
-    }
-
-    /// How `import` and `rescore` score: the stored LLM toggle, through the configured LLM endpoint, on as
-    /// many threads as the LLM may take calls when a model may be called.
-    static func batchScoring(_ configuration: ServerConfiguration, store: any Store) -> (options: ScoringOptions, concurrency: Int) {
-        let enabled = (try? LLMToggle(store: store, initial: configuration.useLLMByDefault).isEnabled) ?? false
-        let client = OpenAICompatibleClient(configuration: configuration.llm)
-        let mayBlock = enabled && configuration.llm.hasKey
-        if mayBlock {
-            Terminal.error("LLM step on: calling \(configuration.llm.completionsURL), at most \(configuration.llm.maximumConcurrency) calls at once")
-        }
-        return (ScoringOptions(explain: true, llmEnabled: enabled, llm: .live(client)),
-                mayBlock ? configuration.llm.maximumConcurrency : 1)
     }
 }
