@@ -27,6 +27,7 @@ final class PostgresStoreTests: XCTestCase {
     func testPersistsSettingsAndData() throws { try contract.persistsSettingsAndData() }
     func testLosesNothingUnderConcurrentWrites() throws { try contract.losesNothingUnderConcurrentWrites() }
     func testRecordsTheFleet() throws { try contract.recordsTheFleet() }
+    func testRescoresInBatches() throws { try contract.rescoresInBatches() }
 
     func testSchemaVersionIsRecordedAndNewerDatabasesAreRefused() throws {
         try PostgresStore(url: url).close()

@@ -30,6 +30,7 @@ final class SQLiteStoreTests: XCTestCase {
     func testPersistsSettingsAndData() throws { try contract.persistsSettingsAndData() }
     func testLosesNothingUnderConcurrentWrites() throws { try contract.losesNothingUnderConcurrentWrites() }
     func testRecordsTheFleet() throws { try contract.recordsTheFleet() }
+    func testRescoresInBatches() throws { try contract.rescoresInBatches() }
 
     /// Waits until the background indexer has caught up with every message.
     private func waitForSearchIndex(_ path: String) throws {

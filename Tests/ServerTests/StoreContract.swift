@@ -6,7 +6,8 @@ import XCTest
 import TestSupport
 import Support
 
-/// What every Store must do, written against the protocol: each backend's test class runs every case.
+/// What every Store must do, role by role (tickets, import, rescore, settings, fleet), written against the
+/// protocols: each backend's test class runs every case.
 struct StoreContract {
     /// Opens the store under test; calling it again reopens the same database.
     let open: () throws -> any Store
@@ -259,6 +260,43 @@ extension StoreContract {
             XCTAssertEqual(try store.instances(), [updated, second])
             try store.removeInstance(id: first.id)
             XCTAssertEqual(try store.instances(), [second])
+        }
+    }
+
+    /// The rescore role: candidates in id order by status, batch after batch; new scores (urgency, version,
+    /// breakdown) replace the old ones in one call and listings order by them at once.
+    func rescoresInBatches() throws {
+        try withStore { store in
+            var ids: [Int64] = []
+            for index in 0..<5 {
+                ids.append(try store.insertMessage(message(Int64(10 + index), "message \(index)", urgency: Double(index + 1), at: 1_700_000_000 + Int64(index))))
+            }
+            XCTAssertTrue(try store.resolve(messageID: ids[1]))
+            XCTAssertTrue(try store.resolve(messageID: ids[3]))
+            let first = try store.messagesToRescore(status: .open, after: 0, limit: 2)
+            XCTAssertEqual(first.map(\.id), [ids[0], ids[2]])
+            XCTAssertEqual(first[1], RescoreCandidate(id: ids[2], customerID: 12, body: "message 2", urgency: 3))
+            XCTAssertEqual(try store.messagesToRescore(status: .open, after: ids[2], limit: 2).map(\.id), [ids[4]])
+            XCTAssertEqual(try store.messagesToRescore(status: .open, after: ids[4], limit: 2), [])
+            XCTAssertEqual(try store.messagesToRescore(status: .resolved, after: 0, limit: 10).map(\.id), [ids[1], ids[3]])
+            XCTAssertEqual(try store.messagesToRescore(status: .all, after: 0, limit: 10).map(\.id), ids)
+
+            try store.updateScores([])
+            try store.updateScores([
+                ScoreUpdate(id: ids[0], urgency: 4.75, rulesVersion: "new", breakdownJSON: #"{"intent":"refund"}"#),
+                ScoreUpdate(id: ids[4], urgency: 1.25, rulesVersion: "new", breakdownJSON: "null"),
+            ])
+            let rescored = try XCTUnwrap(try store.message(id: ids[0]))
+            XCTAssertEqual(rescored.urgency, 4.75)
+            XCTAssertEqual(rescored.rulesVersion, "new")
+            XCTAssertEqual(rescored.breakdown, ["intent": "refund"])
+            XCTAssertEqual(try store.message(id: ids[2])?.urgency, 3, "a message not in the update keeps its score")
+            XCTAssertEqual(try store.message(id: ids[2])?.rulesVersion, "abc123")
+            var query = MessageQuery()
+            query.sort = .urgency
+            query.limit = 10
+            XCTAssertEqual(try store.messages(query).messages.map(\.id), [ids[0], ids[2], ids[4]])
+            try store.refreshStatistics()
         }
     }
 }

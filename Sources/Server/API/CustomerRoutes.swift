@@ -1,6 +1,6 @@
 /// `GET /api/customers/{id}`: a customer's profile, from the store.
 struct CustomerRoutes {
-    let store: any Store
+    let store: any TicketStore
 
     var routes: [Route] {
         [

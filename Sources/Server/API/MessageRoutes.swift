@@ -4,7 +4,7 @@ import Support
 /// The ticket endpoints of the seed: send, list, show, reply, resolve, assign, unassign. They need the store and
 /// the scoring, nothing else.
 struct MessageRoutes {
-    let store: any Store
+    let store: any TicketStore
     let scoring: ScoringService
     let limits: InputLimits
 

@@ -10,7 +10,7 @@ public final class InstanceRegistry: Sendable {
     public let id: String
     private let host: String
     private let startedAt = Timestamp.now()
-    private let store: any Store
+    private let store: any FleetStore
     private let rules: ActiveRules
     private let heartbeat: TimeInterval
     private let stopping = Atomic<Bool>(false)
@@ -19,7 +19,7 @@ public final class InstanceRegistry: Sendable {
     /// An instance not seen for this long is shown as stale.
     public static let staleAfter: TimeInterval = 60
 
-    public init(store: any Store, rules: ActiveRules, heartbeat: TimeInterval = 15) {
+    public init(store: any FleetStore, rules: ActiveRules, heartbeat: TimeInterval = 15) {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count - 1)
         host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

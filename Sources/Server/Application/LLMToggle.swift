@@ -5,12 +5,12 @@ import Synchronization
 /// one database), read through a one-second cache so scoring does not query it per message.
 public final class LLMToggle: Sendable {
     static let key = "use_llm"
-    private let store: any Store
+    private let store: any SettingsStore
     private let cache = Mutex<(value: Bool, read: Date)>((false, .distantPast))
     private let ttl: TimeInterval
 
     /// Loads the persisted value; when none is stored yet, stores `initial` (from USE_LLM).
-    public init(store: any Store, initial: Bool, ttl: TimeInterval = 1) throws(StoreError) {
+    public init(store: any SettingsStore, initial: Bool, ttl: TimeInterval = 1) throws(StoreError) {
         self.store = store
         self.ttl = ttl
         if let stored = try store.setting(LLMToggle.key) {

@@ -39,10 +39,10 @@ public struct ImportError: Error, Sendable, CustomStringConvertible {
 /// customer, time and text), so importing a file twice adds nothing. Bad rows are reported and skipped.
 public final class SeedImporter: Sendable {
     public static let batchSize = 1000
-    private let store: any Store
+    private let store: any ImportStore
     private let rules: ActiveRules
 
-    public init(store: any Store, rules: ActiveRules) {
+    public init(store: any ImportStore, rules: ActiveRules) {
         self.store = store
         self.rules = rules
     }
@@ -147,14 +147,14 @@ public final class SeedImporter: Sendable {
 /// Stores import batches on a background thread, one at a time, so reading and scoring the next batch overlaps
 /// with writing this one.
 private final class BatchWriter: @unchecked Sendable {
-    private let store: any Store
+    private let store: any ImportStore
     private let queue = DispatchQueue(label: "import-writer")
     private let slots = DispatchSemaphore(value: 1)
     private let lock = NSLock()
     private var results: [(count: Int, outcome: Result<ImportBatchResult, StoreError>)] = []
     private var submitted = 0
 
-    init(store: any Store) { self.store = store }
+    init(store: any ImportStore) { self.store = store }
 
     /// Queues a batch; waits while the previous one is still being written.
     func submit(_ batch: [NewMessage]) {

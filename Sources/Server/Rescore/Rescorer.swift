@@ -28,10 +28,10 @@ public struct RescoreReport: Sendable, Equatable {
 /// then records the version that scored it.
 public struct Rescorer: Sendable {
     public static let batchSize = 500
-    let store: any Store
+    let store: any TicketStore & RescoreStore
     let rules: ActiveRules
 
-    public init(store: any Store, rules: ActiveRules) {
+    public init(store: any TicketStore & RescoreStore, rules: ActiveRules) {
         self.store = store
         self.rules = rules
     }

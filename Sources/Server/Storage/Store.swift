@@ -1,73 +1,91 @@
 import Foundation
 import Support
 
-/// Where tickets live. Two implementations (SQLite, the embedded default; PostgreSQL for fleets) pass the same
-/// contract test suite. Every method that returns normally has committed what it did.
-public protocol Store: Sendable {
-    /// Stores a new message (creating its customer when new) and returns its id.
-    func insertMessage(_ message: NewMessage) throws(StoreError) -> Int64
+/// Where tickets live: every role a store plays. Two implementations (SQLite, the embedded default; PostgreSQL
+/// for fleets) pass the same contract test suite, role by role. Every method that returns normally has committed
+/// what it did. A new kind of stored thing (an outbox, an event feed) is one more role protocol here, added to
+/// this list and implemented by both stores.
+public protocol Store: TicketStore, ImportStore, RescoreStore, SettingsStore, FleetStore {
+    /// Finishes pending writes and closes the store.
+    func close()
+}
+
+/// The tickets: messages with their replies, status and assignment, and the customers' profiles. Writes queue
+/// behind each other (`enqueue`); the synchronous ones below wait for theirs.
+public protocol TicketStore: Sendable {
+    /// Queues `write` behind the store's other writes and returns at once; `completion` runs (on any thread)
+    /// once the write is committed, or failed. For callers that must not hold a thread while a write waits.
+    func enqueue(_ write: StoreWrite, completion: @escaping @Sendable (Result<StoreWriteOutcome, StoreError>) -> Void)
     /// A page of messages with their replies, the number matching in all, and the cursor of the next page.
     func messages(_ query: MessageQuery) throws(StoreError) -> MessagePage
     /// One message with its replies, breakdown and rules version; nil when there is none with that id.
     func message(id: Int64) throws(StoreError) -> Message?
-    /// Adds a reply; false when the message does not exist.
-    func addReply(messageID: Int64, agentName: String, text: String, at time: Timestamp) throws(StoreError) -> Bool
-    /// Marks a message resolved; false when it does not exist.
-    func resolve(messageID: Int64) throws(StoreError) -> Bool
-    /// Assigns a message to an agent at `time`; false when it does not exist.
-    func assign(messageID: Int64, to agent: String, at time: Timestamp) throws(StoreError) -> Bool
-    /// Clears the assignment; false when the message does not exist.
-    func unassign(messageID: Int64) throws(StoreError) -> Bool
     /// A customer's profile; nil when the customer has no messages.
     func customer(id: Int64) throws(StoreError) -> CustomerProfile?
+}
+
+/// Bulk loading: the seed's CSV exports.
+public protocol ImportStore: Sendable {
     /// Stores a batch of imported messages in one transaction, skipping those already imported (same import
     /// key); reports what was added.
     func importMessages(_ batch: [NewMessage]) throws(StoreError) -> ImportBatchResult
+    /// Updates the query planner's statistics after a bulk import, so the next queries are planned for the
+    /// data that is there now.
+    func refreshStatistics() throws(StoreError)
+}
+
+/// Scoring stored messages again after a rule change.
+public protocol RescoreStore: Sendable {
     /// Messages to score again, in id order after `afterID`, at most `limit`, with the given status.
     func messagesToRescore(status: MessageQuery.StatusFilter, after afterID: Int64, limit: Int) throws(StoreError) -> [RescoreCandidate]
     /// Replaces the scores (urgency, rules version, breakdown) of messages, in one transaction.
     func updateScores(_ updates: [ScoreUpdate]) throws(StoreError)
-    /// Updates the query planner's statistics after a bulk import, so the next queries are planned for the
-    /// data that is there now.
-    func refreshStatistics() throws(StoreError)
-    /// A persisted setting (the LLM toggle), or nil.
+}
+
+/// Persisted settings (the LLM toggle), shared by every server on the store.
+public protocol SettingsStore: Sendable {
+    /// A setting's value, or nil.
     func setting(_ key: String) throws(StoreError) -> String?
     func setSetting(_ key: String, to value: String) throws(StoreError)
-    /// Records (or refreshes) a server process working on this store and the rules version it runs.
+}
+
+/// The fleet: the server processes working on this store.
+public protocol FleetStore: Sendable {
+    /// Records (or refreshes) a server process and the rules version it runs.
     func recordInstance(_ record: InstanceRecord) throws(StoreError)
     /// Forgets a server process (it stopped).
     func removeInstance(id: String) throws(StoreError)
     /// The server processes recorded on this store, oldest first: the fleet, for an operator mid-rollout.
     func instances() throws(StoreError) -> [InstanceRecord]
-    /// Queues `write` behind the store's other writes and returns at once; `completion` runs (on any thread)
-    /// once the write is committed, or failed. For callers that must not hold a thread while a write waits.
-    func enqueue(_ write: StoreWrite, completion: @escaping @Sendable (Result<StoreWriteOutcome, StoreError>) -> Void)
-    /// Finishes pending writes and closes the store.
-    func close()
 }
 
-/// The synchronous writes, for every store: each is the queued write, waited for.
-extension Store {
+/// The synchronous writes, for every ticket store: each is the queued write, waited for.
+extension TicketStore {
     /// Queues `write` and waits until it is committed.
     public func perform(_ write: StoreWrite) throws(StoreError) -> StoreWriteOutcome {
         try waitForCompletion { enqueue(write, completion: $0) }
     }
 
+    /// Stores a new message (creating its customer when new) and returns its id.
     public func insertMessage(_ message: NewMessage) throws(StoreError) -> Int64 {
         guard case .inserted(let id) = try perform(.insert(message)) else { return 0 }
         return id
     }
 
+    /// Adds a reply; false when the message does not exist.
     public func addReply(messageID: Int64, agentName: String, text: String, at time: Timestamp) throws(StoreError) -> Bool {
         try perform(.reply(messageID: messageID, agentName: agentName, text: text, at: time)).found
     }
 
+    /// Marks a message resolved; false when it does not exist.
     public func resolve(messageID: Int64) throws(StoreError) -> Bool { try perform(.resolve(messageID: messageID)).found }
 
+    /// Assigns a message to an agent at `time`; false when it does not exist.
     public func assign(messageID: Int64, to agent: String, at time: Timestamp) throws(StoreError) -> Bool {
         try perform(.assign(messageID: messageID, agent: agent, at: time)).found
     }
 
+    /// Clears the assignment; false when the message does not exist.
     public func unassign(messageID: Int64) throws(StoreError) -> Bool { try perform(.unassign(messageID: messageID)).found }
 }
 
