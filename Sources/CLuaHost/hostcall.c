@@ -143,18 +143,6 @@ static int method_trampoline(lua_State *L) {
 
 // MARK: - Registration
 
-int uiq_module_table(lua_State *L, const char *module) {
-    lua_getfield(L, LUA_REGISTRYINDEX, UIQ_MODULES_KEY);
-    if (lua_getfield(L, -1, module) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, -3, module);
-    }
-    lua_remove(L, -2);
-    return lua_gettop(L);
-}
-
 typedef struct registration {
     const char *module;
     const char *name;

@@ -542,21 +542,8 @@ static int pattern_gsub(lua_State *L) {
     return 2;
 }
 
-static int register_patterns_k(lua_State *L) {
-    int table = uiq_module_table(L, (const char *)lua_touserdata(L, 1));
-    lua_pushcfunction(L, pattern_find);
-    lua_setfield(L, table, "find");
-    lua_pushcfunction(L, pattern_match);
-    lua_setfield(L, table, "match");
-    lua_pushcfunction(L, pattern_gmatch);
-    lua_setfield(L, table, "gmatch");
-    lua_pushcfunction(L, pattern_gsub);
-    lua_setfield(L, table, "gsub");
-    return 0;
-}
+static const luaL_Reg pattern_functions[] = {
+    { "find", pattern_find }, { "match", pattern_match }, { "gmatch", pattern_gmatch }, { "gsub", pattern_gsub }, { NULL, NULL },
+};
 
-int uiq_register_patterns(lua_State *L, const char *module) {
-    lua_pushcfunction(L, register_patterns_k);
-    lua_pushlightuserdata(L, (void *)module);
-    return lua_pcall(L, 1, 0, 0);
-}
+const luaL_Reg *uiq_pattern_natives(void) { return pattern_functions; }

@@ -162,39 +162,8 @@ static int regex_set_test(lua_State *L) {
     return 2;
 }
 
-static int register_regex_set_methods_k(lua_State *L) {
-    const char *module = (const char *)lua_touserdata(L, 1);
-    int type_id = (int)lua_tointeger(L, 2);
-    int table = uiq_module_table(L, module);
-    lua_pushinteger(L, type_id);
-    lua_pushcclosure(L, regex_set_test, 1);
-    lua_setfield(L, table, "test");
-    return 0;
-}
+static const luaL_Reg regex_set_methods[] = { { "test", regex_set_test }, { NULL, NULL } };
+static const luaL_Reg regex_methods[] = { { "test", regex_test }, { "find", regex_find }, { NULL, NULL } };
 
-int uiq_register_regex_set_methods(lua_State *L, const char *module, int type_id) {
-    lua_pushcfunction(L, register_regex_set_methods_k);
-    lua_pushlightuserdata(L, (void *)module);
-    lua_pushinteger(L, type_id);
-    return lua_pcall(L, 2, 0, 0);
-}
-
-static int register_regex_methods_k(lua_State *L) {
-    const char *module = (const char *)lua_touserdata(L, 1);
-    int type_id = (int)lua_tointeger(L, 2);
-    int table = uiq_module_table(L, module);
-    lua_pushinteger(L, type_id);
-    lua_pushcclosure(L, regex_test, 1);
-    lua_setfield(L, table, "test");
-    lua_pushinteger(L, type_id);
-    lua_pushcclosure(L, regex_find, 1);
-    lua_setfield(L, table, "find");
-    return 0;
-}
-
-int uiq_register_regex_methods(lua_State *L, const char *module, int type_id) {
-    lua_pushcfunction(L, register_regex_methods_k);
-    lua_pushlightuserdata(L, (void *)module);
-    lua_pushinteger(L, type_id);
-    return lua_pcall(L, 2, 0, 0);
-}
+const luaL_Reg *uiq_regex_set_natives(void) { return regex_set_methods; }
+const luaL_Reg *uiq_regex_natives(void) { return regex_methods; }

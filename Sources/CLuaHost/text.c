@@ -40,15 +40,6 @@ static int decimal_round(lua_State *L) {
     return 1;
 }
 
-static int register_decimal_k(lua_State *L) {
-    int table = uiq_module_table(L, (const char *)lua_touserdata(L, 1));
-    lua_pushcfunction(L, decimal_round);
-    lua_setfield(L, table, "round");
-    return 0;
-}
+static const luaL_Reg decimal_functions[] = { { "round", decimal_round }, { NULL, NULL } };
 
-int uiq_register_decimal(lua_State *L, const char *module) {
-    lua_pushcfunction(L, register_decimal_k);
-    lua_pushlightuserdata(L, (void *)module);
-    return lua_pcall(L, 1, 0, 0);
-}
+const luaL_Reg *uiq_decimal_natives(void) { return decimal_functions; }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <lua.h>
+#include <lauxlib.h>
 
 #define UIQ_MAX_RESULTS 8
 #define UIQ_MAX_TYPES 16
@@ -195,12 +196,18 @@ void *uiq_to_object(lua_State *L, int index, int type_id);
 /// Pushes the registry table of host modules (for the prelude to consume). Never raises.
 void uiq_push_modules(lua_State *L);
 
+// MARK: Modules written in C (modules.c)
+
+/// Stores the C functions of the NULL-terminated `functions` as `modules[module][name]`; with `type_id` >= 0
+/// each gets it as its upvalue (methods of that host object type). Status.
+int uiq_register_natives(lua_State *L, const char *module, const luaL_Reg *functions, int type_id);
+
 // MARK: Regular expressions (regex.c)
 
-/// Registers the C methods `test` and `find` of regex objects (type `type_id`) in `modules[module]`. Status.
-int uiq_register_regex_methods(lua_State *L, const char *module, int type_id);
-/// Registers the C method `test` of regex sets (type `type_id`) in `modules[module]`. Status.
-int uiq_register_regex_set_methods(lua_State *L, const char *module, int type_id);
+/// The C methods of regex objects: `test`, `find` (each expects its type id as its upvalue).
+const luaL_Reg *uiq_regex_natives(void);
+/// The C method of regex sets: `test` (expects its type id as its upvalue).
+const luaL_Reg *uiq_regex_set_natives(void);
 /// Matches with the state's match resources: the ASCII variant when the subject is ASCII, the JIT entry
 /// point when the subject is trusted UTF-8. PCRE2's return code.
 int uiq_regex_match(uiq_host *host, const uiq_regex *regex, const char *subject, size_t length, size_t start,
@@ -210,16 +217,16 @@ size_t *uiq_regex_ovector(uiq_host *host, uint32_t *pairs);
 
 // MARK: Lua string patterns with a step budget (patterns.c)
 
-/// Registers `find`, `match`, `gmatch` and `gsub` (Lua 5.4 semantics, bounded by the pattern step budget) in
-/// `modules[module]`; the sandbox puts them in place of the string library's. Status.
-int uiq_register_patterns(lua_State *L, const char *module);
+/// `find`, `match`, `gmatch` and `gsub` (Lua 5.4 semantics, bounded by the pattern step budget); the sandbox
+/// puts them in place of the string library's.
+const luaL_Reg *uiq_pattern_natives(void);
 
 // MARK: Text and numbers (text.c)
 
 /// Python's round(x, digits): the decimal nearest to x's exact binary value, ties to even.
 double uiq_round_decimal(double x, int digits);
-/// Registers `round` (uiq_round_decimal for Lua) in `modules[module]`. Status.
-int uiq_register_decimal(lua_State *L, const char *module);
+/// `round` (uiq_round_decimal for Lua).
+const luaL_Reg *uiq_decimal_natives(void);
 /// Whether all `length` bytes are below 0x80.
 int uiq_is_ascii(const unsigned char *bytes, size_t length);
 

@@ -49,26 +49,9 @@ final class LuaState {
                   context: "registering \(module).\(name)")
     }
 
-    /// Registers the C methods of regex objects (`test`, `find`) in `modules[module]`.
-    func registerRegexMethods(module: String) throws(LuaError) {
-        try check(uiq_register_regex_methods(raw, module, HostObjectType.regexPattern.rawValue),
-                  context: "registering the regex methods")
-    }
-
-    /// Registers the C method of regex sets (`test`) in `modules[module]`.
-    func registerRegexSetMethods(module: String) throws(LuaError) {
-        try check(uiq_register_regex_set_methods(raw, module, HostObjectType.regexSet.rawValue),
-                  context: "registering the regex set methods")
-    }
-
-    /// Registers the bounded Lua string-pattern functions (find, match, gmatch, gsub) in `modules[module]`.
-    func registerPatterns(module: String) throws(LuaError) {
-        try check(uiq_register_patterns(raw, module), context: "registering the string pattern functions")
-    }
-
-    /// Registers the C function `round` in `modules[module]`.
-    func registerDecimal(module: String) throws(LuaError) {
-        try check(uiq_register_decimal(raw, module), context: "registering decimal.round")
+    /// Makes the C functions of `natives` available as `modules[module][name]`; methods of `receiver` when set.
+    func registerNatives(module: String, _ natives: UnsafePointer<luaL_Reg>, receiver: HostObjectType?) throws(LuaError) {
+        try check(uiq_register_natives(raw, module, natives, receiver?.rawValue ?? -1), context: "registering the C functions of \(module)")
     }
 
     /// Declares a host object type whose userdata use `modules[methodsModule]` as their methods.

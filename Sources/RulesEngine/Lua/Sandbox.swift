@@ -18,8 +18,13 @@ enum Sandbox {
     static let osAllowlist = ["time", "clock", "date"]
 
     static let chunkName = "=[sandbox]"
-    /// Where the bounded string-pattern functions are registered; they replace the string library's own.
-    static let patternsModule = "strings"
+
+    /// The part of the prelude that builds each host module's global: its `lua`, run with its natives.
+    private static var exposedModules: String {
+        HostModule.all.compactMap { module in
+            module.lua.map { "exposed[\"\(module.name)\"] = (function(native)\n\($0)\nend)(modules[\"\(module.name)\"])" }
+        }.joined(separator: "\n")
+    }
 
     static var prelude: String {
         """
@@ -45,7 +50,7 @@ enum Sandbox {
         libraries.string.dump = nil
         -- The string library's pattern matcher backtracks in C, beyond the instruction budget's reach: these
         -- versions count their steps against it.
-        for name, bounded in next, modules.\(patternsModule) do libraries.string[name] = bounded end
+        for name, bounded in next, modules.\(StringPatternsModule.module.name) do libraries.string[name] = bounded end
         local os_subset = {}
         for _, name in next, OS do os_subset[name] = G.os[name] end
         libraries.os = os_subset
@@ -125,130 +130,10 @@ enum Sandbox {
         end
         rawset(G, "require", require)
 
-        -- 4. Host modules.
-        local native_log = modules.log.write
-        local function logger(level)
-          return function(message, ...)
-            if select("#", ...) > 0 then message = format(message, ...) end
-            native_log(level, tostring(message))
-          end
-        end
-        local log = { debug = logger("debug"), info = logger("info"), warn = logger("warn"), error = logger("error") }
-        rawset(G, "print", function(...)
-          local parts = {}
-          for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
-          native_log("info", concat(parts, "\\t"))
-        end)
-
-        local compile_keywords = modules.keywords.compile
-        local function check_strings(list, what)
-          if type(list) ~= "table" then error(format("%s must be a list of strings, got %s", what, type(list)), 3) end
-          for i = 1, #list do
-            if type(list[i]) ~= "string" then
-              error(format("%s[%d] must be a string, got %s", what, i, type(list[i])), 3)
-            end
-          end
-        end
-        local keywords = { fold = modules.keywords.fold }
-        function keywords.set(list)
-          check_strings(list, "keywords.set: keywords")
-          local groups = {}
-          for i = 1, #list do groups[i] = 1 end
-          local matcher, message = compile_keywords(list, groups, { 1 })
-          if matcher == nil then error("keywords.set: " .. message, 2) end
-          return matcher
-        end
-        function keywords.tiers(tiers)
-          if type(tiers) ~= "table" then error("keywords.tiers: expected a list of tiers", 2) end
-          local words, groups, scores = {}, {}, {}
-          for t = 1, #tiers do
-            local tier = tiers[t]
-            if type(tier) ~= "table" then error(format("keywords.tiers: tier %d must be a table", t), 2) end
-            local label = format("keywords.tiers: tier %d (%s)", t, tostring(tier.name))
-            if type(tier.score) ~= "number" then error(label .. " needs a numeric score", 2) end
-            check_strings(tier.keywords, label .. " keywords")
-            scores[t] = tier.score
-            for k = 1, #tier.keywords do
-              words[#words + 1] = tier.keywords[k]
-              groups[#groups + 1] = t
-            end
-          end
-          local matcher, message = compile_keywords(words, groups, scores)
-          if matcher == nil then error("keywords.tiers: " .. message, 2) end
-          return matcher
-        end
-
-        local compile_pattern = modules.re.compile
-        local patterns = setmetatable({}, { __mode = "v" })
-        local re = {}
-        function re.compile(pattern, flags)
-          if type(pattern) ~= "string" then error("re.compile: the pattern must be a string", 2) end
-          if flags ~= nil and type(flags) ~= "string" then error("re.compile: flags must be a string such as 'i'", 2) end
-          flags = flags or ""
-          local key = flags .. "\\0" .. pattern
-          local compiled = patterns[key]
-          if compiled == nil then
-            local message
-            compiled, message = compile_pattern(pattern, flags)
-            if compiled == nil then error("re.compile: " .. message, 2) end
-            patterns[key] = compiled
-          end
-          return compiled
-        end
-        local make_set = modules.re.set
-        function re.set(list)
-          if type(list) ~= "table" then error("re.set: expected a list of compiled patterns", 2) end
-          local set, message = make_set(list)
-          if set == nil then error("re.set: " .. message, 2) end
-          return set
-        end
-        function re.test(text, pattern, flags) return re.compile(pattern, flags):test(text) end
-        function re.find(text, pattern, flags, init) return re.compile(pattern, flags):find(text, init) end
-        function re.match(text, pattern, flags, init) return re.compile(pattern, flags):match(text, init) end
-
-        local native_complete = modules.llm.complete
-        local function optional(request, field, expected, level)
-          local value = request[field]
-          if value ~= nil and type(value) ~= expected then
-            error(format("llm.complete: %s must be a %s, got %s", field, expected, type(value)), level or 3)
-          end
-          return value
-        end
-        local function whole(request, field, lower, upper)
-          local value = optional(request, field, "number", 4)
-          if value ~= nil and (value ~= value // 1 or value < lower or value > upper) then
-            error(format("llm.complete: %s must be a whole number from %d to %d", field, lower, upper), 3)
-          end
-          return value and value // 1
-        end
-        local llm = {}
-        function llm.complete(request)
-          if type(request) ~= "table" then error("llm.complete expects a table: llm.complete{prompt = ...}", 2) end
-          local prompt = optional(request, "prompt", "string")
-          if prompt == nil then error("llm.complete: prompt is required", 2) end
-          local temperature = optional(request, "temperature", "number")
-          if temperature ~= nil and not (temperature >= 0 and temperature <= 2) then
-            error("llm.complete: temperature must be from 0 to 2", 2)
-          end
-          local reply, reason, latency, cached, attempts, status, finish = native_complete(
-            optional(request, "system", "string"), prompt, optional(request, "model", "string"), temperature,
-            whole(request, "max_tokens", 1, 1000000), whole(request, "timeout_ms", 1, 600000))
-          return reply, reason, {
-            latency_ms = latency, cached = cached, attempts = attempts, http_status = status, finish_reason = finish,
-          }
-        end
-        local decimal = { round = modules.decimal.round }
-
-        local compile_lexicon = modules.lexicon.compile
-        local lexicon = {}
-        function lexicon.compile(spec)
-          if type(spec) ~= "table" then error("lexicon.compile: expected a table { concepts = {...}, ... }", 2) end
-          local compiled, message = compile_lexicon(spec)
-          if compiled == nil then error("lexicon.compile: " .. message, 2) end
-          return compiled
-        end
-
-        local exposed = { keywords = keywords, re = re, log = log, llm = llm, decimal = decimal, lexicon = lexicon }
+        -- 4. Host modules: each module's Lua (declared with it, in Sources/RulesEngine/Modules) builds the
+        -- global rules see from the module's natives.
+        local exposed = {}
+        \(exposedModules)
         for name, module in next, exposed do rawset(G, name, (freeze(module, field_of(name)))) end
 
         -- 5. Entry points for the host.

@@ -20,21 +20,6 @@ final class HostEnvironment {
     }
 }
 
-/// One host module: the native functions it registers (the prelude wraps them for rules). A module of
-/// methods (`methodsOf` set) is the method table of a host object type: the trampoline checks the receiver
-/// and the text argument before Swift runs.
-struct HostModule {
-    var name: String
-    var functions: [(name: String, function: HostFunction)]
-    var methodsOf: HostObjectType? = nil
-
-    /// Every module the sandbox knows, in registration order.
-    static let all: [HostModule] = [
-        RulesSourceModule.module, LogModule.module, KeywordsModule.module, KeywordsModule.methods,
-        RegexModule.module, RegexModule.methods, LLMModule.module, LexiconModule.module, LexiconModule.methods,
-    ]
-}
-
 /// Holds copies of strings a host function returns until Lua has copied them; emptied between evaluations.
 final class ReturnArena {
     private var buffers: [UnsafeMutableRawBufferPointer] = []

@@ -5,7 +5,50 @@ import CLua
 /// Rules call `keywords.set{...}` or `keywords.tiers{...}` (the prelude validates and flattens the tables),
 /// then `set:first(text)`, `set:has(text)`, `tiers:best(text)` on every message.
 enum KeywordsModule {
-    static let module = HostModule(name: "keywords", functions: [("compile", compile), ("fold", fold)])
+    static let module = HostModule(name: "keywords", functions: [("compile", compile), ("fold", fold)], lua: lua)
+
+    /// What rules see as `keywords`: `set` and `tiers` validate and flatten their tables for the native `compile`.
+    static let lua = """
+        local compile_keywords = native.compile
+        local function check_strings(list, what)
+          if type(list) ~= "table" then error(format("%s must be a list of strings, got %s", what, type(list)), 3) end
+          for i = 1, #list do
+            if type(list[i]) ~= "string" then
+              error(format("%s[%d] must be a string, got %s", what, i, type(list[i])), 3)
+            end
+          end
+        end
+        local keywords = { fold = native.fold }
+        function keywords.set(list)
+          check_strings(list, "keywords.set: keywords")
+          local groups = {}
+          for i = 1, #list do groups[i] = 1 end
+          local matcher, message = compile_keywords(list, groups, { 1 })
+          if matcher == nil then error("keywords.set: " .. message, 2) end
+          return matcher
+        end
+        function keywords.tiers(tiers)
+          if type(tiers) ~= "table" then error("keywords.tiers: expected a list of tiers", 2) end
+          local words, groups, scores = {}, {}, {}
+          for t = 1, #tiers do
+            local tier = tiers[t]
+            if type(tier) ~= "table" then error(format("keywords.tiers: tier %d must be a table", t), 2) end
+            local label = format("keywords.tiers: tier %d (%s)", t, tostring(tier.name))
+            if type(tier.score) ~= "number" then error(label .. " needs a numeric score", 2) end
+            check_strings(tier.keywords, label .. " keywords")
+            scores[t] = tier.score
+            for k = 1, #tier.keywords do
+              words[#words + 1] = tier.keywords[k]
+              groups[#groups + 1] = t
+            end
+          end
+          local matcher, message = compile_keywords(words, groups, scores)
+          if matcher == nil then error("keywords.tiers: " .. message, 2) end
+          return matcher
+        end
+        return keywords
+        """
+
     static let methods = HostModule(name: HostObjectType.keywordMatcher.name, functions: [
         ("first", first), ("has", has), ("best", best),
     ], methodsOf: .keywordMatcher)

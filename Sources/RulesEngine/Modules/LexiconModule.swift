@@ -11,7 +11,21 @@ import CLua
 /// counts, comma-separated; `lex:read(text)` → both, and what explain gives, from one reading. `lex:explain(text)` → "name=state:words|…" for every concept mentioned; `lex:words(text)` → the normalized
 /// words, space-separated.
 enum LexiconModule {
-    static let module = HostModule(name: "lexicon", functions: [("compile", compile)])
+    static let module = HostModule(name: "lexicon", functions: [("compile", compile)], lua: lua)
+
+    /// What rules see as `lexicon`: `compile` checks its table for the native compiler.
+    static let lua = """
+        local compile_lexicon = native.compile
+        local lexicon = {}
+        function lexicon.compile(spec)
+          if type(spec) ~= "table" then error("lexicon.compile: expected a table { concepts = {...}, ... }", 2) end
+          local compiled, message = compile_lexicon(spec)
+          if compiled == nil then error("lexicon.compile: " .. message, 2) end
+          return compiled
+        end
+        return lexicon
+        """
+
     static let methods = HostModule(name: HostObjectType.lexicon.name, functions: [
         ("scan", scan), ("classify", classify), ("rate", rate), ("intents", intents), ("explain", explain), ("read", read),
         ("words", words),

@@ -31,7 +31,26 @@ public struct DiscardingLogSink: RuleLogSink {
 
 /// The `log` module: `log.info("...")` and friends, capped per evaluation so a chatty rule cannot flood.
 enum LogModule {
-    static let module = HostModule(name: "log", functions: [("write", write)])
+    static let module = HostModule(name: "log", functions: [("write", write)], lua: lua)
+
+    /// What rules see as `log` (and `print`, which logs at info), from the native `write`.
+    static let lua = """
+        local native_log = native.write
+        local function logger(level)
+          return function(message, ...)
+            if select("#", ...) > 0 then message = format(message, ...) end
+            native_log(level, tostring(message))
+          end
+        end
+        local log = { debug = logger("debug"), info = logger("info"), warn = logger("warn"), error = logger("error") }
+        rawset(G, "print", function(...)
+          local parts = {}
+          for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+          native_log("info", concat(parts, "\\t"))
+        end)
+        return log
+        """
+
     static let maximumLineBytes = 2048
 
     /// write(level, message)

@@ -10,9 +10,44 @@ import CPCRE2
 /// `pattern:match(text)` → the captures (or the whole match when the pattern has none). `test` and `find`
 /// run in C (CLuaHost/regex.c), being on every message's path; compiling and `match` are here.
 enum RegexModule {
-    static let module = HostModule(name: "re", functions: [("compile", compile), ("set", set)])
+    static let module = HostModule(name: "re", functions: [("compile", compile), ("set", set)], lua: lua)
     static let methods = HostModule(name: HostObjectType.regexPattern.name, functions: [("match", match)],
-                                    methodsOf: .regexPattern)
+                                    natives: uiq_regex_natives, methodsOf: .regexPattern)
+    /// The methods of a compiled set (`test`), all in C.
+    static let setMethods = HostModule(name: HostObjectType.regexSet.name, natives: uiq_regex_set_natives, methodsOf: .regexSet)
+
+    /// What rules see as `re`: `compile` with a cache per pattern and flags, `set`, and the one-call shortcuts.
+    static let lua = """
+        local compile_pattern = native.compile
+        local patterns = setmetatable({}, { __mode = "v" })
+        local re = {}
+        function re.compile(pattern, flags)
+          if type(pattern) ~= "string" then error("re.compile: the pattern must be a string", 2) end
+          if flags ~= nil and type(flags) ~= "string" then error("re.compile: flags must be a string such as 'i'", 2) end
+          flags = flags or ""
+          local key = flags .. "\\0" .. pattern
+          local compiled = patterns[key]
+          if compiled == nil then
+            local message
+            compiled, message = compile_pattern(pattern, flags)
+            if compiled == nil then error("re.compile: " .. message, 2) end
+            patterns[key] = compiled
+          end
+          return compiled
+        end
+        local make_set = native.set
+        function re.set(list)
+          if type(list) ~= "table" then error("re.set: expected a list of compiled patterns", 2) end
+          local set, message = make_set(list)
+          if set == nil then error("re.set: " .. message, 2) end
+          return set
+        end
+        function re.test(text, pattern, flags) return re.compile(pattern, flags):test(text) end
+        function re.find(text, pattern, flags, init) return re.compile(pattern, flags):find(text, init) end
+        function re.match(text, pattern, flags, init) return re.compile(pattern, flags):match(text, init) end
+        return re
+        """
+
 
     /// compile(pattern, flags) → pattern | nil, message
     private static let compile: HostFunction = { raw in

@@ -38,15 +38,11 @@ final class RuleVM: @unchecked Sendable {
                         try state.register(module: module.name, name: name, function: function, context: contextPointer)
                     }
                 }
+                if let natives = module.natives?() {
+                    try state.registerNatives(module: module.name, natives, receiver: module.methodsOf)
+                }
+                if let type = module.methodsOf { try state.defineObjectType(type, methodsModule: module.name) }
             }
-            try state.registerRegexMethods(module: HostObjectType.regexPattern.name)
-            try state.registerRegexSetMethods(module: HostObjectType.regexSet.name)
-            try state.registerDecimal(module: DecimalModule.name)
-            try state.registerPatterns(module: Sandbox.patternsModule)
-            try state.defineObjectType(.keywordMatcher, methodsModule: HostObjectType.keywordMatcher.name)
-            try state.defineObjectType(.regexPattern, methodsModule: HostObjectType.regexPattern.name)
-            try state.defineObjectType(.regexSet, methodsModule: HostObjectType.regexSet.name)
-            try state.defineObjectType(.lexicon, methodsModule: HostObjectType.lexicon.name)
 
             state.pushModules()
             try state.runChunk(Sandbox.prelude, chunkName: Sandbox.chunkName, arguments: 1, results: 2,
