@@ -1,24 +1,7 @@
-/// Why a rule set could not be loaded: which file and line when Lua knows them, and what went wrong.
-public struct RulesError: RuleFileError, Equatable {
-    public enum Kind: String, Sendable {
-        /// The directory or a file in it cannot be read.
-        case unreadable
-        /// The directory has no `urgency.lua`.
-        case missingEntry
-        /// A file or the whole set is over the size limits.
-        case tooLarge
-        /// A file does not parse.
-        case syntax
-        /// Running the files raised an error.
-        case runtime
-        /// Loading ran past the memory cap or the instruction budget.
-        case limit
-        /// `urgency.lua` does not define a global function `score`.
-        case missingScore
-        /// The rules loaded but failed to score the probe message.
-        case probe
-    }
-
+/// An error in the rules, from loading them (`RulesError`) or from one evaluation (`ScoringError`): what kind,
+/// the rule file and line when Lua knows them, and what went wrong.
+public struct RuleFault<Kind: RawRepresentable & Sendable & Hashable>: Error, Sendable, Equatable, CustomStringConvertible
+where Kind.RawValue == String {
     public var kind: Kind
     /// Rule file (relative path) the error points into, when known.
     public var file: String?
@@ -34,6 +17,40 @@ public struct RulesError: RuleFileError, Equatable {
         self.message = message
     }
 
+    /// `file:line: message`, as compilers print it.
+    public var description: String {
+        switch (file, line) {
+        case let (file?, line?): "\(file):\(line): \(message)"
+        case let (file?, nil): "\(file): \(message)"
+        default: message
+        }
+    }
+}
+
+/// Why a rule set could not be loaded: which file and line when Lua knows them, and what went wrong.
+public typealias RulesError = RuleFault<RulesFailure>
+
+/// The ways loading a rule set fails.
+public enum RulesFailure: String, Sendable {
+    /// The directory or a file in it cannot be read.
+    case unreadable
+    /// The directory has no `urgency.lua`.
+    case missingEntry
+    /// A file or the whole set is over the size limits.
+    case tooLarge
+    /// A file does not parse.
+    case syntax
+    /// Running the files raised an error.
+    case runtime
+    /// Loading ran past the memory cap or the instruction budget.
+    case limit
+    /// `urgency.lua` does not define a global function `score`.
+    case missingScore
+    /// The rules loaded but failed to score the probe message.
+    case probe
+}
+
+extension RuleFault where Kind == RulesFailure {
     init(loading error: LuaError) {
         let location = SourceLocation(parsing: error.message)
         var kind: Kind
@@ -44,30 +61,6 @@ public struct RulesError: RuleFileError, Equatable {
         }
         if kind == .runtime, location.message.hasPrefix("syntax error:") { kind = .syntax }
         self.init(kind: kind, file: location.file, line: location.line, message: location.message)
-    }
-}
-
-/// An error in the rules: what kind, the rule file and line when Lua knows them, and what went wrong. Loading
-/// (`RulesError`) and scoring (`ScoringError`) fail in different kinds of ways, and read the same.
-public protocol RuleFileError: Error, Sendable, CustomStringConvertible {
-    associatedtype Kind: RawRepresentable where Kind.RawValue == String
-    var kind: Kind { get }
-    /// Rule file (relative path) the error points into, when known.
-    var file: String? { get }
-    /// Line in that file, when known.
-    var line: Int? { get }
-    /// The message without the `file:line:` prefix.
-    var message: String { get }
-}
-
-extension RuleFileError {
-    /// `file:line: message`, as compilers print it.
-    public var description: String {
-        switch (file, line) {
-        case let (file?, line?): "\(file):\(line): \(message)"
-        case let (file?, nil): "\(file): \(message)"
-        default: message
-        }
     }
 }
 

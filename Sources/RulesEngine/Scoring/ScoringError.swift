@@ -1,29 +1,20 @@
 /// Why one evaluation failed: the rule raised an error, ran past a limit, or returned something that is
 /// not a finite number. The Lua state and the other evaluations are unaffected.
-public struct ScoringError: RuleFileError, Equatable {
-    public enum Kind: String, Sendable {
-        /// `score()` raised an error.
-        case runtime
-        /// The evaluation ran past its instruction budget.
-        case instructionBudget = "instruction_budget"
-        /// The evaluation ran past the state's memory cap.
-        case memory
-        /// `score()` returned something other than a finite number.
-        case invalidResult = "invalid_result"
-    }
+public typealias ScoringError = RuleFault<ScoringFailure>
 
-    public var kind: Kind
-    public var file: String?
-    public var line: Int?
-    public var message: String
+/// The ways one evaluation fails.
+public enum ScoringFailure: String, Sendable {
+    /// `score()` raised an error.
+    case runtime
+    /// The evaluation ran past its instruction budget.
+    case instructionBudget = "instruction_budget"
+    /// The evaluation ran past the state's memory cap.
+    case memory
+    /// `score()` returned something other than a finite number.
+    case invalidResult = "invalid_result"
+}
 
-    public init(kind: Kind, file: String? = nil, line: Int? = nil, message: String) {
-        self.kind = kind
-        self.file = file
-        self.line = line
-        self.message = message
-    }
-
+extension RuleFault where Kind == ScoringFailure {
     init(evaluating error: LuaError) {
         let location = SourceLocation(parsing: error.message)
         let kind: Kind = switch error.kind {
