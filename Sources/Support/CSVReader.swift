@@ -77,12 +77,6 @@ public final class CSVReader {
         return true
     }
 
-    @inline(__always)
-    private func peek() -> UInt8? {
-        if position < buffer.count { return buffer[position] }
-        return refill() ? buffer[position] : nil
-    }
-
     /// The next record, or nil at the end of the file. A blank line yields a record without fields.
     public func next() throws(CSVReader.Error) -> Record? {
         if atStart {
@@ -93,68 +87,110 @@ public final class CSVReader {
                 position += 3
             }
         }
-        guard peek() != nil else { return nil }
-        let startLine = line
-        var fields: [String] = []
-        var field: [UInt8] = []
-        var quoted = false
-        var fieldStart = true
         while true {
-            guard let byte = peek() else {
-                if quoted {
-                    throw Error(source: source, line: startLine, message: "unterminated quoted field (opened on line \(startLine))")
-                }
-                try fields.append(text(field, startLine))
-                return Record(fields: fields, line: startLine)
+            if position >= buffer.count, !refill() { return nil }
+            if let record = try parseRecord(final: exhausted) { return record }
+            if !refill() {
+                // The source ended inside this record: read it as what there is.
+                guard let record = try parseRecord(final: true) else { return nil }
+                return record
             }
-            position += 1
-            if quoted {
-                if byte == UInt8(ascii: "\"") {
-                    if peek() == UInt8(ascii: "\"") {
-                        position += 1
-                        field.append(byte)
-                    } else {
-                        quoted = false
-                        if let after = peek(), after != UInt8(ascii: ","), after != 10, after != 13 {
-                            throw Error(source: source, line: line,
-                                        message: "unexpected character after a closing quote (quotes inside a field must be doubled)")
-                        }
-                    }
-                } else {
-                    if byte == 10 { line += 1 }
-                    field.append(byte)
-                }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: ","):
-                try fields.append(text(field, startLine))
-                field.removeAll(keepingCapacity: true)
-                fieldStart = true
-                continue
-            case 13, 10:
-                if byte == 13, peek() == 10 {
-                    position += 1
-                    usesCRLF = true
-                }
-                line += 1
-                if fields.isEmpty, field.isEmpty, fieldStart { return Record(fields: [], line: startLine) }
-                try fields.append(text(field, startLine))
-                return Record(fields: fields, line: startLine)
-            case UInt8(ascii: "\"") where fieldStart:
-                quoted = true
-            default:
-                field.append(byte)
-            }
-            fieldStart = false
         }
     }
 
-    private func text(_ bytes: [UInt8], _ line: Int) throws(CSVReader.Error) -> String {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw Error(source: source, line: line, message: "invalid UTF-8")
+    /// Parses the record at `position`, a field at a time; nil when it runs past the bytes read so far and more
+    /// may come (`final` false). Moves `position` and `line` past it only when it is complete.
+    private func parseRecord(final: Bool) throws(CSVReader.Error) -> Record? {
+        let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), newline: UInt8 = 10, carriageReturn: UInt8 = 13
+        let startLine = line
+        let source = self.source
+        var line = self.line
+        var crlf = false
+        let parsed: (record: Record, end: Int)? = try buffer.withUnsafeBufferPointer { b throws(CSVReader.Error) -> (record: Record, end: Int)? in
+            let n = b.count
+            var i = position
+            func text(_ range: Range<Int>) throws(CSVReader.Error) -> String {
+                guard let text = String(validating: UnsafeBufferPointer(rebasing: b[range]), as: UTF8.self) else {
+                    throw Error(source: source, line: startLine, message: "invalid UTF-8")
+                }
+                return text
+            }
+            var fields: [String] = []
+            while true {
+                if i < n, b[i] == quote {
+                    // A quoted field: up to the closing quote; "" inside is one quote.
+                    i += 1
+                    var escaped: [UInt8]? = nil
+                    var segment = i
+                    while true {
+                        guard i < n else {
+                            if final {
+                                throw Error(source: source, line: startLine, message: "unterminated quoted field (opened on line \(startLine))")
+                            }
+                            return nil
+                        }
+                        let byte = b[i]
+                        if byte == quote {
+                            guard i + 1 < n || final else { return nil }
+                            if i + 1 < n, b[i + 1] == quote {
+                                escaped = (escaped ?? []) + b[segment...i]
+                                i += 2
+                                segment = i
+                                continue
+                            }
+                            break
+                        }
+                        if byte == newline { line += 1 }
+                        i += 1
+                    }
+                    if var bytes = escaped {
+                        bytes += b[segment..<i]
+                        guard let field = String(validating: bytes, as: UTF8.self) else {
+                            throw Error(source: source, line: startLine, message: "invalid UTF-8")
+                        }
+                        fields.append(field)
+                    } else {
+                        fields.append(try text(segment..<i))
+                    }
+                    i += 1
+                    if i < n, b[i] != comma, b[i] != newline, b[i] != carriageReturn {
+                        throw Error(source: source, line: line,
+                                    message: "unexpected character after a closing quote (quotes inside a field must be doubled)")
+                    }
+                } else {
+                    // A plain field: up to the next comma or line end (a quote inside it is kept as it is).
+                    let fieldStart = i
+                    while i < n, b[i] != comma, b[i] != newline, b[i] != carriageReturn { i += 1 }
+                    guard i < n || final else { return nil }
+                    if fields.isEmpty, i == fieldStart, i < n, b[i] != comma {  // a blank line
+                        if b[i] == carriageReturn {
+                            guard i + 1 < n || final else { return nil }
+                            if i + 1 < n, b[i + 1] == newline { i += 1; crlf = true }
+                        }
+                        return (Record(fields: [], line: startLine), i + 1)
+                    }
+                    fields.append(try text(fieldStart..<i))
+                }
+                guard i < n else { return (Record(fields: fields, line: startLine), i) }
+                if b[i] == comma {
+                    i += 1
+                    continue
+                }
+                if b[i] == carriageReturn {
+                    guard i + 1 < n || final else { return nil }
+                    if i + 1 < n, b[i + 1] == newline { i += 1; crlf = true }
+                }
+                return (Record(fields: fields, line: startLine), i + 1)
+            }
         }
-        return text
+        guard let parsed else { return nil }
+        position = parsed.end
+        if parsed.end <= buffer.count, parsed.end > 0, buffer[parsed.end - 1] == newline || buffer[parsed.end - 1] == carriageReturn {
+            line += 1
+        }
+        self.line = line
+        if crlf { usesCRLF = true }
+        return parsed.record
     }
 }
 
@@ -208,14 +244,36 @@ public struct CSVWriter {
 
     public init(lineEnding: String = "\n") { self.lineEnding = lineEnding }
 
+    /// Appends `fields` as one line to `out`, byte by byte (no intermediate strings).
+    public func append(_ fields: [String], to out: inout [UInt8]) {
+        for (index, field) in fields.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            CSVWriter.append(field, to: &out)
+        }
+        out.append(contentsOf: lineEnding.utf8)
+    }
+
     public func line(_ fields: [String]) -> String {
-        fields.map(CSVWriter.quote).joined(separator: ",") + lineEnding
+        var bytes: [UInt8] = []
+        append(fields, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func quote(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else {
-            return field
+        var bytes: [UInt8] = []
+        append(field, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func append(_ field: String, to out: inout [UInt8]) {
+        let quote = UInt8(ascii: "\"")
+        let needsQuotes = field.utf8.contains { $0 == UInt8(ascii: ",") || $0 == quote || $0 == 10 || $0 == 13 }
+        guard needsQuotes else { return out.append(contentsOf: field.utf8) }
+        out.append(quote)
+        for byte in field.utf8 {
+            if byte == quote { out.append(quote) }
+            out.append(byte)
         }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        out.append(quote)
     }
 }

@@ -11,6 +11,12 @@ enum Terminal {
         if outputBuffer.count >= 1 << 16 { flush() }
     }
 
+    /// Buffers bytes for standard output (written when the buffer is full, and at `flush`).
+    static func write(bytes: [UInt8]) {
+        outputBuffer.append(contentsOf: bytes)
+        if outputBuffer.count >= 1 << 16 { flush() }
+    }
+
     static func flush() {
         guard !outputBuffer.isEmpty else { return }
         FileHandle.standardOutput.write(Data(outputBuffer))

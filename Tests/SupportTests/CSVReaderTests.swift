@@ -90,4 +90,31 @@ final class CSVReaderTests: XCTestCase {
         XCTAssertEqual(writer.line(["plain", "with, comma", "with \"quote\"", "two\nlines"]),
                        "plain,\"with, comma\",\"with \"\"quote\"\"\",\"two\nlines\"\n")
     }
+
+    /// Whatever the writer writes, the reader reads back, with records, quotes, doubled quotes, CRLF and line
+    /// breaks falling across the 64 KiB chunks of a file at every offset.
+    func testRoundTripsAcrossChunkBoundaries() throws {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["plain", "with, comma", "say \"hi\"", "two\nlines", "crlf\r\nline", "ünïcode 🙏", "", "\"\"", "a\"b"]
+        var rows: [[String]] = []
+        for _ in 0..<12_000 {
+            rows.append((0..<3).map { _ in
+                (0..<Int.random(in: 1...4, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            })
+        }
+        let writer = CSVWriter(lineEnding: "\r\n")
+        var bytes: [UInt8] = []
+        writer.append(["a", "b", "c"], to: &bytes)
+        for row in rows { writer.append(row, to: &bytes) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-csv-\(UUID().uuidString).csv").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        XCTAssertGreaterThan(bytes.count, 4 * 65_536)
+        let table = try CSVTable(reader: CSVReader(path: path))
+        var read: [[String]] = []
+        while let record = try table.next() { read.append(record.fields) }
+        XCTAssertEqual(read.count, rows.count)
+        XCTAssertEqual(read, rows)
+        XCTAssertTrue(table.reader.usesCRLF)
+    }
 }
