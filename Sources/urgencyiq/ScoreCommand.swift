@@ -77,9 +77,7 @@ enum ScoreCommand {
             writer.append(urgencyColumn == nil ? table.header + ["urgency"] : table.header, to: &output)
             let progress = ProgressReporter(label: "scoring")
             var rows = 0
-            var batch: [CSVReader.Record] = []
-            batch.reserveCapacity(csvBatch)
-            func scoreBatch() {
+            func scoreBatch(_ batch: [CSVReader.Record]) {
                 let texts = batch.map { messageColumn < $0.fields.count ? $0.fields[messageColumn] : "" }
                 // The score-only path (no breakdown is printed), spread over the cores, in input order.
                 let results = parallelMap(texts, .cores(chunk: 256)) { text -> Result<Double, any Error> in
@@ -110,13 +108,14 @@ enum ScoreCommand {
                 }
                 rows += batch.count
                 progress.update(rows)
-                batch.removeAll(keepingCapacity: true)
             }
-            while let record = try table.next() {
-                batch.append(record)
-                if batch.count == csvBatch { scoreBatch() }
+            let batches = CSVBatchReader(table: table, batchSize: csvBatch)
+            do {
+                while let batch = try batches.next() { scoreBatch(batch) }
+            } catch {
+                Terminal.write(bytes: output)
+                throw error
             }
-            scoreBatch()
             Terminal.write(bytes: output)
             progress.finish()
         } catch {

@@ -101,6 +101,10 @@ final class ScoreCommandTests: XCTestCase {
         let lines = result.output.split(separator: "\n")
         XCTAssertEqual(lines.count, 50_001)
         XCTAssertTrue(lines.dropFirst().allSatisfy { $0.hasSuffix(",4.5") })
+        // Scored in batches on every core, written in input order.
+        for (index, line) in lines.dropFirst().enumerated() where !line.hasPrefix("\"message \(index), ") {
+            return XCTFail("line \(index + 2) out of order: \(line)")
+        }
     }
 
     func testBrokenRulesExitWithStatusTwoAndTheLocation() throws {
