@@ -56,20 +56,23 @@ test: deps tools ## the whole suite (a throwaway PostgreSQL included), the HTTP 
 fuzz-api: build tools ## Schemathesis over the OpenAPI document against a running server (EXAMPLES=100 per operation)
 	BIN=$(BIN) TOOLS=$(TOOLS) Tests/Fuzz/fuzz-api.sh
 
-bench: build ## scoring throughput, `check` over 100,000 fixtures, rule edit → serving latency (medians)
+bench: build ## scoring throughput, `check` over 100,000 fixtures, rule edit → serving latency, score --csv vs the seed's Python scorer (medians)
 	$(BIN) bench --messages 300000 --runs 5 --compare rules/profiles/seed
 	$(BIN) bench --fixtures 100000 --runs 5
 	$(BIN) bench --reload --runs 21
 	$(BIN) bench --reload --runs 21 --gate data/golden
+	@command -v python3 >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get install -y -qq python3 >/dev/null; }
+	Tests/Benchmarks/bench-csv.sh
 
-bench-http: build ## HTTP throughput and p99 with wrk, list and search at 1,000,000 messages, startup time
-	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
-	  $$sudo apt-get install -y -qq wrk curl; }
+bench-http: build ## HTTP throughput and p99 with wrk (as shares of a trivial libmicrohttpd handler), list and search at 1,000,000 messages, startup time
+	@command -v wrk >/dev/null && command -v cc >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get install -y -qq wrk curl gcc; }
 	Tests/Benchmarks/bench-http.sh
 
 bench-postgres: build ## the HTTP benchmark against a throwaway PostgreSQL server (same figures as bench-http)
-	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
-	  $$sudo apt-get install -y -qq wrk curl; }
+	@command -v wrk >/dev/null && command -v cc >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get install -y -qq wrk curl gcc; }
 	STORE=postgres Tests/Benchmarks/bench-http.sh
 
 bench-memory: build ## resident memory through hostile rule checks and large listings (peak, after, steady)

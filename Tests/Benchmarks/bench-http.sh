@@ -30,11 +30,25 @@ serve() {  # serve NAME: start the server on that database in the background and
   echo "server did not start"; cat "$BENCH_DIR/serve.log"; exit 1
 }
 stop() { kill -TERM "$SERVER"; wait "$SERVER" || true; }
-load() {  # load LABEL CONNECTIONS SCRIPT URL
+load() {  # load LABEL CONNECTIONS SCRIPT URL; the requests/s in LAST_RPS
   local result
   result=$(wrk -t2 -c"$2" -d"$DURATION" -s "$3" "$4" | grep RESULT)
   echo "$1 ($2 connections): ${result#RESULT }"
+  LAST_RPS=$(echo "$result" | sed -n 's/.*rps=\([0-9]*\).*/\1/p')
 }
+share() { awk -v ours="$1" -v reference="$2" 'BEGIN { printf "%.2f", ours / reference }'; }
+
+echo "== the reference: a trivial libmicrohttpd handler configured like the server (Tests/Benchmarks/trivial-mhd.c)"
+${CC:-cc} -O2 -o "$BENCH_DIR/trivial-mhd" Tests/Benchmarks/trivial-mhd.c $(pkg-config --cflags --libs libmicrohttpd)
+"$BENCH_DIR/trivial-mhd" "$PORT" &
+TRIVIAL=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.05; done
+cat "$here/post.lua" "$here/report.lua" > "$BENCH_DIR/post_report.lua"
+load "trivial handler, POST" 64 "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT"
+REFERENCE_POST=$LAST_RPS
+load "trivial handler, GET" 64 "$here/report.lua" "http://127.0.0.1:$PORT/api/health"
+REFERENCE_GET=$LAST_RPS
+kill "$TRIVIAL"; wait "$TRIVIAL" 2>/dev/null || true
 
 echo "== POST /api/messages/send and GET /api/messages on a fresh $STORE database"
 rm -f "$BENCH_DIR"/fresh.db*
@@ -50,10 +64,12 @@ peak=0
     sleep 0.1
   done ) &
 SAMPLER=$!
-cat "$here/post.lua" "$here/report.lua" > "$BENCH_DIR/post_report.lua"
 load "POST /api/messages/send" 16 "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT"
 load "POST /api/messages/send" 64 "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT"
+echo "  = $(share "$LAST_RPS" "$REFERENCE_POST") of the trivial handler's $REFERENCE_POST requests/s (goal 0.40, p99 < 20 ms)"
 echo "resident memory, peak during the POST runs: $(( $(cat "$BENCH_DIR/peak_rss") / 1024 )) MiB"
+load "GET /api/health" 64 "$here/report.lua" "http://127.0.0.1:$PORT/api/health"
+echo "  = $(share "$LAST_RPS" "$REFERENCE_GET") of the trivial handler's $REFERENCE_GET requests/s (goal 0.70)"
 load "GET /api/messages" 16 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages"
 load "GET /api/messages" 64 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages"
 stored=$(curl -fsI "http://127.0.0.1:$PORT/api/messages?status=all&limit=1" | awk -F': ' 'tolower($1) == "x-total-count" {print $2}' | tr -d '\r')
