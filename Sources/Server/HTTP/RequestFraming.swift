@@ -69,7 +69,42 @@ enum RequestFraming {
 
     /// A single `host[:port]`: a registered name or IPv4 address of URI characters, or a bracketed IPv6 address,
     /// then an optional numeric port. (Two Host headers arrive joined by a comma, which is not allowed here.)
+    /// `isValidHost` for an ASCII value: the same rules over the bytes.
+    private static func isValidASCIIHost(_ all: UnsafeBufferPointer<UInt8>) -> Bool {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
+        var start = 0, end = all.count
+        while start < end, isSpace(all[start]) { start += 1 }
+        while end > start, isSpace(all[end - 1]) { end -= 1 }
+        guard start < end, end - start <= 1024 else { return false }
+        let host = UnsafeBufferPointer(rebasing: all[start..<end])
+        var nameEnd = host.count
+        var portStart: Int?
+        if host[0] == UInt8(ascii: "[") {
+            guard let close = host.firstIndex(of: UInt8(ascii: "]")), close > 1,
+                  host[1..<close].allSatisfy({ isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else { return false }
+            if close + 1 < host.count {
+                guard host[close + 1] == UInt8(ascii: ":") else { return false }
+                portStart = close + 2
+            }
+            nameEnd = 0
+        } else if let colon = host.lastIndex(of: UInt8(ascii: ":")) {
+            guard colon > 0 else { return false }
+            portStart = colon + 1
+            nameEnd = colon
+        }
+        if let portStart {
+            let port = host[portStart...]
+            guard port.isEmpty || (port.count <= 5 && port.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        }
+        return host[0..<nameEnd].allSatisfy(isRegisteredNameByte)
+    }
+
     static func isValidHost(_ value: String) -> Bool {
+        // The usual case, an ASCII value, byte by byte; anything else the general way below.
+        if let verdict = value.utf8.withContiguousStorageIfAvailable({ bytes in bytes.allSatisfy { $0 < 0x80 } ? isValidASCIIHost(bytes) : nil }),
+           let verdict {
+            return verdict
+        }
         let host = value.trimmingWhitespace()
         guard !host.isEmpty, host.utf8.count <= 1024 else { return false }
         var name = Substring(host)
