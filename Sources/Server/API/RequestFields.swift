@@ -61,7 +61,9 @@ struct RequestFields {
         switch value {
         case .integer(let integer): parsed = integer
         case .number(let number) where number.rounded() == number && number >= 1 && number < 9.2e18: parsed = Int64(number)
-        case .string(let text): parsed = RequestFields.plainPositiveInteger(text)
+        // A form carries every value as text: there an integer written as a number with a zero fraction ("42.0",
+        // what a client serialising the JSON number 42.0 sends) is that integer, as it is in JSON.
+        case .string(let text): parsed = RequestFields.plainPositiveInteger(text) ?? (isForm ? RequestFields.integralDecimal(text) : nil)
         default: parsed = nil
         }
         guard let parsed, parsed > 0 else { throw .badRequest("\(name) must be a positive integer that fits in 64 bits") }
@@ -73,6 +75,14 @@ struct RequestFields {
         guard isPresent(name) else { return nil }
         guard has(name) else { throw .badRequest("\(name) must be a positive integer that fits in 64 bits (or left out)") }
         return try positiveID(name)
+    }
+
+    /// `plainPositiveInteger` followed by a point and zeros only ("42.0", "7.000"); else nil.
+    static func integralDecimal(_ text: String) -> Int64? {
+        guard let point = text.utf8.firstIndex(of: UInt8(ascii: ".")) else { return nil }
+        let fraction = text.utf8[text.utf8.index(after: point)...]
+        guard !fraction.isEmpty, fraction.allSatisfy({ $0 == UInt8(ascii: "0") }) else { return nil }
+        return plainPositiveInteger(String(text[..<point]))
     }
 
     /// Digits without a sign, spaces or a leading zero, within Int64; else nil.

@@ -38,8 +38,15 @@ final class RequestFieldsTests: XCTestCase {
         XCTAssertEqual(try fields(json: #"{"user_id": "42"}"#).positiveID("user_id"), 42)
         XCTAssertEqual(try fields(json: #"{"user_id": 42.0}"#).positiveID("user_id"), 42)
         XCTAssertEqual(try fields(form: "user_id=9223372036854775807").positiveID("user_id"), Int64.max)
+        XCTAssertEqual(try fields(form: "user_id=42.0").positiveID("user_id"), 42, "a form's text for the number 42.0")
+        XCTAssertEqual(try fields(form: "user_id=7.000").positiveID("user_id"), 7)
+        for bad in ["42.5", "42.", ".0", "042.0", "4 2.0", "-1.0", "0.0"] {
+            XCTAssertEqual(refusal { try self.fields(form: "user_id=" + bad).positiveID("user_id") },
+                           "400 user_id must be a positive integer that fits in 64 bits", bad)
+        }
         for bad in [#"{"user_id": 0}"#, #"{"user_id": -3}"#, #"{"user_id": 1.5}"#, #"{"user_id": "042"}"#, #"{"user_id": " 4"}"#,
-                    #"{"user_id": "9223372036854775808"}"#, #"{"user_id": true}"#, #"{"user_id": [1]}"#] {
+                    #"{"user_id": "9223372036854775808"}"#, #"{"user_id": true}"#, #"{"user_id": [1]}"#,
+                    #"{"user_id": "42.0"}"#] {
             XCTAssertEqual(refusal { try self.fields(json: bad).positiveID("user_id") },
                            "400 user_id must be a positive integer that fits in 64 bits", bad)
         }
