@@ -167,6 +167,7 @@ public final class CSVReader {
                             guard i + 1 < n || final else { return nil }
                             if i + 1 < n, b[i + 1] == newline { i += 1; crlf = true }
                         }
+                        line += 1
                         return (Record(fields: [], line: startLine), i + 1)
                     }
                     fields.append(try text(fieldStart..<i))
@@ -180,14 +181,12 @@ public final class CSVReader {
                     guard i + 1 < n || final else { return nil }
                     if i + 1 < n, b[i + 1] == newline { i += 1; crlf = true }
                 }
+                line += 1
                 return (Record(fields: fields, line: startLine), i + 1)
             }
         }
         guard let parsed else { return nil }
         position = parsed.end
-        if parsed.end <= buffer.count, parsed.end > 0, buffer[parsed.end - 1] == newline || buffer[parsed.end - 1] == carriageReturn {
-            line += 1
-        }
         self.line = line
         if crlf { usesCRLF = true }
         return parsed.record

@@ -19,7 +19,8 @@ for i in range(int(sys.argv[1])):
     writer.writerow([i + 1, "%s #%d" % (lines[i % len(lines)], i)])
 ' "$ROWS" > "$input"
 fi
-seconds() { local TIMEFORMAT=%R; { time "$@" > "$BENCH_DIR/score-out.csv"; } 2>&1; }
+# seconds COMMAND…: its wall time (its own output to score-out.csv, its messages to score-err.log)
+seconds() { local TIMEFORMAT=%R; { time "$@" > "$BENCH_DIR/score-out.csv" 2> "$BENCH_DIR/score-err.log"; } 2>&1; }
 median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 python_times=(); default_times=(); seed_times=()
 for _ in 1 2 3; do

@@ -50,8 +50,9 @@ final class LuaState {
     }
 
     /// Makes the C functions of `natives` available as `modules[module][name]`; methods of `receiver` when set.
-    func registerNatives(module: String, _ natives: UnsafePointer<luaL_Reg>, receiver: HostObjectType?) throws(LuaError) {
-        try check(uiq_register_natives(raw, module, natives, receiver?.rawValue ?? -1), context: "registering the C functions of \(module)")
+    func registerNatives(module: String, _ natives: NativeFunctions, receiver: HostObjectType?) throws(LuaError) {
+        guard let list = natives.list() else { return }
+        try check(uiq_register_natives(raw, module, list, receiver?.rawValue ?? -1), context: "registering the C functions of \(module)")
     }
 
     /// Declares a host object type whose userdata use `modules[methodsModule]` as their methods.
@@ -108,6 +109,12 @@ final class LuaState {
 
     func type(at index: Int32) -> Int32 { lua_type(raw, index) }
 
+    /// Pushes the global `name`; its Lua type.
+    func pushGlobal(_ name: String) -> Int32 { lua_getglobal(raw, name) }
+
+    /// The name of Lua type `type` ("table", "nil", …).
+    func typeName(_ type: Int32) -> String { String(cString: lua_typename(raw, type)) }
+
     /// Turns a failed status into a typed error, taking the error object off the stack without running any
     /// metamethod.
     func check(_ status: Int32, context: String?) throws(LuaError) {
@@ -139,6 +146,13 @@ struct LuaReference: Equatable {
 }
 
 /// The host object types that live in Lua as userdata.
+/// A module's functions written in C: the CLuaHost accessor of their `luaL_Reg` list (`uiq_regex_natives`, …).
+struct NativeFunctions {
+    let list: @convention(c) () -> UnsafePointer<luaL_Reg>?
+
+    init(_ list: @escaping @convention(c) () -> UnsafePointer<luaL_Reg>?) { self.list = list }
+}
+
 enum HostObjectType: Int32, CaseIterable {
     case keywordMatcher = 0
     case regexPattern = 1

@@ -26,7 +26,8 @@ enum Sandbox {
         }.joined(separator: "\n")
     }
 
-    static var prelude: String {
+    /// Built once: every Lua state runs the same text.
+    static let prelude: String = {
         """
         local modules = ...
         local G = _G
@@ -150,5 +151,5 @@ enum Sandbox {
         end
         return load_entry, finish
         """
-    }
+    }()
 }

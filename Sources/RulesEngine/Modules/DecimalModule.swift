@@ -4,5 +4,5 @@ import CLuaHost
 /// value, ties to even), so blended scores round exactly as the seed's do. It runs in C
 /// (CLuaHost/text.c: `uiq_round_decimal`), being on every message's path.
 enum DecimalModule {
-    static let module = HostModule(name: "decimal", natives: uiq_decimal_natives, lua: "return { round = native.round }")
+    static let module = HostModule(name: "decimal", natives: NativeFunctions(uiq_decimal_natives), lua: "return { round = native.round }")
 }

@@ -1,6 +1,3 @@
-import CLua
-import CLuaHost
-
 /// One host module, declared once, in its own file: the native functions it registers (in Swift, in C or both),
 /// the host object type whose methods they are (if any), and the Lua that turns them into the global rules see.
 /// Registration (`RuleVM`), object types and the sandbox's globals all follow this table; adding a module is a
@@ -11,7 +8,7 @@ struct HostModule {
     /// Swift functions, called through the trampoline (which raises their errors in Lua).
     var functions: [(name: String, function: HostFunction)] = []
     /// C functions (a `luaL_Reg` list from CLuaHost), for what runs on every message.
-    var natives: (@convention(c) () -> UnsafePointer<luaL_Reg>?)? = nil
+    var natives: NativeFunctions? = nil
     /// Set for a table of methods: the host object type they belong to (the trampoline checks the receiver and
     /// the text argument before a Swift method runs; C methods get the type as their upvalue).
     var methodsOf: HostObjectType? = nil

@@ -12,9 +12,9 @@ import CPCRE2
 enum RegexModule {
     static let module = HostModule(name: "re", functions: [("compile", compile), ("set", set)], lua: lua)
     static let methods = HostModule(name: HostObjectType.regexPattern.name, functions: [("match", match)],
-                                    natives: uiq_regex_natives, methodsOf: .regexPattern)
+                                    natives: NativeFunctions(uiq_regex_natives), methodsOf: .regexPattern)
     /// The methods of a compiled set (`test`), all in C.
-    static let setMethods = HostModule(name: HostObjectType.regexSet.name, natives: uiq_regex_set_natives, methodsOf: .regexSet)
+    static let setMethods = HostModule(name: HostObjectType.regexSet.name, natives: NativeFunctions(uiq_regex_set_natives), methodsOf: .regexSet)
 
     /// What rules see as `re`: `compile` with a cache per pattern and flags, `set`, and the one-call shortcuts.
     static let lua = """

@@ -38,7 +38,7 @@ final class RuleVM: @unchecked Sendable {
                         try state.register(module: module.name, name: name, function: function, context: contextPointer)
                     }
                 }
-                if let natives = module.natives?() {
+                if let natives = module.natives {
                     try state.registerNatives(module: module.name, natives, receiver: module.methodsOf)
                 }
                 if let type = module.methodsOf { try state.defineObjectType(type, methodsModule: module.name) }
@@ -103,7 +103,7 @@ final class RuleVM: @unchecked Sendable {
         }
         let stack = LuaStack(state.raw)
         guard let value = stack.number(at: 1) else {
-            let got = stack.type(at: 1) == LUA_TSTRING ? "a string" : "a \(typeName(stack.type(at: 1))) value"
+            let got = stack.type(at: 1) == LUA_TSTRING ? "a string" : "a \(state.typeName(stack.type(at: 1))) value"
             throw ScoringError(kind: .invalidResult, file: RuleSet.entryFile,
                                message: "score() must return a number, it returned \(got)")
         }
@@ -121,7 +121,7 @@ final class RuleVM: @unchecked Sendable {
     func inventory() throws(ScoringError) -> [String]? {
         defer { state.top = 0 }
         state.top = 0
-        guard lua_getglobal(state.raw, "inventory") == LUA_TFUNCTION else { return nil }
+        guard state.pushGlobal("inventory") == LUA_TFUNCTION else { return nil }
         do {
             try state.call(arguments: 0, results: 1, budget: limits.instructionsForLoading)
         } catch {
@@ -135,9 +135,6 @@ final class RuleVM: @unchecked Sendable {
         return items.compactMap(\.stringValue)
     }
 
-    private func typeName(_ type: Int32) -> String {
-        String(cString: lua_typename(state.raw, type))
-    }
 }
 
 /// Calls `body` with the UTF-8 bytes of `text`, without copying when the string is stored contiguously.
