@@ -95,7 +95,7 @@ final class AccessTests: XCTestCase {
         defer { open.stop() }
         let response = try open.client().request("GET", "/api/health", headers: ["Origin": "https://app.example"])
         XCTAssertEqual(response.header("access-control-allow-origin"), "*")
-        XCTAssertEqual(response.header("access-control-expose-headers"), "Link, X-Total-Count")
+        XCTAssertEqual(response.header("access-control-expose-headers"), "Link, X-Total-Count, X-Total-Count-Estimate")
 
         let restricted = try TestServer { $0.cors = CORSPolicy(parsing: "https://app.example, https://ops.example") }
         defer { restricted.stop() }

@@ -48,7 +48,38 @@ final class PostgresStoreTests: XCTestCase {
         let plan = try connection.query("EXPLAIN SELECT id FROM messages WHERE ascii_lower(body) LIKE '%loan%'")
         let text = (0..<plan.count).map { plan.text($0, 0) }.joined(separator: "\n")
         XCTAssertTrue(text.contains("messages_body_trigrams"), text)
-        XCTAssertEqual(PostgresStore.likePattern("50%_Off\\ÄB"), "%50\\%\\_off\\\\Äb%")
+        XCTAssertEqual(MessageQuery.likePattern("50%_Off\\ÄB"), "%50\\%\\_off\\\\Äb%")
+    }
+
+    /// A search the planner expects to match more than `countLimit` messages is not counted: its estimate comes
+    /// instead. A rare term is still counted exactly.
+    func testCommonSearchesGetAnEstimateInsteadOfACount() throws {
+        let store = try PostgresStore(url: url)
+        defer { store.close() }
+        let common = (1...1500).map { index in
+            NewMessage(customerID: Int64(index % 40 + 1), body: "Please refund batch \(index)", createdAt: .now(),
+                       urgency: 3, rulesVersion: "v", breakdown: .null, importKey: "common-\(index)")
+        }
+        let rare = (1...3).map { index in
+            NewMessage(customerID: 1, body: "A zebra crossing \(index)", createdAt: .now(), urgency: 2, rulesVersion: "v",
+                       breakdown: .null, importKey: "rare-\(index)")
+        }
+        _ = try store.importMessages(common + rare)
+        try store.refreshStatistics()
+
+        var query = MessageQuery()
+        query.search = "REFUND"
+        let page = try store.messages(query)
+        XCTAssertEqual(page.messages.count, 100)
+        XCTAssertNil(page.total)
+        let estimate = try XCTUnwrap(page.estimatedTotal)
+        XCTAssertGreaterThan(estimate, PostgresStore.countLimit)
+        XCTAssertLessThan(estimate, 3000)
+
+        query.search = "zebra"
+        let counted = try store.messages(query)
+        XCTAssertEqual(counted.total, 3)
+        XCTAssertNil(counted.estimatedTotal)
     }
 
     func testAnUnreachableServerIsAQuickStoreError() throws {

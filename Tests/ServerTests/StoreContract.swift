@@ -90,7 +90,14 @@ struct StoreContract {
             let unloaned = try store.insertMessage(message(2, "the unloaned amount", urgency: 2, at: 2))
             let quoted = try store.insertMessage(message(3, "he said \"50% off\" o_o", urgency: 1, at: 3))
             _ = try store.insertMessage(message(4, "nothing here", urgency: 1, at: 4))
+            let path = try store.insertMessage(message(5, "see C:\\Temp\\ÄRGER.txt", urgency: 1, at: 5))
             var query = MessageQuery()
+            query.search = "c:\\tEMP\\"
+            XCTAssertEqual(try store.messages(query).messages.map(\.id), [path])
+            query.search = "ärger"  // only ASCII letters fold, as in the seed's SQLite
+            XCTAssertEqual(try store.messages(query).messages, [])
+            query.search = "ÄRGER"
+            XCTAssertEqual(try store.messages(query).messages.map(\.id), [path])
             query.search = "loan"
             XCTAssertEqual(Set(try store.messages(query).messages.map(\.id)), [loan, unloaned])
             XCTAssertEqual(try store.messages(query).total, 2)

@@ -93,51 +93,52 @@ struct LuaStack {
     }
 
     private func table(at index: Int32, depth: Int, budget: inout Int) -> JSONValue {
-        var entries: [(key: JSONKey, value: JSONValue)] = []
+        // A list: keys exactly 1...n, read in order; told apart by `#t` and no key after n.
+        let length = lua_rawlen(raw, index)
+        if length > 0, length <= UInt64(Int32.max) {
+            lua_pushinteger(raw, lua_Integer(length))
+            let hasMoreKeys = lua_next(raw, index) != 0
+            if hasMoreKeys { lua_settop(raw, -3) }
+            if !hasMoreKeys, isSequence(at: index, length: Int(length)) {
+                var items: [JSONValue] = []
+                items.reserveCapacity(Int(length))
+                for position in 1...Int(length) where budget > 0 {
+                    lua_rawgeti(raw, index, lua_Integer(position))
+                    items.append(json(at: -1, depth: depth + 1, budget: &budget))
+                    lua_settop(raw, -2)
+                }
+                return .array(items)
+            }
+        }
+        var object: [String: JSONValue] = [:]
+        var sawKey = false
         lua_pushnil(raw)
         while lua_next(raw, index) != 0 {
             defer { lua_settop(raw, -2) }
+            sawKey = true
             guard budget > 0 else { continue }
-            let key: JSONKey
+            let key: String
             if let integer = integer(at: -2) {
-                key = .index(integer)
+                key = String(integer)
             } else if let text = string(at: -2) {
-                key = .name(text)
+                key = text
             } else if let number = number(at: -2) {
-                key = .name(JSONValue.format(number: number))
+                key = JSONValue.format(number: number)
             } else {
-                key = .name("(\(String(cString: lua_typename(raw, lua_type(raw, -2)))))")
+                key = "(\(String(cString: lua_typename(raw, lua_type(raw, -2)))))"
             }
-            entries.append((key, json(at: -1, depth: depth + 1, budget: &budget)))
+            object[key] = json(at: -1, depth: depth + 1, budget: &budget)
         }
-        if entries.isEmpty { return .array([]) }  // an empty table is most often an empty list
-        // A list when the keys are exactly 1...n (each once), placed by key: no sorting, no sets.
-        var slots = [JSONValue?](repeating: nil, count: entries.count)
-        var isList = true
-        for entry in entries {
-            guard case .index(let i) = entry.key, i >= 1, i <= Int64(entries.count), slots[Int(i - 1)] == nil else {
-                isList = false
-                break
-            }
-            slots[Int(i - 1)] = entry.value
-        }
-        if isList { return .array(slots.compactMap { $0 }) }
-        var object = [String: JSONValue](minimumCapacity: entries.count)
-        for entry in entries { object[entry.key.text] = entry.value }
-        return .object(object)
-    }
-}
-
-/// A Lua table key as JSON sees it.
-private enum JSONKey {
-    case index(Int64)
-    case name(String)
-
-    var text: String {
-        switch self {
-        case .index(let i): String(i)
-        case .name(let s): s
-        }
+        return sawKey ? .object(object) : .array([])  // an empty table is most often an empty list
     }
 
+    /// Whether keys 1...length are all present (a border `#t` may report past a hole in the array part).
+    private func isSequence(at index: Int32, length: Int) -> Bool {
+        for position in 1...length {
+            let present = lua_rawgeti(raw, index, lua_Integer(position)) != LUA_TNIL
+            lua_settop(raw, -2)
+            if !present { return false }
+        }
+        return true
+    }
 }

@@ -24,7 +24,7 @@ public struct CORSPolicy: Sendable, Equatable {
         guard let allowed = allowedOrigin(for: origin) else { return }
         response.addHeader("Access-Control-Allow-Origin", allowed)
         if allowed != "*" { response.addHeader("Vary", "Origin") }
-        response.addHeader("Access-Control-Expose-Headers", "Link, X-Total-Count")
+        response.addHeader("Access-Control-Expose-Headers", "Link, X-Total-Count, X-Total-Count-Estimate")
     }
 
     /// The answer to a preflight `OPTIONS` request for a path allowing `methods`.

@@ -75,12 +75,17 @@ struct MessageRoutes {
         }
     }
 
-    /// GET /api/messages → a JSON array, with X-Total-Count and a Link to the next page.
+    /// GET /api/messages → a JSON array, with X-Total-Count (or, where only an estimate is cheap,
+    /// X-Total-Count-Estimate) and a Link to the next page.
     func list(_ request: HTTPRequest) throws -> HTTPResponse {
         let query = try MessageListing.query(from: request)
         let page = try store.messages(query)
         var response = HTTPResponse.json(bytes: MessageJSON.list(page.messages))
-        if let total = page.total { response.addHeader("X-Total-Count", String(total)) }
+        if let total = page.total {
+            response.addHeader("X-Total-Count", String(total))
+        } else if let estimate = page.estimatedTotal {
+            response.addHeader("X-Total-Count-Estimate", String(estimate))
+        }
         if let next = page.next {
             response.addHeader("Link", "<\(MessageListing.link(for: request, cursor: next))>; rel=\"next\"")
         }

@@ -20,16 +20,37 @@ public struct MessageQuery: Sendable, Equatable {
     public init() {}
 }
 
+extension MessageQuery {
+    /// A search as a LIKE pattern, `%text%`: ASCII letters lowercased, LIKE's own characters (`%`, `_` and the
+    /// escape `\`) escaped with `\`. Both stores match it ASCII-case-insensitively (SQLite's LIKE, PostgreSQL's
+    /// LIKE on `ascii_lower(body)`).
+    static func likePattern(_ search: String) -> String {
+        var pattern = "%"
+        for character in search.unicodeScalars {
+            switch character {
+            case "%", "_", "\\": pattern += "\\" + String(character)
+            case "A"..."Z": pattern.unicodeScalars.append(Unicode.Scalar(UInt8(character.value + 32)))
+            default: pattern.unicodeScalars.append(character)
+            }
+        }
+        return pattern + "%"
+    }
+}
+
 /// A page of messages: the messages in order, how many match in all (nil when counting them exactly would cost
 /// far more than the page: a search for a very common or very short substring), and where the next page starts.
 public struct MessagePage: Sendable, Equatable {
     public var messages: [Message]
+    /// How many messages match, counted; nil when counting would cost too much.
     public var total: Int?
+    /// When `total` is nil: the store's estimate of how many match, if it has one.
+    public var estimatedTotal: Int?
     public var next: PageCursor?
 
-    public init(messages: [Message], total: Int?, next: PageCursor?) {
+    public init(messages: [Message], total: Int?, estimatedTotal: Int? = nil, next: PageCursor?) {
         self.messages = messages
         self.total = total
+        self.estimatedTotal = estimatedTotal
         self.next = next
     }
 }

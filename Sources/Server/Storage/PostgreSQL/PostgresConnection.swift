@@ -122,14 +122,31 @@ final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     func query(_ sql: String, _ parameters: [PostgresValue] = []) throws(PostgresError) -> PostgresRows {
         let name = try statement(for: sql, parameterCount: parameters.count)
-        let texts = parameters.map(\.text)
-        let pointers: [UnsafeMutablePointer<CChar>?] = texts.map { $0.map { strdup($0) } ?? nil }
-        defer { for pointer in pointers { free(pointer) } }
-        let result = pointers.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(1, buffer.count)) { values in
-                PQexecPrepared(connection, name, Int32(parameters.count), parameters.isEmpty ? nil : values, nil, nil, 0)
-            }
+        let result = PostgresConnection.withValues(parameters) { values in
+            PQexecPrepared(connection, name, Int32(parameters.count), values, nil, nil, 0)
         }
+        return try rows(of: result)
+    }
+
+    /// Runs one statement with parameters without preparing it: planned for these values every time (what
+    /// `EXPLAIN` of a search needs; a prepared statement may switch to a generic plan that ignores them).
+    func queryPlannedForValues(_ sql: String, _ parameters: [PostgresValue]) throws(PostgresError) -> PostgresRows {
+        let result = PostgresConnection.withValues(parameters) { values in
+            PQexecParams(connection, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        }
+        return try rows(of: result)
+    }
+
+    /// The parameters as libpq takes them (C strings, NULL for SQL NULL; nil when there are none), for `body`.
+    private static func withValues<R>(_ parameters: [PostgresValue],
+                                      _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+        let copies: [UnsafePointer<CChar>?] = parameters.map { value in value.text.flatMap { UnsafePointer(strdup($0)) } }
+        defer { for copy in copies { free(UnsafeMutablePointer(mutating: copy)) } }
+        return copies.withUnsafeBufferPointer { buffer in body(parameters.isEmpty ? nil : buffer.baseAddress) }
+    }
+
+    /// The rows of a finished statement, or its error.
+    private func rows(of result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
         guard let result else { throw failure(nil) }
         let status = PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {

@@ -164,14 +164,19 @@ public final class PostgresStore: Store {
             let searching = !(query.search ?? "").isEmpty
             if let search = query.search, searching {
                 // A case-insensitive (ASCII, as the seed on SQLite) substring test, answered by the trigram index.
-                filters.append("ascii_lower(body) LIKE \(parameter(.text(PostgresStore.likePattern(search))))")
+                filters.append("ascii_lower(body) LIKE \(parameter(.text(MessageQuery.likePattern(search))))")
             }
             let filterValues = values
-            var total: Int?
+            var total: Int?, estimatedTotal: Int?
             if query.customerID == nil, query.sinceID == nil, !searching {
                 total = Int(query.status == .all
                     ? try connection.scalar("SELECT coalesce(sum(value), 0) FROM counters")
                     : try connection.scalar("SELECT coalesce(sum(value), 0) FROM counters WHERE name = $1", [.text(query.status.rawValue)]))
+            } else if searching, let planned = try PostgresStore.plannedRows(filters, filterValues, connection),
+                      planned > PostgresStore.countLimit {
+                // Counting would mean re-checking thousands of trigram candidates on the table: the planner's
+                // estimate instead, sent as one.
+                estimatedTotal = planned
             } else {
                 let counted = Int(try connection.scalar(
                     "SELECT count(*) FROM (SELECT 1 FROM messages\(PostgresStore.whereClause(filters)) LIMIT \(PostgresStore.countLimit + 1)) AS matches",
@@ -189,21 +194,20 @@ public final class PostgresStore: Store {
             let next = KeysetPaging.cut(&messages, query)
             let replies = try PostgresStore.replies(for: messages.map(\.id), connection)
             for index in messages.indices { messages[index].replies = replies[messages[index].id] ?? [] }
-            return MessagePage(messages: messages, total: total, next: next)
+            return MessagePage(messages: messages, total: total, estimatedTotal: estimatedTotal, next: next)
         }
     }
 
-    /// `%text%` for LIKE, ASCII-lowercased, with LIKE's own characters escaped (the default escape is `\`).
-    static func likePattern(_ search: String) -> String {
-        var pattern = "%"
-        for character in search.unicodeScalars {
-            switch character {
-            case "%", "_", "\\": pattern += "\\" + String(character)
-            case "A"..."Z": pattern += String(Character(Unicode.Scalar(character.value + 32)!))
-            default: pattern.unicodeScalars.append(character)
-            }
-        }
-        return pattern + "%"
+    /// How many rows the planner expects `filters` to match (from the table's statistics; nothing is read), or nil
+    /// when the plan does not say.
+    private static func plannedRows(_ filters: [String], _ values: [PostgresValue],
+                                    _ connection: PostgresConnection) throws(PostgresError) -> Int? {
+        let plan = try connection.queryPlannedForValues(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM messages" + whereClause(filters), values)
+        guard plan.count > 0, case .array(let plans)? = try? JSONParser.parse(Array(plan.text(0, 0).utf8)),
+              case .object(let top)? = plans.first, case .object(let root)? = top["Plan"],
+              let rows = root["Plan Rows"]?.doubleValue, rows.isFinite, rows >= 0 else { return nil }
+        return Int(rows.rounded())
     }
 
     private static func whereClause(_ filters: [String]) -> String {

@@ -33,6 +33,7 @@ final class SQLiteConnection {
         }
         raw = handle
         sqlite3_extended_result_codes(raw, 1)
+        _ = uiq_sqlite_plans_ignore_bound_values(raw)  // cached statements stay prepared (searches bind a LIKE pattern)
     }
 
     deinit {

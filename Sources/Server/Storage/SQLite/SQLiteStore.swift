@@ -226,14 +226,15 @@ public final class SQLiteStore: Store {
                 filters.append("id > ?")
                 values.append(.integer(since))
             }
-            // Search: a case-insensitive (ASCII, as the seed on SQLite) substring test; the trigram index, when
-            // it narrows things down, supplies the candidates to test.
+            // Search: a case-insensitive (ASCII, as the seed on SQLite) substring test — LIKE, which folds ASCII
+            // letters as it goes, where lower() would copy every body; the trigram index, when it narrows things
+            // down, supplies the candidates to test.
             var source = "messages"
             var sourceValues: [SQLiteValue] = []
             var countable = true
             if let search = query.search, !search.isEmpty {
-                filters.append("instr(lower(body), lower(?)) > 0")
-                values.append(.text(search))
+                filters.append("body LIKE ? ESCAPE '\\'")
+                values.append(.text(MessageQuery.likePattern(search)))
                 let phrase = SQLiteValue.text("\"" + search.replacingOccurrences(of: "\"", with: "\"\"") + "\"")
                 let candidates = search.unicodeScalars.count < 3 ? Int.max : Int(try connection.scalar(
                     "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
