@@ -55,9 +55,10 @@ struct MessageRoutes {
             let (score, _) = rules.scorer.scoreOrFallback(ScoringInput(text: text, customerID: user), options: options)
             let message = NewMessage(customerID: user, body: text, createdAt: .now(), urgency: score.value,
                                      rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null)
+            let urgency = score.value  // all the answer needs: the breakdown is freed here, not on the writer
             write(.insert(message), respond: respond) { outcome in
                 guard case .inserted(let id) = outcome else { throw StoreError("the message was not stored") }
-                return .json(["success": true, "message_id": .integer(id), "urgency": .number(score.value)], status: 201)
+                return .json(["success": true, "message_id": .integer(id), "urgency": .number(urgency)], status: 201)
             }
         }
     }

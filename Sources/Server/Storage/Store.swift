@@ -170,10 +170,13 @@ public struct NewMessage: Sendable, Equatable {
     public var createdAt: Timestamp
     public var urgency: Double
     public var rulesVersion: String
+    /// The breakdown, kept only as its JSON text: encoded where the message is made, so that neither the encoding
+    /// nor freeing a tree of values falls to the store's single writer thread.
     public var breakdown: JSONValue {
-        didSet { breakdownJSON = breakdown.jsonText }
+        get { (try? JSONParser.parse(Array(breakdownJSON.utf8))) ?? .null }
+        set { breakdownJSON = newValue.jsonText }
     }
-    /// The breakdown as JSON text, encoded when the message is made (not on the store's writer).
+    /// The breakdown as JSON text.
     public private(set) var breakdownJSON: String
     /// Set for imported rows: a hash of customer, time and body that makes re-imports add nothing.
     public var importKey: String?
@@ -185,7 +188,6 @@ public struct NewMessage: Sendable, Equatable {
         self.createdAt = createdAt
         self.urgency = urgency
         self.rulesVersion = rulesVersion
-        self.breakdown = breakdown
         breakdownJSON = breakdown.jsonText
         self.importKey = importKey
     }
