@@ -37,6 +37,21 @@ load() {  # load LABEL CONNECTIONS SCRIPT URL; the requests/s in LAST_RPS
   LAST_RPS=$(echo "$result" | sed -n 's/.*rps=\([0-9]*\).*/\1/p')
 }
 share() { awk -v ours="$1" -v reference="$2" 'BEGIN { printf "%.2f", ours / reference }'; }
+# thread_cpu PID: "name ticks" per thread (user + system, in clock ticks of 10 ms)
+thread_cpu() {
+  for task in /proc/"$1"/task/*; do
+    echo "$(tr ' ' _ < "$task/comm") $(awk '{ print $14 + $15 }' "$task/stat")"
+  done 2>/dev/null | awk '{ ticks[$1] += $2 } END { for (name in ticks) print name, ticks[name] }'
+}
+written_bytes() { awk '/^write_bytes/ { print $2 }' /proc/"$1"/io; }
+stored_count() {
+  curl -fsI "http://127.0.0.1:$PORT/api/messages?status=all&limit=1" | awk -F': ' 'tolower($1) == "x-total-count" {print $2}' | tr -d '\r'
+}
+# database_cpu: clock ticks used so far by the PostgreSQL server's processes (0 on SQLite)
+database_cpu() {
+  [ "$STORE" = postgres ] || { echo 0; return; }
+  for pid in $(pgrep -x postgres); do awk '{ print $14 + $15 }' /proc/"$pid"/stat 2>/dev/null; done | awk '{ t += $1 } END { print t + 0 }'
+}
 
 echo "== the reference: a trivial libmicrohttpd handler configured like the server (Tests/Benchmarks/trivial-mhd.c)"
 ${CC:-cc} -O2 -o "$BENCH_DIR/trivial-mhd" Tests/Benchmarks/trivial-mhd.c $(pkg-config --cflags --libs libmicrohttpd)
@@ -68,12 +83,24 @@ SAMPLER=$!
 load "GET /api/health" 64 "$here/report.lua" "http://127.0.0.1:$PORT/api/health"
 echo "  = $(share "$LAST_RPS" "$REFERENCE_GET") of the trivial handler's $REFERENCE_GET requests/s (goal 0.70)"
 load "POST /api/messages/send" 16 "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT"
+before_threads=$(thread_cpu "$SERVER"); before_written=$(written_bytes "$SERVER"); before_count=$(stored_count)
+before_database=$(database_cpu)
 load "POST /api/messages/send" 64 "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT"
 echo "  = $(share "$LAST_RPS" "$REFERENCE_POST") of the trivial handler's $REFERENCE_POST requests/s (goal 0.40, p99 < 20 ms)"
+posted=$(( $(stored_count) - before_count ))
+echo "  per message stored (CPU from /proc, 64 connections):"
+{ echo "$before_threads" | sed 's/^/before /'; thread_cpu "$SERVER" | sed 's/^/after /'; } | awk -v n="$posted" '
+  { cpu[$2] += ($1 == "after" ? $3 : -$3) }
+  END { for (name in cpu) if (cpu[name] > 0) printf "    %-16s %6.1f µs CPU\n", name, cpu[name] * 10000 / n }' | sort -k2 -nr
+if [ "$STORE" = postgres ]; then
+  echo "    PostgreSQL       $(awk -v d="$(( $(database_cpu) - before_database ))" -v n="$posted" 'BEGIN { printf "%6.1f", d * 10000 / n }') µs CPU (its server processes)"
+else
+  echo "    written to disk  $(( ($(written_bytes "$SERVER") - before_written) / posted )) bytes (WAL, checkpoints into the database file)"
+fi
 echo "resident memory, peak during the POST runs: $(( $(cat "$BENCH_DIR/peak_rss") / 1024 )) MiB"
 load "GET /api/messages" 16 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages"
 load "GET /api/messages" 64 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages"
-stored=$(curl -fsI "http://127.0.0.1:$PORT/api/messages?status=all&limit=1" | awk -F': ' 'tolower($1) == "x-total-count" {print $2}' | tr -d '\r')
+stored=$(stored_count)
 stop
 kill "$SAMPLER" 2>/dev/null || true
 echo "messages acknowledged and stored: $stored"
@@ -96,6 +123,7 @@ if { [ "$STORE" = sqlite ] && [ ! -f "$BENCH_DIR/million.db" ]; } || { [ "$STORE
   rm -f "$BENCH_DIR/million.csv"
   [ "$STORE" = postgres ] && touch "$BENCH_DIR/pg/million.built"
 fi
+sync  # the POST runs leave gigabytes of dirty pages: their write-back would slow the reads measured next
 serve million
 sleep 2  # let the search index catch up with the import
 load "GET /api/messages (first page)" 16 "$here/report.lua" "http://127.0.0.1:$PORT/api/messages"

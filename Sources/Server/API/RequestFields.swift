@@ -10,9 +10,7 @@ struct RequestFields {
 
     /// Decodes the body by its Content-Type: JSON (also when no type is given), or a URL-encoded form.
     init(_ request: HTTPRequest) throws(HTTPError) {
-        let type = (request.header("content-type") ?? "").split(separator: ";").first.map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
-        } ?? ""
+        let type = RequestFields.mediaType(request.header("content-type") ?? "")
         let body = request.body
         isForm = type == "application/x-www-form-urlencoded"
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
@@ -135,5 +133,16 @@ struct RequestFields {
         case nil, .null?: throw .badRequest("\(name) is required")
         default: throw .badRequest("\(name) must be true or false")
         }
+    }
+
+    /// The media type of a Content-Type value: what comes before any `;`, without the spaces and tabs around
+    /// it, in lower case (byte by byte: this runs on every request with a body).
+    static func mediaType(_ contentType: String) -> String {
+        let bytes = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(decoding: bytes[first...last].map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }, as: UTF8.self)
     }
 }

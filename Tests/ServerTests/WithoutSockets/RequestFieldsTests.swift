@@ -87,4 +87,13 @@ final class RequestFieldsTests: XCTestCase {
         }, "415 Content-Type must be application/json or application/x-www-form-urlencoded, got text/plain")
         XCTAssertNil(refusal { try RequestFields(HTTPRequest(method: "POST", path: "/", body: Array(" \r\n".utf8))) }, "a blank body is no fields")
     }
+
+    func testTheMediaTypeIsReadWithoutParametersSpacesOrCase() {
+        XCTAssertEqual(RequestFields.mediaType(" \tApplication/JSON ; charset=utf-8"), "application/json")
+        XCTAssertEqual(RequestFields.mediaType("application/x-www-form-urlencoded"), "application/x-www-form-urlencoded")
+        XCTAssertEqual(RequestFields.mediaType("TEXT/Json;"), "text/json")
+        XCTAssertEqual(RequestFields.mediaType(" ; charset=utf-8"), "")
+        XCTAssertEqual(RequestFields.mediaType(""), "")
+        XCTAssertEqual(RequestFields.mediaType("application/ÄJSON"), "application/Äjson")  // only ASCII folds
+    }
 }
