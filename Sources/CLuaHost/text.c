@@ -6,13 +6,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+double uiq_round_decimal_by_printing(double x, int digits) {
+    if (!isfinite(x) || digits < 0 || digits > 17) return x;
+    char buffer[64];
+    snprintf(buffer, sizeof buffer, "%.*f", digits, x);  // correctly rounded, ties to even, like CPython
+    return strtod(buffer, NULL);
+}
+
 double uiq_round_decimal(double x, int digits) {
     if (!isfinite(x)) return x;
     if (digits >= 1 && fabs(x) < 1e15 && x * 2.0 == floor(x * 2.0)) return x;  // k/2 is exact already
     if (digits < 0 || digits > 17) return x;
-    char buffer[64];
-    snprintf(buffer, sizeof buffer, "%.*f", digits, x);  // correctly rounded, ties to even, like CPython
-    return strtod(buffer, NULL);
+    // Most values are nowhere near a tie: then x·10^d computed in floating point (off by at most half a unit in
+    // its last place, under 2^-13 below 2^40) rounds to the same integer K as the exact product, and K / 10^d,
+    // both exact and divided with IEEE rounding, is the double nearest to the decimal, which is what printing
+    // and reading back gives. Near a tie (or for huge values) the printing decides.
+    static const double powers[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    if (digits <= 15) {
+        double scaled = x * powers[digits];
+        if (fabs(scaled) < 1099511627776.0) {  // 2^40
+            double nearest = nearbyint(scaled);
+            if (0.5 - fabs(scaled - nearest) > 0.0009765625) return nearest / powers[digits];  // 2^-10 from a tie
+        }
+    }
+    return uiq_round_decimal_by_printing(x, digits);
 }
 
 int uiq_is_ascii(const unsigned char *s, size_t n) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL for benchmarks: postgres.sh start DIR PORT | stop DIR.
+# A throwaway PostgreSQL for benchmarks: postgres.sh start DIR PORT | stop DIR | createdb|dropdb NAME PORT [if-exists]
+# | checkpoint PORT.
 # Production-like settings (fsync and synchronous_commit on); runs as the postgres user when invoked as root.
 set -euo pipefail
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -18,6 +19,9 @@ case "$1" in
     ;;
   stop)
     as_owner "$bin/pg_ctl" -D "$2/data" -w -m fast stop >/dev/null
+    ;;
+  checkpoint)  # write out what is dirty now, so that it does not happen in the middle of the next measurement
+    as_owner "$bin/psql" -h 127.0.0.1 -p "$2" -U urgencyiq -d postgres -qc CHECKPOINT >/dev/null
     ;;
   createdb|dropdb)
     as_owner "$bin/$1" -h 127.0.0.1 -p "$3" -U urgencyiq ${4:+--if-exists} "$2" 2>/dev/null || true

@@ -225,6 +225,9 @@ const luaL_Reg *uiq_pattern_natives(void);
 
 /// Python's round(x, digits): the decimal nearest to x's exact binary value, ties to even.
 double uiq_round_decimal(double x, int digits);
+/// The same by printing x with `digits` decimals and reading it back (what uiq_round_decimal falls back to near
+/// a tie; kept apart so that tests can compare the two).
+double uiq_round_decimal_by_printing(double x, int digits);
 /// `round` (uiq_round_decimal for Lua).
 const luaL_Reg *uiq_decimal_natives(void);
 /// Whether all `length` bytes are below 0x80.
