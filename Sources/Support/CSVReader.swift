@@ -265,14 +265,21 @@ public struct CSVWriter {
     }
 
     private static func append(_ field: String, to out: inout [UInt8]) {
-        let quote = UInt8(ascii: "\"")
-        let needsQuotes = field.utf8.contains { $0 == UInt8(ascii: ",") || $0 == quote || $0 == 10 || $0 == 13 }
-        guard needsQuotes else { return out.append(contentsOf: field.utf8) }
-        out.append(quote)
-        for byte in field.utf8 {
-            if byte == quote { out.append(quote) }
-            out.append(byte)
+        var field = field
+        field.withUTF8 { bytes in
+            let quote = UInt8(ascii: "\"")
+            var needsQuotes = false
+            for byte in bytes where byte == UInt8(ascii: ",") || byte == quote || byte == 10 || byte == 13 {
+                needsQuotes = true
+                break
+            }
+            guard needsQuotes else { return out.append(contentsOf: bytes) }
+            out.append(quote)
+            for byte in bytes {
+                if byte == quote { out.append(quote) }
+                out.append(byte)
+            }
+            out.append(quote)
         }
-        out.append(quote)
     }
 }

@@ -67,63 +67,32 @@ enum ScoreCommand {
 
     private static func scoreCSV(_ path: String, column: String, arguments: ParsedArguments) -> Int32 {
         let scorer = RulesOptions.loadScorer(arguments)
-        var failures = 0
+        var formatter: CSVRowFormatter?
         do {
             let table = try CSVTable(reader: try CSVReader(path: path))
             let messageColumn = try table.require(column)
-            let writer = CSVWriter(lineEnding: table.reader.usesCRLF ? "\r\n" : "\n")
-            let urgencyColumn = table.column("urgency")
-            var output: [UInt8] = []
-            writer.append(urgencyColumn == nil ? table.header + ["urgency"] : table.header, to: &output)
-            let progress = ProgressReporter(label: "scoring")
-            var rows = 0
-            func scoreBatch(_ batch: [CSVReader.Record]) {
-                let texts = batch.map { messageColumn < $0.fields.count ? $0.fields[messageColumn] : "" }
-                // The score-only path (no breakdown is printed), spread over the cores, in input order.
-                let results = parallelMap(texts, .cores(chunk: 256)) { text -> Result<Double, any Error> in
-                    do {
-                        return .success(try scorer.score(ScoringInput(text: text), options: ScoringOptions(explain: false)).value)
-                    } catch {
-                        return .failure(error)
-                    }
-                }
-                for (record, result) in zip(batch, results) {
-                    var fields = record.fields
-                    while fields.count < table.header.count { fields.append("") }
-                    let urgency: String
-                    switch result {
-                    case .success(let value):
-                        urgency = JSONValue.format(number: value)
-                    case .failure(let error):
-                        failures += 1
-                        urgency = ""
-                        Terminal.error("\(path):\(record.line): the rules failed on this message: \(error)")
-                    }
-                    if let urgencyColumn { fields[urgencyColumn] = urgency } else { fields.append(urgency) }
-                    writer.append(fields, to: &output)
-                    if output.count >= 1 << 16 {
-                        Terminal.write(bytes: output)
-                        output.removeAll(keepingCapacity: true)
-                    }
-                }
-                rows += batch.count
-                progress.update(rows)
-            }
+            let rows = CSVRowFormatter(path: path, header: table.header, urgencyColumn: table.column("urgency"),
+                                       writer: CSVWriter(lineEnding: table.reader.usesCRLF ? "\r\n" : "\n"))
+            formatter = rows
+            // Three stages, each on its own thread: the next batch is read while this one is scored on every core
+            // (the score-only path, in input order) and the previous one is written.
             let batches = CSVBatchReader(table: table, batchSize: csvBatch)
-            do {
-                while let batch = try batches.next() { scoreBatch(batch) }
-            } catch {
-                Terminal.write(bytes: output)
-                throw error
+            let output = CSVBatchWriter(format: rows)
+            defer { output.finish() }
+            while let batch = try batches.next() {
+                let inputs = batch.map { ScoringInput(text: messageColumn < $0.fields.count ? $0.fields[messageColumn] : "") }
+                let runs = stride(from: 0, to: inputs.count, by: 256).map { Array(inputs[$0..<min(inputs.count, $0 + 256)]) }
+                let results = parallelMap(runs, .cores(chunk: 1)) { run in scorer.scoreEach(run) }
+                output.write((batch, results.flatMap { $0 }))
             }
-            Terminal.write(bytes: output)
-            progress.finish()
         } catch {
+            formatter?.flush()  // the rows scored before the error, then the error
             Terminal.flush()
             Terminal.error("urgencyiq score: \(error)")
             return 2
         }
+        formatter?.flush(done: true)
         Terminal.flush()
-        return failures == 0 ? 0 : 1
+        return (formatter?.failures ?? 0) == 0 ? 0 : 1
     }
 }

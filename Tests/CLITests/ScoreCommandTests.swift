@@ -89,6 +89,7 @@ final class ScoreCommandTests: XCTestCase {
         let result = try CommandRunner.run(["score", "--csv", input.path])
         XCTAssertEqual(result.status, 2)
         XCTAssertTrue(result.errors.contains("\(input.path):3: unterminated quoted field"), result.errors)
+        XCTAssertTrue(result.output.hasPrefix("message,urgency\nfine,"), result.output)  // what came before, scored
     }
 
     func testLargeCSVStreams() throws {

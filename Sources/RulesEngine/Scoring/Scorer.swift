@@ -40,6 +40,27 @@ public final class Scorer: Sendable {
     /// Medium urgency: a message the rules could not score should still be seen by a person.
     public static let defaultFallback = 3.0
 
+    /// Scores each message without its breakdown, in order, each result on its own: what scoring a file or a
+    /// batch on every core does with a run of messages (one Lua state for the run, counted once).
+    public func scoreEach(_ inputs: [ScoringInput], options: ScoringOptions = ScoringOptions(explain: false))
+        -> [Result<Double, ScoringError>] {
+        var options = options
+        options.explain = false
+        var failed = 0
+        let results = pool.withVMs { current in
+            inputs.map { input -> Result<Double, ScoringError> in
+                do throws(ScoringError) {
+                    return .success(try current().evaluate(input, options: options).value)
+                } catch {
+                    failed += 1
+                    return .failure(error)
+                }
+            }
+        }
+        statistics.recordEvaluations(inputs.count, failed: failed)
+        return results
+    }
+
     /// Scores one message and never fails: when the rules fail on it, the result is the fallback score with the
     /// error in its breakdown (and returned, for counting).
     public func scoreOrFallback(_ input: ScoringInput, options: ScoringOptions = ScoringOptions())

@@ -18,7 +18,12 @@ public final class ScoringStatistics: Sendable {
     }
 
     func recordEvaluation(failed: Bool) {
-        evaluationCount.add(1, ordering: .relaxed)
-        if failed { errorCount.add(1, ordering: .relaxed) }
+        recordEvaluations(1, failed: failed ? 1 : 0)
+    }
+
+    /// Counts a run of evaluations at once (bulk scoring: one update of the shared counters per run).
+    func recordEvaluations(_ count: Int, failed: Int) {
+        evaluationCount.add(count, ordering: .relaxed)
+        if failed > 0 { errorCount.add(failed, ordering: .relaxed) }
     }
 }
