@@ -143,7 +143,7 @@ final class Lexicon: HostObject, @unchecked Sendable {
             for item in items {
                 guard case .string(let text) = item else { throw BuildError(description: "\(owner): phrases must be strings") }
                 var steps: [PhraseTrie.Step] = []
-                for token in WordSplitter.split(CaseFolding.lowercased(text.precomposedStringWithCanonicalMapping), patterns: true).map(\.bytes) {
+                for token in WordSplitter.split(CaseFolding.lowercased(Lexicon.composed(text)), patterns: true).map(\.bytes) {
                     if token == Array("...".utf8) {
                         steps.append(.gap(Lexicon.gapLength))
                     } else if token == [0x23] {
@@ -260,6 +260,12 @@ final class Lexicon: HostObject, @unchecked Sendable {
     }
 
     /// Calls `body` with the words of `text`, normalized, and the atom buffer their atoms are in.
+    /// `text` in composed form (NFC), as messages are read; ASCII text is that already, and most phrases are
+    /// ASCII, so Foundation's normalization (slow, and most of compiling a vocabulary) runs only for the rest.
+    private static func composed(_ text: String) -> String {
+        text.utf8.allSatisfy { $0 < 0x80 } ? text : text.precomposedStringWithCanonicalMapping
+    }
+
     private func withWords<Result>(in text: UnsafeRawBufferPointer,
                                    _ body: (UnsafeBufferPointer<Word>, UnsafeBufferPointer<Int32>) -> Result) -> Result {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: WordSplitter.capacity(forBytes: text.count)) { bytes in
