@@ -126,7 +126,10 @@ enum BenchCommand {
             let expected = (try? scorer.score(ScoringInput(text: message), options: ScoringOptions(explain: false)).value) ?? 1
             text += CSVWriter().line(["bench-\(i)", message, JSONValue.format(number: expected), "bench"])
         }
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
+            Terminal.error("urgencyiq bench: cannot write \(path)")
+            return 2
+        }
         Terminal.write("fixtures: \(count) in \(path) (\(text.utf8.count / 1024) KiB)\n")
         var times: [Double] = []
         var passed = 0
