@@ -17,6 +17,7 @@ double uiq_round_decimal(double x, int digits) {
     if (!isfinite(x)) return x;
     if (digits >= 1 && fabs(x) < 1e15 && x * 2.0 == floor(x * 2.0)) return x;  // k/2 is exact already
     if (digits < 0 || digits > 17) return x;
+    if (fabs(x) >= 4503599627370496.0) return x;  // 2^52 and above: whole numbers already (and too wide to print here)
     // Most values are nowhere near a tie: then x·10^d computed in floating point (off by at most half a unit in
     // its last place, under 2^-13 below 2^40) rounds to the same integer K as the exact product, and K / 10^d,
     // both exact and divided with IEEE rounding, is the double nearest to the decimal, which is what printing

@@ -20,6 +20,8 @@ final class DecimalRoundingTests: XCTestCase {
         XCTAssertEqual(uiq_round_decimal(-0.001, 2).sign, .minus)  // -0.0, as Python gives
         XCTAssertTrue(uiq_round_decimal(.nan, 2).isNaN)
         XCTAssertEqual(uiq_round_decimal(.infinity, 2), .infinity)
+        XCTAssertEqual(uiq_round_decimal(1e300, 2), 1e300)  // whole already, and far too wide to print with decimals
+        XCTAssertEqual(uiq_round_decimal(-123456789012345678.0, 15), -123456789012345678.0)
     }
 
     func testRandomValuesAndNearTiesAgreeWithPrinting() {

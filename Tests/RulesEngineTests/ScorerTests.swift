@@ -147,4 +147,31 @@ final class ScorerTests: XCTestCase {
             "warn: line 1", "warn: line 2", "warn: line 3 (further log lines of this evaluation are dropped)",
         ])
     }
+
+    /// Breakdown tables become JSON lists exactly when their keys are 1...n, however the table was built (`next`
+    /// walks the hash part in node order, so a key after `#t` there says nothing about the keys before it).
+    func testBreakdownTablesBecomeListsOnlyWhenTheirKeysAreOneToN() throws {
+        let rules = try scorer(urgency: """
+            function score(message, ctx)
+              local grown = {}
+              for i = 1, 3 do grown[i] = i * 10 end
+              local holed = {1, 2, 3}
+              holed[2] = nil
+              return 1, {
+                constructed = {[1] = "a", [2] = "b", [3] = "c"},
+                zero = {[0] = "z", [1] = "a", [2] = "b"},
+                named = {[1] = "a", [2] = "b", name = "x"},
+                grown = grown, holed = holed, plain = {"p", "q"}, empty = {},
+              }
+            end
+            """)
+        let details = try XCTUnwrap(try rules.score(ScoringInput(text: "x"), options: ScoringOptions(explain: true)).breakdown?.rules)
+        XCTAssertEqual(details["constructed"], ["a", "b", "c"])
+        XCTAssertEqual(details["zero"], ["0": "z", "1": "a", "2": "b"])
+        XCTAssertEqual(details["named"], ["1": "a", "2": "b", "name": "x"])
+        XCTAssertEqual(details["grown"], [10, 20, 30])
+        XCTAssertEqual(details["holed"], ["1": 1, "3": 3])
+        XCTAssertEqual(details["plain"], ["p", "q"])
+        XCTAssertEqual(details["empty"], [])
+    }
 }

@@ -71,6 +71,8 @@ final class BadInputTests: XCTestCase {
         assertError(try client.request("POST", "/api/messages/send", body: form, headers: ["Content-Type": "application/x-www-form-urlencoded"]),
                     400, "the form body is not valid URL encoding of UTF-8 text")
         assertError(try client.request("GET", "/api/messages?search=%FF%FE"), 400, "the query string is not valid UTF-8")
+        assertError(try client.request("GET", "/api/messages?search=ab%00zz"), 400, "search must not contain NUL")
+        assertError(try client.request("GET", "/api/messages?user_id=5%00x"), 400, "user_id must be a positive integer")
     }
 
     func testUnsupportedContentType() throws {

@@ -93,13 +93,10 @@ struct LuaStack {
     }
 
     private func table(at index: Int32, depth: Int, budget: inout Int) -> JSONValue {
-        // A list: keys exactly 1...n, read in order; told apart by `#t` and no key after n.
+        // A list: keys exactly 1...n (n keys in all, each of 1...n present), read in order by index.
         let length = lua_rawlen(raw, index)
         if length > 0, length <= UInt64(Int32.max) {
-            lua_pushinteger(raw, lua_Integer(length))
-            let hasMoreKeys = lua_next(raw, index) != 0
-            if hasMoreKeys { lua_settop(raw, -3) }
-            if !hasMoreKeys, isSequence(at: index, length: Int(length)) {
+            if keyCount(at: index, atMost: Int(length) + 1) == Int(length), isSequence(at: index, length: Int(length)) {
                 var items: [JSONValue] = []
                 items.reserveCapacity(Int(length))
                 for position in 1...Int(length) where budget > 0 {
@@ -130,6 +127,22 @@ struct LuaStack {
             object[key] = json(at: -1, depth: depth + 1, budget: &budget)
         }
         return sawKey ? .object(object) : .array([])  // an empty table is most often an empty list
+    }
+
+    /// How many keys the table has, counting no further than `limit`. (`next` walks the array part, then the hash
+    /// nodes in node order, so only a walk from the start sees every key.)
+    private func keyCount(at index: Int32, atMost limit: Int) -> Int {
+        var count = 0
+        lua_pushnil(raw)
+        while lua_next(raw, index) != 0 {
+            count += 1
+            if count >= limit {
+                lua_settop(raw, -3)  // the key and the value
+                return count
+            }
+            lua_settop(raw, -2)  // the value; the key stays for the next step
+        }
+        return count
     }
 
     /// Whether keys 1...length are all present (a border `#t` may report past a hole in the array part).

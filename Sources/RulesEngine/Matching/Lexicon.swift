@@ -259,13 +259,13 @@ final class Lexicon: HostObject, @unchecked Sendable {
         var corrected: Bool
     }
 
-    /// Calls `body` with the words of `text`, normalized, and the atom buffer their atoms are in.
     /// `text` in composed form (NFC), as messages are read; ASCII text is that already, and most phrases are
     /// ASCII, so Foundation's normalization (slow, and most of compiling a vocabulary) runs only for the rest.
     private static func composed(_ text: String) -> String {
         text.utf8.allSatisfy { $0 < 0x80 } ? text : text.precomposedStringWithCanonicalMapping
     }
 
+    /// Calls `body` with the words of `text`, normalized, and the atom buffer their atoms are in.
     private func withWords<Result>(in text: UnsafeRawBufferPointer,
                                    _ body: (UnsafeBufferPointer<Word>, UnsafeBufferPointer<Int32>) -> Result) -> Result {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: WordSplitter.capacity(forBytes: text.count)) { bytes in

@@ -23,6 +23,8 @@ enum MessageListing {
         }
         if let search = request.queryValue("search"), !search.isEmpty {
             guard search.unicodeScalars.count <= 500 else { throw .badRequest("search is too long (at most 500 characters)") }
+            // The stores' pattern matching reads C strings: a NUL would end the pattern early.
+            guard !search.unicodeScalars.contains(where: { $0.value == 0 }) else { throw .badRequest("search must not contain NUL") }
             query.search = search
         }
         if let since = request.queryValue("since_id") {

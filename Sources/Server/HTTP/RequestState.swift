@@ -58,10 +58,13 @@ final class RequestState: @unchecked Sendable {
     func request(_ connection: OpaquePointer) -> HTTPRequest {
         let me = Unmanaged.passUnretained(self).toOpaque()
         query = []
-        MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, { context, _, key, value in
+        // With their lengths: a `%00` in a value is a NUL inside it, which validators refuse, not its end
+        // (`user_id=5%00x` must not read as 5).
+        MHD_get_connection_values_n(connection, .GET_ARGUMENT_KIND, { context, _, key, keySize, value, valueSize in
             guard let context, let key else { return .YES }
             let state = Unmanaged<RequestState>.fromOpaque(context).takeUnretainedValue()
-            guard let name = RequestState.validText(key), let text = value.map(RequestState.validText) ?? "" else {
+            guard let name = RequestState.validText(key, count: keySize),
+                  let text = value.map({ RequestState.validText($0, count: valueSize) }) ?? "" else {
                 state.queryIsValidUTF8 = false
                 return .YES
             }
@@ -75,7 +78,10 @@ final class RequestState: @unchecked Sendable {
     }
 
     /// C text as Swift text, or nil when it is not UTF-8.
-    static func validText(_ pointer: UnsafePointer<CChar>) -> String? {
-        String(validating: UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)), as: UTF8.self)
+    static func validText(_ pointer: UnsafePointer<CChar>) -> String? { validText(pointer, count: strlen(pointer)) }
+
+    /// `count` bytes of text (NULs included) as Swift text, or nil when they are not UTF-8.
+    static func validText(_ pointer: UnsafePointer<CChar>, count: Int) -> String? {
+        String(validating: UnsafeRawBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 }

@@ -149,6 +149,8 @@ public final class PostgresStore: Store {
     /// Searches matching more messages than this are paged without an exact total. Lower than SQLite's 5000:
     /// here every trigram candidate is re-checked on the table, which costs more per row than SQLite's index.
     static let countLimit = 1000
+    /// Searches the planner expects to match more than this many messages are not counted at all.
+    static let estimateAbove = 10 * countLimit
 
     public func messages(_ query: MessageQuery) throws(StoreError) -> MessagePage {
         try pool.withConnection { connection throws(PostgresError) in
@@ -172,16 +174,23 @@ public final class PostgresStore: Store {
                 total = Int(query.status == .all
                     ? try connection.scalar("SELECT coalesce(sum(value), 0) FROM counters")
                     : try connection.scalar("SELECT coalesce(sum(value), 0) FROM counters WHERE name = $1", [.text(query.status.rawValue)]))
-            } else if searching, let planned = try PostgresStore.plannedRows(filters, filterValues, connection),
-                      planned > PostgresStore.countLimit {
-                // Counting would mean re-checking thousands of trigram candidates on the table: the planner's
-                // estimate instead, sent as one.
-                estimatedTotal = planned
             } else {
-                let counted = Int(try connection.scalar(
-                    "SELECT count(*) FROM (SELECT 1 FROM messages\(PostgresStore.whereClause(filters)) LIMIT \(PostgresStore.countLimit + 1)) AS matches",
-                    filterValues))
-                total = counted <= PostgresStore.countLimit ? counted : nil
+                // A search the planner expects to match far more than can be counted cheaply (counting re-checks every
+                // trigram candidate on the table) is not counted: its estimate is sent, as one. The planner's LIKE
+                // estimates can be off several times over, hence the margin; below it the count decides.
+                let planned = searching ? try PostgresStore.plannedRows(filters, filterValues, connection) : nil
+                if let planned, planned > PostgresStore.estimateAbove {
+                    estimatedTotal = planned
+                } else {
+                    let counted = Int(try connection.scalar(
+                        "SELECT count(*) FROM (SELECT 1 FROM messages\(PostgresStore.whereClause(filters)) LIMIT \(PostgresStore.countLimit + 1)) AS matches",
+                        filterValues))
+                    if counted <= PostgresStore.countLimit {
+                        total = counted
+                    } else if let planned {
+                        estimatedTotal = max(planned, counted)  // more than the limit, that much is known
+                    }
+                }
             }
 
             var pageFilters = filters
