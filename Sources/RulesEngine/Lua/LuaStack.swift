@@ -95,8 +95,9 @@ struct LuaStack {
     private func table(at index: Int32, depth: Int, budget: inout Int) -> JSONValue {
         // A list: keys exactly 1...n (n keys in all, each of 1...n present), read in order by index.
         let length = lua_rawlen(raw, index)
+        let keys = keyCount(at: index, atMost: max(budget, 1))
         if length > 0, length <= UInt64(Int32.max) {
-            if keyCount(at: index, atMost: Int(length) + 1) == Int(length), isSequence(at: index, length: Int(length)) {
+            if keys == Int(length), isSequence(at: index, length: Int(length)) {
                 var items: [JSONValue] = []
                 items.reserveCapacity(Int(length))
                 for position in 1...Int(length) where budget > 0 {
@@ -107,7 +108,7 @@ struct LuaStack {
                 return .array(items)
             }
         }
-        var object: [String: JSONValue] = [:]
+        var object = [String: JSONValue](minimumCapacity: keys)
         var sawKey = false
         lua_pushnil(raw)
         while lua_next(raw, index) != 0 {
