@@ -434,6 +434,15 @@ final class LexiconTests: XCTestCase {
         XCTAssertEqual(nothing.breakdown?.rules["read"], 0)
         XCTAssertEqual(nothing.breakdown?.rules["intents"], "")
         XCTAssertEqual(nothing.breakdown?.rules["explain"], "")
+
+        // Strings longer than the host's reusable return block, next to short ones, in one evaluation and the next.
+        let long = Array(repeating: "thx blocked", count: 1_000).joined(separator: " ")
+        for _ in 0..<2 {
+            let many = try XCTUnwrap(try scorer.score(ScoringInput(text: long)).breakdown?.rules)
+            XCTAssertEqual(many["words"], .string(Array(repeating: "thanks blocked", count: 1_000).joined(separator: " ")))
+            XCTAssertEqual(many["explain"], "blocked=active:blocked|thanks=active:thanks")
+            XCTAssertEqual(many["counting"], "1,3")
+        }
     }
 
     func testTheLuaModuleReportsBuildErrorsWhereTheRulesCompileThem() throws {

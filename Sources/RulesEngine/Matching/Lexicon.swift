@@ -651,7 +651,12 @@ final class Lexicon: HostObject, @unchecked Sendable {
                 judge(words, atoms, into: buffer.baseAddress!) { concept, first, last in evidence[concept] = (first, last) }
                 for concept in 0..<conceptCount where buffer[concept] != .absent {
                     let (first, last) = evidence[concept]
-                    names[concept] = words[first...last].map { String(decoding: self.reading(of: $0), as: UTF8.self) }.joined(separator: " ")
+                    var phrase: [UInt8] = []
+                    for position in first...last {
+                        if position > first { phrase.append(UInt8(ascii: " ")) }
+                        phrase.append(contentsOf: self.reading(of: words[position]))
+                    }
+                    names[concept] = String(decoding: phrase, as: UTF8.self)
                 }
             }
             initialized = conceptCount

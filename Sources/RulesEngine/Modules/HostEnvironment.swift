@@ -21,25 +21,45 @@ final class HostEnvironment {
 }
 
 /// Holds copies of strings a host function returns until Lua has copied them; emptied between evaluations.
+/// One block, reused from evaluation to evaluation, takes them one after another; a string that does not fit gets
+/// a buffer of its own until the next reset. (Returning a string costs a copy, not an allocation.)
 final class ReturnArena {
-    private var buffers: [UnsafeMutableRawBufferPointer] = []
+    private static let blockSize = 4096
+    private let block = UnsafeMutableRawBufferPointer.allocate(byteCount: ReturnArena.blockSize, alignment: 1)
+    private var used = 0
+    private var overflow: [UnsafeMutableRawBufferPointer] = []
 
-    deinit { reset() }
+    deinit {
+        reset()
+        block.deallocate()
+    }
 
     /// A copy of `text`'s UTF-8 bytes at an address that stays valid until `reset()`.
     func copy(_ text: String) -> UnsafeRawBufferPointer {
-        copy(bytes: Array(text.utf8))
+        var text = text
+        return text.withUTF8 { copy(UnsafeRawBufferPointer($0)) }
     }
 
-    func copy(bytes: [UInt8]) -> UnsafeRawBufferPointer {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
-        buffer.copyBytes(from: bytes)
-        buffers.append(buffer)
-        return UnsafeRawBufferPointer(rebasing: buffer[0..<bytes.count])
+    func copy(bytes: [UInt8]) -> UnsafeRawBufferPointer { bytes.withUnsafeBytes { copy($0) } }
+
+    private func copy(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        let count = bytes.count
+        let target: UnsafeMutableRawBufferPointer
+        if count <= block.count - used {
+            target = UnsafeMutableRawBufferPointer(rebasing: block[used..<used + count])
+            used += count
+        } else {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 1)
+            overflow.append(buffer)
+            target = buffer
+        }
+        if count > 0 { target.copyMemory(from: bytes) }
+        return UnsafeRawBufferPointer(target)
     }
 
     func reset() {
-        for buffer in buffers { buffer.deallocate() }
-        buffers.removeAll(keepingCapacity: true)
+        used = 0
+        for buffer in overflow { buffer.deallocate() }
+        overflow.removeAll(keepingCapacity: true)
     }
 }

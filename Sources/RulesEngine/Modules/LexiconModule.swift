@@ -103,13 +103,23 @@ enum LexiconModule {
         let call = HostCall(raw!)
         let environment = call.context(as: HostEnvironment.self)
         call.withReceiver(as: Lexicon.self) { lexicon in
-            call.returnString(environment.arena.copy(mentionText(lexicon.explain(call.text))))
+            call.returnString(environment.arena.copy(bytes: mentionText(lexicon.explain(call.text))))
         }
         return 0
     }
 
-    private static func mentionText(_ explanation: Lexicon.Explanation) -> String {
-        explanation.mentions.map { "\($0.name)=\($0.state.name):\($0.words)" }.joined(separator: "|")
+    /// "name=state:words|…", as bytes (built once per explained message).
+    private static func mentionText(_ explanation: Lexicon.Explanation) -> [UInt8] {
+        var text: [UInt8] = []
+        for (index, mention) in explanation.mentions.enumerated() {
+            if index > 0 { text.append(UInt8(ascii: "|")) }
+            text.append(contentsOf: mention.name.utf8)
+            text.append(UInt8(ascii: "="))
+            text.append(contentsOf: mention.state.name.utf8)
+            text.append(UInt8(ascii: ":"))
+            text.append(contentsOf: mention.words.utf8)
+        }
+        return text
     }
 
     /// lex:read(text) → intent number | nil, "3,7,12" (every intent that counts), "name=state:words|…", the
@@ -122,7 +132,7 @@ enum LexiconModule {
             let explanation = lexicon.explain(call.text)
             if let chosen = intents.choose(explanation.active) { call.returnInteger(chosen + 1) } else { call.returnNil() }
             call.returnString(environment.arena.copy(intents.counting(explanation.active).map { String($0 + 1) }.joined(separator: ",")))
-            call.returnString(environment.arena.copy(mentionText(explanation)))
+            call.returnString(environment.arena.copy(bytes: mentionText(explanation)))
             call.returnNumber(intents.shift(explanation.active))
             call.returnString(environment.arena.copy(intents.applying(explanation.active).map { String($0 + 1) }.joined(separator: ",")))
             return 0
