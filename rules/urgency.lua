@@ -175,23 +175,43 @@ end
 -- The same, with the breakdown: the intent chosen; the concepts stated (name → the words that stated it) and
 -- those set aside (negated, hypothetical or resolved); `fired` lists every intent that counts, every concept
 -- stated and every modifier applied.
+-- The host's lists come as text ("3,7,12"; "name=state:words|…"), split here with plain finds: pattern
+-- matching would cost more than everything else in the breakdown.
+local find, sub = string.find, string.sub
+
+local function each_number(list, visit)
+  local position = 1
+  while position <= #list do
+    local comma = find(list, ",", position, true) or #list + 1
+    visit(tonumber(sub(list, position, comma - 1)))
+    position = comma + 1
+  end
+end
+
 local function explained_score(text)
   local chosen, stated, mentioned, shift, applying = words:read(text)
   local fired, concepts, set_aside, applied = {}, {}, {}, {}
-  for number in stated:gmatch("%d+") do fired[#fired + 1] = "intent " .. intent_list[tonumber(number)].name end
-  for name, state, evidence in mentioned:gmatch("([^=|]+)=(%a+):([^|]*)") do
+  each_number(stated, function(number) fired[#fired + 1] = "intent " .. intent_list[number].name end)
+  local position = 1
+  while position <= #mentioned do
+    local bar = find(mentioned, "|", position, true) or #mentioned + 1
+    local equals = find(mentioned, "=", position, true)
+    local colon = find(mentioned, ":", equals + 1, true)
+    local name, state, evidence = sub(mentioned, position, equals - 1), sub(mentioned, equals + 1, colon - 1),
+                                  sub(mentioned, colon + 1, bar - 1)
     if state == "active" then
       concepts[name] = evidence
       fired[#fired + 1] = "concept " .. name
     else
       set_aside[name] = state .. ": " .. evidence
     end
+    position = bar + 1
   end
-  for number in applying:gmatch("%d+") do
-    local spec = modifier_list[tonumber(number)]
+  each_number(applying, function(number)
+    local spec = modifier_list[number]
     applied[#applied + 1] = { name = spec.name, add = spec.add }
     fired[#fired + 1] = "modifier " .. spec.name
-  end
+  end)
   return clamp((chosen and intent_list[chosen].level or default_level) + shift), {
     intent = chosen and { name = intent_list[chosen].name, level = intent_list[chosen].level } or nil,
     concepts = concepts,
