@@ -58,6 +58,7 @@ fuzz-api: build tools ## Schemathesis over the OpenAPI document against a runnin
 
 bench: build ## scoring throughput, `check` over 100,000 fixtures, rule edit → serving latency, score --csv vs the seed's Python scorer (medians)
 	$(BIN) bench --messages 300000 --runs 5 --compare rules/profiles/seed
+	$(BIN) bench --messages 300000 --runs 5 --mode cores
 	$(BIN) bench --fixtures 100000 --runs 5
 	$(BIN) bench --reload --runs 21
 	$(BIN) bench --reload --runs 21 --gate data/golden

@@ -21,7 +21,8 @@ enum BenchCommand {
             .init(names: ["--compare"], valueName: "DIR",
                   help: "also score with these rules, run for run in turn, and print the rate of --rules relative to them"),
             .init(names: ["--mode"], valueName: "MODE",
-                  help: "score (urgency only), explain (with the breakdown) or both (default)"),
+                  help: "score (urgency only), explain (with the breakdown), both (default), or cores: score only on every "
+                      + "core the way bulk scoring does, against one thread in turn"),
         ],
         details: "The corpus is synthetic support messages generated from the project's own phrase lists.")
 
@@ -61,8 +62,9 @@ enum BenchCommand {
         case "score": modes = [false]
         case "explain": modes = [true]
         case "both": modes = [false, true]
+        case "cores": return benchCores(scorer, corpus: corpus, count: count, runs: runs)
         case let other:
-            Terminal.error("urgencyiq bench: --mode must be score, explain or both, got '\(other)'")
+            Terminal.error("urgencyiq bench: --mode must be score, explain, both or cores, got '\(other)'")
             return 2
         }
         var reference: Scorer?
@@ -103,6 +105,28 @@ enum BenchCommand {
             if let score = try? scorer.score(input, options: ScoringOptions(explain: explain)) { checksum += score.value }
         }
         return Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    /// Score-only on every core, in runs of 256 messages (what `score --csv` does), against one thread, run for
+    /// run in turn: the rates and how the cores scale.
+    private static func benchCores(_ scorer: Scorer, corpus: [String], count: Int, runs: Int) -> Int32 {
+        let inputs = (0..<count).map { ScoringInput(text: corpus[$0 % corpus.count], customerID: Int64($0)) }
+        let chunks = stride(from: 0, to: count, by: 256).map { Array(inputs[$0..<min(count, $0 + 256)]) }
+        var parallelRates: [Double] = [], serialRates: [Double] = []
+        var checksum = 0.0, serialChecksum = 0.0
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let results = parallelMap(chunks, .cores(chunk: 1)) { chunk in scorer.scoreEach(chunk) }
+            parallelRates.append(Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+            for chunk in results { for case .success(let value) in chunk { checksum += value } }
+            serialRates.append(measure(scorer, corpus: corpus, count: count, explain: false, checksum: &serialChecksum))
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let parallel = report("score only, \(cores) cores", rates: parallelRates, runs: runs, count: count, checksum: checksum)
+        let serial = report("score only, 1 thread ", rates: serialRates, runs: runs, count: count, checksum: serialChecksum)
+        Terminal.write("  the cores give \(String(format: "%.2f", parallel / serial))× one thread's rate\n")
+        Terminal.flush()
+        return 0
     }
 
     /// Prints the median of `rates` (and min, max); returns the median.
