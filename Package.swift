@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Support"),
         .target(name: "RulesEngine", dependencies: ["Support", "CLua", "CLuaHost", "CPCRE2"]),
         .target(name: "Server", dependencies: ["Support", "RulesEngine", "CMicroHTTPD", "CSQLite", "CCurl", "CLibPQ", "CMalloc"],
-                resources: [.copy("Resources/openapi.json")]),
+                resources: [.copy("Resources/openapi.json"), .copy("Resources/console")]),
         .executableTarget(name: "urgencyiq", dependencies: ["Support", "RulesEngine", "Server"]),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "RulesEngineTests", dependencies: ["Support", "RulesEngine"]),

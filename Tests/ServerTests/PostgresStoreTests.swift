@@ -28,6 +28,9 @@ final class PostgresStoreTests: XCTestCase {
     func testLosesNothingUnderConcurrentWrites() throws { try contract.losesNothingUnderConcurrentWrites() }
     func testRecordsTheFleet() throws { try contract.recordsTheFleet() }
     func testRescoresInBatches() throws { try contract.rescoresInBatches() }
+    func testFeedsEveryChangeAsEvents() throws { try contract.feedsEveryChangeAsEvents() }
+    func testFeedsConcurrentWritersExactlyOnce() throws { try contract.feedsConcurrentWritersExactlyOnce() }
+    func testRecordsDeployments() throws { try contract.recordsDeployments() }
 
     func testSchemaVersionIsRecordedAndNewerDatabasesAreRefused() throws {
         try PostgresStore(url: url).close()

@@ -77,7 +77,8 @@ final class ProtocolStrictnessTests: XCTestCase {
         let listing = try exchange("GET HTTP://localhost:\(port)/api/messages?limit=0 HTTP/1.1\r\nConnection: close\r\n\r\n")
         XCTAssertEqual(listing.responses.first?.json?["error"], "limit must be an integer from 1 to 1000")
         let root = try exchange("GET http://127.0.0.1:\(port) HTTP/1.1\r\nConnection: close\r\n\r\n")
-        XCTAssertEqual(root.responses.first?.status, 404, "the root path")
+        XCTAssertEqual(root.responses.first?.status, 200, "the root path: the web console")
+        XCTAssertEqual(root.responses.first?.header("content-type"), "text/html; charset=utf-8")
     }
 
     func testHTTP11NeedsExactlyOneValidHost() throws {

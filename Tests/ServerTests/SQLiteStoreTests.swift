@@ -31,6 +31,9 @@ final class SQLiteStoreTests: XCTestCase {
     func testLosesNothingUnderConcurrentWrites() throws { try contract.losesNothingUnderConcurrentWrites() }
     func testRecordsTheFleet() throws { try contract.recordsTheFleet() }
     func testRescoresInBatches() throws { try contract.rescoresInBatches() }
+    func testFeedsEveryChangeAsEvents() throws { try contract.feedsEveryChangeAsEvents() }
+    func testFeedsConcurrentWritersExactlyOnce() throws { try contract.feedsConcurrentWritersExactlyOnce() }
+    func testRecordsDeployments() throws { try contract.recordsDeployments() }
 
     /// Waits until the background indexer has caught up with every message.
     private func waitForSearchIndex(_ path: String) throws {

@@ -21,7 +21,7 @@ struct StoreContract {
         StoreContract.message(customer, body, urgency: urgency, at: seconds, key: key)
     }
 
-    fileprivate func withStore(_ body: (any Store) throws -> Void) throws {
+    func withStore(_ body: (any Store) throws -> Void) throws {
         let store = try open()
         defer { store.close() }
         try body(store)

@@ -20,15 +20,20 @@ public final class ActiveRules: Sendable {
         var history: [VersionRecord]
         var lastAttempt: ReloadAttempt?
         var attemptCounts: [ReloadAttempt.Outcome: Int] = [:]
+        var attempts: [ReloadAttempt] = []
 
         static func record(_ attempt: ReloadAttempt, in state: inout State) {
             state.lastAttempt = attempt
             state.attemptCounts[attempt.outcome, default: 0] += 1
+            state.attempts.append(attempt)
+            if state.attempts.count > ActiveRules.attemptsKept { state.attempts.removeFirst() }
         }
     }
 
     /// Versions remembered in the history.
     public static let historyLength = 64
+    /// Reload attempts remembered.
+    public static let attemptsKept = 20
 
     private let state: Mutex<State>
 
@@ -49,6 +54,9 @@ public final class ActiveRules: Sendable {
 
     /// The last reload attempt, if any.
     public var lastAttempt: ReloadAttempt? { state.withLock { $0.lastAttempt } }
+
+    /// The last reload attempts (up to `attemptsKept`), newest first.
+    public var recentAttempts: [ReloadAttempt] { state.withLock { $0.attempts.reversed() } }
 
     /// How many reload attempts ended in each outcome since the start.
     public var attemptCounts: [ReloadAttempt.Outcome: Int] { state.withLock { $0.attemptCounts } }

@@ -9,6 +9,10 @@ public enum ReloadTrigger: String, Sendable {
     case signal = "SIGHUP"
     /// `POST /api/rules/reload`.
     case api
+    /// `PUT /api/rules`: a rule set sent by a person, written to the rules directory once it passed.
+    case deploy
+    /// A rule set deployed on another server of the fleet (PostgreSQL), pulled from the database.
+    case fleet
 
     /// Whether a person asked for this reload (and so wants an answer even when nothing changed).
     public var isExplicit: Bool { self != .fileChange }
@@ -38,6 +42,8 @@ public struct ReloadAttempt: Sendable {
     /// Set when the files (and the gate's fixtures) were exactly those of the previous attempt, so nothing was
     /// attempted again: the answer repeats the previous outcome, and nothing is counted or recorded.
     public var repeated = false
+    /// Who asked, for deploys: `admin` (the admin token) or `loopback` (a local client without one).
+    public var requestedBy: String?
 
     public init(trigger: ReloadTrigger, startedAt: Date, duration: TimeInterval = 0, outcome: Outcome,
                 candidateVersion: String? = nil, error: String? = nil, gate: GateResult? = nil) {

@@ -72,6 +72,39 @@ public final class RulesReloader: Sendable {
         }
     }
 
+    /// Deploys `files` (path → source) as the whole rule set: validated like a reload (loads, scores the probe,
+    /// passes the gate), then written over the rules directory's rule files (`RulesDirectoryWriter`) and
+    /// activated, in one step under the reload lock, so the watcher, which waits for it, then finds the files
+    /// it just activated and does nothing. Rejected: nothing on disk changes. `by` is recorded in the attempt.
+    @discardableResult
+    public func deploy(_ files: [String: [UInt8]], trigger: ReloadTrigger = .deploy, by: String?) -> ReloadAttempt {
+        lastTried.withLock { lastKey in
+            let started = Date()
+            var attempt = ReloadAttempt(trigger: trigger, startedAt: started, outcome: .rejected)
+            attempt.requestedBy = by
+            if let scorer = validate(files, &attempt) {
+                do throws(RulesDirectoryWriter.WriteError) {
+                    let current = (try? RuleSet.readFiles(from: directory)) ?? [:]
+                    try RulesDirectoryWriter.replace(directory, current: current, with: files)
+                    lastKey = RulesReloader.key(rules: "files:" + RuleSet.contentHash(of: files), gate: gate)
+                    attempt.outcome = .activated
+                    attempt.duration = Date().timeIntervalSince(started)
+                    rules.activate(scorer, recording: attempt)
+                    onActivate?()
+                } catch {
+                    attempt.error = "the rules directory \(directory) cannot be written: \(error.description)"
+                    attempt.duration = Date().timeIntervalSince(started)
+                    rules.record(attempt)
+                }
+            } else {
+                attempt.duration = Date().timeIntervalSince(started)
+                rules.record(attempt)
+            }
+            report(attempt)
+            return attempt
+        }
+    }
+
     /// The scorer of `contents` when they load, score the probe and pass the gate; else nil, with the outcome
     /// and error in `attempt`.
     private func validate(_ contents: [String: [UInt8]], _ attempt: inout ReloadAttempt) -> Scorer? {

@@ -24,6 +24,8 @@ struct RulesRoutes {
     let checkFixtures: [String]
     /// Seconds a candidate check may take in all.
     let checkTimeout: Double
+    /// Where deployed rule sets are recorded, for the fleet to pull.
+    let deployments: any RulesDeploymentStore
     /// Candidate checks run one at a time: each may hold a Lua state at its memory cap.
     let checkSlot = DispatchSemaphore(value: 1)
 
@@ -46,6 +48,8 @@ struct RulesRoutes {
                 }
             }),
             Route("POST", "/api/rules/check", admin: true) { request, _ in try check(request) },
+            Route("PUT", "/api/rules", admin: true) { request, _ in try deploy(request) },
+            Route("GET", "/api/rules/files", admin: true) { _, _ in files() },
         ]
     }
 
@@ -76,6 +80,7 @@ struct RulesRoutes {
         return .object(status.merging([
             "active": .object(active),
             "last_reload": rules.lastAttempt.map(RulesRoutes.json) ?? .null,
+            "attempts": .array(rules.recentAttempts.map(RulesRoutes.json)),
             "reloads": .object(Dictionary(uniqueKeysWithValues: ReloadAttempt.Outcome.allCases.map { outcome in
                 (outcome.rawValue, JSONValue.integer(Int64(counts[outcome] ?? 0)))
             })),
@@ -98,6 +103,7 @@ struct RulesRoutes {
             "version": attempt.candidateVersion.map(JSONValue.string) ?? .null, "error": attempt.error.map(JSONValue.string) ?? .null,
         ]
         if attempt.repeated { object["repeated"] = true }
+        if let by = attempt.requestedBy { object["by"] = .string(by) }
         if let gate = attempt.gate {
             object["gate"] = ["directory": .string(gate.directory), "passed": .integer(Int64(gate.passed)),
                               "failed": .integer(Int64(gate.failed)), "failures": .array(gate.failures.map(JSONValue.string))]
@@ -105,8 +111,59 @@ struct RulesRoutes {
         return .object(object)
     }
 
+    /// `GET /api/rules/files`: the active version's files with their sources.
+    func files() -> HTTPResponse {
+        let ruleSet = rules.scorer.ruleSet
+        return .json(["version": .string(ruleSet.version),
+                      "files": .object(ruleSet.files.mapValues { JSONValue.string($0.source) })])
+    }
+
+    /// `PUT /api/rules`: validates the candidate like a reload (loads, scores the probe, passes the gate), then
+    /// writes it over the rules directory and activates it. 422 with the attempt when it is refused: nothing on
+    /// disk changes.
+    func deploy(_ request: HTTPRequest) throws -> HTTPResponse {
+        let files = try candidateFiles(request)
+        let by = request.header("authorization") != nil ? "admin" : "loopback"
+        let attempt = reloader.deploy(files, by: by)
+        guard case .object(var object) = RulesRoutes.json(attempt) else { return .error(500, "unreachable") }
+        if attempt.outcome == .rejected {
+            object["error"] = .string(attempt.error ?? "the rule set was refused")
+            return .json(.object(object), status: 422)
+        }
+        // Recorded for the fleet (and the record): the other servers on a PostgreSQL database pull it.
+        let deployment = RulesDeployment(version: attempt.candidateVersion ?? rules.scorer.rulesVersion,
+                                         files: files.mapValues { String(decoding: $0, as: UTF8.self) }, deployedAt: Timestamp.now(),
+                                         deployedBy: by, instance: instance.id)
+        do {
+            object["deployment"] = .integer(try deployments.recordDeployment(deployment))
+        } catch {
+            object["deployment_error"] = .string("active here, but not recorded for the other servers: \(error)")
+        }
+        return .json(.object(object))
+    }
+
     /// `POST /api/rules/check`: the body maps file names to sources. Nothing is deployed.
     func check(_ request: HTTPRequest) throws -> HTTPResponse {
+        let files = try candidateFiles(request)
+        // One check at a time (others are turned away at once rather than holding worker threads), its Lua
+        // states together within one state's cap, the whole of it within the check budget: a hostile
+        // candidate costs bounded memory and time.
+        guard checkSlot.wait(timeout: .now()) == .success else {
+            throw HTTPError.busy("another rules check is running: try again when it is done", retryAfter: 2)
+        }
+        let deadline = Deadline(seconds: checkTimeout)
+        defer {
+            checkSlot.signal()
+            ProcessMemory.release()
+        }
+        var limits = rules.scorer.limits
+        limits.sharedMemory = LuaMemoryBudget(limit: limits.memoryPerState)
+        let candidate = try Scorer(ruleSet: try RuleSet(files: files), limits: limits, log: DiscardingLogSink())
+        return try report(candidate, deadline: deadline)
+    }
+
+    /// A candidate rule set from a request body that maps file names to sources.
+    private func candidateFiles(_ request: HTTPRequest) throws -> [String: [UInt8]] {
         let document: JSONValue
         do {
             document = try JSONParser.parse(request.body)
@@ -127,20 +184,11 @@ struct RulesRoutes {
             guard case .string(let text) = source else { throw HTTPError.badRequest("the source of \(name) must be a string") }
             files[name] = Array(text.utf8)
         }
-        // One check at a time (others are turned away at once rather than holding worker threads), its Lua
-        // states together within one state's cap, the whole of it within the check budget: a hostile
-        // candidate costs bounded memory and time.
-        guard checkSlot.wait(timeout: .now()) == .success else {
-            throw HTTPError.busy("another rules check is running: try again when it is done", retryAfter: 2)
-        }
-        let deadline = Deadline(seconds: checkTimeout)
-        defer {
-            checkSlot.signal()
-            ProcessMemory.release()
-        }
-        var limits = rules.scorer.limits
-        limits.sharedMemory = LuaMemoryBudget(limit: limits.memoryPerState)
-        let candidate = try Scorer(ruleSet: try RuleSet(files: files), limits: limits, log: DiscardingLogSink())
+        return files
+    }
+
+    /// The candidate's fixture results, accuracy and diff against the active version.
+    private func report(_ candidate: Scorer, deadline: Deadline) throws -> HTTPResponse {
         let fixtures: [Fixture]
         do {
             fixtures = try FixtureLoader.loadAll(checkFixtures.filter { FileManager.default.fileExists(atPath: $0) })

@@ -24,6 +24,10 @@ public final class UrgencyIQServer: @unchecked Sendable {
     private let watcher: RulesWatcher?
     /// This server's entry in the store's fleet table.
     public let registry: InstanceRegistry
+    /// Follows the rule sets deployed on other servers of a PostgreSQL fleet (nil on SQLite).
+    private let fleetSync: RulesFleetSync?
+    /// The live event feed's subscribers (`GET /api/events`).
+    public let events: EventHub
     /// Hands freed memory back to the system now and then.
     private var memoryTrimmer: ProcessMemory.PeriodicRelease?
 
@@ -55,9 +59,16 @@ public final class UrgencyIQServer: @unchecked Sendable {
         }
         let registry = InstanceRegistry(store: store, rules: rules)
         self.registry = registry
+        let events = EventHub(store: store, keepAliveInterval: configuration.eventKeepAlive)
+        self.events = events
+        let store = store
         reloader = RulesReloader(directory: configuration.rulesDirectory, rules: rules, limits: configuration.engineLimits,
                                  log: ruleLog, gate: configuration.rulesGate, gateTimeout: configuration.checkTimeout,
-                                 onActivate: { registry.refresh() })
+                                 onActivate: { [rules] in
+                                     registry.refresh()
+                                     let detail: JSONValue = ["version": .string(rules.scorer.rulesVersion), "instance": .string(registry.id)]
+                                     try? store.recordEvent(type: "rules.activated", detail: detail.jsonText)
+                                 })
         scoring = ScoringService(rules: rules, llm: toggle, llmClient: OpenAICompatibleClient(configuration: configuration.llm),
                                  threads: configuration.http.llmWorkerThreads, queueLimit: configuration.http.workerQueue)
         routes = MessageRoutes(store: store, scoring: scoring, limits: configuration.limits).routes
@@ -68,8 +79,10 @@ public final class UrgencyIQServer: @unchecked Sendable {
                           watching: RulesWatching(inotify: configuration.watchRules, pollSeconds: configuration.watchPoll),
                           limits: configuration.limits,
                           checkFixtures: configuration.rulesGate.map { [$0] } ?? configuration.checkFixtures,
-                          checkTimeout: configuration.checkTimeout).routes
+                          checkTimeout: configuration.checkTimeout, deployments: store).routes
             + SystemRoutes.routes()
+            + EventRoutes(hub: events).routes
+            + ConsoleRoutes(assets: ConsoleAssets(directory: configuration.consoleDirectory)).routes
         workers = WorkerPool(threads: configuration.http.workerThreads, queueLimit: configuration.http.workerQueue, name: "http-worker")
         let handler = APIHandler(routes: routes, workers: workers, cors: configuration.cors,
                                  admin: AdminAccess(token: configuration.adminToken), logger: RequestLogger(format: configuration.logFormat))
@@ -80,6 +93,11 @@ public final class UrgencyIQServer: @unchecked Sendable {
             scoring.stop()
             store.close()
             throw ServerStartError(message: error.message)
+        }
+        if case .postgres = configuration.database {
+            fleetSync = RulesFleetSync(store: store, reloader: reloader, rules: rules)
+        } else {
+            fleetSync = nil
         }
         if configuration.watchRules || configuration.watchPoll != nil {
             let reloader = reloader
@@ -92,6 +110,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
             watcher = nil
         }
         registry.start()
+        events.start()
+        fleetSync?.start()
         memoryTrimmer = ProcessMemory.startPeriodicRelease()
     }
 
@@ -138,6 +158,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
     public func shutdown(timeout: Double = 30) {
         memoryTrimmer?.stop()
         watcher?.stop()
+        fleetSync?.stop()
+        events.stop()  // ends the event streams, which would otherwise keep their requests in flight
         daemon.shutdown(timeout: timeout)
         registry.stop()
         workers.stop()

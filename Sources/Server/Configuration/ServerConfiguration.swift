@@ -36,6 +36,12 @@ public struct ServerConfiguration: Sendable {
     public var limits = InputLimits()
     public var logFormat = RequestLogger.Format.text
     public var seedFile = "data/sample_messages.csv"
+    /// Where the web console's files are read from (`CONSOLE_DIR`, read again on every request, for working on
+    /// the console); nil: the copy installed with the binary.
+    public var consoleDirectory: String?
+    /// Seconds between the keep-alive comments on `GET /api/events` (`EVENTS_KEEPALIVE`): they keep proxies
+    /// from closing idle streams and let the server notice clients that left.
+    public var eventKeepAlive = 15.0
 
     public init() {}
 
@@ -52,6 +58,8 @@ public struct ServerConfiguration: Sendable {
         ("CHECK_TIMEOUT", "seconds a candidate rules check or a reload's gate may take in all (default 10)"),
         ("LUA_MEMORY_LIMIT", "MiB all the rules' Lua states may hold together (default 256; each state at most 64)"),
         ("USE_LLM", "the LLM toggle's initial value (true/false, default false)"),
+        ("CONSOLE_DIR", "serve the web console's files from this directory, read again on every request (default: the installed copy)"),
+        ("EVENTS_KEEPALIVE", "seconds between keep-alive comments on the event stream (default 15)"),
         ("ADMIN_TOKEN", "bearer token for admin endpoints; without it they answer loopback clients only"),
         ("CORS_ORIGINS", "allowed browser origins: * (default) or a comma-separated list"),
         ("MAX_BODY_BYTES", "largest request body (default 1048576)"),
@@ -119,6 +127,8 @@ public struct ServerConfiguration: Sendable {
         if let seconds = try integer(nil, "CHECK_TIMEOUT", 1...3600) { configuration.checkTimeout = Double(seconds) }
         if let mebibytes = try integer(nil, "LUA_MEMORY_LIMIT", 64...(1 << 20)) { configuration.luaMemoryLimit = mebibytes << 20 }
         configuration.adminToken = value(nil, "ADMIN_TOKEN")
+        configuration.consoleDirectory = value(nil, "CONSOLE_DIR")
+        if let seconds = try integer(nil, "EVENTS_KEEPALIVE", 1...3600) { configuration.eventKeepAlive = Double(seconds) }
         if let origins = value(nil, "CORS_ORIGINS") { configuration.cors = CORSPolicy(parsing: origins) }
         if let bytes = try integer(nil, "MAX_BODY_BYTES", 1024...(1 << 30)) { configuration.http.maximumBodyBytes = bytes }
         if let bytes = try integer(nil, "MAX_DISCARD_BYTES", 0...(1 << 40)) { configuration.http.discardBodyBytes = bytes }

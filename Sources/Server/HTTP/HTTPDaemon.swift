@@ -272,7 +272,15 @@ public final class HTTPDaemon: @unchecked Sendable {
 
     private func queue(_ connection: OpaquePointer, _ state: RequestState, _ response: HTTPResponse) -> MHD_Result {
         state.status = response.status
-        let created = response.body.withUnsafeBytes { bytes in uiq_mhd_response_copying(bytes.count, bytes.baseAddress) }
+        let created: OpaquePointer?
+        if let stream = response.stream {
+            let context = Unmanaged.passRetained(StreamContext(stream: stream, connection: connection)).toOpaque()
+            created = MHD_create_response_from_callback(UInt64.max /* MHD_SIZE_UNKNOWN: chunked */, 16 << 10,
+                                                        streamReader, context, streamReleased)
+            if created == nil { Unmanaged<StreamContext>.fromOpaque(context).release() }
+        } else {
+            created = response.body.withUnsafeBytes { bytes in uiq_mhd_response_copying(bytes.count, bytes.baseAddress) }
+        }
         guard let created else { return .NO }
         for (name, value) in response.headers { MHD_add_response_header(created, name, value) }
         let result = MHD_queue_response(connection, UInt32(response.status), created)
@@ -292,6 +300,27 @@ public final class HTTPDaemon: @unchecked Sendable {
         handler.completed(RequestLogEntry(method: state.method, path: state.headSeen ? state.path : state.target,
                                           status: status, duration: duration, client: state.clientAddress))
     }
+}
+
+/// What a streamed response's callbacks get: the stream and the connection it is sent on.
+private final class StreamContext {
+    let stream: ResponseStream
+    let connection: OpaquePointer
+    init(stream: ResponseStream, connection: OpaquePointer) {
+        self.stream = stream
+        self.connection = connection
+    }
+}
+
+private let streamReader: MHD_ContentReaderCallback = { context, _, buffer, capacity in
+    guard let context, let buffer else { return -1 }
+    let stream = Unmanaged<StreamContext>.fromOpaque(context).takeUnretainedValue()
+    return stream.stream.read(into: buffer, capacity: capacity, connection: stream.connection)
+}
+
+private let streamReleased: MHD_ContentReaderFreeCallback = { context in
+    guard let context else { return }
+    Unmanaged<StreamContext>.fromOpaque(context).takeRetainedValue().stream.connectionClosed()
 }
 
 /// A connection pointer travelling to a worker and back (MHD allows resuming from any thread).

@@ -12,10 +12,12 @@ public struct Route: Sendable {
         case asynchronous(@Sendable (HTTPRequest, RouteParameters, @escaping HTTPRespond) throws -> Void)
     }
 
-    /// A path segment: fixed text, or `{id}`, a positive integer that fits 64 bits.
+    /// A path segment: fixed text, `{id}` (a positive integer that fits 64 bits), or another `{name}`: a
+    /// file name (letters, digits, `-`, `_` and `.`, not starting with a dot).
     public enum Segment: Sendable, Equatable {
         case literal(String)
         case id
+        case name
     }
 
     public let method: String
@@ -29,7 +31,7 @@ public struct Route: Sendable {
     public init(_ method: String, _ template: String, admin: Bool = false, handler: Handler) {
         self.method = method
         self.template = template
-        segments = template.split(separator: "/").map { $0.hasPrefix("{") ? .id : .literal(String($0)) }
+        segments = template.split(separator: "/").map { $0 == "{id}" ? .id : $0.hasPrefix("{") ? .name : .literal(String($0)) }
         isAdmin = admin
         self.handler = handler
     }
@@ -40,25 +42,35 @@ public struct Route: Sendable {
         self.init(method, template, admin: admin, handler: .worker(worker))
     }
 
-    /// The ids in `path` when it fits the template, else nil.
-    func match(_ path: [Substring]) -> [Int64]? {
+    /// The `{…}` values of `path` when it fits the template, else nil.
+    func match(_ path: [Substring]) -> RouteParameters? {
         guard path.count == segments.count else { return nil }
-        var ids: [Int64] = []
+        var parameters = RouteParameters(ids: [])
         for (part, segment) in zip(path, segments) {
             switch segment {
             case .literal(let text):
                 guard part == text else { return nil }
             case .id:
                 guard part.allSatisfy(\.isASCII), let id = Int64(part), id > 0, part.first != "+" else { return nil }
-                ids.append(id)
+                parameters.ids.append(id)
+            case .name:
+                guard part.first != ".", part.utf8.count <= 255, part.utf8.allSatisfy(Route.isFileNameByte) else { return nil }
+                parameters.names.append(String(part))
             }
         }
-        return ids
+        return parameters
+    }
+
+    private static func isFileNameByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            || byte == 0x2D || byte == 0x5F || byte == 0x2E
     }
 }
 
 /// The `{id}` values of the matched path, in order.
 public struct RouteParameters: Sendable {
     public var ids: [Int64]
+    /// The `{name}` values, in order.
+    public var names: [String] = []
     public var id: Int64 { ids.first ?? 0 }
 }

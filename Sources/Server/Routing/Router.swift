@@ -19,7 +19,7 @@ public struct Router: Sendable {
         self.routes = routes
         var literal: [String: [Int]] = [:], parameterized: [Int] = []
         for (index, route) in routes.enumerated() {
-            if route.segments.contains(.id) {
+            if route.segments.contains(.id) || route.segments.contains(.name) {
                 parameterized.append(index)
             } else {
                 precondition(route.segments.allSatisfy { if case .literal(let text) = $0 { !text.allSatisfy(\.isNumber) } else { true } },
@@ -34,21 +34,21 @@ public struct Router: Sendable {
     public func match(method: String, path: String) -> Match {
         guard !Router.hasEmptySegment(path) else { return .notFound }
         var allowed: [String] = []
-        func consider(_ index: Int, ids: [Int64]) -> Match? {
+        func consider(_ index: Int, parameters: RouteParameters) -> Match? {
             let method2 = routes[index].method
             if method2 == method || (method == "HEAD" && method2 == "GET") {
-                return .found(routes[index], RouteParameters(ids: ids))
+                return .found(routes[index], parameters)
             }
             allowed.append(method2)
             return nil
         }
         if let candidates = literal[Router.key(path)] {
-            for index in candidates { if let found = consider(index, ids: []) { return found } }
+            for index in candidates { if let found = consider(index, parameters: RouteParameters(ids: [])) { return found } }
         } else {
             let parts = path.split(separator: "/", omittingEmptySubsequences: true)
             for index in parameterized {
-                guard let ids = routes[index].match(parts) else { continue }
-                if let found = consider(index, ids: ids) { return found }
+                guard let parameters = routes[index].match(parts) else { continue }
+                if let found = consider(index, parameters: parameters) { return found }
             }
         }
         guard !allowed.isEmpty else { return .notFound }

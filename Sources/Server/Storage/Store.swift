@@ -5,7 +5,7 @@ import Support
 /// for fleets) pass the same contract test suite, role by role. Every method that returns normally has committed
 /// what it did. A new kind of stored thing (an outbox, an event feed) is one more role protocol here, added to
 /// this list and implemented by both stores.
-public protocol Store: TicketStore, ImportStore, RescoreStore, SettingsStore, FleetStore {
+public protocol Store: TicketStore, ImportStore, RescoreStore, SettingsStore, FleetStore, EventStore, RulesDeploymentStore {
     /// Finishes pending writes and closes the store.
     func close()
 }
@@ -57,6 +57,132 @@ public protocol FleetStore: Sendable {
     func removeInstance(id: String) throws(StoreError)
     /// The server processes recorded on this store, oldest first: the fleet, for an operator mid-rollout.
     func instances() throws(StoreError) -> [InstanceRecord]
+}
+
+/// The event feed: every change to a ticket (created, replied to, assigned, unassigned, resolved) and each rules
+/// activation, numbered and written in the same transaction as the change (by triggers), kept for a while so that
+/// live subscribers (`GET /api/events`) can follow it and catch up after a reconnect or a restart.
+public protocol EventStore: Sendable {
+    /// Records an event that is not a ticket change (a rules activation), its details as JSON text; committed on return.
+    func recordEvent(type: String, detail: String) throws(StoreError)
+    /// A reader of the feed for one follower (a server's event hub), positioned at its end.
+    func openEventFeed() throws(StoreError) -> any EventFeed
+    /// Deletes all but the newest `keep` events.
+    func pruneEvents(keeping keep: Int) throws(StoreError)
+}
+
+/// Rule sets deployed through the API (`PUT /api/rules`), so that every server of a fleet on one PostgreSQL
+/// database pulls and activates the latest (on SQLite, with one server, the rules directory stays the source).
+public protocol RulesDeploymentStore: Sendable {
+    /// Records a deployed rule set; its id (increasing).
+    @discardableResult
+    func recordDeployment(_ deployment: RulesDeployment) throws(StoreError) -> Int64
+    /// The latest deployment's id, 0 when there is none: cheap, for polling.
+    func latestDeploymentID() throws(StoreError) -> Int64
+    /// The latest deployment with its files.
+    func latestDeployment() throws(StoreError) -> RulesDeployment?
+}
+
+/// A rule set as deployed: its files, its version, who deployed it from which server and when.
+public struct RulesDeployment: Sendable, Equatable {
+    public var id: Int64
+    public var version: String
+    /// Path → source.
+    public var files: [String: String]
+    public var deployedAt: Timestamp
+    public var deployedBy: String
+    public var instance: String
+
+    public init(id: Int64 = 0, version: String, files: [String: String], deployedAt: Timestamp, deployedBy: String, instance: String) {
+        self.id = id
+        self.version = version
+        self.files = files
+        self.deployedAt = deployedAt
+        self.deployedBy = deployedBy
+        self.instance = instance
+    }
+}
+
+/// One follower's position in the event feed. Not thread-safe: one thread polls it.
+public protocol EventFeed: AnyObject {
+    /// The events committed since the previous poll, oldest first, at most `limit`; the rest come next time.
+    func poll(limit: Int) throws(StoreError) -> [StoredEvent]
+    /// Moves to the end of the feed without reading what is skipped (nobody is listening).
+    func skipToEnd() throws(StoreError)
+    /// Events with an id above `id` that earlier polls returned (or skipped), oldest first, at most `limit`:
+    /// what a subscriber reconnecting with `Last-Event-ID: id` missed.
+    func replay(after id: Int64, limit: Int) throws(StoreError) -> [StoredEvent]
+    /// Waits up to `timeout` seconds for a commit on this server's store connection, or returns at once when one
+    /// happened since the last call. (Other servers' commits are seen by polling.)
+    func waitForCommit(timeout: Double)
+}
+
+/// One event of the feed, with the message it concerns as it is now.
+public struct StoredEvent: Sendable, Equatable {
+    public var id: Int64
+    /// `message.created`, `message.updated` or `rules.activated`.
+    public var type: String
+    /// For `message.updated`: `reply`, `assign`, `unassign`, `resolve`.
+    public var change: String?
+    /// For events that are not about a message: their details as JSON text.
+    public var detail: String?
+    /// The message, for message events (nil when it no longer exists).
+    public var message: EventMessage?
+
+    public init(id: Int64, type: String, change: String? = nil, detail: String? = nil, message: EventMessage? = nil) {
+        self.id = id
+        self.type = type
+        self.change = change
+        self.detail = detail
+        self.message = message
+    }
+}
+
+/// What an event tells about its message: enough to place it in a queue without fetching it.
+public struct EventMessage: Sendable, Equatable {
+    public var id: Int64
+    public var customerID: Int64
+    public var urgency: Double
+    public var status: MessageStatus
+    public var assignedTo: String?
+    public var createdAt: Timestamp
+    /// The first 200 characters of the message.
+    public var preview: String
+
+    public init(id: Int64, customerID: Int64, urgency: Double, status: MessageStatus, assignedTo: String?, createdAt: Timestamp,
+                preview: String) {
+        self.id = id
+        self.customerID = customerID
+        self.urgency = urgency
+        self.status = status
+        self.assignedTo = assignedTo
+        self.createdAt = createdAt
+        self.preview = preview
+    }
+}
+
+/// Wakes a waiting event feed when its store commits.
+public final class CommitSignal: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var pending = false
+
+    public init() {}
+
+    /// A transaction committed.
+    public func signal() {
+        condition.lock()
+        pending = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Returns when a commit happened since the last call, or after `timeout` seconds.
+    public func wait(timeout: Double) {
+        condition.lock()
+        if !pending { _ = condition.wait(until: Date(timeIntervalSinceNow: timeout)) }
+        pending = false
+        condition.unlock()
+    }
 }
 
 /// The synchronous writes, for every ticket store: each is the queued write, waited for.
@@ -261,5 +387,16 @@ public struct ImportBatchResult: Sendable, Equatable {
     public init(messagesAdded: Int, customersAdded: Int) {
         self.messagesAdded = messagesAdded
         self.customersAdded = customersAdded
+    }
+}
+
+extension RulesDeployment {
+    /// The files as stored: a JSON object, path → source.
+    static func encode(_ files: [String: String]) -> String { JSONValue.object(files.mapValues(JSONValue.string)).jsonText }
+
+    /// The files from their stored form (an unreadable one gives no files, which no server activates).
+    static func decode(_ text: String) -> [String: String] {
+        guard case .object(let members)? = try? JSONParser.parse(Array(text.utf8)) else { return [:] }
+        return members.compactMapValues(\.stringValue)
     }
 }

@@ -78,6 +78,58 @@ enum PostgresSchema {
             last_seen bigint NOT NULL
         );
         """,
+        """
+        -- The event feed (GET /api/events): every ticket change, written by statement-level triggers in the
+        -- change's own transaction. Ids come from a sequence, which is not commit order when several servers
+        -- write, so each event also records its transaction (xid) and a follower reads whole transactions once
+        -- nothing older is still running (see PostgresEventFeed).
+        CREATE TABLE events (
+            id bigserial PRIMARY KEY,
+            xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+            type text NOT NULL,
+            message_id bigint,
+            change text,
+            detail text
+        );
+        CREATE INDEX events_xid ON events(xid, id);
+        CREATE FUNCTION events_messages_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO events(type, message_id) SELECT 'message.created', id FROM inserted ORDER BY id;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER events_messages_insert AFTER INSERT ON messages
+            REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION events_messages_inserted();
+        CREATE FUNCTION events_messages_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO events(type, message_id, change)
+            SELECT 'message.updated', n.id, CASE n.status WHEN 'resolved' THEN 'resolve' ELSE 'reopen' END
+            FROM old_rows o JOIN new_rows n USING (id) WHERE o.status <> n.status
+            UNION ALL
+            SELECT 'message.updated', n.id, CASE WHEN n.assigned_to IS NULL THEN 'unassign' ELSE 'assign' END
+            FROM old_rows o JOIN new_rows n USING (id)
+            WHERE n.assigned_to IS DISTINCT FROM o.assigned_to OR n.assigned_at IS DISTINCT FROM o.assigned_at;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER events_messages_update AFTER UPDATE ON messages
+            REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION events_messages_updated();
+        CREATE FUNCTION events_replies_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO events(type, message_id, change) SELECT 'message.updated', message_id, 'reply' FROM inserted ORDER BY id;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER events_replies_insert AFTER INSERT ON replies
+            REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION events_replies_inserted();
+
+        -- Rule sets deployed through the API (PUT /api/rules): every server pulls the latest and activates it.
+        CREATE TABLE rules_deployments (
+            id bigserial PRIMARY KEY,
+            version text NOT NULL,
+            files text NOT NULL,                  -- JSON: path → source
+            deployed_at bigint NOT NULL,
+            deployed_by text NOT NULL,
+            instance text NOT NULL
+        );
+        """,
     ]
 
     /// An arbitrary key for the advisory lock that serialises migrations.

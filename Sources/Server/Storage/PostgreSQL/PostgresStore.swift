@@ -81,6 +81,50 @@ public final class PostgresStore: Store {
         }
     }
 
+    // MARK: Events
+
+    public func recordEvent(type: String, detail: String) throws(StoreError) {
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.query("INSERT INTO events(type, detail) VALUES ($1, $2)", [.text(type), .text(detail)])
+        }
+    }
+
+    public func openEventFeed() throws(StoreError) -> any EventFeed { try PostgresEventFeed(pool: pool) }
+
+    public func pruneEvents(keeping keep: Int) throws(StoreError) {
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.query("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - $1", [.integer(Int64(keep))])
+        }
+    }
+
+    // MARK: Rules deployments
+
+    @discardableResult
+    public func recordDeployment(_ deployment: RulesDeployment) throws(StoreError) -> Int64 {
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.query("""
+                INSERT INTO rules_deployments(version, files, deployed_at, deployed_by, instance) VALUES ($1, $2, $3, $4, $5) RETURNING id
+                """, [.text(deployment.version), .text(RulesDeployment.encode(deployment.files)),
+                      .integer(deployment.deployedAt.microseconds), .text(deployment.deployedBy), .text(deployment.instance)]).integer(0, 0)
+        }
+    }
+
+    public func latestDeploymentID() throws(StoreError) -> Int64 {
+        try pool.withConnection { connection throws(PostgresError) in try connection.scalar("SELECT coalesce(max(id), 0) FROM rules_deployments") }
+    }
+
+    public func latestDeployment() throws(StoreError) -> RulesDeployment? {
+        try pool.withConnection { connection throws(PostgresError) in
+            let rows = try connection.query("""
+                SELECT id, version, files, deployed_at, deployed_by, instance FROM rules_deployments ORDER BY id DESC LIMIT 1
+                """)
+            guard rows.count > 0 else { return nil }
+            return RulesDeployment(id: rows.integer(0, 0), version: rows.text(0, 1), files: RulesDeployment.decode(rows.text(0, 2)),
+                                   deployedAt: Timestamp(microseconds: rows.integer(0, 3)), deployedBy: rows.text(0, 4),
+                                   instance: rows.text(0, 5))
+        }
+    }
+
     public func refreshStatistics() throws(StoreError) {
         try pool.withConnection { connection throws(PostgresError) in try connection.execute("ANALYZE messages") }
     }

@@ -61,6 +61,42 @@ enum SQLiteSchema {
             last_seen INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+        """
+        -- The event feed (GET /api/events): every ticket change, written by triggers in the change's own
+        -- transaction, numbered in commit order (one writer). Pruned to the newest events by the server.
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            type TEXT NOT NULL,
+            message_id INTEGER,
+            change TEXT,
+            detail TEXT
+        );
+        CREATE TRIGGER events_message_created AFTER INSERT ON messages BEGIN
+            INSERT INTO events(type, message_id) VALUES ('message.created', new.id);
+        END;
+        CREATE TRIGGER events_message_status AFTER UPDATE OF status ON messages WHEN old.status <> new.status BEGIN
+            INSERT INTO events(type, message_id, change)
+            VALUES ('message.updated', new.id, CASE new.status WHEN 'resolved' THEN 'resolve' ELSE 'reopen' END);
+        END;
+        CREATE TRIGGER events_message_assignment AFTER UPDATE OF assigned_to, assigned_at ON messages
+        WHEN new.assigned_to IS NOT old.assigned_to OR new.assigned_at IS NOT old.assigned_at BEGIN
+            INSERT INTO events(type, message_id, change)
+            VALUES ('message.updated', new.id, CASE WHEN new.assigned_to IS NULL THEN 'unassign' ELSE 'assign' END);
+        END;
+        CREATE TRIGGER events_reply AFTER INSERT ON replies BEGIN
+            INSERT INTO events(type, message_id, change) VALUES ('message.updated', new.message_id, 'reply');
+        END;
+
+        -- Rule sets deployed through the API (PUT /api/rules), newest last.
+        CREATE TABLE rules_deployments (
+            id INTEGER PRIMARY KEY,
+            version TEXT NOT NULL,
+            files TEXT NOT NULL,                  -- JSON: path → source
+            deployed_at INTEGER NOT NULL,
+            deployed_by TEXT NOT NULL,
+            instance TEXT NOT NULL
+        );
+        """,
     ]
 
     /// Brings the database up to the latest version, each migration in its own transaction.

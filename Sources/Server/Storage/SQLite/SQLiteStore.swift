@@ -139,6 +139,54 @@ public final class SQLiteStore: Store {
         }
     }
 
+    // MARK: Events
+
+    public func recordEvent(type: String, detail: String) throws(StoreError) {
+        try writer.perform { connection throws(SQLiteError) in
+            try connection.query("INSERT INTO events(type, detail) VALUES (?, ?)", [.text(type), .text(detail)])
+        }
+    }
+
+    public func openEventFeed() throws(StoreError) -> any EventFeed {
+        try SQLiteEventFeed(readers: readers, committed: writer.committed)
+    }
+
+    public func pruneEvents(keeping keep: Int) throws(StoreError) {
+        try writer.perform { connection throws(SQLiteError) in
+            try connection.query("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?", [.integer(Int64(keep))])
+        }
+    }
+
+    // MARK: Rules deployments
+
+    @discardableResult
+    public func recordDeployment(_ deployment: RulesDeployment) throws(StoreError) -> Int64 {
+        try writer.perform { connection throws(SQLiteError) in
+            try connection.query("""
+                INSERT INTO rules_deployments(version, files, deployed_at, deployed_by, instance) VALUES (?, ?, ?, ?, ?)
+                """, [.text(deployment.version), .text(RulesDeployment.encode(deployment.files)),
+                      .integer(deployment.deployedAt.microseconds), .text(deployment.deployedBy), .text(deployment.instance)])
+            return connection.lastInsertRowID
+        }
+    }
+
+    public func latestDeploymentID() throws(StoreError) -> Int64 {
+        try readers.read { connection throws(SQLiteError) in try connection.scalar("SELECT coalesce(max(id), 0) FROM rules_deployments") }
+    }
+
+    public func latestDeployment() throws(StoreError) -> RulesDeployment? {
+        try readers.read { connection throws(SQLiteError) in
+            var found: RulesDeployment?
+            try connection.query("""
+                SELECT id, version, files, deployed_at, deployed_by, instance FROM rules_deployments ORDER BY id DESC LIMIT 1
+                """) { row in
+                found = RulesDeployment(id: row.integer(0), version: row.text(1), files: RulesDeployment.decode(row.text(2)),
+                                        deployedAt: Timestamp(microseconds: row.integer(3)), deployedBy: row.text(4), instance: row.text(5))
+            }
+            return found
+        }
+    }
+
     public func refreshStatistics() throws(StoreError) {
         try writer.perform { connection throws(SQLiteError) in try connection.execute("PRAGMA optimize") }
     }

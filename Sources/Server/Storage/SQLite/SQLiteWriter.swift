@@ -10,6 +10,8 @@ final class SQLiteWriter: @unchecked Sendable {
     private let connection: SQLiteConnection
     private let indexer: SQLiteSearchIndexer?
     private var loop: BatchingWriter<Operation>!
+    /// Signalled after every commit, for the event feed.
+    let committed = CommitSignal()
 
     /// One write: `run` reports whether it succeeded (a failure is rolled back to its savepoint); `finish` is
     /// called after the transaction ends, with the commit error if there was one.
@@ -86,6 +88,7 @@ final class SQLiteWriter: @unchecked Sendable {
                 try connection.query("RELEASE write")
             }
             try connection.query("COMMIT")
+            committed.signal()
             for operation in batch { operation.finish(nil) }
         } catch {
             if connection.isInTransaction { try? connection.query("ROLLBACK") }

@@ -1,0 +1,149 @@
+import Foundation
+import Support
+
+/// Follows the store's event feed and fans each event out to the live subscribers of `GET /api/events`. One
+/// thread does the following; subscribers are streams (no thread each). Events come from the store, so a
+/// subscriber that reconnects with `Last-Event-ID` is sent what it missed, across restarts too, and on
+/// PostgreSQL the events of every server on the database reach every server's subscribers.
+public final class EventHub: @unchecked Sendable {
+    /// What a subscriber wants.
+    public struct Filter: Sendable {
+        /// Message events only for messages at or above this urgency (rules events always).
+        public var minimumUrgency: Double?
+        public init(minimumUrgency: Double? = nil) { self.minimumUrgency = minimumUrgency }
+
+        func accepts(_ event: StoredEvent) -> Bool {
+            guard let minimum = minimumUrgency, let message = event.message else { return true }
+            return message.urgency >= minimum
+        }
+    }
+
+    /// Events a reconnecting subscriber is sent at most; beyond it, a `resync` event.
+    public static let replayLimit = 10_000
+    /// Events kept in the store.
+    public static let retainedEvents = 100_000
+    /// Seconds between keep-alive comments.
+    public let keepAliveInterval: Double
+    /// Seconds between polls of the store when nothing committed here (other servers' events).
+    public let pollInterval: Double
+
+    private let store: any Store
+    private let lock = NSLock()
+    private var feed: (any EventFeed)?
+    private var subscribers: [(stream: ResponseStream, filter: Filter)] = []
+    private var stopping = false
+    private let stopped = DispatchSemaphore(value: 0)
+    private var thread: Thread?
+
+    public init(store: any Store, keepAliveInterval: Double = 15, pollInterval: Double = 0.25) {
+        self.store = store
+        self.keepAliveInterval = keepAliveInterval
+        self.pollInterval = pollInterval
+    }
+
+    /// Subscribers connected now.
+    public var subscriberCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return subscribers.count
+    }
+
+    /// Starts following the feed.
+    public func start() {
+        let thread = Thread { [self] in
+            nameCurrentThread("event-hub")
+            run()
+            stopped.signal()
+        }
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Ends every subscriber's stream and stops following.
+    public func stop() {
+        lock.lock()
+        guard !stopping, thread != nil else {
+            lock.unlock()
+            return
+        }
+        stopping = true
+        for subscriber in subscribers { subscriber.stream.finish() }
+        subscribers = []
+        lock.unlock()
+        stopped.wait()
+    }
+
+    /// Adds a subscriber: when `lastEventID` is given, first the events after it that were already published
+    /// (from the store), then everything new. Throws when the store cannot be read.
+    public func subscribe(_ stream: ResponseStream, filter: Filter, after lastEventID: Int64?) throws(StoreError) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopping else { throw StoreError("the server is shutting down") }
+        let feed = try openFeed()
+        stream.write(EventStreamFormat.opening)
+        if let lastEventID {
+            let missed = try feed.replay(after: lastEventID, limit: EventHub.replayLimit + 1)
+            if missed.count > EventHub.replayLimit {
+                stream.write(EventStreamFormat.resync(lastID: missed[EventHub.replayLimit - 1].id))
+            } else {
+                var bytes: [UInt8] = []
+                for event in missed where filter.accepts(event) { bytes += EventStreamFormat.encode(event) }
+                if !bytes.isEmpty { stream.write(bytes) }
+            }
+        }
+        subscribers.append((stream, filter))
+    }
+
+    private func openFeed() throws(StoreError) -> any EventFeed {
+        if let feed { return feed }
+        let opened = try store.openEventFeed()
+        feed = opened
+        return opened
+    }
+
+    private func run() {
+        var lastKeepAlive = DispatchTime.now().uptimeNanoseconds
+        var lastPrune: UInt64 = 0
+        while true {
+            let feed = lock.withLock { self.feed }
+            if let feed { feed.waitForCommit(timeout: pollInterval) } else { usleep(UInt32(pollInterval * 1e6)) }
+            let started = DispatchTime.now().uptimeNanoseconds
+            lock.lock()
+            if stopping {
+                lock.unlock()
+                return
+            }
+            publishNew()
+            if Double(started - lastKeepAlive) / 1e9 >= keepAliveInterval {
+                lastKeepAlive = started
+                subscribers.removeAll { !$0.stream.write(EventStreamFormat.keepAlive) }
+            }
+            lock.unlock()
+            if lastPrune == 0 || Double(started - lastPrune) / 1e9 >= 60 {
+                lastPrune = started
+                try? store.pruneEvents(keeping: EventHub.retainedEvents)
+            }
+            // Under a write load the store commits hundreds of times a second: read the feed at most 20 times.
+            let elapsed = DispatchTime.now().uptimeNanoseconds - started
+            if elapsed < 50_000_000 { usleep(UInt32((50_000_000 - elapsed) / 1000)) }
+        }
+    }
+
+    /// Reads what the feed has and writes it to the subscribers that want it (lock held).
+    private func publishNew() {
+        guard let feed else { return }
+        subscribers.removeAll { $0.stream.isOver }
+        if subscribers.isEmpty {
+            try? feed.skipToEnd()
+            return
+        }
+        while let events = try? feed.poll(limit: 1000), !events.isEmpty {
+            for event in events {
+                let bytes = EventStreamFormat.encode(event)
+                for subscriber in subscribers where subscriber.filter.accepts(event) { subscriber.stream.write(bytes) }
+            }
+            subscribers.removeAll { $0.stream.isOver }
+            if events.count < 1000 { break }
+        }
+    }
+}

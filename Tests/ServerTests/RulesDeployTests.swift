@@ -1,0 +1,148 @@
+import Foundation
+import RulesEngine
+import XCTest
+@testable import Server
+import Support
+import TestSupport
+
+/// `PUT /api/rules`: a candidate that loads, scores the probe and passes the gate replaces the rule files on
+/// disk (each file renamed into place, nothing half-written) and goes live; one that does not changes nothing.
+final class RulesDeployTests: XCTestCase {
+    private var rules: URL!
+    private var server: TestServer?
+    private var client: TestHTTPClient!
+
+    override func setUpWithError() throws {
+        rules = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-deploy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: rules.appendingPathComponent("lib"), withIntermediateDirectories: true)
+        try write("local tiers = require('lib.tiers')\nfallback = 1.5\nfunction score(message, ctx)\n  return tiers.base\nend\n", "urgency.lua")
+        try write("return { base = 2 }\n", "lib/tiers.lua")
+        try write("not a rule file, left alone\n", "NOTES.txt")
+    }
+
+    override func tearDown() {
+        server?.stop()
+        try? FileManager.default.removeItem(at: rules)
+    }
+
+    private func write(_ text: String, _ name: String) throws {
+        try Data(text.utf8).write(to: rules.appendingPathComponent(name))
+    }
+
+    private func start(_ configure: @escaping (inout ServerConfiguration) -> Void = { _ in }) throws {
+        let directory = rules.path
+        server = try TestServer { configuration in
+            configuration.rulesDirectory = directory
+            configure(&configuration)
+        }
+        client = server?.client()
+    }
+
+    /// Every file under the rules directory with its bytes (hidden ones too: nothing may be left behind).
+    private func snapshot() throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: rules.path)
+        while let path = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            let full = rules.appendingPathComponent(path).path
+            if FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue {
+                files[path] = FileManager.default.contents(atPath: full)
+            }
+        }
+        return files
+    }
+
+    private func activeVersion() throws -> String? {
+        try client.request("GET", "/api/rules").json?["active"]?["version"]?.stringValue
+    }
+
+    func testARefusedCandidateChangesNothingAndSaysWhere() throws {
+        try start()
+        let before = try snapshot()
+        let version = try activeVersion()
+        let broken = try client.request("PUT", "/api/rules", json: [
+            "urgency.lua": "fallback = 1.5\nfunction score(message, ctx)\n  return = 3\nend\n", "lib/tiers.lua": "return { base = 3 }\n",
+        ])
+        XCTAssertEqual(broken.status, 422, broken.text)
+        XCTAssertEqual(broken.json?["outcome"], "rejected")
+        XCTAssertEqual(broken.json?["trigger"], "deploy")
+        XCTAssertTrue(broken.json?["error"]?.stringValue?.hasPrefix("urgency.lua:3:") ?? false, broken.text)
+        let failing = try client.request("PUT", "/api/rules", json: ["urgency.lua": "function score() error('boom') end\n"])
+        XCTAssertEqual(failing.status, 422, failing.text)
+        XCTAssertEqual(try snapshot(), before, "nothing on disk changed, nothing left behind")
+        XCTAssertEqual(try activeVersion(), version)
+        let attempts = try XCTUnwrap(try client.request("GET", "/api/rules").json?["attempts"]?.arrayValue)
+        XCTAssertEqual(attempts.map { $0["outcome"]?.stringValue }, ["rejected", "rejected"])
+        XCTAssertEqual(attempts.first?["by"], "loopback")
+    }
+
+    func testADeployReplacesTheFilesAndGoesLive() throws {
+        try start()
+        let candidate: [String: String] = [
+            "urgency.lua": "local tiers = require('lib.tiers')\nfallback = 1.5\nfunction score(message, ctx)\n  return tiers.base + 1\nend\n",
+            "lib/tiers.lua": "return { base = 3 }\n",
+        ]
+        let deployed = try client.request("PUT", "/api/rules", json: .object(candidate.mapValues(JSONValue.string)))
+        XCTAssertEqual(deployed.status, 200, deployed.text)
+        XCTAssertEqual(deployed.json?["outcome"], "activated")
+        let version = try RuleSet(files: candidate.mapValues { Array($0.utf8) }).version
+        XCTAssertEqual(deployed.json?["version"]?.stringValue, version)
+        XCTAssertNotNil(deployed.json?["deployment"]?.doubleValue, "recorded for the fleet")
+        XCTAssertEqual(try activeVersion(), version)
+        XCTAssertEqual(try client.request("POST", "/api/score", json: ["message": "hello"]).json?["urgency"]?.doubleValue, 4)
+        var expected = candidate.mapValues { Data($0.utf8) }
+        expected["NOTES.txt"] = Data("not a rule file, left alone\n".utf8)
+        XCTAssertEqual(try snapshot(), expected, "the files on disk are the candidate's, nothing else changed or left behind")
+        let files = try client.request("GET", "/api/rules/files")
+        XCTAssertEqual(files.json?["version"]?.stringValue, version)
+        XCTAssertEqual(files.json?["files"], .object(candidate.mapValues(JSONValue.string)))
+
+        // The same files again: unchanged. A set without lib/tiers.lua removes it.
+        XCTAssertEqual(try client.request("PUT", "/api/rules", json: .object(candidate.mapValues(JSONValue.string))).json?["outcome"],
+                       "unchanged")
+        let single = try client.request("PUT", "/api/rules", json: ["urgency.lua": "fallback = 1\nfunction score() return 5 end\n"])
+        XCTAssertEqual(single.status, 200, single.text)
+        XCTAssertEqual(Set(try snapshot().keys), ["urgency.lua", "NOTES.txt"])
+        XCTAssertEqual(try client.request("POST", "/api/score", json: ["message": "hello"]).json?["urgency"]?.doubleValue, 5)
+        // The watcher sees files it has just activated: no further attempt (the history is the deploys only).
+        let attempts = try XCTUnwrap(try client.request("GET", "/api/rules").json?["attempts"]?.arrayValue)
+        XCTAssertEqual(attempts.map { $0["trigger"]?.stringValue }, ["deploy", "deploy", "deploy"])
+    }
+
+    func testTheGateAppliesToDeploys() throws {
+        let gate = rules.deletingLastPathComponent().appendingPathComponent("uiq-deploy-gate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: gate, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: gate) }
+        try Data("message,expected\nhello,2\n".utf8).write(to: gate.appendingPathComponent("gate.csv"))
+        try start { $0.rulesGate = gate.path }
+        let before = try snapshot()
+        let refused = try client.request("PUT", "/api/rules", json: ["urgency.lua": "fallback = 1\nfunction score() return 4 end\n"])
+        XCTAssertEqual(refused.status, 422, refused.text)
+        XCTAssertEqual(refused.json?["gate"]?["failed"]?.doubleValue, 1)
+        XCTAssertEqual(try snapshot(), before)
+        let passing = try client.request("PUT", "/api/rules", json: ["urgency.lua": "fallback = 1\nfunction score() return 2 end\n"])
+        XCTAssertEqual(passing.status, 200, passing.text)
+    }
+
+    func testDeploysAndRuleSourcesNeedTheAdminToken() throws {
+        try start { $0.adminToken = "s3cret" }
+        let body: JSONValue = ["urgency.lua": "fallback = 1\nfunction score() return 3 end\n"]
+        XCTAssertEqual(try client.request("PUT", "/api/rules", json: body).status, 401)
+        XCTAssertEqual(try client.request("GET", "/api/rules/files").status, 401)
+        XCTAssertEqual(try client.request("PUT", "/api/rules", json: body, headers: ["Authorization": "Bearer wrong"]).status, 403)
+        let deployed = try client.request("PUT", "/api/rules", json: body, headers: ["Authorization": "Bearer s3cret"])
+        XCTAssertEqual(deployed.status, 200, deployed.text)
+        XCTAssertEqual(deployed.json?["by"], "admin")
+        XCTAssertEqual(try client.request("GET", "/api/rules/files", headers: ["Authorization": "Bearer s3cret"]).status, 200)
+    }
+
+    func testMalformedCandidatesAre400() throws {
+        try start()
+        let before = try snapshot()
+        for body in ["[]", "{}", "{\"urgency.lua\": 3}", "{\"../escape.lua\": \"x\"}", "{\"urgency.txt\": \"x\"}", "{\"urgency.lua\": "] {
+            let response = try client.request("PUT", "/api/rules", body: Array(body.utf8), headers: ["Content-Type": "application/json"])
+            XCTAssertEqual(response.status, 400, "\(body): \(response.text)")
+        }
+        XCTAssertEqual(try snapshot(), before)
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Synchronization
+import XCTest
+@testable import Server
+import TestSupport
+import Support
+
+/// The event feed and rules-deployment roles of the store contract.
+extension StoreContract {
+    /// Every change is an event, in order, with the message as it is now; replay returns what was polled;
+    /// a store opened again (a restart) replays from the database.
+    func feedsEveryChangeAsEvents() throws {
+        var firstID: Int64 = 0
+        try withStore { store in
+            let feed = try store.openEventFeed()
+            XCTAssertEqual(try feed.poll(limit: 100), [])
+            let long = String(repeating: "é", count: 150) + String(repeating: "x", count: 150)
+            let id = try store.insertMessage(NewMessage(customerID: 7, body: long, createdAt: Timestamp(microseconds: 1_000_000),
+                                                        urgency: 4.5, rulesVersion: "v", breakdown: .null))
+            XCTAssertTrue(try store.addReply(messageID: id, agentName: "Ann", text: "on it", at: .now()))
+            XCTAssertTrue(try store.assign(messageID: id, to: "Ann", at: .now()))
+            XCTAssertTrue(try store.unassign(messageID: id))
+            XCTAssertTrue(try store.resolve(messageID: id))
+            XCTAssertTrue(try store.resolve(messageID: id))  // no change, no event
+            try store.recordEvent(type: "rules.activated", detail: #"{"version":"abc","instance":"i-1"}"#)
+            var events: [StoredEvent] = []
+            _ = try waitUntil("six events") {
+                events += try feed.poll(limit: 100)
+                return events.count >= 6
+            }
+            XCTAssertEqual(events.map(\.type), ["message.created"] + Array(repeating: "message.updated", count: 4) + ["rules.activated"])
+            XCTAssertEqual(events.map(\.change), [nil, "reply", "assign", "unassign", "resolve", nil])
+            XCTAssertEqual(events.map(\.id), events.map(\.id).sorted())
+            XCTAssertEqual(Set(events.map(\.id)).count, 6)
+            let created = try XCTUnwrap(events[0].message)
+            XCTAssertEqual(created.id, id)
+            XCTAssertEqual(created.customerID, 7)
+            XCTAssertEqual(created.urgency, 4.5)
+            XCTAssertEqual(created.preview, String(long.prefix(200)), "the first 200 characters, not bytes")
+            XCTAssertEqual(created.status, .resolved, "the message as it is now")
+            XCTAssertNil(events[5].message)
+            XCTAssertEqual(events[5].detail, #"{"version":"abc","instance":"i-1"}"#)
+            XCTAssertEqual(try feed.poll(limit: 100), [])
+            XCTAssertEqual(try feed.replay(after: events[2].id, limit: 100).map(\.id), events[3...].map(\.id))
+            XCTAssertEqual(try feed.replay(after: events[0].id, limit: 2).map(\.id), events[1...2].map(\.id))
+            firstID = events[0].id
+            // Skipping reads nothing that came before.
+            _ = try store.insertMessage(NewMessage(customerID: 8, body: "skipped", createdAt: .now(), urgency: 1, rulesVersion: "v",
+                                                   breakdown: .null))
+            try feed.skipToEnd()
+            XCTAssertEqual(try feed.poll(limit: 100), [])
+            XCTAssertEqual(try feed.replay(after: firstID, limit: 100).count, 6)
+        }
+        try withStore { store in
+            let replayed = try store.openEventFeed().replay(after: firstID, limit: 100)
+            XCTAssertEqual(replayed.count, 6, "after a restart the feed replays from the database")
+            try store.pruneEvents(keeping: 2)
+            XCTAssertEqual(try store.openEventFeed().replay(after: 0, limit: 100).count, 2)
+        }
+    }
+
+    /// Two stores on one database (two servers) write at once; one feed sees every event exactly once.
+    func feedsConcurrentWritersExactlyOnce() throws {
+        let first = try open()
+        let second = try open()
+        defer {
+            first.close()
+            second.close()
+        }
+        let feed = try first.openEventFeed()
+        let stores = [StoreBox(store: first), StoreBox(store: second)]
+        let failures = Atomic<Int>(0)
+        let writing = DispatchGroup()
+        writing.enter()
+        DispatchQueue.global().async {
+            DispatchQueue.concurrentPerform(iterations: 8) { worker in
+                for i in 0..<25 {
+                    do {
+                        _ = try stores[worker % 2].store.insertMessage(NewMessage(customerID: Int64(worker + 1), body: "w\(worker) m\(i)",
+                                                                                  createdAt: .now(), urgency: 2, rulesVersion: "v",
+                                                                                  breakdown: .null))
+                    } catch {
+                        failures.add(1, ordering: .relaxed)
+                    }
+                }
+            }
+            writing.leave()
+        }
+        // Poll while they write (that is when a feed could miss or repeat an event), then until all are in.
+        var ids: [Int64] = []
+        while writing.wait(timeout: .now()) == .timedOut { ids += try feed.poll(limit: 50).map(\.id) }
+        XCTAssertEqual(failures.load(ordering: .relaxed), 0)
+        _ = try waitUntil("every event polled") {
+            ids += try feed.poll(limit: 500).map(\.id)
+            return ids.count >= 200
+        }
+        XCTAssertEqual(ids.count, 200, "each event once")
+        XCTAssertEqual(Set(ids).count, 200)
+    }
+
+    /// Deployed rule sets: the latest one with its files.
+    func recordsDeployments() throws {
+        try withStore { store in
+            XCTAssertEqual(try store.latestDeploymentID(), 0)
+            XCTAssertNil(try store.latestDeployment())
+            let files = ["urgency.lua": "function score() return 1 end -- \"quoted\" ünï\n", "lib/x.lua": "return {}\n"]
+            let first = try store.recordDeployment(RulesDeployment(version: "aaa", files: files, deployedAt: Timestamp(microseconds: 5),
+                                                                   deployedBy: "admin", instance: "host-1"))
+            let second = try store.recordDeployment(RulesDeployment(version: "bbb", files: ["urgency.lua": "x"],
+                                                                    deployedAt: Timestamp(microseconds: 6), deployedBy: "loopback",
+                                                                    instance: "host-2"))
+            XCTAssertGreaterThan(second, first)
+            XCTAssertEqual(try store.latestDeploymentID(), second)
+            XCTAssertEqual(try store.latestDeployment(),
+                           RulesDeployment(id: second, version: "bbb", files: ["urgency.lua": "x"], deployedAt: Timestamp(microseconds: 6),
+                                           deployedBy: "loopback", instance: "host-2"))
+            _ = try store.recordDeployment(RulesDeployment(version: "ccc", files: files, deployedAt: .now(), deployedBy: "admin",
+                                                           instance: "host-1"))
+            XCTAssertEqual(try store.latestDeployment()?.files, files)
+        }
+    }
+}
