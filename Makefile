@@ -13,7 +13,7 @@ SEED_DIR ?= ../shared/seed
 TOOLS := .build/tools
 PY_TOOLS := openapi-spec-validator==0.9.0 schemathesis==4.32.5
 
-.PHONY: help deps tools build run test fuzz-api bench bench-http bench-postgres bench-memory parity clean
+.PHONY: help deps tools build run test test-browser fuzz-api bench bench-http bench-postgres bench-events bench-memory parity clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -75,6 +75,10 @@ bench-postgres: build ## the HTTP benchmark against a throwaway PostgreSQL serve
 	@command -v wrk >/dev/null && command -v cc >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
 	  $$sudo apt-get install -y -qq wrk curl gcc; }
 	STORE=postgres Tests/Benchmarks/bench-http.sh
+
+bench-events: build ## 1,000 idle subscribers of GET /api/events: CPU, memory, /api/health p99 while connected, fan-out time
+	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; $$sudo apt-get install -y -qq wrk; }
+	Tests/Benchmarks/bench-events.py $(BIN) 1000
 
 bench-memory: build ## resident memory through hostile rule checks and large listings (peak, after, steady)
 	Tests/Benchmarks/bench-memory.py $(BIN)
