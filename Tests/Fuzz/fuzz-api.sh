@@ -16,8 +16,10 @@ work=$(mktemp -d /tmp/urgencyiq-fuzz.XXXXXX)
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 "$BIN" import --db "$work/fuzz.db" --env-file /nonexistent "$root/data/sample_messages.csv" >/dev/null 2>&1
-(cd "$root" && PER_IP_CONNECTION_LIMIT=0 exec "$BIN" serve --port "$PORT" --db "$work/fuzz.db" --log-format off \
-  --env-file /nonexistent 2>"$work/serve.log") &
+# A copy of the rules: PUT /api/rules deploys whatever passes, and must never write into the repository.
+cp -r "$root/rules" "$work/rules"
+(cd "$root" && PER_IP_CONNECTION_LIMIT=0 exec "$BIN" serve --port "$PORT" --db "$work/fuzz.db" --rules "$work/rules" \
+  --log-format off --env-file /nonexistent 2>"$work/serve.log") &
 SERVER=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.05; done
 
