@@ -24,7 +24,9 @@ typedef struct uiq_mhd_config {
     unsigned int per_ip_connection_limit;
     unsigned int listen_backlog;
     int strictness;                  /// MHD_OPTION_STRICT_FOR_CLIENT
-    unsigned int reuse_address;      /// 1: SO_REUSEPORT (several processes share the port), 0: refuse a bound port
+    unsigned int reuse_address;      /// 1: SO_REUSEPORT (several processes share the port), 0: the default
+                                     /// (SO_REUSEADDR: a port only TIME-WAIT connections hold can be bound again,
+                                     /// one another server listens on cannot)
     MHD_AccessHandlerCallback handler;
     void *handler_context;
     MHD_RequestCompletedCallback completed;
@@ -54,7 +56,11 @@ static inline struct MHD_Daemon *uiq_mhd_start(const uiq_mhd_config *c) {
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, c->connection_memory_limit,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->per_ip_connection_limit,
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, c->listen_backlog,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, c->reuse_address,
+                            // 0.9.75 reads any value given as "reuse" (1) or "never reuse" (-1, which drops the
+                            // SO_REUSEADDR a restart needs while old connections are in TIME-WAIT): the option is
+                            // only given for sharing; otherwise the connection limit again, which changes nothing.
+                            c->reuse_address ? MHD_OPTION_LISTENING_ADDRESS_REUSE : MHD_OPTION_CONNECTION_LIMIT,
+                            c->reuse_address ? 1u : c->connection_limit,
                             MHD_OPTION_STRICT_FOR_CLIENT, c->strictness,
                             MHD_OPTION_NOTIFY_COMPLETED, c->completed, c->completed_context,
                             MHD_OPTION_URI_LOG_CALLBACK, c->request_line, c->request_line_context,

@@ -141,6 +141,17 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(second.status, 1)
         XCTAssertTrue(second.errors.contains("cannot listen on 127.0.0.1:\(first.port): address already in use"), second.errors)
 
+        // A port whose last server just stopped, with its closed connections in TIME-WAIT, can be used at once.
+        let restarted = try ServerProcess(database: database + "-5")
+        let port = restarted.port
+        for _ in 0..<5 {  // the server closes these first, so their TIME-WAIT is on its side
+            XCTAssertEqual(try TestHTTPClient(port: port).request("GET", "/api/health", headers: ["Connection": "close"]).status, 200)
+        }
+        XCTAssertEqual(restarted.stop(), 0)
+        let again = try ServerProcess(database: database + "-5", extraArguments: ["--port", String(port)])
+        XCTAssertEqual(again.port, port)
+        XCTAssertEqual(again.stop(), 0)
+
         // With --reuse-port on both, two servers share one port (a new one can start before the old one stops).
         let shared = try ServerProcess(database: database + "-3", extraArguments: ["--reuse-port"])
         defer { shared.stop() }

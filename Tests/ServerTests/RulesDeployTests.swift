@@ -67,6 +67,9 @@ final class RulesDeployTests: XCTestCase {
         XCTAssertEqual(broken.json?["outcome"], "rejected")
         XCTAssertEqual(broken.json?["trigger"], "deploy")
         XCTAssertTrue(broken.json?["error"]?.stringValue?.hasPrefix("urgency.lua:3:") ?? false, broken.text)
+        XCTAssertEqual(broken.json?["file"], "urgency.lua")
+        XCTAssertEqual(broken.json?["line"]?.doubleValue, 3)
+        XCTAssertEqual(broken.json?["kind"], "syntax")
         let failing = try client.request("PUT", "/api/rules", json: ["urgency.lua": "function score() error('boom') end\n"])
         XCTAssertEqual(failing.status, 422, failing.text)
         XCTAssertEqual(try snapshot(), before, "nothing on disk changed, nothing left behind")
@@ -103,10 +106,18 @@ final class RulesDeployTests: XCTestCase {
         let single = try client.request("PUT", "/api/rules", json: ["urgency.lua": "fallback = 1\nfunction score() return 5 end\n"])
         XCTAssertEqual(single.status, 200, single.text)
         XCTAssertEqual(Set(try snapshot().keys), ["urgency.lua", "NOTES.txt"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: rules.appendingPathComponent("lib").path), "the emptied folder is gone")
         XCTAssertEqual(try client.request("POST", "/api/score", json: ["message": "hello"]).json?["urgency"]?.doubleValue, 5)
         // The watcher sees files it has just activated: no further attempt (the history is the deploys only).
         let attempts = try XCTUnwrap(try client.request("GET", "/api/rules").json?["attempts"]?.arrayValue)
         XCTAssertEqual(attempts.map { $0["trigger"]?.stringValue }, ["deploy", "deploy", "deploy"])
+        // A reload someone asks for on the same files answers the last outcome again, and the history shows it.
+        let again = try client.request("POST", "/api/rules/reload")
+        XCTAssertEqual(again.json?["repeated"], true)
+        let latest = try client.request("GET", "/api/rules").json
+        XCTAssertEqual(latest?["attempts"]?.arrayValue?.first?["trigger"], "api")
+        XCTAssertEqual(latest?["attempts"]?.arrayValue?.first?["repeated"], true)
+        XCTAssertEqual(latest?["reloads"]?["activated"]?.doubleValue, 2, "a repeated answer is not counted")
     }
 
     func testTheGateAppliesToDeploys() throws {
@@ -134,6 +145,13 @@ final class RulesDeployTests: XCTestCase {
         XCTAssertEqual(deployed.status, 200, deployed.text)
         XCTAssertEqual(deployed.json?["by"], "admin")
         XCTAssertEqual(try client.request("GET", "/api/rules/files", headers: ["Authorization": "Bearer s3cret"]).status, 200)
+    }
+
+    func testACheckWithNoFixturesSaysSo() throws {
+        try start { $0.checkFixtures = ["/nonexistent/golden"] }
+        let response = try client.request("POST", "/api/rules/check", json: ["urgency.lua": "function score() return 2 end\n"])
+        XCTAssertEqual(response.status, 409, response.text)
+        XCTAssertTrue(response.json?["error"]?.stringValue?.contains("no fixtures to check against") ?? false, response.text)
     }
 
     func testMalformedCandidatesAre400() throws {

@@ -76,4 +76,12 @@ public final class ActiveRules: Sendable {
     func record(_ attempt: ReloadAttempt) {
         state.withLock { State.record(attempt, in: &$0) }
     }
+
+    /// Adds an attempt to the recent ones only: not counted, not the last attempt (a repeated answer).
+    func remember(_ attempt: ReloadAttempt) {
+        state.withLock { state in
+            state.attempts.append(attempt)
+            if state.attempts.count > ActiveRules.attemptsKept { state.attempts.removeFirst() }
+        }
+    }
 }

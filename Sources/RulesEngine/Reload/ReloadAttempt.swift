@@ -37,6 +37,8 @@ public struct ReloadAttempt: Sendable {
     public var candidateVersion: String?
     /// Why the attempt was rejected: `file:line: message`, or the gate's summary.
     public var error: String?
+    /// When the rules did not load: the error with its kind, file and line apart.
+    public var loadError: RulesError?
     /// The gate's results, when a gate is configured and the rules loaded.
     public var gate: GateResult?
     /// Set when the files (and the gate's fixtures) were exactly those of the previous attempt, so nothing was

@@ -26,6 +26,7 @@ public enum RulesDirectoryWriter {
                 }
                 removed.append(path)
             }
+            removeEmptyFolders(of: removed, in: directory)
             syncDirectory(directory)
         } catch {
             for path in written + removed {
@@ -67,6 +68,19 @@ public enum RulesDirectoryWriter {
             unlink(temporary)
             throw WriteError(description: "cannot replace \(path): \(reason)")
         }
+    }
+
+    /// Removes the folders that held removed files once they are empty (deepest first; never the directory).
+    private static func removeEmptyFolders(of removed: [String], in directory: String) {
+        var folders = Set<String>()
+        for path in removed {
+            var folder = (path as NSString).deletingLastPathComponent
+            while !folder.isEmpty {
+                folders.insert(folder)
+                folder = (folder as NSString).deletingLastPathComponent
+            }
+        }
+        for folder in folders.sorted(by: { $0.count > $1.count }) { rmdir(directory + "/" + folder) }  // fails unless empty
     }
 
     /// Flushes the directory entries (the renames) to disk.

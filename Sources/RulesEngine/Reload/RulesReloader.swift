@@ -56,7 +56,12 @@ public final class RulesReloader: Sendable {
                 attempt.error = error.description
             }
             let key = RulesReloader.key(rules: filesKey, gate: gate)
-            if key == lastKey { return repeatOfLastAttempt(trigger: trigger, at: started) }
+            if key == lastKey {
+                let repeated = repeatOfLastAttempt(trigger: trigger, at: started)
+                // A person asked (API, SIGHUP): the history shows the answer they got; file events stay silent.
+                if trigger.isExplicit { rules.remember(repeated) }
+                return repeated
+            }
             lastKey = key
             let scorer = contents.flatMap { validate($0, &attempt) }
             attempt.duration = Date().timeIntervalSince(started)
@@ -113,6 +118,7 @@ public final class RulesReloader: Sendable {
             ruleSet = try RuleSet(files: contents, directory: directory)
         } catch {
             attempt.error = error.description
+            attempt.loadError = error
             return nil
         }
         attempt.candidateVersion = ruleSet.version
@@ -125,6 +131,7 @@ public final class RulesReloader: Sendable {
             scorer = try Scorer(ruleSet: ruleSet, limits: limits, log: log)
         } catch {
             attempt.error = error.description
+            attempt.loadError = error
             return nil
         }
         if let gate {

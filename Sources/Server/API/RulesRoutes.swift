@@ -104,6 +104,11 @@ struct RulesRoutes {
         ]
         if attempt.repeated { object["repeated"] = true }
         if let by = attempt.requestedBy { object["by"] = .string(by) }
+        if let loadError = attempt.loadError {
+            object["kind"] = .string(loadError.kind.rawValue)
+            object["file"] = loadError.file.map(JSONValue.string) ?? .null
+            object["line"] = loadError.line.map { .integer(Int64($0)) } ?? .null
+        }
         if let gate = attempt.gate {
             object["gate"] = ["directory": .string(gate.directory), "passed": .integer(Int64(gate.passed)),
                               "failed": .integer(Int64(gate.failed)), "failures": .array(gate.failures.map(JSONValue.string))]
@@ -194,6 +199,10 @@ struct RulesRoutes {
             fixtures = try FixtureLoader.loadAll(checkFixtures.filter { FileManager.default.fileExists(atPath: $0) })
         } catch {
             throw HTTPError.conflict("the fixtures cannot be loaded: \(error)")
+        }
+        guard !fixtures.isEmpty else {
+            throw HTTPError.conflict("no fixtures to check against: nothing in \(checkFixtures.joined(separator: ", ")) (relative to "
+                + "\(FileManager.default.currentDirectoryPath)); start the server where they are, or set RULES_GATE")
         }
         func timedOut(_ error: DeadlineExceeded) -> HTTPError {
             .unprocessable("the check \(error.description) (fixtures of \(checkFixtures.joined(separator: ", ")); CHECK_TIMEOUT)",
