@@ -13,7 +13,7 @@ SEED_DIR ?= ../shared/seed
 TOOLS := .build/tools
 PY_TOOLS := openapi-spec-validator==0.9.0 schemathesis==4.32.5
 
-.PHONY: help deps tools build run test test-browser fuzz-api bench bench-http bench-postgres bench-events bench-memory parity clean
+.PHONY: help deps tools build run test test-browser fuzz-api bench bench-http bench-postgres bench-events bench-console bench-memory parity clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,14 +44,19 @@ run: build ## import the sample data (idempotent) and serve on http://127.0.0.1:
 # The HTTP-level suites, run a second time against PostgreSQL (the store contract runs against both anyway).
 HTTP_SUITES := APITests|AccessTests|EventsTests|RulesDeployTests|ConsoleAssetsTests|BadInputTests|PaginationAndConcurrencyTests|HotReloadTests|LLMServerTests|OpenAPIAgreementTests|RulesCheckLimitsTests
 
-test: deps tools ## the whole suite (a throwaway PostgreSQL included), the HTTP suites again on PostgreSQL, the golden fixtures
+test: deps tools ## the whole suite (a throwaway PostgreSQL included), the HTTP suites again on PostgreSQL, the console in a real browser, the golden fixtures
 	$(TOOLS)/bin/openapi-spec-validator Sources/Server/Resources/openapi.json
 	swift build --build-tests
 	swift test --skip-build
 	URGENCYIQ_TEST_STORE=postgres swift test --skip-build --filter '$(HTTP_SUITES)'
+	bash Tests/Browser/run.sh .build/debug/urgencyiq
 	.build/debug/urgencyiq check
 	.build/debug/urgencyiq check --rules rules/profiles/seed data/profiles/seed
 	.build/debug/urgencyiq check --rules rules/profiles/seed-variant data/profiles/seed-variant
+
+test-browser: deps tools ## the web console in headless Chromium (selenium): the scenarios of Tests/Browser/README.md
+	swift build
+	bash Tests/Browser/run.sh .build/debug/urgencyiq
 
 fuzz-api: build tools ## Schemathesis over the OpenAPI document against a running server (EXAMPLES=100 per operation)
 	BIN=$(BIN) TOOLS=$(TOOLS) Tests/Fuzz/fuzz-api.sh
@@ -79,6 +84,13 @@ bench-postgres: build ## the HTTP benchmark against a throwaway PostgreSQL serve
 bench-events: build ## 1,000 idle subscribers of GET /api/events: CPU, memory, /api/health p99 while connected, fan-out time
 	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; $$sudo apt-get install -y -qq wrk; }
 	Tests/Benchmarks/bench-events.py $(BIN) 1000
+
+bench-console: build tools ## the console's first page over 1,000,000 tickets in headless Chromium (the database make bench-http builds)
+	@test -f $${BENCH_DIR:-/tmp/urgencyiq-bench}/million.db || { echo "run make bench-http first: it builds the million-message database once"; exit 1; }
+	@.build/tools/bin/python3 -c "import selenium" 2>/dev/null || .build/tools/bin/pip install -q selenium==4.27.1
+	@command -v chromedriver >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	.build/tools/bin/python3 Tests/Benchmarks/bench-console.py $(BIN) $${BENCH_DIR:-/tmp/urgencyiq-bench}/million.db 7
 
 bench-memory: build ## resident memory through hostile rule checks and large listings (peak, after, steady)
 	Tests/Benchmarks/bench-memory.py $(BIN)

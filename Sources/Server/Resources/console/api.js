@@ -1,0 +1,97 @@
+// Talking to the UrgencyIQ API. Errors come back as JSON {"error": "..."}.
+
+const TOKEN_KEY = 'urgencyiq.adminToken';
+
+export function getToken() {
+  try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; }
+}
+
+export function setToken(token) {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch { /* storage unavailable: nothing to keep */ }
+}
+
+export class ApiError extends Error {
+  constructor(status, message, data, headers) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.data = data;
+    this.headers = headers;
+    const retry = headers ? headers.get('Retry-After') : null;
+    this.retryAfter = retry !== null && retry !== '' && Number.isFinite(Number(retry)) ? Number(retry) : null;
+  }
+
+  get isAuth() { return this.status === 401 || this.status === 403; }
+  get isMissing() { return this.status === 404 || this.status === 405; }
+}
+
+/**
+ * api('/api/messages', {method, body, signal}) → {data, status, headers}.
+ * Sends the admin token (when one is stored) with every call; the server only
+ * looks at it for admin endpoints.
+ */
+export async function api(path, { method = 'GET', body, signal } = {}) {
+  const headers = { Accept: 'application/json' };
+  const token = getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let payload;
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: payload, signal, cache: 'no-store' });
+  } catch (err) {
+    if (err && err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'The server cannot be reached. Is it running?', null, null);
+  }
+  let data = null;
+  const text = await response.text();
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = text; }
+  }
+  if (!response.ok) {
+    let message = data && typeof data === 'object' && typeof data.error === 'string'
+      ? data.error
+      : `${response.status} ${response.statusText || 'error'}`;
+    if (response.status === 401 || response.status === 403) {
+      message = `${message} — admin access needed: enter the admin token on the Settings page.`;
+    }
+    throw new ApiError(response.status, message, data, response.headers);
+  }
+  return { data, status: response.status, headers: response.headers };
+}
+
+/** The URL of rel="next" in a Link header, or null. */
+export function nextLink(headers) {
+  const link = headers && headers.get('Link');
+  if (!link) return null;
+  for (const part of link.split(',')) {
+    const m = /<([^>]*)>\s*;(.*)/.exec(part.trim());
+    if (m && /rel="?next"?/.test(m[2])) return m[1];
+  }
+  return null;
+}
+
+/** {count, estimate} from X-Total-Count / X-Total-Count-Estimate, or null. */
+export function totalCount(headers) {
+  if (!headers) return null;
+  const exact = headers.get('X-Total-Count');
+  if (exact !== null && exact !== '') return { count: Number(exact), estimate: false };
+  const est = headers.get('X-Total-Count-Estimate');
+  if (est !== null && est !== '') return { count: Number(est), estimate: true };
+  return null;
+}
+
+export function queryString(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
