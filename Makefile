@@ -9,9 +9,10 @@ export PATH := $(PATH):/opt/swift/usr/bin
 DEB_PACKAGES := pkg-config liblua5.4-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev postgresql postgresql-contrib
 BIN := .build/release/urgencyiq
 SEED_DIR ?= ../shared/seed
-# Python tools the tests and fuzzing use, pinned, in a virtual environment of their own (PyPI).
+# Python tools the tests and fuzzing use, pinned, in a virtual environment of their own (PyPI): the OpenAPI
+# validator, Schemathesis, and Prometheus' own client library, whose parser checks the /metrics output.
 TOOLS := .build/tools
-PY_TOOLS := openapi-spec-validator==0.9.0 schemathesis==4.32.5
+PY_TOOLS := openapi-spec-validator==0.9.0 schemathesis==4.32.5 prometheus_client==0.21.1
 
 .PHONY: help deps tools build run test test-browser fuzz-api bench bench-http bench-postgres bench-events bench-console bench-memory parity clean
 
@@ -28,7 +29,7 @@ deps: ## install the Debian packages that are missing (apt-get as root, sudo oth
 	@command -v swift >/dev/null || { echo "swift not found (expected on the PATH or in /opt/swift)"; exit 1; }
 
 tools: deps ## the pinned Python tools (OpenAPI validator, Schemathesis) in .build/tools
-	@test -x $(TOOLS)/bin/schemathesis || { \
+	@{ test -x $(TOOLS)/bin/schemathesis && $(TOOLS)/bin/python3 -c "import prometheus_client" 2>/dev/null; } || { \
 	  python3 -m venv $(TOOLS) 2>/dev/null || { \
 	    if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
 	    $$sudo apt-get install -y -qq python3-venv python3-pip >/dev/null && python3 -m venv $(TOOLS); }; \
@@ -42,7 +43,7 @@ run: build ## import the sample data (idempotent) and serve on http://127.0.0.1:
 	$(BIN) serve
 
 # The HTTP-level suites, run a second time against PostgreSQL (the store contract runs against both anyway).
-HTTP_SUITES := APITests|AccessTests|EventsTests|RulesDeployTests|ConsoleAssetsTests|BadInputTests|PaginationAndConcurrencyTests|HotReloadTests|LLMServerTests|OpenAPIAgreementTests|RulesCheckLimitsTests
+HTTP_SUITES := APITests|AccessTests|ObservabilityTests|EventsTests|RulesDeployTests|ConsoleAssetsTests|BadInputTests|PaginationAndConcurrencyTests|HotReloadTests|LLMServerTests|OpenAPIAgreementTests|RulesCheckLimitsTests
 
 test: deps tools ## the whole suite (a throwaway PostgreSQL included), the HTTP suites again on PostgreSQL, the console in a real browser, the golden fixtures
 	$(TOOLS)/bin/openapi-spec-validator Sources/Server/Resources/openapi.json

@@ -12,6 +12,9 @@ final class PostgresOutageTests: XCTestCase {
     func testARestartOfPostgreSQLIsA503WindowAndLosesNothingAcknowledged() throws {
         let postgres = try PostgresTestServer.shared()
         let url = try postgres.database()
+        let logged = Mutex<[String]>([])
+        OperationsLog.shared.redirect { line in logged.withLock { $0.append(line) } }
+        defer { OperationsLog.shared.redirect(to: nil) }
         let server = try TestServer { $0.database = .postgres(url: url) }
         defer { server.stop() }
         let client = server.client()
@@ -35,15 +38,25 @@ final class PostgresOutageTests: XCTestCase {
             let started = Date()
             let response = try body.map { try client.request(method, path, json: $0) } ?? client.request(method, path)
             XCTAssertEqual(response.status, 503, "\(method) \(path): \(response.text)")
-            XCTAssertNotNil(response.json?["error"]?.stringValue)
+            XCTAssertEqual(response.json?["error"]?.stringValue, "storage unavailable: try again shortly",
+                           "a short reason for clients, never the driver's text")
             XCTAssertEqual(response.header("retry-after"), "1")
             XCTAssertLessThan(Date().timeIntervalSince(started), 3.5, "\(method) \(path) must not hang")
         }
         XCTAssertEqual(try client.request("GET", "/api/health").status, 200, "the process itself is fine")
+        XCTAssertEqual(try client.request("GET", "/livez").status, 200)
+        let notReady = try client.request("GET", "/readyz")
+        XCTAssertEqual(notReady.status, 503, notReady.text)
+        XCTAssertEqual(notReady.json?["checks"]?["rules"], "ok")
+        XCTAssertNotEqual(notReady.json?["checks"]?["store"], "ok")
+        XCTAssertTrue(logged.withLock { $0 }.contains { $0.contains("store_outage") }, "the outage is logged, with the driver's detail")
+        XCTAssertTrue(try client.request("GET", "/metrics").text.contains("urgencyiq_store_errors_total "), "counted")
 
         try postgres.startServer()
         restarted = true
         for index in 0..<20 { XCTAssertEqual(try send("after the outage #\(index)").status, 201, "reconnected by itself") }
+        XCTAssertEqual(try client.request("GET", "/readyz").status, 200)
+        XCTAssertTrue(logged.withLock { $0 }.contains { $0.contains("store_recovered") }, "and the recovery")
         let listed = try client.request("GET", "/api/messages?status=all&sort=time&limit=1000")
         XCTAssertEqual(listed.status, 200)
         let stored = Set((listed.json?.arrayValue ?? []).compactMap { $0["id"]?.doubleValue.map(Int64.init) })

@@ -10,9 +10,12 @@ public final class APIHandler: HTTPHandler {
     private let logger: RequestLogger
     /// Threads for handlers that may block (reads, imports).
     private let workers: WorkerPool
+    /// Requests by route, method and status, and their durations.
+    let metrics: HTTPMetrics
 
     init(routes: [Route], workers: WorkerPool, cors: CORSPolicy, admin: AdminAccess, logger: RequestLogger) {
         router = Router(routes)
+        metrics = HTTPMetrics(router: router)
         self.workers = workers
         self.cors = cors
         self.admin = admin
@@ -60,5 +63,8 @@ public final class APIHandler: HTTPHandler {
         }
     }
 
-    public func completed(_ entry: RequestLogEntry) { logger.log(entry) }
+    public func completed(_ entry: RequestLogEntry) {
+        metrics.record(method: entry.method, path: entry.path, status: entry.status, seconds: entry.duration)
+        logger.log(entry)
+    }
 }

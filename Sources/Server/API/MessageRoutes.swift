@@ -50,9 +50,8 @@ struct MessageRoutes {
         let user = try fields.positiveID("user_id")
         let text = try fields.text("message", maximumLength: limits.messageLength)
         let (options, mayBlock) = scoring.options()
-        let rules = scoring.rules
         try scoring.run(mayBlock: mayBlock) {
-            let (score, _) = rules.scorer.scoreOrFallback(ScoringInput(text: text, customerID: user), options: options)
+            let (score, _) = scoring.score(ScoringInput(text: text, customerID: user), options: options, stored: true)
             let message = NewMessage(customerID: user, body: text, createdAt: .now(), urgency: score.value,
                                      rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null)
             let urgency = score.value  // all the answer needs: the breakdown is freed here, not on the writer

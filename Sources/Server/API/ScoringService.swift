@@ -1,3 +1,4 @@
+import Dispatch
 import RulesEngine
 
 /// How the API scores a message: with the active rules, the LLM step as the toggle says, through the live client,
@@ -7,6 +8,8 @@ public final class ScoringService: Sendable {
     public let llm: LLMToggle
     /// The transport `llm.complete` calls when the LLM step is enabled.
     public let llmClient: OpenAICompatibleClient
+    /// Messages scored, levels, durations, rule failures (for /metrics).
+    let metrics = ScoringMetrics()
     /// Threads for scoring that may wait on the LLM. (The client caps the calls in flight; the other threads wait
     /// for a slot within the deadline.)
     private let llmWorkers: WorkerPool
@@ -24,6 +27,24 @@ public final class ScoringService: Sendable {
         let enabled = llm.isEnabled
         return (ScoringOptions(explain: explain, llmEnabled: enabled, llm: .live(llmClient)),
                 enabled && llmClient.configuration.hasKey)
+    }
+
+    /// Scores one message with the active rules (the fallback score when the rules fail on it), counting it for
+    /// the metrics; `stored` says whether the message is kept with this score. A failure is logged (rate-limited)
+    /// with the rules version and where the rules failed.
+    func score(_ input: ScoringInput, options: ScoringOptions, stored: Bool) -> (score: Score, error: ScoringError?) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result = rules.scorer.scoreOrFallback(input, options: options)
+        metrics.record(result.score.value, nanoseconds: DispatchTime.now().uptimeNanoseconds - started, failed: result.error != nil,
+                       stored: stored)
+        if let error = result.error {
+            var fields: [(String, String)] = [("rules_version", result.score.rulesVersion), ("kind", error.kind.rawValue)]
+            if let file = error.file { fields.append(("file", error.line.map { "\(file):\($0)" } ?? file)) }
+            if let customer = input.customerID { fields.append(("customer_id", String(customer))) }
+            OperationsLog.shared.report("rule_error", (stored ? "stored with the fallback score: " : "dry run failed: ") + error.message,
+                                        fields)
+        }
+        return result
     }
 
     /// Runs `job` now when it cannot block, else on an LLM worker; busy when their queue is full.

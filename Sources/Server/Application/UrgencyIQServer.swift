@@ -71,6 +71,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
                                  })
         scoring = ScoringService(rules: rules, llm: toggle, llmClient: OpenAICompatibleClient(configuration: configuration.llm),
                                  threads: configuration.http.llmWorkerThreads, queueLimit: configuration.http.workerQueue)
+        let metricsSlot = ObservabilityRoutes.MetricsSlot()
         routes = MessageRoutes(store: store, scoring: scoring, limits: configuration.limits).routes
             + CustomerRoutes(store: store).routes
             + AdminRoutes(importer: SeedImporter(store: store, rules: rules), rescorer: Rescorer(store: store, rules: rules),
@@ -82,10 +83,14 @@ public final class UrgencyIQServer: @unchecked Sendable {
                           checkTimeout: configuration.checkTimeout, deployments: store).routes
             + SystemRoutes.routes()
             + EventRoutes(hub: events).routes
+            + ObservabilityRoutes(metrics: metricsSlot, store: store, rules: rules, metricsToken: configuration.metricsToken,
+                                  readinessDeadline: 2).routes
             + ConsoleRoutes(assets: ConsoleAssets(directory: configuration.consoleDirectory)).routes
         workers = WorkerPool(threads: configuration.http.workerThreads, queueLimit: configuration.http.workerQueue, name: "http-worker")
         let handler = APIHandler(routes: routes, workers: workers, cors: configuration.cors,
                                  admin: AdminAccess(token: configuration.adminToken), logger: RequestLogger(format: configuration.logFormat))
+        metricsSlot.set(ServerMetrics(http: handler.metrics, scoring: scoring.metrics, rules: rules, llm: scoring.llmClient, store: store))
+        OperationsLog.shared.configure(format: configuration.logFormat == .json ? .json : .text)
         do {
             daemon = try HTTPDaemon(options: configuration.http, handler: handler)
         } catch {

@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable {
     /// Seconds between the keep-alive comments on `GET /api/events` (`EVENTS_KEEPALIVE`): they keep proxies
     /// from closing idle streams and let the server notice clients that left.
     public var eventKeepAlive = 15.0
+    /// Bearer token `GET /metrics` requires (`METRICS_TOKEN`); nil: open, like /api/health.
+    public var metricsToken: String?
 
     public init() {}
 
@@ -59,6 +61,7 @@ public struct ServerConfiguration: Sendable {
         ("LUA_MEMORY_LIMIT", "MiB all the rules' Lua states may hold together (default 256; each state at most 64)"),
         ("USE_LLM", "the LLM toggle's initial value (true/false, default false)"),
         ("CONSOLE_DIR", "serve the web console's files from this directory, read again on every request (default: the installed copy)"),
+        ("METRICS_TOKEN", "bearer token GET /metrics requires (default: none, metrics are open)"),
         ("EVENTS_KEEPALIVE", "seconds between keep-alive comments on the event stream (default 15)"),
         ("ADMIN_TOKEN", "bearer token for admin endpoints; without it they answer loopback clients only"),
         ("CORS_ORIGINS", "allowed browser origins: * (default) or a comma-separated list"),
@@ -128,6 +131,7 @@ public struct ServerConfiguration: Sendable {
         if let mebibytes = try integer(nil, "LUA_MEMORY_LIMIT", 64...(1 << 20)) { configuration.luaMemoryLimit = mebibytes << 20 }
         configuration.adminToken = value(nil, "ADMIN_TOKEN")
         configuration.consoleDirectory = value(nil, "CONSOLE_DIR")
+        configuration.metricsToken = value(nil, "METRICS_TOKEN").flatMap { $0.isEmpty ? nil : $0 }
         if let seconds = try integer(nil, "EVENTS_KEEPALIVE", 1...3600) { configuration.eventKeepAlive = Double(seconds) }
         if let origins = value(nil, "CORS_ORIGINS") { configuration.cors = CORSPolicy(parsing: origins) }
         if let bytes = try integer(nil, "MAX_BODY_BYTES", 1024...(1 << 30)) { configuration.http.maximumBodyBytes = bytes }

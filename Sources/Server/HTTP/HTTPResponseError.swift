@@ -7,6 +7,8 @@ public protocol HTTPResponseError: Error {
     var headers: [(name: String, value: String)] { get }
     /// `{"error": …}` and whatever else the client needs to act on it.
     var body: JSONValue { get }
+    /// The whole answer (by default status, headers and body; an error may also count or log itself here).
+    var response: HTTPResponse { get }
 }
 
 extension HTTPResponseError {

@@ -43,20 +43,35 @@ final class CircuitBreaker: Sendable {
         }
     }
 
-    /// Reports how a permitted call went.
-    func record(success: Bool, at now: Date = Date()) {
-        status.withLock { status in
+    /// How a reported call changed the circuit, for the log.
+    enum Transition: Equatable {
+        /// Closed → open after `failures` failures in a row.
+        case opened(failures: Int)
+        /// A probe failed: open for another cooldown.
+        case reopened
+        /// A call succeeded while the circuit was open or half-open.
+        case closed
+    }
+
+    /// Reports how a permitted call went; what changed, if anything.
+    @discardableResult
+    func record(success: Bool, at now: Date = Date()) -> Transition? {
+        status.withLock { status -> Transition? in
             status.probing = false
             if success {
+                let wasOpen = status.openedAt != nil
                 status.consecutiveFailures = 0
                 status.openedAt = nil
-                return
+                return wasOpen ? .closed : nil
             }
             status.consecutiveFailures += 1
             if status.openedAt != nil || status.consecutiveFailures >= threshold {
+                let transition: Transition = status.openedAt == nil ? .opened(failures: status.consecutiveFailures) : .reopened
                 if status.openedAt == nil { status.opened += 1 }
                 status.openedAt = now  // open, or open again after a failed probe
+                return transition
             }
+            return nil
         }
     }
 

@@ -18,6 +18,8 @@ final class LLMStatistics: Sendable {
     /// Calls whose latency is kept for the percentiles.
     static let latencySamples = 4096
     private let counts = Mutex(Counts())
+    /// Call durations, for `urgencyiq_llm_request_duration_seconds`.
+    let duration = MetricHistogram()
 
     func recordCacheHit() { counts.withLock { $0.cacheHits += 1 } }
 
@@ -26,6 +28,7 @@ final class LLMStatistics: Sendable {
 
     /// A call that made `requests` HTTP requests and ended with `failure` (nil: a reply) after `milliseconds`.
     func recordCall(requests: Int, failure: String?, milliseconds: Double) {
+        duration.observe(nanoseconds: UInt64(max(0, milliseconds) * 1e6))
         counts.withLock { counts in
             counts.calls += 1
             counts.requests += requests
@@ -33,6 +36,21 @@ final class LLMStatistics: Sendable {
             counts.latencies[counts.latencyCount % LLMStatistics.latencySamples] = milliseconds
             counts.latencyCount += 1
         }
+    }
+
+    /// The calls by outcome (`reply`, or the failure's kind: `timeout`, `http 429`, `circuit open`, …), the cache
+    /// hits and the call durations.
+    func write(to text: inout PrometheusText) {
+        let counts = counts.withLock { ($0.successes, $0.failures, $0.cacheHits) }
+        text.family("urgencyiq_llm_requests_total", "counter", "Calls of the LLM step, by outcome: reply, or why there was none.")
+        text.sample("urgencyiq_llm_requests_total", [("outcome", "reply")], counts.0)
+        for (kind, count) in counts.1.sorted(by: { $0.key < $1.key }) {
+            text.sample("urgencyiq_llm_requests_total", [("outcome", kind)], count)
+        }
+        text.family("urgencyiq_llm_request_duration_seconds", "histogram", "Time an LLM call took, retries included.")
+        text.histogram("urgencyiq_llm_request_duration_seconds", [], duration)
+        text.family("urgencyiq_llm_cache_hits_total", "counter", "LLM calls answered from the completion cache.")
+        text.sample("urgencyiq_llm_cache_hits_total", counts.2)
     }
 
     var json: JSONValue {

@@ -51,6 +51,9 @@ public final class OpenAICompatibleClient: LLMClient {
             return LLMResult(reply: entry.reply, cached: true, finishReason: entry.finishReason)
         }
         let permission = breaker.permission()
+        if permission == .probe {
+            OperationsLog.shared.report("llm_circuit", "half-open: one probe call to \(configuration.baseURL)", level: "info")
+        }
         guard permission != .rejected else {
             statistics.recordSkipped("circuit open")
             return .skipped("circuit open")
@@ -68,7 +71,22 @@ public final class OpenAICompatibleClient: LLMClient {
         var result = exchange(body: OpenAICompatibleClient.body(for: request, model: model), key: key, deadline: deadline)
         result.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
         // The endpoint answered properly (even with an empty reply): the circuit stays or becomes closed.
-        breaker.record(success: result.reply != nil || result.reason == "empty reply")
+        switch breaker.record(success: result.reply != nil || result.reason == "empty reply") {
+        case .opened(let failures)?:
+            OperationsLog.shared.report("llm_circuit", "opened after \(failures) failed calls: no calls for \(configuration.breakerCooldownMilliseconds) ms",
+                                        level: "warning", [("endpoint", configuration.baseURL)])
+        case .reopened?:
+            OperationsLog.shared.report("llm_circuit", "the probe failed: open again", level: "warning", [("endpoint", configuration.baseURL)])
+        case .closed?:
+            OperationsLog.shared.report("llm_circuit", "closed: the endpoint answers again", level: "info", [("endpoint", configuration.baseURL)])
+        case nil:
+            break
+        }
+        if let reason = result.reason, result.reply == nil {
+            OperationsLog.shared.report("llm_failure", reason, level: "warning",
+                                        [("model", model), ("attempts", String(result.attempts)),
+                                         ("ms", String(Int(result.latencyMilliseconds)))])
+        }
         statistics.recordCall(requests: result.attempts, failure: result.reason.map(OpenAICompatibleClient.kind),
                               milliseconds: result.latencyMilliseconds)
         if let reply = result.reply {
@@ -166,6 +184,13 @@ public final class OpenAICompatibleClient: LLMClient {
         if reason.hasPrefix("http ") { return String(reason.prefix(8)) }
         if let colon = reason.firstIndex(of: ":") { return String(reason[..<colon]) }
         return reason
+    }
+
+    /// The LLM metrics: calls by outcome, durations, cache hits, and whether the circuit is open.
+    func writeMetrics(to text: inout PrometheusText) {
+        statistics.write(to: &text)
+        text.family("urgencyiq_llm_circuit_open", "gauge", "1 while the circuit breaker keeps calls from the failing endpoint, else 0.")
+        text.sample("urgencyiq_llm_circuit_open", breaker.snapshot().state == .open ? 1 : 0)
     }
 
     /// For `GET /api/llm/status`: configuration (never the key), circuit, counts and latency.

@@ -73,6 +73,13 @@ public struct Router: Sendable {
         return false
     }
 
+    /// The template of the first route whose path fits `path`, whatever its method (for metrics).
+    public func template(forPath path: String) -> String? {
+        if let candidates = literal[Router.key(path)], let first = candidates.first { return routes[first].template }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        return parameterized.first { routes[$0].match(parts) != nil }.map { routes[$0].template }
+    }
+
     /// The methods a path allows, as the Allow header lists them.
     public func allowedMethods(path: String) -> [String] {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)

@@ -42,6 +42,13 @@ final class BatchingWriter<Job>: @unchecked Sendable {
         return true
     }
 
+    /// Writes queued and not yet in a transaction.
+    var queued: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return pending.count
+    }
+
     /// Commits what is queued, then stops the thread. Later jobs are refused.
     func close() {
         condition.lock()

@@ -22,6 +22,8 @@ public protocol TicketStore: Sendable {
     func message(id: Int64) throws(StoreError) -> Message?
     /// A customer's profile; nil when the customer has no messages.
     func customer(id: Int64) throws(StoreError) -> CustomerProfile?
+    /// Writes queued and not yet committed (for monitoring).
+    var queuedWrites: Int { get }
 }
 
 /// Bulk loading: the seed's CSV exports.

@@ -11,7 +11,7 @@ final class ErrorRenderingTests: XCTestCase {
         let response = HTTPResponse(rendering: StoreError("disk I/O error"))
         XCTAssertEqual(response.status, 503)
         XCTAssertEqual(response.header("retry-after"), "1")
-        XCTAssertEqual(body(response), ["error": "storage unavailable: disk I/O error"])
+        XCTAssertEqual(body(response), ["error": "storage unavailable: try again shortly"], "the driver's text goes to the log")
     }
 
     func testRuleFilesThatDoNotLoadSayWhere() {

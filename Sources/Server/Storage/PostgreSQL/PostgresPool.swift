@@ -10,6 +10,8 @@ final class PostgresPool: Sendable {
     private let idle = Mutex<[PostgresConnection]>([])
     private let slots: DispatchSemaphore
     private let acquireTimeout: TimeInterval
+    /// Set while PostgreSQL cannot be reached, so the outage and the recovery are each logged once.
+    private let unreachable = Atomic<Bool>(false)
 
     init(url: String, size: Int, acquireTimeout: TimeInterval = 5) {
         self.url = url
@@ -36,7 +38,13 @@ final class PostgresPool: Sendable {
                 do {
                     connection = try PostgresConnection(url: url)
                 } catch {
+                    if !unreachable.exchange(true, ordering: .acquiringAndReleasing) {
+                        OperationsLog.shared.report("store_outage", "PostgreSQL cannot be reached", [("detail", error.message)])
+                    }
                     throw StoreError(error.message)
+                }
+                if unreachable.exchange(false, ordering: .acquiringAndReleasing) {
+                    OperationsLog.shared.report("store_recovered", "PostgreSQL is reachable again", level: "info")
                 }
             }
             do {

@@ -23,6 +23,8 @@ public final class PostgresStore: Store {
         pool = PostgresPool(url: url, size: poolSize)
     }
 
+    public var queuedWrites: Int { writer.queued }
+
     public func close() {
         writer.close()
         pool.close()

@@ -32,6 +32,9 @@ final class PostgresWriter: @unchecked Sendable {
         if !loop.submit((write, completion)) { completion(.failure(StoreError("the store is shutting down"))) }
     }
 
+    /// Writes waiting for the next transaction.
+    var queued: Int { loop.queued }
+
     /// Commits what is pending, then stops the thread.
     func close() {
         loop.close()

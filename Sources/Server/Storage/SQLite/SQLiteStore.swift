@@ -39,6 +39,8 @@ public final class SQLiteStore: Store {
         readers = SQLiteReaderPool(path: path)
     }
 
+    public var queuedWrites: Int { writer.queued }
+
     public func close() {
         writer.close()
         readers.close()

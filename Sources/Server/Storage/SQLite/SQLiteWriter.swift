@@ -65,6 +65,9 @@ final class SQLiteWriter: @unchecked Sendable {
         try waitForCompletion { submit(body, completion: $0) }
     }
 
+    /// Writes waiting for the next transaction.
+    var queued: Int { loop.queued }
+
     /// Commits what is pending, then stops the thread. Later writes fail.
     func close() { loop.close() }
 
