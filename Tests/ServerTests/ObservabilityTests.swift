@@ -97,6 +97,31 @@ final class ObservabilityTests: XCTestCase {
         }
     }
 
+    /// The shipped Grafana dashboard only queries metrics the server exports.
+    func testTheDashboardQueriesMetricsThatExist() throws {
+        server = try TestServer()
+        let exposition = try XCTUnwrap(server).client().request("GET", "/metrics").text
+        let families = Set(exposition.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }.map(String.init))
+        let dashboard = try JSONParser.parse(Array(Data(contentsOf: TestServer.repository.appendingPathComponent("docs/grafana-dashboard.json"))))
+        var used = Set<String>()
+        for panel in dashboard["panels"]?.arrayValue ?? [] {
+            for target in panel["targets"]?.arrayValue ?? [] {
+                let expression = target["expr"]?.stringValue ?? ""
+                let names = expression.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") })
+                    .filter { $0.hasPrefix("urgencyiq_") || $0.hasPrefix("process_") }
+                for name in names {
+                    var family = String(name)
+                    for suffix in ["_bucket", "_sum", "_count"] where family.hasSuffix(suffix) && !families.contains(family) {
+                        family = String(family.dropLast(suffix.count))
+                    }
+                    used.insert(family)
+                }
+            }
+        }
+        XCTAssertGreaterThan(used.count, 10)
+        XCTAssertEqual(used.subtracting(families), [], "the dashboard queries metrics the server does not export")
+    }
+
     func testTheMetricsTokenProtectsThem() throws {
         server = try TestServer { $0.metricsToken = "scrape-me" }
         let client = try XCTUnwrap(server).client()
