@@ -35,8 +35,9 @@ tools: deps ## the pinned Python tools (OpenAPI validator, Schemathesis) in .bui
 	    $$sudo apt-get install -y -qq python3-venv python3-pip >/dev/null && python3 -m venv $(TOOLS); }; \
 	  $(TOOLS)/bin/pip install -q $(PY_TOOLS); }
 
-build: deps ## build the release binary
+build: deps ## build the release binary (and record the commit beside it for `urgencyiq --version`)
 	swift build -c release
+	@git rev-parse HEAD > $(BIN).commit 2>/dev/null || rm -f $(BIN).commit
 
 run: build ## import the sample data (idempotent) and serve on http://127.0.0.1:5000 (SQLite: instance/urgencyiq.db)
 	$(BIN) import data/sample_messages.csv

@@ -6,7 +6,8 @@ import Support
 enum BenchCommand {
     static let spec = CommandSpec(
         name: "bench",
-        synopsis: "bench [--rules DIR] [--compare OTHER_RULES_DIR] [--messages N] [--runs N]",
+        synopsis: "bench [--rules DIR] [--compare OTHER_RULES_DIR] [--messages N] [--runs N] [--mode score|explain|both|cores]\n"
+            + "       urgencyiq bench [--print-corpus] | [--startup] | [--fixtures N] | [--reload [--gate DIR]]",
         summary: "Measure single-thread scoring throughput on a generated corpus; prints the median of the runs.",
         options: [
             RulesOptions.option,

@@ -8,7 +8,7 @@ enum CheckCommand {
     static let spec = CommandSpec(
         name: "check",
         synopsis: "check [--rules DIR] [--format text|json|junit] [--tag TAG] [--grep TEXT] [-v] [--coverage]\n"
-            + "       [--min-pairwise X] [--min-exact X] [--max-mae X]\n"
+            + "       [--min-pairwise X] [--min-exact X] [--max-mae X] [--expected-column NAME] [--live-llm]\n"
             + "       [--diff OLD_RULES_DIR [--messages FILE.csv [--column NAME]]] [FILE_OR_DIR ...]",
         summary: "Score golden fixtures and labelled sets (default data/golden and data/labelled): every fixture the "
             + "rules get wrong, and how well they order the labelled messages.",

@@ -8,7 +8,8 @@ enum ImportCommand {
     static let spec = CommandSpec(
         name: "import",
         synopsis: "import [--db PATH] [--rules DIR] [--env-file PATH] FILE.csv",
-        summary: "Import messages (User ID, Timestamp (UTC), Message Body), scoring each; re-importing adds nothing.",
+        summary: "Import messages (User ID, Timestamp (UTC), Message Body) into the store (SQLite, or PostgreSQL with "
+            + "DATABASE_URL), scoring each; re-importing adds nothing.",
         options: [
             ServerCommandSupport.databaseOption,
             RulesOptions.option,

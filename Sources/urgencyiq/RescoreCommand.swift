@@ -8,7 +8,8 @@ enum RescoreCommand {
     static let spec = CommandSpec(
         name: "rescore",
         synopsis: "rescore [--db PATH] [--rules DIR] [--status open|resolved|all] [--env-file PATH]",
-        summary: "Score stored messages again with the current rules; reports how many changed and by how much.",
+        summary: "Score stored messages again with the current rules (SQLite, or PostgreSQL with DATABASE_URL); reports "
+            + "how many changed and by how much.",
         options: [
             ServerCommandSupport.databaseOption,
             RulesOptions.option,

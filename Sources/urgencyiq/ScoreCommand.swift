@@ -6,7 +6,7 @@ import Support
 enum ScoreCommand {
     static let spec = CommandSpec(
         name: "score",
-        synopsis: "score [--rules DIR] [--explain] [--json] MESSAGE\n       urgencyiq score [--rules DIR] --csv FILE [--column NAME]",
+        synopsis: "score [--rules DIR] [--customer ID] [--explain] [--json] MESSAGE\n       urgencyiq score [--rules DIR] --csv FILE [--column NAME]",
         summary: "Score a message with the rules and print its urgency; --explain shows how it was reached.",
         options: [
             RulesOptions.option,

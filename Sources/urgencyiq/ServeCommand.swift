@@ -7,7 +7,7 @@ enum ServeCommand {
     static let spec = CommandSpec(
         name: "serve",
         synopsis: "serve [--host HOST] [--port PORT] [--db PATH] [--rules DIR] [--gate DIR] [--log-format text|json|off] [--watch-poll SECONDS] [--no-watch] [--reuse-port] [--env-file PATH]",
-        summary: "Run the REST API (libmicrohttpd) on the SQLite store, scoring with the rules.",
+        summary: "Run the REST API and the web console (libmicrohttpd) on the SQLite store, or on PostgreSQL with DATABASE_URL, scoring with the rules.",
         options: [
             .init(names: ["--host"], valueName: "HOST", help: "interface to listen on (default 127.0.0.1; 0.0.0.0 for all)"),
             .init(names: ["--port"], valueName: "PORT", help: "port (default 5000; 0 picks a free one)"),

@@ -5,7 +5,7 @@ import Server
 /// Configuration shared by the commands that open the store.
 enum ServerCommandSupport {
     static let databaseOption = CommandSpec.Option(names: ["--db"], valueName: "PATH",
-                                                   help: "SQLite database file (default instance/urgencyiq.db)")
+                                                   help: "SQLite database file (default instance/urgencyiq.db); DATABASE_URL=postgresql://… selects PostgreSQL instead")
     static let envFileOption = CommandSpec.Option(names: ["--env-file"], valueName: "PATH",
                                                   help: "variables file (default .env, when present)")
 

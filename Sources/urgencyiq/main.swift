@@ -1,4 +1,5 @@
 import Foundation
+import Server
 
 /// `urgencyiq`: the command-line entry point. Each verb lives in its own file; this only dispatches.
 let commands: [(spec: CommandSpec, run: (ParsedArguments) -> Int32)] = [
@@ -23,11 +24,19 @@ func mainHelp() -> String {
     for (spec, _) in commands {
         text += "  " + spec.name.padding(toLength: 10, withPad: " ", startingAt: 0) + spec.summary + "\n"
     }
-    text += "\nRun 'urgencyiq COMMAND --help' for a command's options.\n"
+    text += "  " + "version".padding(toLength: 10, withPad: " ", startingAt: 0) + "Print the version and the libraries it runs on.\n"
+    text += "\nRun 'urgencyiq help COMMAND' (or 'urgencyiq COMMAND --help') for a command's options.\n"
     return text
 }
 
-let argv = Array(CommandLine.arguments.dropFirst())
+var argv = Array(CommandLine.arguments.dropFirst())
+if argv.first == "--version" || argv.first == "version" {
+    Terminal.write(BuildInfo.text)
+    Terminal.flush()
+    exit(0)
+}
+// `urgencyiq help COMMAND` is `urgencyiq COMMAND --help`.
+if argv.count == 2, argv[0] == "help", commands.contains(where: { $0.spec.name == argv[1] }) { argv = [argv[1], "--help"] }
 guard let verb = argv.first, verb != "-h", verb != "--help", verb != "help" else {
     Terminal.write(mainHelp())
     Terminal.flush()

@@ -1,10 +1,11 @@
 import Foundation
 
-/// Health and the API's own description.
+/// Health, the version and the API's own description.
 enum SystemRoutes {
     static func routes() -> [Route] {
         [
             Route("GET", "/api/health", handler: .immediate { _, _ in .json(["status": "ok"]) }),
+            Route("GET", "/api/version", handler: .immediate { _, _ in .json(BuildInfo.json) }),
             Route("GET", "/openapi.json", handler: .immediate { _, _ in
                 guard let document = OpenAPIDocument.bytes else { throw HTTPError.notFound("the OpenAPI document is not installed") }
                 return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: document)
