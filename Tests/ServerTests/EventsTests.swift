@@ -84,6 +84,30 @@ final class EventsTests: XCTestCase {
         XCTAssertEqual(try byQuery.next().json?["message_id"]?.doubleValue, Double(missed[0]))
     }
 
+    func testAClientThatMissedMoreThanAStreamHoldsIsToldToReload() throws {
+        let subscriber = try EventStreamClient(port: server.port)
+        let first = try send("the last one it saw")
+        let seen = try XCTUnwrap(try subscriber.events(until: { $0.json?["message_id"]?.doubleValue == Double(first) }).last?.id)
+        subscriber.disconnect()
+        // 2,500 long messages: their events are more than a stream may hold (about 1 MiB), though under 10,000.
+        let body = String(repeating: "my loan is late and nobody answers ", count: 8)
+        let batch = (0..<2_500).map { index in
+            NewMessage(customerID: 4, body: body + "#\(index)", createdAt: .now(), urgency: 3, rulesVersion: "v", breakdown: .null,
+                       importKey: "bulk-\(index)")
+        }
+        XCTAssertEqual(try server.server.store.importMessages(batch).messagesAdded, 2_500)
+        let live = try EventStreamClient(port: server.port)  // follows the feed past the import
+        let last = try send("after the import")
+        _ = try live.events(until: { $0.json?["message_id"]?.doubleValue == Double(last) })
+        let behind = try EventStreamClient(port: server.port, headers: ["Last-Event-ID": String(seen)])
+        let resync = try behind.next()
+        XCTAssertEqual(resync.name, "resync")
+        XCTAssertGreaterThan(resync.id ?? 0, seen + 2_500, "where the feed stands, to reconnect from after reloading")
+        // A client a few events behind is sent them.
+        let close = try EventStreamClient(port: server.port, headers: ["Last-Event-ID": String((resync.id ?? 0) - 1)])
+        XCTAssertEqual(try close.next().json?["message_id"]?.doubleValue, Double(last))
+    }
+
     func testMalformedParametersAreRefused() throws {
         for (path, headers) in [("/api/events?min_urgency=high", [String: String]()), ("/api/events?min_urgency=-1", [:]),
                                 ("/api/events", ["Last-Event-ID": "abc"]), ("/api/events?last_event_id=-5", [:])] {

@@ -147,6 +147,35 @@ final class RulesDeployTests: XCTestCase {
         XCTAssertEqual(try client.request("GET", "/api/rules/files", headers: ["Authorization": "Bearer s3cret"]).status, 200)
     }
 
+    func testADeployNeverLeavesTheDirectoryHalfChanged() throws {
+        try start()
+        // A rules directory that cannot be read whole (a file over the size limit): nothing is replaced.
+        try Data(repeating: 0x2D, count: 5 << 20).write(to: rules.appendingPathComponent("huge.lua"))
+        var before = try snapshot()
+        let unreadable = try client.request("PUT", "/api/rules", json: ["urgency.lua": "fallback = 1\nfunction score() return 3 end\n",
+                                                                        "new/folder/x.lua": "return {}\n"])
+        XCTAssertEqual(unreadable.status, 422, unreadable.text)
+        XCTAssertTrue(unreadable.json?["error"]?.stringValue?.contains("cannot be read, so nothing was replaced") ?? false, unreadable.text)
+        XCTAssertEqual(try snapshot(), before)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: rules.appendingPathComponent("new").path))
+        try FileManager.default.removeItem(at: rules.appendingPathComponent("huge.lua"))
+
+        // Files inside a folder with its own urgency.lua belong to another profile: refused, on disk or in the set.
+        try FileManager.default.createDirectory(at: rules.appendingPathComponent("profiles/other"), withIntermediateDirectories: true)
+        try write("function score() return 1 end\n", "profiles/other/urgency.lua")
+        before = try snapshot()
+        for candidate: JSONValue in [
+            ["urgency.lua": "function score() return 3 end\n", "profiles/other/urgency.lua": "function score() return 5 end\n"],
+            ["urgency.lua": "local h = require('sub.helper')\nfunction score() return h end\n", "sub/helper.lua": "return 3\n",
+             "sub/urgency.lua": "function score() return 1 end\n"],
+        ] {
+            let refused = try client.request("PUT", "/api/rules", json: candidate)
+            XCTAssertEqual(refused.status, 422, refused.text)
+            XCTAssertTrue(refused.json?["error"]?.stringValue?.contains("is a profile of its own") ?? false, refused.text)
+            XCTAssertEqual(try snapshot(), before)
+        }
+    }
+
     func testACheckWithNoFixturesSaysSo() throws {
         try start { $0.checkFixtures = ["/nonexistent/golden"] }
         let response = try client.request("POST", "/api/rules/check", json: ["urgency.lua": "function score() return 2 end\n"])

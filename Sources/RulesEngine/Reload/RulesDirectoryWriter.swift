@@ -15,8 +15,10 @@ public enum RulesDirectoryWriter {
     public static func replace(_ directory: String, current: [String: [UInt8]], with files: [String: [UInt8]]) throws(WriteError) {
         var written: [String] = []
         var removed: [String] = []
+        var createdFolders: [String] = []
         do throws(WriteError) {
             for (path, bytes) in files.sorted(by: { $0.key < $1.key }) where current[path] != bytes {
+                createdFolders += missingFolders(of: path, in: directory)
                 try write(bytes, to: directory + "/" + path)
                 written.append(path)
             }
@@ -32,6 +34,7 @@ public enum RulesDirectoryWriter {
             for path in written + removed {
                 if let old = current[path] { try? write(old, to: directory + "/" + path) } else { unlink(directory + "/" + path) }
             }
+            for folder in createdFolders.sorted(by: { $0.count > $1.count }) { rmdir(directory + "/" + folder) }
             throw error
         }
     }
@@ -68,6 +71,17 @@ public enum RulesDirectoryWriter {
             unlink(temporary)
             throw WriteError(description: "cannot replace \(path): \(reason)")
         }
+    }
+
+    /// The folders on the way to `path` that do not exist yet (outermost first), relative to `directory`.
+    private static func missingFolders(of path: String, in directory: String) -> [String] {
+        var missing: [String] = []
+        var folder = (path as NSString).deletingLastPathComponent
+        while !folder.isEmpty && !FileManager.default.fileExists(atPath: directory + "/" + folder) {
+            missing.insert(folder, at: 0)
+            folder = (folder as NSString).deletingLastPathComponent
+        }
+        return missing
     }
 
     /// Removes the folders that held removed files once they are empty (deepest first; never the directory).

@@ -87,9 +87,21 @@ public final class RulesReloader: Sendable {
             let started = Date()
             var attempt = ReloadAttempt(trigger: trigger, startedAt: started, outcome: .rejected)
             attempt.requestedBy = by
+            // What is on disk now: a deploy replaces exactly that set, so it must be readable.
+            let current: [String: [UInt8]]
+            do throws(RulesError) {
+                current = try RuleSet.readFiles(from: directory)
+            } catch {
+                attempt.error = "the rules directory cannot be read, so nothing was replaced: \(error.description)"
+                return refuse(attempt, started: started)
+            }
+            if let misplaced = RulesReloader.fileInsideAProfile(files, directory: directory) {
+                attempt.error = "\(misplaced): a folder with its own \(RuleSet.entryFile) is a profile of its own, which a "
+                    + "deploy leaves alone (and a reload would not read): deploy that profile by itself"
+                return refuse(attempt, started: started)
+            }
             if let scorer = validate(files, &attempt) {
                 do throws(RulesDirectoryWriter.WriteError) {
-                    let current = (try? RuleSet.readFiles(from: directory)) ?? [:]
                     try RulesDirectoryWriter.replace(directory, current: current, with: files)
                     lastKey = RulesReloader.key(rules: "files:" + RuleSet.contentHash(of: files), gate: gate)
                     attempt.outcome = .activated
@@ -108,6 +120,29 @@ public final class RulesReloader: Sendable {
             report(attempt)
             return attempt
         }
+    }
+
+    /// Records and reports a refused deploy; the attempt.
+    private func refuse(_ attempt: ReloadAttempt, started: Date) -> ReloadAttempt {
+        var attempt = attempt
+        attempt.duration = Date().timeIntervalSince(started)
+        rules.record(attempt)
+        report(attempt)
+        return attempt
+    }
+
+    /// The first path of `files` inside a folder that has its own entry file (in `files` or on disk): such a
+    /// folder is another profile, which reading the directory skips.
+    static func fileInsideAProfile(_ files: [String: [UInt8]], directory: String) -> String? {
+        for path in files.keys.sorted() {
+            var folder = (path as NSString).deletingLastPathComponent
+            while !folder.isEmpty {
+                let entry = folder + "/" + RuleSet.entryFile
+                if files[entry] != nil || FileManager.default.fileExists(atPath: directory + "/" + entry) { return path }
+                folder = (folder as NSString).deletingLastPathComponent
+            }
+        }
+        return nil
     }
 
     /// The scorer of `contents` when they load, score the probe and pass the gate; else nil, with the outcome

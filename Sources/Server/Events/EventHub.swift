@@ -82,13 +82,14 @@ public final class EventHub: @unchecked Sendable {
         let feed = try openFeed()
         stream.write(EventStreamFormat.opening)
         if let lastEventID {
+            // What it missed, unless that is more than a stream may hold (then one resync event: reload).
             let missed = try feed.replay(after: lastEventID, limit: EventHub.replayLimit + 1)
-            if missed.count > EventHub.replayLimit {
-                stream.write(EventStreamFormat.resync(lastID: missed[EventHub.replayLimit - 1].id))
-            } else {
-                var bytes: [UInt8] = []
-                for event in missed where filter.accepts(event) { bytes += EventStreamFormat.encode(event) }
-                if !bytes.isEmpty { stream.write(bytes) }
+            var bytes: [UInt8] = []
+            for event in missed where filter.accepts(event) { bytes += EventStreamFormat.encode(event) }
+            if missed.count > EventHub.replayLimit || bytes.count > stream.maximumPending / 2 {
+                stream.write(EventStreamFormat.resync(lastID: max(feed.newestID, missed.last?.id ?? 0)))
+            } else if !bytes.isEmpty {
+                stream.write(bytes)
             }
         }
         subscribers.append((stream, filter))

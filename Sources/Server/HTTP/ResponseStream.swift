@@ -80,6 +80,10 @@ public final class ResponseStream: @unchecked Sendable {
             if sent == pending.count {
                 pending.removeAll(keepingCapacity: pending.capacity <= 64 << 10)
                 sent = 0
+            } else if sent >= 64 << 10 && sent * 2 >= pending.count {
+                // A client a little behind all the time: drop what was sent, or the buffer only ever grows.
+                pending.removeFirst(sent)
+                sent = 0
             }
             return count
         }

@@ -114,6 +114,8 @@ public protocol EventFeed: AnyObject {
     /// Events with an id above `id` that earlier polls returned (or skipped), oldest first, at most `limit`:
     /// what a subscriber reconnecting with `Last-Event-ID: id` missed.
     func replay(after id: Int64, limit: Int) throws(StoreError) -> [StoredEvent]
+    /// The highest event id polled or skipped so far: where a subscriber that must reload stands.
+    var newestID: Int64 { get }
     /// Waits up to `timeout` seconds for a commit on this server's store connection, or returns at once when one
     /// happened since the last call. (Other servers' commits are seen by polling.)
     func waitForCommit(timeout: Double)

@@ -11,6 +11,7 @@ final class PostgresEventFeed: EventFeed {
     /// Everything at or below (transaction, id) was returned or skipped.
     private var lastTransaction: UInt64 = 0
     private var lastID: Int64 = 0
+    private(set) var newestID: Int64 = 0
 
     init(pool: PostgresPool) throws(StoreError) {
         self.pool = pool
@@ -31,19 +32,29 @@ final class PostgresEventFeed: EventFeed {
         } else {
             (lastTransaction, lastID) = (horizon, 0)
         }
+        newestID = max(newestID, events.map(\.1.id).max() ?? 0)
         return events.map(\.1)
     }
 
     func skipToEnd() throws(StoreError) {
-        lastTransaction = try pool.withConnection { connection throws(PostgresError) in try PostgresEventFeed.horizon(connection) }
-        lastID = 0
+        let (horizon, newest) = try pool.withConnection { connection throws(PostgresError) in
+            let horizon = try PostgresEventFeed.horizon(connection)
+            return (horizon, try connection.scalar("SELECT coalesce(max(id), 0) FROM events WHERE xid < $1::text::xid8", [.text(String(horizon))]))
+        }
+        (lastTransaction, lastID) = (horizon, 0)
+        newestID = max(newestID, newest)
     }
 
+    /// Replays in delivery order, (transaction, id), after the event `id` names: event ids are not in that order
+    /// when transactions overlap, so "ids above N" would lose or repeat some. (An event pruned since: ids above.)
     func replay(after id: Int64, limit: Int) throws(StoreError) -> [StoredEvent] {
         try pool.withConnection { connection throws(PostgresError) in
             let rows = try connection.query("""
-                SELECT \(PostgresEventFeed.columns)
-                WHERE e.id > $1 AND (e.xid, e.id) <= ($2::text::xid8, $3) ORDER BY e.id LIMIT $4
+                WITH anchor AS (SELECT coalesce((SELECT xid FROM events WHERE id = $1), '0'::xid8) AS xid)
+                SELECT \(PostgresEventFeed.columns), anchor
+                WHERE (anchor.xid = '0'::xid8 AND e.id > $1 OR anchor.xid <> '0'::xid8 AND (e.xid, e.id) > (anchor.xid, $1))
+                  AND (e.xid, e.id) <= ($2::text::xid8, $3)
+                ORDER BY e.xid, e.id LIMIT $4
                 """, [.integer(id), .text(String(lastTransaction)), .integer(lastID), .integer(Int64(limit))])
             return (0..<rows.count).map { PostgresEventFeed.event(rows, $0, from: 0) }
         }

@@ -28,6 +28,8 @@ final class SQLiteEventFeed: EventFeed {
         try read(after: id, through: last, limit: limit)
     }
 
+    var newestID: Int64 { last }
+
     func waitForCommit(timeout: Double) { committed.wait(timeout: timeout) }
 
     private func read(after first: Int64, through final: Int64, limit: Int) throws(StoreError) -> [StoredEvent] {
