@@ -4,7 +4,8 @@
 // /api/events answers 404) the browser gives up, and we try again later with a
 // growing delay.
 
-const EVENT_NAMES = ['message.created', 'message.updated', 'rules.activated'];
+// 'resync': the server says this client missed more than it can replay, so pages reload what they show.
+const EVENT_NAMES = ['message.created', 'message.updated', 'rules.activated', 'resync'];
 
 const listeners = new Map(); // name -> Set(fn)
 const statusListeners = new Set();
