@@ -26,12 +26,13 @@ enum ImportCommand {
         let file = arguments.positionals[0]
         guard let job = ServerCommandSupport.openBatchJob(arguments, command: "import") else { return 2 }
         defer { job.store.close() }
-        let progress = ProgressReporter(label: "importing", total: 100)
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? nil
+        let progress = ProgressReporter(label: "importing", total: size, unit: .bytes)
         let report: ImportReport
         do {
             report = try SeedImporter(store: job.store, rules: job.rules)
                 .importFile(file, options: job.options, concurrency: job.concurrency) { bytes, total in
-                progress.update(total > 0 ? bytes * 100 / total : 0)
+                progress.update(bytes)
             }
         } catch {
             progress.finish()

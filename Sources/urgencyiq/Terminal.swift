@@ -32,23 +32,32 @@ enum Terminal {
     static var standardOutputIsTerminal: Bool { isatty(1) != 0 }
 }
 
-/// A progress indicator on standard error: a bar when it is a terminal, a line every few seconds otherwise.
-/// Nothing is drawn for work that finishes within the first interval. Safe to update from any thread.
+/// A progress indicator on standard error: a bar when it is a terminal, a line every few seconds otherwise, each
+/// with the count, the rate and, when the total is known, the time left. Nothing is drawn for work that finishes
+/// within the first interval. Safe to update from any thread.
 final class ProgressReporter: Sendable {
+    /// What is counted: items (messages, fixtures) or bytes (of a file being read).
+    enum Unit: Sendable { case items, bytes }
+
     private let label: String
     private let total: Int?
+    private let unit: Unit
     private let interval: TimeInterval
-    private let isTerminal = Terminal.standardErrorIsTerminal
+    /// Draw a bar redrawn in place (standard error is a terminal) or lines.
+    private let isTerminal: Bool
+    private let started = Date()
     private let state: Mutex<(lastDraw: Date, drew: Bool)>
 
-    init(label: String, total: Int? = nil) {
+    init(label: String, total: Int? = nil, unit: Unit = .items, terminal: Bool = Terminal.standardErrorIsTerminal) {
         self.label = label
         self.total = total
-        interval = Terminal.standardErrorIsTerminal ? 0.1 : 5
+        self.unit = unit
+        isTerminal = terminal
+        interval = terminal ? 0.1 : 5
         state = Mutex((Date(), false))
     }
 
-    /// Reports `done` items; draws at most once per interval.
+    /// Reports `done` units; draws at most once per interval.
     func update(_ done: Int) {
         let now = Date()
         let due = state.withLock { state -> Bool in
@@ -57,19 +66,48 @@ final class ProgressReporter: Sendable {
             return true
         }
         guard due else { return }
-        var text = "\(label): \(done)"
+        let text = line(done, elapsed: now.timeIntervalSince(started))
+        FileHandle.standardError.write(Data((isTerminal ? "\r\u{1B}[K" + text : text + "\n").utf8))
+    }
+
+    /// `importing [#####.....] 41% 12.3 MB of 30.0 MB, 4.1 MB/s, 4 s left`.
+    func line(_ done: Int, elapsed: TimeInterval) -> String {
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        var text = label
         if let total, total > 0 {
             let fraction = min(1, Double(done) / Double(total))
             if isTerminal {
-                let width = 30
-                let filled = Int(fraction * Double(width))
-                text = "\(label) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-                    + "] \(done)/\(total)"
+                let filled = Int(fraction * 30)
+                text += " [" + String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled) + "]"
             } else {
-                text += "/\(total) (\(Int(fraction * 100))%)"
+                text += ":"
             }
+            text += " \(Int(fraction * 100))% \(amount(done)) of \(amount(total)), \(amount(Int(rate)))/s"
+            if rate > 0, done < total { text += ", " + ProgressReporter.duration(Double(total - done) / rate) + " left" }
+        } else {
+            text += ": \(amount(done)), \(amount(Int(rate)))/s"
         }
-        FileHandle.standardError.write(Data((isTerminal ? "\r\u{1B}[K" + text : text + "\n").utf8))
+        return text
+    }
+
+    /// A count with thousands separators, or bytes in kB/MB/GB.
+    private func amount(_ value: Int) -> String {
+        switch unit {
+        case .items:
+            let digits = String(value)
+            return String(digits.reversed().enumerated().map { $0.offset > 0 && $0.offset % 3 == 0 ? [",", $0.element] : [$0.element] }
+                .joined().reversed())
+        case .bytes:
+            let units = [(1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
+            for (size, name) in units where Double(value) >= size { return String(format: "%.1f %@", Double(value) / size, name) }
+            return "\(value) B"
+        }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        if seconds < 60 { return "\(Int(seconds.rounded(.up))) s" }
+        if seconds < 3600 { return "\(Int(seconds / 60)) min \(Int(seconds.truncatingRemainder(dividingBy: 60))) s" }
+        return "\(Int(seconds / 3600)) h \(Int(seconds.truncatingRemainder(dividingBy: 3600) / 60)) min"
     }
 
     /// Clears the bar (terminal) after the last update.
