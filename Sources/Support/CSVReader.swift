@@ -222,6 +222,15 @@ public final class CSVTable {
         return column
     }
 
+    /// The column holding the messages: `name` when given; else `message`, or the seed's export column
+    /// `Message Body`, whichever the header has.
+    public func messageColumn(named name: String?) throws(CSVReader.Error) -> Int {
+        if let name { return try require(name) }
+        if let column = index["message"] ?? index["Message Body"] { return column }
+        throw CSVReader.Error(source: reader.source, line: 1, message: "no message column: expected 'message' or 'Message Body' "
+            + "(the header has: \(header.joined(separator: ", "))); name another with --column")
+    }
+
     /// The next data row, skipping blank lines; an error when it has more fields than the header.
     public func next() throws(CSVReader.Error) -> CSVReader.Record? {
         while let record = try reader.next() {

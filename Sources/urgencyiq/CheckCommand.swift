@@ -21,7 +21,7 @@ enum CheckCommand {
             .init(names: ["--diff"], valueName: "OLD_RULES_DIR",
                   help: "also score everything with OLD_RULES_DIR and list what changes"),
             .init(names: ["--messages"], valueName: "FILE", help: "with --diff: a CSV of messages (a production export) to compare too"),
-            .init(names: ["--column"], valueName: "NAME", help: "the message column of --messages (default message)"),
+            .init(names: ["--column"], valueName: "NAME", help: "the message column of --messages (default: message, or the seed's Message Body)"),
             .init(names: ["--expected-column"], valueName: "NAME", help: "read expectations from NAME instead of expected"),
             .init(names: ["--coverage"], help: "how many fixtures each rule (tier keyword, modifier, intent…) fired on, and the ones that never fire"),
             .init(names: ["--min-pairwise"], valueName: "X", help: "fail (exit 1) when a labelled set's pairwise order is below X"),
@@ -142,7 +142,7 @@ enum CheckCommand {
                     RulesDiff.Case(source: $0.location, message: $0.message, options: FixtureRunner.options(for: $0, explain: true, live: live))
                 }
                 if let file = arguments.value("--messages") {
-                    cases += try messages(file, column: arguments.value("--column") ?? "message")
+                    cases += try messages(file, column: arguments.value("--column"))
                 }
                 let comparing = ProgressReporter(label: "comparing", total: cases.count)
                 diff = RulesDiff.compare(cases, old: old, new: scorer) { comparing.update($0) }
@@ -195,9 +195,9 @@ enum CheckCommand {
     }
 
     /// The rows of a message file, as diff cases named `file:line`.
-    static func messages(_ file: String, column: String) throws -> [RulesDiff.Case] {
+    static func messages(_ file: String, column: String?) throws -> [RulesDiff.Case] {
         let table = try CSVTable(reader: try CSVReader(path: file))
-        let index = try table.require(column)
+        let index = try table.messageColumn(named: column)
         var cases: [RulesDiff.Case] = []
         while let record = try table.next() {
             let text = index < record.fields.count ? record.fields[index] : ""

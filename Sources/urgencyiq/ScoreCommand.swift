@@ -14,7 +14,7 @@ enum ScoreCommand {
             .init(names: ["--json"], help: "print the breakdown as JSON"),
             .init(names: ["--customer"], valueName: "ID", help: "customer id passed to the rules as message.customer_id"),
             .init(names: ["--csv"], valueName: "FILE", help: "score every row of FILE and write it to stdout with an urgency column"),
-            .init(names: ["--column"], valueName: "NAME", help: "the column holding the message in --csv mode (default: message)"),
+            .init(names: ["--column"], valueName: "NAME", help: "the column holding the message in --csv mode (default: message, or the seed's Message Body)"),
         ],
         details: """
         In --csv mode the file streams: quoted fields with commas and newlines, a UTF-8 BOM and CRLF line
@@ -28,7 +28,7 @@ enum ScoreCommand {
                 Terminal.error("urgencyiq score: give either a MESSAGE or --csv FILE, not both")
                 return 2
             }
-            return scoreCSV(file, column: arguments.value("--column") ?? "message", arguments: arguments)
+            return scoreCSV(file, column: arguments.value("--column"), arguments: arguments)
         }
         guard arguments.positionals.count == 1 else {
             Terminal.error("urgencyiq score: expected one MESSAGE argument (quote it); see urgencyiq score --help")
@@ -65,12 +65,12 @@ enum ScoreCommand {
     /// Rows scored at once: read, scored on every core (order kept), written; memory stays constant.
     static let csvBatch = 8192
 
-    private static func scoreCSV(_ path: String, column: String, arguments: ParsedArguments) -> Int32 {
+    private static func scoreCSV(_ path: String, column: String?, arguments: ParsedArguments) -> Int32 {
         let scorer = RulesOptions.loadScorer(arguments)
         var formatter: CSVRowFormatter?
         do {
             let table = try CSVTable(reader: try CSVReader(path: path))
-            let messageColumn = try table.require(column)
+            let messageColumn = try table.messageColumn(named: column)
             let rows = CSVRowFormatter(path: path, header: table.header, urgencyColumn: table.column("urgency"),
                                        writer: CSVWriter(lineEnding: table.reader.usesCRLF ? "\r\n" : "\n"))
             formatter = rows

@@ -72,7 +72,22 @@ final class ScoreCommandTests: XCTestCase {
         defer { input.remove() }
         let result = try CommandRunner.run(["score", "--csv", input.path])
         XCTAssertEqual(result.status, 2)
-        XCTAssertEqual(result.errors, "urgencyiq score: \(input.path):1: missing column 'message' (the header has: id, body)\n")
+        XCTAssertEqual(result.errors, "urgencyiq score: \(input.path):1: no message column: expected 'message' or 'Message Body' "
+                       + "(the header has: id, body); name another with --column\n")
+        let named = try CommandRunner.run(["score", "--csv", input.path, "--column", "text"])
+        XCTAssertEqual(named.errors, "urgencyiq score: \(input.path):1: missing column 'text' (the header has: id, body)\n")
+    }
+
+    /// The seed's own export (`User ID,Timestamp (UTC),Message Body`) is read without naming its column, by
+    /// `score --csv` and by `check --diff --messages`.
+    func testTheSeedsExportFormatNeedsNoFlags() throws {
+        let input = try TemporaryFile("User ID,Timestamp (UTC),Message Body\n7,2025-01-15 10:30:00,Why was my loan rejected?\n")
+        defer { input.remove() }
+        let scored = try CommandRunner.run(["score", "--csv", input.path])
+        XCTAssertEqual(scored.status, 0, scored.errors)
+        XCTAssertEqual(scored.output, "User ID,Timestamp (UTC),Message Body,urgency\n7,2025-01-15 10:30:00,Why was my loan rejected?,4.03\n")
+        let diff = try CommandRunner.run(["check", "--diff", "rules/profiles/seed", "--messages", input.path, "data/golden"])
+        XCTAssertTrue(diff.output.contains("\(input.path):2"), diff.output + diff.errors)
     }
 
     func testAFileThatCannotBeOpenedSaysWhyWithoutALineNumber() throws {
