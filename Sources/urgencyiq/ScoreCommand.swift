@@ -1,18 +1,21 @@
 import Foundation
 import RulesEngine
+import Server
 import Support
 
 /// `urgencyiq score`: score one message, or every row of a CSV file.
 enum ScoreCommand {
     static let spec = CommandSpec(
         name: "score",
-        synopsis: "score [--rules DIR] [--customer ID] [--explain] [--json] MESSAGE\n       urgencyiq score [--rules DIR] --csv FILE [--column NAME]",
+        synopsis: "score [--rules DIR] [--customer ID] [--llm] [--explain] [--json] MESSAGE\n       urgencyiq score [--rules DIR] --csv FILE [--column NAME]",
         summary: "Score a message with the rules and print its urgency; --explain shows how it was reached.",
         options: [
             RulesOptions.option,
             .init(names: ["--explain"], help: "show the breakdown: tier and keyword, modifiers, cap, LLM part"),
             .init(names: ["--json"], help: "print the breakdown as JSON"),
             .init(names: ["--customer"], valueName: "ID", help: "customer id passed to the rules as message.customer_id"),
+            .init(names: ["--llm"], help: "run the LLM step too, calling the configured model (LLM_BASE_URL, LLM_API_KEY, … from "
+                  + "the environment or .env), to see the blend the server would store"),
             .init(names: ["--csv"], valueName: "FILE", help: "score every row of FILE and write it to stdout with an urgency column"),
             .init(names: ["--column"], valueName: "NAME", help: "the column holding the message in --csv mode (default: message, or the seed's Message Body)"),
         ],
@@ -44,9 +47,23 @@ enum ScoreCommand {
         }
         let scorer = RulesOptions.loadScorer(arguments)
         let explain = arguments.flag("--explain") || arguments.flag("--json")
+        var options = ScoringOptions(explain: explain)
+        if arguments.flag("--llm") {
+            do {
+                let configuration = try ServerConfiguration.load(flags: [:], environment: ProcessInfo.processInfo.environment)
+                guard configuration.llm.hasKey else {
+                    Terminal.error("urgencyiq score: --llm needs LLM_API_KEY (or OPENAI_API_KEY), in the environment or .env")
+                    return 2
+                }
+                options = ScoringOptions(explain: explain, llmEnabled: true,
+                                         llm: .live(OpenAICompatibleClient(configuration: configuration.llm)))
+            } catch {
+                Terminal.error("urgencyiq score: \(error)")
+                return 2
+            }
+        }
         do {
-            let score = try scorer.score(ScoringInput(text: arguments.positionals[0], customerID: customer),
-                                         options: ScoringOptions(explain: explain))
+            let score = try scorer.score(ScoringInput(text: arguments.positionals[0], customerID: customer), options: options)
             if arguments.flag("--json"), let breakdown = score.breakdown {
                 Terminal.write(breakdown.json.jsonText + "\n")
             } else if explain, let breakdown = score.breakdown {

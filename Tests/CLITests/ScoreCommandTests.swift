@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `urgencyiq score` and `urgencyiq --help`, run as processes.
@@ -76,6 +77,26 @@ final class ScoreCommandTests: XCTestCase {
                        + "(the header has: id, body); name another with --column\n")
         let named = try CommandRunner.run(["score", "--csv", input.path, "--column", "text"])
         XCTAssertEqual(named.errors, "urgencyiq score: \(input.path):1: missing column 'text' (the header has: id, body)\n")
+    }
+
+    /// `score --llm` runs the LLM step against the configured endpoint (here a fake on loopback), as the server would.
+    func testTheLLMStepRunsFromTheCommandLineOnlyWhenAsked() throws {
+        let fake = try FakeOpenAIServer()
+        defer { fake.stop() }
+        fake.answerByDefault(.reply("1"))
+        let environment = ["LLM_BASE_URL": fake.baseURL, "LLM_API_KEY": "sk-score-test", "OPENAI_API_KEY": ""]
+        let keywords = try CommandRunner.run(["score", "Why was my loan rejected?"], environment: environment)
+        XCTAssertEqual(keywords.output, "4.03\n")
+        XCTAssertEqual(fake.requests.count, 0, "no model call without --llm")
+        let blended = try CommandRunner.run(["score", "--llm", "Why was my loan rejected?"], environment: environment)
+        XCTAssertEqual(blended.status, 0, blended.errors)
+        let value = try XCTUnwrap(Double(blended.output.trimmingCharacters(in: .whitespacesAndNewlines)))
+        XCTAssertLessThan(value, 4.03, "the model's 1 pulls the blend down")
+        XCTAssertEqual(fake.requests.count, 1)
+        XCTAssertEqual(fake.requests.first?.headers["authorization"], "Bearer sk-score-test")
+        let keyless = try CommandRunner.run(["score", "--llm", "hello"], environment: ["LLM_API_KEY": "", "OPENAI_API_KEY": ""])
+        XCTAssertEqual(keyless.status, 2)
+        XCTAssertTrue(keyless.errors.contains("--llm needs LLM_API_KEY"), keyless.errors)
     }
 
     /// The seed's own export (`User ID,Timestamp (UTC),Message Body`) is read without naming its column, by
