@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
 # Debian packages the project builds and tests with (see README, "What it is built on").
-DEB_PACKAGES := pkg-config liblua5.4-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev postgresql postgresql-contrib
+DEB_PACKAGES := pkg-config curl jq liblua5.4-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev postgresql postgresql-contrib
 BIN := .build/release/urgencyiq
 SEED_DIR ?= ../shared/seed
 # Python tools the tests and fuzzing use, pinned, in a virtual environment of their own (PyPI): the OpenAPI
@@ -52,6 +52,7 @@ test: deps tools ## the whole suite (a throwaway PostgreSQL included), the HTTP 
 	swift test --skip-build
 	URGENCYIQ_TEST_STORE=postgres swift test --skip-build --filter '$(HTTP_SUITES)'
 	bash Tests/Browser/run.sh .build/debug/urgencyiq
+	python3 Tests/Docs/readme_examples.py .build/debug/urgencyiq
 	.build/debug/urgencyiq check
 	.build/debug/urgencyiq check --rules rules/profiles/seed data/profiles/seed
 	.build/debug/urgencyiq check --rules rules/profiles/seed-variant data/profiles/seed-variant
