@@ -163,9 +163,41 @@ final class ObservabilityTests: XCTestCase {
         XCTAssertTrue(line.contains("stored with the fallback score: cannot read this one"), line)
         XCTAssertTrue(line.contains("file=urgency.lua:3"), line)
         XCTAssertTrue(line.contains("customer_id=9"), line)
+        XCTAssertTrue(line.contains("message_id=\(Int(sent.json?["message_id"]?.doubleValue ?? 0))"), line)
         XCTAssertTrue(line.contains("rules_version="), line)
         let metrics = try client.request("GET", "/metrics").text
         XCTAssertTrue(metrics.contains("urgencyiq_rule_fallbacks_total 1\n"), metrics)
+    }
+
+    func testLLMFailuresAndTheCircuitAreLogged() throws {
+        let fake = try FakeOpenAIServer()
+        defer { fake.stop() }
+        fake.answerByDefault(.status(500, body: "{\"error\": {\"message\": \"down\"}}"))
+        let lines = Mutex<[String]>([])
+        OperationsLog.shared.redirect { line in lines.withLock { $0.append(line) } }
+        let baseURL = fake.baseURL
+        server = try TestServer { configuration in
+            configuration.llm.baseURL = baseURL
+            configuration.llm.apiKey = "sk-test"
+            configuration.llm.maximumRetries = 0
+            configuration.llm.breakerFailures = 2
+            configuration.llm.breakerCooldownMilliseconds = 300
+        }
+        let client = try XCTUnwrap(server).client()
+        XCTAssertEqual(try client.request("POST", "/api/set/llm", json: ["use_llm": true]).status, 200)
+        for index in 0..<3 {
+            XCTAssertEqual(try client.request("POST", "/api/messages/send", json: ["user_id": 3, "message": .string("loan \(index)")]).status, 201)
+        }
+        XCTAssertTrue(lines.withLock { $0 }.contains { $0.contains("llm_failure") && $0.contains("http 500") }, "\(lines.withLock { $0 })")
+        XCTAssertTrue(lines.withLock { $0 }.contains { $0.contains("llm_circuit") && $0.contains("opened after 2 failed calls") })
+        // After the cooldown a probe goes out; the model answers again: the circuit closes, and says so.
+        fake.answerByDefault(.reply("3"))
+        try waitUntil("the probe to close the circuit") {
+            _ = try client.request("POST", "/api/messages/send", json: ["user_id": 3, "message": "loan again"])
+            return lines.withLock { $0 }.contains { $0.contains("llm_circuit") && $0.contains("closed") }
+        }
+        XCTAssertTrue(lines.withLock { $0 }.contains { $0.contains("half-open") })
+        XCTAssertTrue(try client.request("GET", "/metrics").text.contains("urgencyiq_llm_requests_total{outcome=\"http 500\"} 2"))
     }
 
     func testRepeatsAreRateLimitedWithACount() throws {

@@ -51,12 +51,15 @@ struct MessageRoutes {
         let text = try fields.text("message", maximumLength: limits.messageLength)
         let (options, mayBlock) = scoring.options()
         try scoring.run(mayBlock: mayBlock) {
-            let (score, _) = scoring.score(ScoringInput(text: text, customerID: user), options: options, stored: true)
+            let input = ScoringInput(text: text, customerID: user)
+            let (score, failure) = scoring.score(input, options: options, stored: true)
             let message = NewMessage(customerID: user, body: text, createdAt: .now(), urgency: score.value,
                                      rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null)
             let urgency = score.value  // all the answer needs: the breakdown is freed here, not on the writer
-            write(.insert(message), respond: respond) { outcome in
+            let rulesVersion = score.rulesVersion
+            write(.insert(message), respond: respond) { [scoring] outcome in
                 guard case .inserted(let id) = outcome else { throw StoreError("the message was not stored") }
+                if let failure { scoring.logFailure(failure, version: rulesVersion, input: input, messageID: id) }
                 return .json(["success": true, "message_id": .integer(id), "urgency": .number(urgency)], status: 201)
             }
         }

@@ -30,21 +30,27 @@ public final class ScoringService: Sendable {
     }
 
     /// Scores one message with the active rules (the fallback score when the rules fail on it), counting it for
-    /// the metrics; `stored` says whether the message is kept with this score. A failure is logged (rate-limited)
-    /// with the rules version and where the rules failed.
+    /// the metrics; `stored` says whether the message is kept with this score. A dry run's failure is logged
+    /// here; a stored message's by the caller once it has an id (`logFailure`).
     func score(_ input: ScoringInput, options: ScoringOptions, stored: Bool) -> (score: Score, error: ScoringError?) {
         let started = DispatchTime.now().uptimeNanoseconds
         let result = rules.scorer.scoreOrFallback(input, options: options)
         metrics.record(result.score.value, nanoseconds: DispatchTime.now().uptimeNanoseconds - started, failed: result.error != nil,
                        stored: stored)
-        if let error = result.error {
-            var fields: [(String, String)] = [("rules_version", result.score.rulesVersion), ("kind", error.kind.rawValue)]
-            if let file = error.file { fields.append(("file", error.line.map { "\(file):\($0)" } ?? file)) }
-            if let customer = input.customerID { fields.append(("customer_id", String(customer))) }
-            OperationsLog.shared.report("rule_error", (stored ? "stored with the fallback score: " : "dry run failed: ") + error.message,
-                                        fields)
-        }
+        if let error = result.error, !stored { logFailure(error, version: result.score.rulesVersion, input: input, messageID: nil) }
         return result
+    }
+
+    /// Logs (rate-limited) that the rules failed on a message: the message id when stored, the rules version,
+    /// where the rules failed and what they said.
+    func logFailure(_ error: ScoringError, version: String, input: ScoringInput, messageID: Int64?) {
+        var fields: [(String, String)] = []
+        if let messageID { fields.append(("message_id", String(messageID))) }
+        fields += [("rules_version", version), ("kind", error.kind.rawValue)]
+        if let file = error.file { fields.append(("file", error.line.map { "\(file):\($0)" } ?? file)) }
+        if let customer = input.customerID { fields.append(("customer_id", String(customer))) }
+        OperationsLog.shared.report("rule_error", (messageID != nil ? "stored with the fallback score: " : "dry run failed: ") + error.message,
+                                    fields)
     }
 
     /// Runs `job` now when it cannot block, else on an LLM worker; busy when their queue is full.

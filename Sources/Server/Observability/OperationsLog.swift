@@ -30,8 +30,14 @@ public final class OperationsLog: Sendable {
     /// Chooses the format.
     public func configure(format: Format) { state.withLock { $0.format = format } }
 
-    /// Sends the lines to `sink` instead of standard error (nil: standard error again), for tests.
-    public func redirect(to sink: (@Sendable (String) -> Void)?) { state.withLock { $0.sink = sink } }
+    /// Sends the lines to `sink` instead of standard error (nil: standard error again), and starts the rate limits
+    /// afresh, so a test reads every line its own actions cause.
+    public func redirect(to sink: (@Sendable (String) -> Void)?) {
+        state.withLock {
+            $0.sink = sink
+            $0.windows = [:]
+        }
+    }
 
     /// Logs `message` of `kind` (`rule_error`, `llm_failure`, `llm_circuit`, `store_error`, `store_recovered`)
     /// with `fields`, unless this kind already logged `burst` lines in the current window.
