@@ -38,6 +38,13 @@ public struct SHA256 {
         pending += chunk[offset...]
     }
 
+    /// The digest's 32 bytes.
+    public mutating func finalize() -> [UInt8] {
+        let hex = Array(finalizeHex().utf8)
+        func nibble(_ c: UInt8) -> UInt8 { c <= 0x39 ? c - 0x30 : c - 0x61 + 10 }
+        return stride(from: 0, to: hex.count, by: 2).map { nibble(hex[$0]) << 4 | nibble(hex[$0 + 1]) }
+    }
+
     /// The digest as 64 lower-case hex digits.
     public mutating func finalizeHex() -> String {
         let bitLength = length &* 8
