@@ -31,6 +31,8 @@ final class PostgresStoreTests: XCTestCase {
     func testFeedsEveryChangeAsEvents() throws { try contract.feedsEveryChangeAsEvents() }
     func testFeedsConcurrentWritersExactlyOnce() throws { try contract.feedsConcurrentWritersExactlyOnce() }
     func testRecordsDeployments() throws { try contract.recordsDeployments() }
+    func testQueuesWebhookDeliveries() throws { try contract.queuesWebhookDeliveries() }
+    func testClaimsEachWebhookDeliveryOnce() throws { try contract.claimsEachWebhookDeliveryOnce() }
 
     func testSchemaVersionIsRecordedAndNewerDatabasesAreRefused() throws {
         try PostgresStore(url: url).close()

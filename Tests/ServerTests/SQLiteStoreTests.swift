@@ -34,6 +34,8 @@ final class SQLiteStoreTests: XCTestCase {
     func testFeedsEveryChangeAsEvents() throws { try contract.feedsEveryChangeAsEvents() }
     func testFeedsConcurrentWritersExactlyOnce() throws { try contract.feedsConcurrentWritersExactlyOnce() }
     func testRecordsDeployments() throws { try contract.recordsDeployments() }
+    func testQueuesWebhookDeliveries() throws { try contract.queuesWebhookDeliveries() }
+    func testClaimsEachWebhookDeliveryOnce() throws { try contract.claimsEachWebhookDeliveryOnce() }
 
     /// Waits until the background indexer has caught up with every message.
     private func waitForSearchIndex(_ path: String) throws {

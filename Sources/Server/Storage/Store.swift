@@ -5,7 +5,7 @@ import Support
 /// for fleets) pass the same contract test suite, role by role. Every method that returns normally has committed
 /// what it did. A new kind of stored thing (an outbox, an event feed) is one more role protocol here, added to
 /// this list and implemented by both stores.
-public protocol Store: TicketStore, ImportStore, RescoreStore, SettingsStore, FleetStore, EventStore, RulesDeploymentStore {
+public protocol Store: TicketStore, ImportStore, RescoreStore, SettingsStore, FleetStore, EventStore, RulesDeploymentStore, WebhookStore {
     /// Finishes pending writes and closes the store.
     func close()
 }
@@ -71,6 +71,110 @@ public protocol EventStore: Sendable {
     func openEventFeed() throws(StoreError) -> any EventFeed
     /// Deletes all but the newest `keep` events.
     func pruneEvents(keeping keep: Int) throws(StoreError)
+}
+
+/// Webhook deliveries: one row per event and configured endpoint, written with the event (so never lost), claimed
+/// by a sender when due (on PostgreSQL each by one server only), retried until delivered or too old.
+public protocol WebhookStore: Sendable {
+    /// Makes the enabled endpoints exactly `endpoints` (matched by URL; the others are disabled, so they get no new
+    /// deliveries, while the ones they have keep being sent).
+    func configureWebhookEndpoints(_ endpoints: [WebhookEndpoint]) throws(StoreError)
+    /// Takes up to `limit` pending deliveries that are due at `now` and not claimed by another sender, oldest first,
+    /// never one whose message has an earlier delivery still pending for the same endpoint (order per message).
+    /// They stay claimed until `leaseUntil` (a sender that dies gives them back then).
+    func claimWebhookDeliveries(now: Timestamp, limit: Int, leaseUntil: Timestamp) throws(StoreError) -> [WebhookDelivery]
+    /// Records how an attempt went.
+    func finishWebhookDelivery(_ result: WebhookDeliveryResult) throws(StoreError)
+    /// The newest deliveries, newest first.
+    func webhookDeliveries(limit: Int) throws(StoreError) -> [WebhookDelivery]
+    /// Makes a delivery pending and due at `now` again (a failed one too); false when there is none with that id.
+    func retryWebhookDelivery(id: Int64, now: Timestamp) throws(StoreError) -> Bool
+}
+
+/// Where webhooks go and which events each wants.
+public struct WebhookEndpoint: Sendable, Equatable {
+    public var url: String
+    /// Event types, or nil for all.
+    public var events: [String]?
+    /// `message.created` only for messages at or above this urgency.
+    public var minimumUrgency: Double?
+
+    public init(url: String, events: [String]? = nil, minimumUrgency: Double? = nil) {
+        self.url = url
+        self.events = events
+        self.minimumUrgency = minimumUrgency
+    }
+}
+
+/// One event for one endpoint: what to send and how the attempts went.
+public struct WebhookDelivery: Sendable, Equatable {
+    public enum Status: String, Sendable { case pending, delivered, failed }
+    public var id: Int64
+    public var eventID: Int64
+    public var url: String
+    public var type: String
+    public var change: String?
+    public var detail: String?
+    public var status: Status
+    public var attempts: Int
+    public var createdAt: Timestamp
+    public var nextAttemptAt: Timestamp
+    public var lastAttemptAt: Timestamp?
+    public var lastStatus: Int?
+    public var lastError: String?
+    /// The JSON sent, fixed at the first attempt (nil before it).
+    public var body: String?
+    /// The message as it is now (message events), with its whole text.
+    public var message: EventMessage?
+    public var messageText: String?
+
+    public init(id: Int64, eventID: Int64, url: String, type: String, change: String?, detail: String?, status: Status, attempts: Int,
+                createdAt: Timestamp, nextAttemptAt: Timestamp, lastAttemptAt: Timestamp?, lastStatus: Int?, lastError: String?,
+                body: String?, message: EventMessage?, messageText: String?) {
+        self.id = id
+        self.eventID = eventID
+        self.url = url
+        self.type = type
+        self.change = change
+        self.detail = detail
+        self.status = status
+        self.attempts = attempts
+        self.createdAt = createdAt
+        self.nextAttemptAt = nextAttemptAt
+        self.lastAttemptAt = lastAttemptAt
+        self.lastStatus = lastStatus
+        self.lastError = lastError
+        self.body = body
+        self.message = message
+        self.messageText = messageText
+    }
+}
+
+/// How one delivery attempt went.
+public struct WebhookDeliveryResult: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
+        case delivered
+        /// Try again at this time.
+        case retry(at: Timestamp)
+        /// Given up (too old).
+        case failed
+    }
+
+    public var id: Int64
+    public var body: String
+    public var attemptedAt: Timestamp
+    public var httpStatus: Int?
+    public var error: String?
+    public var outcome: Outcome
+
+    public init(id: Int64, body: String, attemptedAt: Timestamp, httpStatus: Int?, error: String?, outcome: Outcome) {
+        self.id = id
+        self.body = body
+        self.attemptedAt = attemptedAt
+        self.httpStatus = httpStatus
+        self.error = error
+        self.outcome = outcome
+    }
 }
 
 /// Rule sets deployed through the API (`PUT /api/rules`), so that every server of a fleet on one PostgreSQL

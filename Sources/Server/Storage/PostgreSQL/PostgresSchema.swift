@@ -130,6 +130,50 @@ enum PostgresSchema {
             instance text NOT NULL
         );
         """,
+        """
+        -- Webhooks: the endpoints, and one delivery per event and endpoint, written by a trigger in the same
+        -- transaction as the event (and so as the change). Servers claim due deliveries with SKIP LOCKED.
+        CREATE TABLE webhook_endpoints (
+            id bigserial PRIMARY KEY,
+            url text NOT NULL UNIQUE,
+            events text NOT NULL DEFAULT '*',
+            min_urgency double precision,
+            enabled boolean NOT NULL DEFAULT true
+        );
+        CREATE TABLE webhook_deliveries (
+            id bigserial PRIMARY KEY,
+            event_id bigint NOT NULL,
+            endpoint_id bigint NOT NULL REFERENCES webhook_endpoints(id),
+            message_id bigint,
+            type text NOT NULL,
+            change text,
+            detail text,
+            status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempts integer NOT NULL DEFAULT 0,
+            created_at bigint NOT NULL,
+            next_attempt_at bigint NOT NULL,
+            last_attempt_at bigint,
+            last_status integer,
+            last_error text,
+            body text,
+            locked_until bigint
+        );
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+        CREATE INDEX webhook_deliveries_order ON webhook_deliveries(endpoint_id, message_id, id) WHERE status = 'pending';
+        CREATE FUNCTION events_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE now_us bigint := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+        BEGIN
+            INSERT INTO webhook_deliveries(event_id, endpoint_id, message_id, type, change, detail, created_at, next_attempt_at)
+            SELECT e.id, w.id, e.message_id, e.type, e.change, e.detail, now_us, now_us
+            FROM inserted e CROSS JOIN webhook_endpoints w LEFT JOIN messages m ON m.id = e.message_id
+            WHERE w.enabled AND (w.events = '*' OR position(',' || e.type || ',' IN ',' || w.events || ',') > 0)
+              AND (w.min_urgency IS NULL OR e.type <> 'message.created' OR m.urgency >= w.min_urgency)
+            ORDER BY e.id, w.id;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER events_webhooks AFTER INSERT ON events
+            REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION events_webhooks();
+        """,
     ]
 
     /// An arbitrary key for the advisory lock that serialises migrations.

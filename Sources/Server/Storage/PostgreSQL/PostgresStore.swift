@@ -8,8 +8,8 @@ import Support
 /// connections. When PostgreSQL goes away, calls fail quickly with a `StoreError` (503 for clients) and the
 /// store reconnects by itself once it is back.
 public final class PostgresStore: Store {
-    private let writer: PostgresWriter
-    private let pool: PostgresPool
+    let writer: PostgresWriter
+    let pool: PostgresPool
 
     /// Connects to `url`, migrates the schema, and prepares `poolSize` connections at most for reads.
     public init(url: String, poolSize: Int = 16) throws(StoreError) {

@@ -97,6 +97,47 @@ enum SQLiteSchema {
             instance TEXT NOT NULL
         );
         """,
+        """
+        -- Webhooks: the endpoints the server is configured with, and one delivery per event and endpoint, written
+        -- by a trigger in the same transaction as the event (and so as the change): a delivery is never lost.
+        CREATE TABLE webhook_endpoints (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            events TEXT NOT NULL DEFAULT '*',     -- '*' or a comma-separated list of event types
+            min_urgency REAL,                     -- message.created only for messages at or above it
+            enabled INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY,
+            event_id INTEGER NOT NULL,
+            endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints(id),
+            message_id INTEGER,
+            type TEXT NOT NULL,
+            change TEXT,
+            detail TEXT,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,          -- microseconds since 1970
+            next_attempt_at INTEGER NOT NULL,
+            last_attempt_at INTEGER,
+            last_status INTEGER,
+            last_error TEXT,
+            body TEXT,                            -- the JSON sent, fixed at the first attempt
+            locked_until INTEGER
+        );
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+        CREATE INDEX webhook_deliveries_order ON webhook_deliveries(endpoint_id, message_id, id) WHERE status = 'pending';
+        CREATE TRIGGER events_webhooks AFTER INSERT ON events BEGIN
+            INSERT INTO webhook_deliveries(event_id, endpoint_id, message_id, type, change, detail, created_at, next_attempt_at)
+            SELECT new.id, w.id, new.message_id, new.type, new.change, new.detail,
+                   CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER),
+                   CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)
+            FROM webhook_endpoints w
+            WHERE w.enabled AND (w.events = '*' OR instr(',' || w.events || ',', ',' || new.type || ',') > 0)
+              AND (w.min_urgency IS NULL OR new.type <> 'message.created'
+                   OR (SELECT urgency FROM messages WHERE id = new.message_id) >= w.min_urgency);
+        END;
+        """,
     ]
 
     /// Brings the database up to the latest version, each migration in its own transaction.

@@ -10,8 +10,8 @@ public final class SQLiteStore: Store {
     public enum Synchronous: String, Sendable { case normal, full }
 
     public let path: String
-    private let writer: SQLiteWriter
-    private let readers: SQLiteReaderPool
+    let writer: SQLiteWriter
+    let readers: SQLiteReaderPool
 
     /// Bytes SQLite keeps in all (page caches of the writer and the readers together): past it, it frees
     /// cached pages first. The operating system caches the file anyway; this bounds the process.

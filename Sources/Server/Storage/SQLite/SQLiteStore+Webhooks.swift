@@ -1,0 +1,93 @@
+import Support
+
+/// The webhook role on SQLite: claims and results go through the one writer, so claims never overlap.
+extension SQLiteStore {
+    public func configureWebhookEndpoints(_ endpoints: [WebhookEndpoint]) throws(StoreError) {
+        try writer.perform { connection throws(SQLiteError) in
+            try connection.query("UPDATE webhook_endpoints SET enabled = 0")
+            for endpoint in endpoints {
+                try connection.query("""
+                    INSERT INTO webhook_endpoints(url, events, min_urgency, enabled) VALUES (?, ?, ?, 1)
+                    ON CONFLICT (url) DO UPDATE SET events = excluded.events, min_urgency = excluded.min_urgency, enabled = 1
+                    """, [.text(endpoint.url), .text(endpoint.events?.joined(separator: ",") ?? "*"),
+                          endpoint.minimumUrgency.map(SQLiteValue.real) ?? .null])
+            }
+        }
+    }
+
+    public func claimWebhookDeliveries(now: Timestamp, limit: Int, leaseUntil: Timestamp) throws(StoreError) -> [WebhookDelivery] {
+        try writer.perform { connection throws(SQLiteError) in
+            var ids: [Int64] = []
+            try connection.query("""
+                SELECT d.id FROM webhook_deliveries d
+                WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND coalesce(d.locked_until, 0) < ?
+                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.status = 'pending' AND p.endpoint_id = d.endpoint_id
+                                  AND p.message_id = d.message_id AND p.id < d.id)
+                ORDER BY d.id LIMIT ?
+                """, [.integer(now.microseconds), .integer(now.microseconds), .integer(Int64(limit))]) { ids.append($0.integer(0)) }
+            guard !ids.isEmpty else { return [] }
+            let list = ids.map(String.init).joined(separator: ",")
+            try connection.query("UPDATE webhook_deliveries SET locked_until = ? WHERE id IN (\(list))", [.integer(leaseUntil.microseconds)])
+            return try SQLiteStore.deliveries(connection, where: "d.id IN (\(list))", order: "d.id", limit: ids.count)
+        }
+    }
+
+    public func finishWebhookDelivery(_ result: WebhookDeliveryResult) throws(StoreError) {
+        try writer.perform { connection throws(SQLiteError) in
+            let (status, next): (String, Int64?) = switch result.outcome {
+            case .delivered: ("delivered", nil)
+            case .retry(let at): ("pending", at.microseconds)
+            case .failed: ("failed", nil)
+            }
+            try connection.query("""
+                UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_status = ?, last_error = ?,
+                    body = coalesce(body, ?), next_attempt_at = coalesce(?, next_attempt_at), locked_until = NULL
+                WHERE id = ?
+                """, [.text(status), .integer(result.attemptedAt.microseconds), result.httpStatus.map { .integer(Int64($0)) } ?? .null,
+                      result.error.map(SQLiteValue.text) ?? .null, .text(result.body), next.map(SQLiteValue.integer) ?? .null,
+                      .integer(result.id)])
+        }
+    }
+
+    public func webhookDeliveries(limit: Int) throws(StoreError) -> [WebhookDelivery] {
+        try readers.read { connection throws(SQLiteError) in
+            try SQLiteStore.deliveries(connection, where: "1", order: "d.id DESC", limit: limit)
+        }
+    }
+
+    public func retryWebhookDelivery(id: Int64, now: Timestamp) throws(StoreError) -> Bool {
+        try writer.perform { connection throws(SQLiteError) in
+            try connection.query("""
+                UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, locked_until = NULL WHERE id = ?
+                """, [.integer(now.microseconds), .integer(id)])
+            return connection.changes > 0
+        }
+    }
+
+    private static func deliveries(_ connection: SQLiteConnection, where condition: String, order: String, limit: Int)
+        throws(SQLiteError) -> [WebhookDelivery] {
+        var found: [WebhookDelivery] = []
+        try connection.query("""
+            SELECT d.id, d.event_id, w.url, d.type, d.change, d.detail, d.status, d.attempts, d.created_at, d.next_attempt_at,
+                   d.last_attempt_at, d.last_status, d.last_error, d.body,
+                   m.id, m.customer_id, m.urgency, m.status, m.assigned_to, m.created_at, m.body
+            FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id LEFT JOIN messages m ON m.id = d.message_id
+            WHERE \(condition) ORDER BY \(order) LIMIT ?
+            """, [.integer(Int64(limit))]) { row in
+            var message: EventMessage?
+            if !row.isNull(14) {
+                let text = row.text(20)
+                message = EventMessage(id: row.integer(14), customerID: row.integer(15), urgency: row.real(16),
+                                       status: MessageStatus(rawValue: row.text(17)) ?? .open, assignedTo: row.optionalText(18),
+                                       createdAt: Timestamp(microseconds: row.integer(19)), preview: String(text.prefix(200)))
+            }
+            found.append(WebhookDelivery(
+                id: row.integer(0), eventID: row.integer(1), url: row.text(2), type: row.text(3), change: row.optionalText(4),
+                detail: row.optionalText(5), status: WebhookDelivery.Status(rawValue: row.text(6)) ?? .pending, attempts: Int(row.integer(7)),
+                createdAt: Timestamp(microseconds: row.integer(8)), nextAttemptAt: Timestamp(microseconds: row.integer(9)),
+                lastAttemptAt: row.optionalInteger(10).map(Timestamp.init(microseconds:)), lastStatus: row.optionalInteger(11).map { Int($0) },
+                lastError: row.optionalText(12), body: row.optionalText(13), message: message, messageText: message == nil ? nil : row.text(20)))
+        }
+        return found
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Synchronization
+import XCTest
+@testable import Server
+import TestSupport
+import Support
+
+/// The webhook role of the store contract.
+extension StoreContract {
+    private func message(_ customer: Int64, _ body: String, urgency: Double) -> NewMessage {
+        NewMessage(customerID: customer, body: body, createdAt: .now(), urgency: urgency, rulesVersion: "v", breakdown: .null)
+    }
+
+    /// Every event becomes one delivery per endpoint that wants it, in the change's own transaction; deliveries of one
+    /// message are handed out in order; results, retries and the list are kept.
+    func queuesWebhookDeliveries() throws {
+        try withStore { store in
+            _ = try store.insertMessage(message(1, "before any endpoint", urgency: 5))
+            try store.configureWebhookEndpoints([
+                WebhookEndpoint(url: "http://a.example/hook"),
+                WebhookEndpoint(url: "http://b.example/hook", events: ["message.created"], minimumUrgency: 4),
+            ])
+            let now = Timestamp.now()
+            let later = Timestamp(microseconds: now.microseconds + 60_000_000)
+            XCTAssertEqual(try store.claimWebhookDeliveries(now: later, limit: 10, leaseUntil: later), [], "no endpoint, no delivery")
+            let low = try store.insertMessage(message(2, "low", urgency: 2))
+            let high = try store.insertMessage(message(3, "high \"quoted\" ünï", urgency: 4.5))
+            XCTAssertTrue(try store.addReply(messageID: high, agentName: "Ann", text: "on it", at: .now()))
+            let claimed = try store.claimWebhookDeliveries(now: later, limit: 10, leaseUntil: later)
+            // a: created(low), created(high); the reply to high waits for created(high). b: created(high) only.
+            XCTAssertEqual(claimed.map(\.type), ["message.created", "message.created", "message.created"])
+            XCTAssertEqual(claimed.map(\.url), ["http://a.example/hook", "http://a.example/hook", "http://b.example/hook"])
+            XCTAssertEqual(claimed.map { $0.message?.id }, [low, high, high])
+            XCTAssertEqual(claimed[1].messageText, "high \"quoted\" ünï")
+            XCTAssertEqual(try store.claimWebhookDeliveries(now: later, limit: 10, leaseUntil: later), [], "claimed ones are leased")
+            for delivery in claimed {
+                try store.finishWebhookDelivery(WebhookDeliveryResult(id: delivery.id, body: "{\"n\":\(delivery.id)}", attemptedAt: now,
+                                                                      httpStatus: 200, error: nil, outcome: .delivered))
+            }
+            let reply = try XCTUnwrap(try store.claimWebhookDeliveries(now: later, limit: 10, leaseUntil: later).first)
+            XCTAssertEqual(reply.type, "message.updated")
+            XCTAssertEqual(reply.change, "reply")
+            let retryAt = Timestamp(microseconds: later.microseconds + 5_000_000)
+            try store.finishWebhookDelivery(WebhookDeliveryResult(id: reply.id, body: "{\"first\":1}", attemptedAt: later, httpStatus: 500,
+                                                                  error: "http 500", outcome: .retry(at: retryAt)))
+            XCTAssertEqual(try store.claimWebhookDeliveries(now: later, limit: 10, leaseUntil: later), [], "not due yet")
+            let again = try XCTUnwrap(try store.claimWebhookDeliveries(now: retryAt, limit: 10, leaseUntil: retryAt).first)
+            XCTAssertEqual(again.attempts, 1)
+            XCTAssertEqual(again.body, "{\"first\":1}", "the body is fixed at the first attempt")
+            XCTAssertEqual(again.lastError, "http 500")
+            try store.finishWebhookDelivery(WebhookDeliveryResult(id: again.id, body: "{\"second\":2}", attemptedAt: retryAt, httpStatus: 500,
+                                                                  error: "http 500", outcome: .failed))
+            let listed = try store.webhookDeliveries(limit: 10)
+            XCTAssertEqual(listed.first?.id, again.id)
+            XCTAssertEqual(listed.first?.status, .failed)
+            XCTAssertEqual(listed.first?.attempts, 2)
+            XCTAssertEqual(listed.first?.body, "{\"first\":1}")
+            XCTAssertEqual(listed.filter { $0.status == .delivered }.count, 3)
+            XCTAssertTrue(try store.retryWebhookDelivery(id: again.id, now: retryAt))
+            XCTAssertFalse(try store.retryWebhookDelivery(id: 999_999, now: retryAt))
+            XCTAssertEqual(try store.claimWebhookDeliveries(now: retryAt, limit: 10, leaseUntil: retryAt).map(\.id), [again.id])
+            // An endpoint no longer configured gets nothing new.
+            try store.configureWebhookEndpoints([WebhookEndpoint(url: "http://b.example/hook")])
+            _ = try store.insertMessage(message(4, "after", urgency: 1))
+            XCTAssertEqual(try store.claimWebhookDeliveries(now: later, limit: 10, leaseUntil: later).map(\.url), ["http://b.example/hook"])
+        }
+    }
+
+    /// Two servers claiming at once never take the same delivery.
+    func claimsEachWebhookDeliveryOnce() throws {
+        let first = try open()
+        let second = try open()
+        defer {
+            first.close()
+            second.close()
+        }
+        try first.configureWebhookEndpoints([WebhookEndpoint(url: "http://a.example/hook")])
+        for index in 0..<200 { _ = try first.insertMessage(message(Int64(index + 1), "m\(index)", urgency: 3)) }
+        let stores = [StoreBox(store: first), StoreBox(store: second)]
+        let claimed = Mutex<[Int64]>([])
+        let later = Timestamp(microseconds: Timestamp.now().microseconds + 60_000_000)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            while true {
+                guard let batch = try? stores[worker % 2].store.claimWebhookDeliveries(now: later, limit: 7, leaseUntil: later),
+                      !batch.isEmpty else { return }
+                claimed.withLock { $0 += batch.map(\.id) }
+            }
+        }
+        let ids = claimed.withLock { $0 }
+        XCTAssertEqual(ids.count, 200)
+        XCTAssertEqual(Set(ids).count, 200, "no delivery claimed twice")
+    }
+}
