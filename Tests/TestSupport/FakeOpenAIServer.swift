@@ -48,13 +48,14 @@ public final class FakeOpenAIServer: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let acceptor = DispatchGroup()
 
-    public init() throws {
+    /// Listens on `port` on loopback (0: a free one).
+    public init(port requested: UInt16 = 0) throws {
         listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = requested.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {

@@ -24,6 +24,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
     private let watcher: RulesWatcher?
     /// This server's entry in the store's fleet table.
     public let registry: InstanceRegistry
+    /// Sends webhook deliveries (nil when no WEBHOOK_URL is configured).
+    private let webhookSender: WebhookSender?
     /// Follows the rule sets deployed on other servers of a PostgreSQL fleet (nil on SQLite).
     private let fleetSync: RulesFleetSync?
     /// The live event feed's subscribers (`GET /api/events`).
@@ -83,6 +85,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
                           checkTimeout: configuration.checkTimeout, deployments: store).routes
             + SystemRoutes.routes()
             + EventRoutes(hub: events).routes
+            + WebhookRoutes(store: store).routes
             + ObservabilityRoutes(metrics: metricsSlot, store: store, rules: rules, metricsToken: configuration.metricsToken,
                                   readinessDeadline: 2).routes
             + ConsoleRoutes(assets: ConsoleAssets(directory: configuration.consoleDirectory)).routes
@@ -98,6 +101,21 @@ public final class UrgencyIQServer: @unchecked Sendable {
             scoring.stop()
             store.close()
             throw ServerStartError(message: error.message)
+        }
+        do {
+            // The endpoints every event is queued for, in the store (all disabled when none is configured).
+            try store.configureWebhookEndpoints(configuration.webhooks.endpoints)
+        } catch {
+            workers.stop()
+            scoring.stop()
+            store.close()
+            throw ServerStartError(message: "cannot record the webhook endpoints: \(error)")
+        }
+        if configuration.webhooks.isEnabled, let secret = configuration.webhooks.secret,
+           let signature = try? WebhookSignature(secret: secret) {
+            webhookSender = WebhookSender(store: store, configuration: configuration.webhooks, signature: signature)
+        } else {
+            webhookSender = nil
         }
         if case .postgres = configuration.database {
             fleetSync = RulesFleetSync(store: store, reloader: reloader, rules: rules)
@@ -117,6 +135,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         registry.start()
         events.start()
         fleetSync?.start()
+        webhookSender?.start()
         memoryTrimmer = ProcessMemory.startPeriodicRelease()
     }
 
@@ -167,6 +186,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         events.stop()  // ends the event streams, which would otherwise keep their requests in flight
         daemon.shutdown(timeout: timeout)
         registry.stop()
+        webhookSender?.stop()
         workers.stop()
         scoring.stop()
         store.close()

@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable {
     /// Seconds between the keep-alive comments on `GET /api/events` (`EVENTS_KEEPALIVE`): they keep proxies
     /// from closing idle streams and let the server notice clients that left.
     public var eventKeepAlive = 15.0
+    /// Where webhooks go and how they are sent (`WEBHOOK_*`).
+    public var webhooks = WebhookConfiguration()
     /// Bearer token `GET /metrics` requires (`METRICS_TOKEN`); nil: open, like /api/health.
     public var metricsToken: String?
 
@@ -80,7 +82,7 @@ public struct ServerConfiguration: Sendable {
         ("LLM_WORKER_THREADS", "threads scoring while a model may be called (default 64)"),
         ("LOG_FORMAT", "text (default), json or off"),
         ("SEED_FILE", "the CSV POST /admin/seed imports (default data/sample_messages.csv)"),
-    ] + LLMConfiguration.variables
+    ] + LLMConfiguration.variables + WebhookConfiguration.variables
 
     /// Builds the configuration from `flags` (`--port` → "port" …), `environment` and the `.env` file.
     public static func load(flags: [String: String], environment: [String: String],
@@ -155,6 +157,8 @@ public struct ServerConfiguration: Sendable {
         if let seed = value(nil, "SEED_FILE") { configuration.seedFile = seed }
         if let threads = try integer(nil, "LLM_WORKER_THREADS", 1...1024) { configuration.http.llmWorkerThreads = threads }
         configuration.llm = try LLMConfiguration.load { value(nil, $0) }
+        // WEBHOOK_URL, …, also as serve flags: --webhook-url, --webhook-secret, --webhook-events, --webhook-min-urgency.
+        configuration.webhooks = try WebhookConfiguration.load { value($0.lowercased().replacingOccurrences(of: "_", with: "-"), $0) }
         return configuration
     }
 

@@ -1,0 +1,116 @@
+import Foundation
+import Support
+import Synchronization
+
+/// Sends webhook deliveries: a few threads of their own claim due deliveries from the store, POST each with libcurl
+/// (a deadline, TLS verified, no redirects), signed as Standard Webhooks asks, and record the outcome: delivered on
+/// a 2xx, else retried with exponential backoff and jitter until `maximumAge`, then failed. A slow or dead
+/// receiver holds only these threads: the API and the scoring never wait for it.
+final class WebhookSender: @unchecked Sendable {
+    private let store: any Store
+    private let configuration: WebhookConfiguration
+    private let signature: WebhookSignature
+    private let handles = CurlHandlePool(maximumIdle: 8)
+    private let stopping = Atomic<Bool>(false)
+    private let running = Atomic<Int>(0)
+
+    init(store: any Store, configuration: WebhookConfiguration, signature: WebhookSignature) {
+        self.store = store
+        self.configuration = configuration
+        self.signature = signature
+    }
+
+    func start() {
+        for index in 0..<max(1, configuration.senders) {
+            running.add(1, ordering: .relaxed)
+            let thread = Thread { [self] in
+                nameCurrentThread("webhook-\(index)")
+                run()
+                running.subtract(1, ordering: .releasing)
+            }
+            thread.start()
+        }
+    }
+
+    /// Stops after the attempts in flight (each within its timeout).
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        while running.load(ordering: .acquiring) > 0 { usleep(10_000) }
+    }
+
+    private func run() {
+        while !stopping.load(ordering: .acquiring) {
+            let now = Timestamp.now()
+            let lease = Timestamp(microseconds: now.microseconds + Int64(configuration.timeoutMilliseconds + 30_000) * 1000)
+            let batch = (try? store.claimWebhookDeliveries(now: now, limit: 8, leaseUntil: lease)) ?? []
+            if batch.isEmpty {
+                usleep(100_000)  // polling interval: a new delivery is sent within about 0.1 s
+                continue
+            }
+            for delivery in batch {
+                let result = attempt(delivery)
+                do {
+                    try store.finishWebhookDelivery(result)
+                } catch {
+                    OperationsLog.shared.report("webhook_failure", "the outcome of a delivery could not be recorded: it will be sent again",
+                                                [("delivery_id", String(delivery.id)), ("detail", "\(error)")])
+                }
+            }
+        }
+    }
+
+    /// One attempt: the body (the one of the first attempt, when there was one), signed, POSTed.
+    func attempt(_ delivery: WebhookDelivery) -> WebhookDeliveryResult {
+        let body = delivery.body ?? WebhookSender.body(for: delivery)
+        let attemptedAt = Timestamp.now()
+        let id = "evt_\(delivery.eventID)"
+        let timestamp = attemptedAt.microseconds / 1_000_000
+        let headers = ["Content-Type: application/json", "webhook-id: \(id)", "webhook-timestamp: \(timestamp)",
+                       "webhook-signature: \(signature.sign(id: id, timestamp: timestamp, body: Array(body.utf8)))"]
+        let outcome = handles.withHandle { handle in
+            handle.post(url: delivery.url, headers: headers, body: Array(body.utf8), timeoutMilliseconds: configuration.timeoutMilliseconds,
+                        connectTimeoutMilliseconds: min(configuration.timeoutMilliseconds, 3000))
+        } ?? .failure(CurlFailure(kind: .other, message: "cannot create a libcurl handle"))
+        var status: Int?
+        let error: String?
+        switch outcome {
+        case .success(let response):
+            status = response.status
+            error = (200..<300).contains(response.status) ? nil : "http \(response.status)"
+        case .failure(let failure):
+            error = failure.message
+        }
+        guard let error else {
+            return WebhookDeliveryResult(id: delivery.id, body: body, attemptedAt: attemptedAt, httpStatus: status, error: nil, outcome: .delivered)
+        }
+        let age = Double(attemptedAt.microseconds - delivery.createdAt.microseconds) / 1e6
+        let delay = configuration.retryDelay(attempt: delivery.attempts + 1) * Double.random(in: 0.5...1.5)
+        let giveUp = age + delay > configuration.maximumAge
+        OperationsLog.shared.report("webhook_failure", giveUp ? "delivery failed for good: \(error)" : "delivery failed, will retry: \(error)",
+                                    level: giveUp ? "error" : "warning",
+                                    [("delivery_id", String(delivery.id)), ("url", delivery.url), ("attempts", String(delivery.attempts + 1))])
+        return WebhookDeliveryResult(id: delivery.id, body: body, attemptedAt: attemptedAt, httpStatus: status, error: error,
+                                     outcome: giveUp ? .failed : .retry(at: Timestamp(microseconds: attemptedAt.microseconds + Int64(delay * 1e6))))
+    }
+
+    /// `{"type": …, "timestamp": …, "data": {…}}`: the message's public fields for message events (as they are at
+    /// the first attempt), the stored details otherwise.
+    static func body(for delivery: WebhookDelivery) -> String {
+        var data: JSONValue
+        if let message = delivery.message {
+            var object: [String: JSONValue] = [
+                "message_id": .integer(message.id), "user_id": .integer(message.customerID), "urgency": .number(message.urgency),
+                "status": .string(message.status.rawValue), "assigned_to": message.assignedTo.map(JSONValue.string) ?? .null,
+                "timestamp": .string(message.createdAt.isoformat), "message": .string(delivery.messageText ?? message.preview),
+            ]
+            if let change = delivery.change { object["change"] = .string(change) }
+            data = .object(object)
+        } else if let detail = delivery.detail, let parsed = try? JSONParser.parse(Array(detail.utf8)) {
+            data = parsed
+        } else {
+            data = .object([:])
+        }
+        let timestamp = delivery.createdAt.isoformat + "Z"
+        return JSONValue.object(["type": .string(delivery.type), "timestamp": .string(timestamp), "data": data]).jsonText
+    }
+}
