@@ -83,8 +83,8 @@ public protocol WebhookStore: Sendable {
     /// never one whose message has an earlier delivery still pending for the same endpoint (order per message).
     /// They stay claimed until `leaseUntil` (a sender that dies gives them back then).
     func claimWebhookDeliveries(now: Timestamp, limit: Int, leaseUntil: Timestamp) throws(StoreError) -> [WebhookDelivery]
-    /// Records how an attempt went.
-    func finishWebhookDelivery(_ result: WebhookDeliveryResult) throws(StoreError)
+    /// Records how attempts went, in one transaction.
+    func finishWebhookDeliveries(_ results: [WebhookDeliveryResult]) throws(StoreError)
     /// The newest deliveries, newest first.
     func webhookDeliveries(limit: Int) throws(StoreError) -> [WebhookDelivery]
     /// Makes a delivery pending and due at `now` again (a failed one too); false when there is none with that id.
@@ -175,6 +175,11 @@ public struct WebhookDeliveryResult: Sendable, Equatable {
         self.error = error
         self.outcome = outcome
     }
+}
+
+extension WebhookStore {
+    /// Records how one attempt went.
+    public func finishWebhookDelivery(_ result: WebhookDeliveryResult) throws(StoreError) { try finishWebhookDeliveries([result]) }
 }
 
 /// Rule sets deployed through the API (`PUT /api/rules`), so that every server of a fleet on one PostgreSQL

@@ -13,6 +13,8 @@ final class WebhookSender: @unchecked Sendable {
     private let handles = CurlHandlePool(maximumIdle: 8)
     private let stopping = Atomic<Bool>(false)
     private let running = Atomic<Int>(0)
+    /// Deliveries claimed at once by one thread.
+    static let batchSize = 32
 
     init(store: any Store, configuration: WebhookConfiguration, signature: WebhookSignature) {
         self.store = store
@@ -41,20 +43,20 @@ final class WebhookSender: @unchecked Sendable {
     private func run() {
         while !stopping.load(ordering: .acquiring) {
             let now = Timestamp.now()
-            let lease = Timestamp(microseconds: now.microseconds + Int64(configuration.timeoutMilliseconds + 30_000) * 1000)
-            let batch = (try? store.claimWebhookDeliveries(now: now, limit: 8, leaseUntil: lease)) ?? []
+            // Claimed until every attempt of the batch could have timed out, and then some.
+            let lease = Timestamp(microseconds: now.microseconds + Int64(configuration.timeoutMilliseconds * WebhookSender.batchSize + 30_000) * 1000)
+            // A batch per claim and one transaction for its outcomes: two store writes per batch, not per delivery.
+            let batch = (try? store.claimWebhookDeliveries(now: now, limit: WebhookSender.batchSize, leaseUntil: lease)) ?? []
             if batch.isEmpty {
                 usleep(100_000)  // polling interval: a new delivery is sent within about 0.1 s
                 continue
             }
-            for delivery in batch {
-                let result = attempt(delivery)
-                do {
-                    try store.finishWebhookDelivery(result)
-                } catch {
-                    OperationsLog.shared.report("webhook_failure", "the outcome of a delivery could not be recorded: it will be sent again",
-                                                [("delivery_id", String(delivery.id)), ("detail", "\(error)")])
-                }
+            let results = batch.map(attempt)
+            do {
+                try store.finishWebhookDeliveries(results)
+            } catch {
+                OperationsLog.shared.report("webhook_failure", "the outcome of \(results.count) deliveries could not be recorded: they will be sent again",
+                                            [("detail", "\(error)")])
             }
         }
     }

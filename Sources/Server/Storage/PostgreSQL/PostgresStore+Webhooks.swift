@@ -37,20 +37,24 @@ extension PostgresStore {
         }
     }
 
-    public func finishWebhookDelivery(_ result: WebhookDeliveryResult) throws(StoreError) {
+    public func finishWebhookDeliveries(_ results: [WebhookDeliveryResult]) throws(StoreError) {
         try pool.withConnection { connection throws(PostgresError) in
-            let (status, next): (String, Int64?) = switch result.outcome {
-            case .delivered: ("delivered", nil)
-            case .retry(let at): ("pending", at.microseconds)
-            case .failed: ("failed", nil)
+            try connection.transaction { () throws(PostgresError) in
+                for result in results {
+                    let (status, next): (String, Int64?) = switch result.outcome {
+                    case .delivered: ("delivered", nil)
+                    case .retry(let at): ("pending", at.microseconds)
+                    case .failed: ("failed", nil)
+                    }
+                    try connection.query("""
+                        UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_attempt_at = $3, last_status = $4,
+                            last_error = $5, body = coalesce(body, $6), next_attempt_at = coalesce($7, next_attempt_at), locked_until = NULL
+                        WHERE id = $1
+                        """, [.integer(result.id), .text(status), .integer(result.attemptedAt.microseconds),
+                              result.httpStatus.map { .integer(Int64($0)) } ?? .null, result.error.map(PostgresValue.text) ?? .null,
+                              .text(result.body), next.map(PostgresValue.integer) ?? .null])
+                }
             }
-            try connection.query("""
-                UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_attempt_at = $3, last_status = $4,
-                    last_error = $5, body = coalesce(body, $6), next_attempt_at = coalesce($7, next_attempt_at), locked_until = NULL
-                WHERE id = $1
-                """, [.integer(result.id), .text(status), .integer(result.attemptedAt.microseconds),
-                      result.httpStatus.map { .integer(Int64($0)) } ?? .null, result.error.map(PostgresValue.text) ?? .null,
-                      .text(result.body), next.map(PostgresValue.integer) ?? .null])
         }
     }
 

@@ -32,20 +32,22 @@ extension SQLiteStore {
         }
     }
 
-    public func finishWebhookDelivery(_ result: WebhookDeliveryResult) throws(StoreError) {
+    public func finishWebhookDeliveries(_ results: [WebhookDeliveryResult]) throws(StoreError) {
         try writer.perform { connection throws(SQLiteError) in
-            let (status, next): (String, Int64?) = switch result.outcome {
-            case .delivered: ("delivered", nil)
-            case .retry(let at): ("pending", at.microseconds)
-            case .failed: ("failed", nil)
+            for result in results {
+                let (status, next): (String, Int64?) = switch result.outcome {
+                case .delivered: ("delivered", nil)
+                case .retry(let at): ("pending", at.microseconds)
+                case .failed: ("failed", nil)
+                }
+                try connection.query("""
+                    UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_status = ?,
+                        last_error = ?, body = coalesce(body, ?), next_attempt_at = coalesce(?, next_attempt_at), locked_until = NULL
+                    WHERE id = ?
+                    """, [.text(status), .integer(result.attemptedAt.microseconds), result.httpStatus.map { .integer(Int64($0)) } ?? .null,
+                          result.error.map(SQLiteValue.text) ?? .null, .text(result.body), next.map(SQLiteValue.integer) ?? .null,
+                          .integer(result.id)])
             }
-            try connection.query("""
-                UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_status = ?, last_error = ?,
-                    body = coalesce(body, ?), next_attempt_at = coalesce(?, next_attempt_at), locked_until = NULL
-                WHERE id = ?
-                """, [.text(status), .integer(result.attemptedAt.microseconds), result.httpStatus.map { .integer(Int64($0)) } ?? .null,
-                      result.error.map(SQLiteValue.text) ?? .null, .text(result.body), next.map(SQLiteValue.integer) ?? .null,
-                      .integer(result.id)])
         }
     }
 
