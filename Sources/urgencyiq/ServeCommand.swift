@@ -7,7 +7,7 @@ enum ServeCommand {
     static let spec = CommandSpec(
         name: "serve",
         synopsis: "serve [--host HOST] [--port PORT] [--db PATH] [--rules DIR] [--gate DIR] [--log-format text|json|off] [--watch-poll SECONDS] [--no-watch] [--reuse-port] [--env-file PATH]\n"
-            + "       [--webhook-url URL[,URL…] --webhook-secret whsec_… [--webhook-events TYPES] [--webhook-min-urgency X]]",
+            + "       [--webhook-url URL[,URL…] [--webhook-events TYPES] [--webhook-min-urgency X]]",
         summary: "Run the REST API and the web console (libmicrohttpd) on the SQLite store, or on PostgreSQL with DATABASE_URL, scoring with the rules.",
         options: [
             .init(names: ["--host"], valueName: "HOST", help: "interface to listen on (default 127.0.0.1; 0.0.0.0 for all)"),
@@ -19,8 +19,7 @@ enum ServeCommand {
             .init(names: ["--watch-poll"], valueName: "SECONDS",
                   help: "also compare the rules files this often (for mounts that deliver no file events)"),
             .init(names: ["--no-watch"], help: "do not reload when the rules files change (SIGHUP and the API still do)"),
-            .init(names: ["--webhook-url"], valueName: "URL[,URL…]", help: "POST events there, signed (WEBHOOK_URL; needs --webhook-secret)"),
-            .init(names: ["--webhook-secret"], valueName: "whsec_…", help: "signs the deliveries (WEBHOOK_SECRET)"),
+            .init(names: ["--webhook-url"], valueName: "URL[,URL…]", help: "POST events there, signed with WEBHOOK_SECRET (environment or .env only: a flag would show it in ps)"),
             .init(names: ["--webhook-events"], valueName: "TYPES", help: "event types to send, comma-separated (WEBHOOK_EVENTS; default all)"),
             .init(names: ["--webhook-min-urgency"], valueName: "X", help: "message.created only at or above X (WEBHOOK_MIN_URGENCY)"),
             .init(names: ["--reuse-port"], help: "share the port with other servers (SO_REUSEPORT), e.g. to start a new one before stopping the old"),

@@ -11,7 +11,7 @@ enum ServerCommandSupport {
 
     static func configuration(_ arguments: ParsedArguments) throws -> ServerConfiguration {
         var flags: [String: String] = [:]
-        for name in ["host", "port", "db", "rules", "log-format", "gate", "watch-poll", "webhook-url", "webhook-secret", "webhook-events",
+        for name in ["host", "port", "db", "rules", "log-format", "gate", "watch-poll", "webhook-url", "webhook-events",
                      "webhook-min-urgency"] {
             if let value = arguments.value("--" + name) { flags[name] = value }
         }

@@ -56,13 +56,31 @@ extension StoreContract {
             XCTAssertEqual(listed.first?.attempts, 2)
             XCTAssertEqual(listed.first?.body, "{\"first\":1}")
             XCTAssertEqual(listed.filter { $0.status == .delivered }.count, 3)
-            XCTAssertTrue(try store.retryWebhookDelivery(id: again.id, now: retryAt))
-            XCTAssertFalse(try store.retryWebhookDelivery(id: 999_999, now: retryAt))
-            XCTAssertEqual(try store.claimWebhookDeliveries(now: retryAt, limit: 10, leaseUntil: retryAt).map(\.id), [again.id])
-            // An endpoint no longer configured gets nothing new.
+            XCTAssertEqual(try store.retryWebhookDelivery(id: again.id, now: retryAt), .queued)
+            XCTAssertEqual(try store.retryWebhookDelivery(id: 999_999, now: retryAt), .notFound)
+            let lease = Timestamp(microseconds: retryAt.microseconds + 30_000_000)
+            let inFlight = try store.claimWebhookDeliveries(now: retryAt, limit: 10, leaseUntil: lease)
+            XCTAssertEqual(inFlight.map(\.id), [again.id])
+            XCTAssertEqual(inFlight.first?.lockedUntil, lease)
+            XCTAssertEqual(try store.retryWebhookDelivery(id: again.id, now: retryAt), .inFlight, "never under a sender's feet")
+            // An outcome recorded under a claim that is no longer the delivery's changes nothing.
+            try store.finishWebhookDelivery(WebhookDeliveryResult(id: again.id, claim: retryAt, body: "{}", attemptedAt: retryAt,
+                                                                  httpStatus: 200, error: nil, outcome: .delivered))
+            XCTAssertEqual(try store.webhookDeliveries(limit: 10).first { $0.id == again.id }?.status, .pending)
+            try store.finishWebhookDelivery(WebhookDeliveryResult(id: again.id, claim: lease, body: "{}", attemptedAt: retryAt,
+                                                                  httpStatus: 200, error: nil, outcome: .delivered))
+            XCTAssertEqual(try store.webhookDeliveries(limit: 10).first { $0.id == again.id }?.status, .delivered)
+            // An endpoint no longer configured gets nothing new, and what it had pending is failed, saying why.
+            _ = try store.insertMessage(message(5, "pending for a", urgency: 1))
             try store.configureWebhookEndpoints([WebhookEndpoint(url: "http://b.example/hook")])
+            let dropped = try XCTUnwrap(try store.webhookDeliveries(limit: 1).first)
+            XCTAssertEqual(dropped.status, .failed)
+            XCTAssertEqual(dropped.lastError, "endpoint removed from the configuration")
             _ = try store.insertMessage(message(4, "after", urgency: 1))
             XCTAssertEqual(try store.claimWebhookDeliveries(now: later, limit: 10, leaseUntil: later).map(\.url), ["http://b.example/hook"])
+            // Old finished deliveries are pruned; pending ones never.
+            try store.pruneWebhookDeliveries(keeping: 0)
+            XCTAssertEqual(try store.webhookDeliveries(limit: 100).map(\.status), [.pending])
         }
     }
 

@@ -140,6 +140,12 @@ final class WebhookTests: XCTestCase {
                        "no low-urgency message, no update")
     }
 
+    func testURLsAreShownWithoutCredentials() {
+        XCTAssertEqual(WebhookRoutes.redacted("https://user:pass@hooks.example.com/x?token=abc"), "https://…@hooks.example.com/x?…")
+        XCTAssertEqual(WebhookRoutes.redacted("https://hooks.example.com/services/T0/B0"), "https://hooks.example.com/services/T0/B0")
+        XCTAssertEqual(WebhookRoutes.redacted("http://h.example/a@b"), "http://h.example/a@b", "an @ in the path is not a credential")
+    }
+
     func testTenThousandEventsInABurstAreAllDelivered() throws {
         _ = try start()
         let batch = (0..<10_000).map { index in

@@ -18,18 +18,30 @@ struct WebhookRoutes {
                 return .json(.array(try store.webhookDeliveries(limit: limit).map(WebhookRoutes.json)))
             },
             Route("POST", "/api/webhooks/deliveries/{id}/retry", admin: true) { _, parameters in
-                guard try store.retryWebhookDelivery(id: parameters.id, now: .now()) else {
-                    throw HTTPError.notFound("no webhook delivery \(parameters.id)")
+                switch try store.retryWebhookDelivery(id: parameters.id, now: .now()) {
+                case .queued: return .json(["success": true])
+                case .notFound: throw HTTPError.notFound("no webhook delivery \(parameters.id)")
+                case .inFlight: throw HTTPError.conflict("delivery \(parameters.id) is being sent right now: see its outcome first")
                 }
-                return .json(["success": true])
             },
         ]
+    }
+
+    /// A URL without what may be a credential: the user and password, the query string.
+    static func redacted(_ url: String) -> String {
+        var text = url
+        if let query = text.firstIndex(of: "?") { text = String(text[..<query]) + "?…" }
+        if let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].firstIndex(of: "@"),
+           !text[scheme.upperBound..<at].contains("/") {
+            text = String(text[..<scheme.upperBound]) + "…@" + String(text[text.index(after: at)...])
+        }
+        return text
     }
 
     static func json(_ delivery: WebhookDelivery) -> JSONValue {
         [
             "id": .integer(delivery.id), "event_id": .integer(delivery.eventID), "type": .string(delivery.type),
-            "message_id": delivery.message.map { .integer($0.id) } ?? .null, "url": .string(delivery.url),
+            "message_id": delivery.message.map { .integer($0.id) } ?? .null, "url": .string(WebhookRoutes.redacted(delivery.url)),
             "status": .string(delivery.status.rawValue), "attempts": .integer(Int64(delivery.attempts)),
             "created_at": .string(delivery.createdAt.isoformat),
             "last_attempt_at": delivery.lastAttemptAt.map { .string($0.isoformat) } ?? .null,

@@ -157,8 +157,10 @@ public struct ServerConfiguration: Sendable {
         if let seed = value(nil, "SEED_FILE") { configuration.seedFile = seed }
         if let threads = try integer(nil, "LLM_WORKER_THREADS", 1...1024) { configuration.http.llmWorkerThreads = threads }
         configuration.llm = try LLMConfiguration.load { value(nil, $0) }
-        // WEBHOOK_URL, …, also as serve flags: --webhook-url, --webhook-secret, --webhook-events, --webhook-min-urgency.
-        configuration.webhooks = try WebhookConfiguration.load { value($0.lowercased().replacingOccurrences(of: "_", with: "-"), $0) }
+        // WEBHOOK_URL, WEBHOOK_EVENTS and WEBHOOK_MIN_URGENCY also as serve flags (the secret not: ps would show it).
+        configuration.webhooks = try WebhookConfiguration.load { name in
+            value(name == "WEBHOOK_SECRET" ? nil : name.lowercased().replacingOccurrences(of: "_", with: "-"), name)
+        }
         return configuration
     }
 

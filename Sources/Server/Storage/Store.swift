@@ -87,9 +87,15 @@ public protocol WebhookStore: Sendable {
     func finishWebhookDeliveries(_ results: [WebhookDeliveryResult]) throws(StoreError)
     /// The newest deliveries, newest first.
     func webhookDeliveries(limit: Int) throws(StoreError) -> [WebhookDelivery]
-    /// Makes a delivery pending and due at `now` again (a failed one too); false when there is none with that id.
-    func retryWebhookDelivery(id: Int64, now: Timestamp) throws(StoreError) -> Bool
+    /// Makes a delivery pending and due at `now` again (a failed one too): `.notFound` when there is none with that
+    /// id, `.inFlight` while a sender holds it (it is being sent right now; nothing changes).
+    func retryWebhookDelivery(id: Int64, now: Timestamp) throws(StoreError) -> WebhookRetryOutcome
+    /// Deletes all but the newest `keep` deliveries that are no longer pending.
+    func pruneWebhookDeliveries(keeping keep: Int) throws(StoreError)
 }
+
+/// What asking for a delivery to be sent again did.
+public enum WebhookRetryOutcome: Sendable, Equatable { case queued, notFound, inFlight }
 
 /// Where webhooks go and which events each wants.
 public struct WebhookEndpoint: Sendable, Equatable {
@@ -124,6 +130,8 @@ public struct WebhookDelivery: Sendable, Equatable {
     public var lastError: String?
     /// The JSON sent, fixed at the first attempt (nil before it).
     public var body: String?
+    /// The claim that holds it: when its lease ends (recording the outcome checks the claim is still this one).
+    public var lockedUntil: Timestamp?
     /// The message as it is now (message events), with its whole text.
     public var message: EventMessage?
     public var messageText: String?
@@ -150,6 +158,15 @@ public struct WebhookDelivery: Sendable, Equatable {
     }
 }
 
+extension WebhookDelivery {
+    /// The same delivery with the lease it is claimed under (microseconds), if any.
+    func withLock(_ microseconds: Int64?) -> WebhookDelivery {
+        var copy = self
+        copy.lockedUntil = microseconds.map(Timestamp.init(microseconds:))
+        return copy
+    }
+}
+
 /// How one delivery attempt went.
 public struct WebhookDeliveryResult: Sendable, Equatable {
     public enum Outcome: Sendable, Equatable {
@@ -161,14 +178,19 @@ public struct WebhookDeliveryResult: Sendable, Equatable {
     }
 
     public var id: Int64
+    /// The claim's lease the attempt was made under: an outcome is recorded only while the claim is still that one
+    /// (a sender whose lease ran out and was claimed again by another records nothing).
+    public var claim: Timestamp?
     public var body: String
     public var attemptedAt: Timestamp
     public var httpStatus: Int?
     public var error: String?
     public var outcome: Outcome
 
-    public init(id: Int64, body: String, attemptedAt: Timestamp, httpStatus: Int?, error: String?, outcome: Outcome) {
+    public init(id: Int64, claim: Timestamp? = nil, body: String, attemptedAt: Timestamp, httpStatus: Int?, error: String?,
+                outcome: Outcome) {
         self.id = id
+        self.claim = claim
         self.body = body
         self.attemptedAt = attemptedAt
         self.httpStatus = httpStatus

@@ -46,12 +46,23 @@ final class WebhookSender: @unchecked Sendable {
             // Claimed until every attempt of the batch could have timed out, and then some.
             let lease = Timestamp(microseconds: now.microseconds + Int64(configuration.timeoutMilliseconds * WebhookSender.batchSize + 30_000) * 1000)
             // A batch per claim and one transaction for its outcomes: two store writes per batch, not per delivery.
-            let batch = (try? store.claimWebhookDeliveries(now: now, limit: WebhookSender.batchSize, leaseUntil: lease)) ?? []
+            let batch: [WebhookDelivery]
+            do {
+                batch = try store.claimWebhookDeliveries(now: now, limit: WebhookSender.batchSize, leaseUntil: lease)
+            } catch {
+                OperationsLog.shared.report("webhook_failure", "due deliveries cannot be claimed", [("detail", "\(error)")])
+                batch = []
+            }
+            prune(now: now)
             if batch.isEmpty {
                 usleep(100_000)  // polling interval: a new delivery is sent within about 0.1 s
                 continue
             }
-            let results = batch.map(attempt)
+            let results = batch.map { delivery in
+                var result = attempt(delivery)
+                result.claim = delivery.lockedUntil
+                return result
+            }
             do {
                 try store.finishWebhookDeliveries(results)
             } catch {
@@ -59,6 +70,17 @@ final class WebhookSender: @unchecked Sendable {
                                             [("detail", "\(error)")])
             }
         }
+    }
+
+    /// Deliveries kept (delivered and failed ones beyond are deleted, once a minute, by one of the threads).
+    static let retainedDeliveries = 100_000
+    private let lastPrune = Atomic<Int64>(0)
+
+    private func prune(now: Timestamp) {
+        let last = lastPrune.load(ordering: .relaxed)
+        guard now.microseconds - last >= 60_000_000,
+              lastPrune.compareExchange(expected: last, desired: now.microseconds, ordering: .relaxed).exchanged else { return }
+        try? store.pruneWebhookDeliveries(keeping: WebhookSender.retainedDeliveries)
     }
 
     /// One attempt: the body (the one of the first attempt, when there was one), signed, POSTed.
@@ -85,14 +107,17 @@ final class WebhookSender: @unchecked Sendable {
         guard let error else {
             return WebhookDeliveryResult(id: delivery.id, body: body, attemptedAt: attemptedAt, httpStatus: status, error: nil, outcome: .delivered)
         }
-        let age = Double(attemptedAt.microseconds - delivery.createdAt.microseconds) / 1e6
+        // The next attempt, but never after the last moment: one attempt is made at WEBHOOK_MAX_AGE, then it fails.
+        let deadline = delivery.createdAt.microseconds + Int64(configuration.maximumAge * 1e6)
         let delay = configuration.retryDelay(attempt: delivery.attempts + 1) * Double.random(in: 0.5...1.5)
-        let giveUp = age + delay > configuration.maximumAge
+        let next = min(attemptedAt.microseconds + Int64(delay * 1e6), deadline)
+        let giveUp = attemptedAt.microseconds >= deadline
         OperationsLog.shared.report("webhook_failure", giveUp ? "delivery failed for good: \(error)" : "delivery failed, will retry: \(error)",
                                     level: giveUp ? "error" : "warning",
-                                    [("delivery_id", String(delivery.id)), ("url", delivery.url), ("attempts", String(delivery.attempts + 1))])
+                                    [("delivery_id", String(delivery.id)), ("url", WebhookRoutes.redacted(delivery.url)),
+                                     ("attempts", String(delivery.attempts + 1))])
         return WebhookDeliveryResult(id: delivery.id, body: body, attemptedAt: attemptedAt, httpStatus: status, error: error,
-                                     outcome: giveUp ? .failed : .retry(at: Timestamp(microseconds: attemptedAt.microseconds + Int64(delay * 1e6))))
+                                     outcome: giveUp ? .failed : .retry(at: Timestamp(microseconds: next)))
     }
 
     /// `{"type": …, "timestamp": …, "data": {…}}`: the message's public fields for message events (as they are at

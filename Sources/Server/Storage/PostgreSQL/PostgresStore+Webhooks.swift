@@ -15,6 +15,11 @@ extension PostgresStore {
                         """, [.text(endpoint.url), .text(endpoint.events?.joined(separator: ",") ?? "*"),
                               endpoint.minimumUrgency.map(PostgresValue.real) ?? .null])
                 }
+                // What was still pending for an endpoint no longer configured will never be sent: say so.
+                try connection.query("""
+                    UPDATE webhook_deliveries SET status = 'failed', last_error = 'endpoint removed from the configuration', locked_until = NULL
+                    WHERE status = 'pending' AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE NOT enabled)
+                    """)
             }
         }
     }
@@ -25,6 +30,7 @@ extension PostgresStore {
                 UPDATE webhook_deliveries SET locked_until = $3 WHERE id IN (
                     SELECT d.id FROM webhook_deliveries d
                     WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND coalesce(d.locked_until, 0) < $1
+                      AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.id = d.endpoint_id AND w.enabled)
                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.status = 'pending' AND p.endpoint_id = d.endpoint_id
                                       AND p.message_id = d.message_id AND p.id < d.id)
                     ORDER BY d.id LIMIT $2 FOR UPDATE SKIP LOCKED)
@@ -49,10 +55,11 @@ extension PostgresStore {
                     try connection.query("""
                         UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_attempt_at = $3, last_status = $4,
                             last_error = $5, body = coalesce(body, $6), next_attempt_at = coalesce($7, next_attempt_at), locked_until = NULL
-                        WHERE id = $1
+                        WHERE id = $1 AND ($8::bigint IS NULL OR locked_until = $8)
                         """, [.integer(result.id), .text(status), .integer(result.attemptedAt.microseconds),
                               result.httpStatus.map { .integer(Int64($0)) } ?? .null, result.error.map(PostgresValue.text) ?? .null,
-                              .text(result.body), next.map(PostgresValue.integer) ?? .null])
+                              .text(result.body), next.map(PostgresValue.integer) ?? .null,
+                              result.claim.map { .integer($0.microseconds) } ?? .null])
                 }
             }
         }
@@ -64,11 +71,24 @@ extension PostgresStore {
         }
     }
 
-    public func retryWebhookDelivery(id: Int64, now: Timestamp) throws(StoreError) -> Bool {
+    public func retryWebhookDelivery(id: Int64, now: Timestamp) throws(StoreError) -> WebhookRetryOutcome {
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.transaction { () throws(PostgresError) -> WebhookRetryOutcome in
+                let rows = try connection.query("SELECT status, locked_until FROM webhook_deliveries WHERE id = $1 FOR UPDATE", [.integer(id)])
+                guard rows.count > 0 else { return .notFound }
+                if rows.text(0, 0) == "pending", let lease = rows.optionalInteger(0, 1), lease > now.microseconds { return .inFlight }
+                try connection.query("UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2, locked_until = NULL WHERE id = $1",
+                                     [.integer(id), .integer(now.microseconds)])
+                return .queued
+            }
+        }
+    }
+
+    public func pruneWebhookDeliveries(keeping keep: Int) throws(StoreError) {
         try pool.withConnection { connection throws(PostgresError) in
             try connection.query("""
-                UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2, locked_until = NULL WHERE id = $1
-                """, [.integer(id), .integer(now.microseconds)]).affected > 0
+                DELETE FROM webhook_deliveries WHERE status <> 'pending' AND id <= (SELECT max(id) FROM webhook_deliveries) - $1
+                """, [.integer(Int64(keep))])
         }
     }
 
@@ -77,7 +97,7 @@ extension PostgresStore {
         let rows = try connection.query("""
             SELECT d.id, d.event_id, w.url, d.type, d.change, d.detail, d.status, d.attempts, d.created_at, d.next_attempt_at,
                    d.last_attempt_at, d.last_status, d.last_error, d.body,
-                   m.id, m.customer_id, m.urgency, m.status, m.assigned_to, m.created_at, m.body
+                   m.id, m.customer_id, m.urgency, m.status, m.assigned_to, m.created_at, m.body, d.locked_until
             FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id LEFT JOIN messages m ON m.id = d.message_id
             WHERE \(condition) ORDER BY \(order) LIMIT $1
             """, [.integer(Int64(limit))] + extra)
@@ -96,6 +116,7 @@ extension PostgresStore {
                 lastAttemptAt: rows.optionalInteger(row, 10).map(Timestamp.init(microseconds:)),
                 lastStatus: rows.optionalInteger(row, 11).map { Int($0) }, lastError: rows.optionalText(row, 12),
                 body: rows.optionalText(row, 13), message: message, messageText: message == nil ? nil : rows.text(row, 20))
+                .withLock(rows.optionalInteger(row, 21))
         }
     }
 }

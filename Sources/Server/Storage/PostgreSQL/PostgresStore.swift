@@ -316,6 +316,9 @@ public final class PostgresStore: Store {
             case .insert:
                 continue
             case .reply(let id, let agent, let text, let time):
+                // Lock the message first, as its updates do, so that two changes to one message commit in the order
+                // their events were numbered (webhooks are delivered in that order).
+                try connection.query("SELECT 1 FROM messages WHERE id = $1 FOR NO KEY UPDATE", [.integer(id)])
                 rows = try connection.query("""
                     INSERT INTO replies(message_id, agent_name, body, created_at) SELECT id, $2, $3, $4 FROM messages WHERE id = $1
                     """, [.integer(id), .text(agent), .text(text), .integer(time.microseconds)])

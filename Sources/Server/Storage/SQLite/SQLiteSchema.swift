@@ -130,8 +130,8 @@ enum SQLiteSchema {
         CREATE TRIGGER events_webhooks AFTER INSERT ON events BEGIN
             INSERT INTO webhook_deliveries(event_id, endpoint_id, message_id, type, change, detail, created_at, next_attempt_at)
             SELECT new.id, w.id, new.message_id, new.type, new.change, new.detail,
-                   CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER),
-                   CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)
+                   CAST(strftime('%s', 'now') AS INTEGER) * 1000000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER) * 1000,
+                   CAST(strftime('%s', 'now') AS INTEGER) * 1000000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER) * 1000
             FROM webhook_endpoints w
             WHERE w.enabled AND (w.events = '*' OR instr(',' || w.events || ',', ',' || new.type || ',') > 0)
               AND (w.min_urgency IS NULL OR new.type <> 'message.created'

@@ -12,6 +12,11 @@ extension SQLiteStore {
                     """, [.text(endpoint.url), .text(endpoint.events?.joined(separator: ",") ?? "*"),
                           endpoint.minimumUrgency.map(SQLiteValue.real) ?? .null])
             }
+            // What was still pending for an endpoint no longer configured will never be sent: say so.
+            try connection.query("""
+                UPDATE webhook_deliveries SET status = 'failed', last_error = 'endpoint removed from the configuration', locked_until = NULL
+                WHERE status = 'pending' AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE enabled = 0)
+                """)
         }
     }
 
@@ -21,6 +26,7 @@ extension SQLiteStore {
             try connection.query("""
                 SELECT d.id FROM webhook_deliveries d
                 WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND coalesce(d.locked_until, 0) < ?
+                  AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.id = d.endpoint_id AND w.enabled)
                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.status = 'pending' AND p.endpoint_id = d.endpoint_id
                                   AND p.message_id = d.message_id AND p.id < d.id)
                 ORDER BY d.id LIMIT ?
@@ -43,10 +49,11 @@ extension SQLiteStore {
                 try connection.query("""
                     UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_status = ?,
                         last_error = ?, body = coalesce(body, ?), next_attempt_at = coalesce(?, next_attempt_at), locked_until = NULL
-                    WHERE id = ?
+                    WHERE id = ? AND (? IS NULL OR locked_until = ?)
                     """, [.text(status), .integer(result.attemptedAt.microseconds), result.httpStatus.map { .integer(Int64($0)) } ?? .null,
                           result.error.map(SQLiteValue.text) ?? .null, .text(result.body), next.map(SQLiteValue.integer) ?? .null,
-                          .integer(result.id)])
+                          .integer(result.id), result.claim.map { .integer($0.microseconds) } ?? .null,
+                          result.claim.map { .integer($0.microseconds) } ?? .null])
             }
         }
     }
@@ -57,12 +64,26 @@ extension SQLiteStore {
         }
     }
 
-    public func retryWebhookDelivery(id: Int64, now: Timestamp) throws(StoreError) -> Bool {
+    public func retryWebhookDelivery(id: Int64, now: Timestamp) throws(StoreError) -> WebhookRetryOutcome {
         try writer.perform { connection throws(SQLiteError) in
+            var found: (status: String, lockedUntil: Int64?)?
+            try connection.query("SELECT status, locked_until FROM webhook_deliveries WHERE id = ?", [.integer(id)]) {
+                found = ($0.text(0), $0.optionalInteger(1))
+            }
+            guard let found else { return .notFound }
+            if found.status == "pending", let lease = found.lockedUntil, lease > now.microseconds { return .inFlight }
             try connection.query("""
                 UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, locked_until = NULL WHERE id = ?
                 """, [.integer(now.microseconds), .integer(id)])
-            return connection.changes > 0
+            return .queued
+        }
+    }
+
+    public func pruneWebhookDeliveries(keeping keep: Int) throws(StoreError) {
+        try writer.perform { connection throws(SQLiteError) in
+            try connection.query("""
+                DELETE FROM webhook_deliveries WHERE status <> 'pending' AND id <= (SELECT max(id) FROM webhook_deliveries) - ?
+                """, [.integer(Int64(keep))])
         }
     }
 
@@ -72,7 +93,7 @@ extension SQLiteStore {
         try connection.query("""
             SELECT d.id, d.event_id, w.url, d.type, d.change, d.detail, d.status, d.attempts, d.created_at, d.next_attempt_at,
                    d.last_attempt_at, d.last_status, d.last_error, d.body,
-                   m.id, m.customer_id, m.urgency, m.status, m.assigned_to, m.created_at, m.body
+                   m.id, m.customer_id, m.urgency, m.status, m.assigned_to, m.created_at, m.body, d.locked_until
             FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id LEFT JOIN messages m ON m.id = d.message_id
             WHERE \(condition) ORDER BY \(order) LIMIT ?
             """, [.integer(Int64(limit))]) { row in
@@ -88,7 +109,8 @@ extension SQLiteStore {
                 detail: row.optionalText(5), status: WebhookDelivery.Status(rawValue: row.text(6)) ?? .pending, attempts: Int(row.integer(7)),
                 createdAt: Timestamp(microseconds: row.integer(8)), nextAttemptAt: Timestamp(microseconds: row.integer(9)),
                 lastAttemptAt: row.optionalInteger(10).map(Timestamp.init(microseconds:)), lastStatus: row.optionalInteger(11).map { Int($0) },
-                lastError: row.optionalText(12), body: row.optionalText(13), message: message, messageText: message == nil ? nil : row.text(20)))
+                lastError: row.optionalText(12), body: row.optionalText(13), message: message, messageText: message == nil ? nil : row.text(20))
+                .withLock(row.optionalInteger(21)))
         }
         return found
     }
