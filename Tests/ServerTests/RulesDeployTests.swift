@@ -176,6 +176,22 @@ final class RulesDeployTests: XCTestCase {
         }
     }
 
+    func testResponseTargetsComeFromTheRulesAndFollowADeploy() throws {
+        try start()
+        XCTAssertEqual(try client.request("GET", "/api/rules").json?["active"]?["sla"], .null, "these rules set none")
+        let deployed = try client.request("PUT", "/api/rules", json: [
+            "urgency.lua": "sla = { [5] = \"15m\", [4] = \"2h\" }\nfunction score() return 4 end\n",
+        ])
+        XCTAssertEqual(deployed.status, 200, deployed.text)
+        let sla = try client.request("GET", "/api/rules").json?["active"]?["sla"]
+        XCTAssertEqual(sla?["5"]?.doubleValue, 900)
+        XCTAssertEqual(sla?["4"]?.doubleValue, 7200)
+        XCTAssertNil(sla?["3"])
+        let refused = try client.request("PUT", "/api/rules", json: ["urgency.lua": "sla = { [5] = \"soon\" }\nfunction score() return 4 end\n"])
+        XCTAssertEqual(refused.status, 422)
+        XCTAssertTrue(refused.json?["error"]?.stringValue?.contains("sla[5]") ?? false, refused.text)
+    }
+
     func testACheckWithNoFixturesSaysSo() throws {
         try start { $0.checkFixtures = ["/nonexistent/golden"] }
         let response = try client.request("POST", "/api/rules/check", json: ["urgency.lua": "function score() return 2 end\n"])

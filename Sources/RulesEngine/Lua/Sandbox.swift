@@ -147,7 +147,7 @@ enum Sandbox {
           for name, module in next, exposed do ctx[name] = G[name] end
           ctx.explain, ctx.llm_enabled = false, false
           local _, store = freeze(ctx, field_of("ctx"))
-          return G.score, ctx, store, G.fallback
+          return G.score, ctx, store, G.fallback, G.sla
         end
         return load_entry, finish
         """

@@ -14,6 +14,8 @@ final class RuleVM: @unchecked Sendable {
     private let limits: EngineLimits
     /// The C closure that builds the message table and calls score(message, ctx).
     private let evaluator: LuaReference
+    /// The response targets the rules declared (`sla`), if any.
+    private(set) var declaredTargets: ResponseTargets?
     /// The global `fallback` the rules declared (a finite number), if any.
     let declaredFallback: Double?
     /// Set when an evaluation hit the instruction budget or the memory cap: the pool then drops this state
@@ -54,7 +56,12 @@ final class RuleVM: @unchecked Sendable {
             try state.call(arguments: 0, results: 0, budget: limits.instructionsForLoading)
 
             state.push(finish)
-            try state.call(arguments: 0, results: 4, budget: limits.instructionsForLoading)
+            try state.call(arguments: 0, results: 5, budget: limits.instructionsForLoading)
+            if state.type(at: -1) != LUA_TNIL {
+                var budget = 1000
+                declaredTargets = try ResponseTargets(declared: LuaStack(state.raw).json(at: -1, budget: &budget))
+            }
+            state.top = state.top - 1
             let fallbackType = state.type(at: -1)
             let fallback = fallbackType == LUA_TNUMBER ? LuaStack(state.raw).number(at: -1) : nil
             guard fallbackType == LUA_TNIL || fallback?.isFinite == true else {

@@ -9,6 +9,8 @@ final class VMPool: Sendable {
     private let idle = Mutex<[RuleVM]>([])
     /// The `fallback` the rules declared, if any.
     let declaredFallback: Double?
+    /// The response targets (`sla`) the rules declared, if any.
+    let declaredTargets: ResponseTargets?
 
     /// Compiles every file and builds the first state right away, so a rule set that does not load fails here.
     init(ruleSet: RuleSet, limits: EngineLimits, log: any RuleLogSink) throws(RulesError) {
@@ -18,6 +20,7 @@ final class VMPool: Sendable {
         try SyntaxCheck.run(ruleSet, limits: limits)
         let first = try RuleVM(ruleSet: ruleSet, limits: limits, log: log)
         declaredFallback = first.declaredFallback
+        declaredTargets = first.declaredTargets
         idle.withLock { $0.append(first) }
     }
 

@@ -37,6 +37,9 @@ public final class Scorer: Sendable {
     /// `Scorer.defaultFallback` when the rules declare none.
     public var fallbackScore: Double { pool.declaredFallback ?? Scorer.defaultFallback }
 
+    /// How fast messages must first be answered, by urgency level (the rules' `sla`), or nil when they set none.
+    public var responseTargets: ResponseTargets? { pool.declaredTargets }
+
     /// Medium urgency: a message the rules could not score should still be seen by a person.
     public static let defaultFallback = 3.0
 

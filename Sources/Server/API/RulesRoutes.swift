@@ -67,6 +67,9 @@ struct RulesRoutes {
             "version": .string(ruleSet.version), "hash": .string(ruleSet.hash),
             "activated_at": .string(Timestamp(rules.activatedAt).isoformat), "files": .array(files),
             "fallback": .number(scorer.fallbackScore),
+            "sla": scorer.responseTargets.map { targets in
+                .object(Dictionary(uniqueKeysWithValues: targets.seconds.map { (String($0.key), JSONValue.number($0.value)) }))
+            } ?? .null,
         ]
         var status: [String: JSONValue] = [
             "gate": .bool(reloader.gate != nil),

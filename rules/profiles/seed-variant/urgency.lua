@@ -87,6 +87,9 @@ Respond with only a single number (1-5).]],
 }
 
 fallback = RULES.fallback
+-- How fast a ticket must first be answered, by urgency level: the server stores each message's due time from
+-- these and flags the ones past it unanswered (an operator's choice: edit freely, reloads apply it to new tickets).
+sla = { [5] = "15m", [4] = "1h", [3] = "4h", [2] = "1d", [1] = "3d" }
 local tiers = keywords.tiers(RULES.tiers)
 local patterns = {}
 for i, declared_modifier in ipairs(RULES.modifiers) do patterns[i] = declared_modifier.compiled end

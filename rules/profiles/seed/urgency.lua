@@ -117,6 +117,9 @@ Respond with only a single number (1-5).]],
 
 -- The engine stores this score, with the error, when score() fails on a message.
 fallback = RULES.fallback
+-- How fast a ticket must first be answered, by urgency level: the server stores each message's due time from
+-- these and flags the ones past it unanswered (an operator's choice: edit freely, reloads apply it to new tickets).
+sla = { [5] = "15m", [4] = "1h", [3] = "4h", [2] = "1d", [1] = "3d" }
 
 -- Compiled once per rules version, shared by every message.
 local tiers = keywords.tiers(RULES.tiers)
