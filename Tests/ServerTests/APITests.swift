@@ -41,13 +41,32 @@ final class APITests: XCTestCase {
         XCTAssertEqual(json.status, 201, json.text)
     }
 
+    /// The rules' sla sets each ticket's first-response due time; the first reply answers it.
+    func testFirstResponseTargetsFromTheRules() throws {
+        let sent = try client.request("POST", "/api/messages/send", json: ["user_id": 5, "message": "Why was my loan rejected?"])
+        let id = Int(try XCTUnwrap(sent.json?["message_id"]?.doubleValue))
+        let urgency = try XCTUnwrap(sent.json?["urgency"]?.doubleValue)
+        let message = try XCTUnwrap(try client.request("GET", "/api/messages/\(id)").json)
+        let created = try XCTUnwrap(message["timestamp"]?.stringValue.flatMap { Timestamp(parsing: $0) })
+        let due = try XCTUnwrap(message["first_response_due"]?.stringValue.flatMap { Timestamp(parsing: $0) })
+        let expected: Double = [5: 900, 4: 3600, 3: 14_400, 2: 86_400, 1: 259_200][min(5, max(1, Int(urgency.rounded())))]!
+        XCTAssertEqual(Double(due.microseconds - created.microseconds) / 1e6, expected, accuracy: 0.001, "the seed profile's sla")
+        XCTAssertEqual(message["first_response_at"], .null)
+        XCTAssertEqual(message["overdue"], false)
+        XCTAssertEqual(try client.request("POST", "/api/messages/\(id)/reply", json: ["agent_name": "Ann", "reply": "on it"]).status, 201)
+        let answered = try XCTUnwrap(try client.request("GET", "/api/messages/\(id)").json)
+        XCTAssertNotEqual(answered["first_response_at"], .null)
+        XCTAssertEqual(answered["overdue"], false)
+    }
+
     func testListShowsTheSeedFieldsAndTimestampFormat() throws {
         _ = try send(12345, "Why was my loan rejected?")
         let list = try client.request("GET", "/api/messages?status=open&sort=urgency&search=loan")
         XCTAssertEqual(list.status, 200)
         let first = try XCTUnwrap(list.json?.arrayValue?.first)
         guard case .object(let fields) = first else { return XCTFail("not an object") }
-        XCTAssertEqual(Set(fields.keys), ["id", "customer_id", "message", "timestamp", "urgency", "status", "assigned_to", "assigned_at", "replies"])
+        XCTAssertEqual(Set(fields.keys), ["id", "customer_id", "message", "timestamp", "urgency", "status", "assigned_to", "assigned_at", "replies",
+                                          "first_response_due", "first_response_at", "overdue"], "the seed's fields, and the SLA's")
         XCTAssertEqual(first["customer_id"], 12345)
         XCTAssertEqual(first["status"], "open")
         XCTAssertEqual(first["assigned_to"], .null)

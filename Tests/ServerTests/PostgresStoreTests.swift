@@ -31,6 +31,7 @@ final class PostgresStoreTests: XCTestCase {
     func testFeedsEveryChangeAsEvents() throws { try contract.feedsEveryChangeAsEvents() }
     func testFeedsConcurrentWritersExactlyOnce() throws { try contract.feedsConcurrentWritersExactlyOnce() }
     func testRecordsDeployments() throws { try contract.recordsDeployments() }
+    func testKeepsFirstResponseTimes() throws { try contract.keepsFirstResponseTimes() }
     func testQueuesWebhookDeliveries() throws { try contract.queuesWebhookDeliveries() }
     func testClaimsEachWebhookDeliveryOnce() throws { try contract.claimsEachWebhookDeliveryOnce() }
 

@@ -34,6 +34,7 @@ final class SQLiteStoreTests: XCTestCase {
     func testFeedsEveryChangeAsEvents() throws { try contract.feedsEveryChangeAsEvents() }
     func testFeedsConcurrentWritersExactlyOnce() throws { try contract.feedsConcurrentWritersExactlyOnce() }
     func testRecordsDeployments() throws { try contract.recordsDeployments() }
+    func testKeepsFirstResponseTimes() throws { try contract.keepsFirstResponseTimes() }
     func testQueuesWebhookDeliveries() throws { try contract.queuesWebhookDeliveries() }
     func testClaimsEachWebhookDeliveryOnce() throws { try contract.claimsEachWebhookDeliveryOnce() }
 

@@ -282,7 +282,8 @@ extension StoreContract {
             XCTAssertTrue(try store.resolve(messageID: ids[3]))
             let first = try store.messagesToRescore(status: .open, after: 0, limit: 2)
             XCTAssertEqual(first.map(\.id), [ids[0], ids[2]])
-            XCTAssertEqual(first[1], RescoreCandidate(id: ids[2], customerID: 12, body: "message 2", urgency: 3))
+            XCTAssertEqual(first[1], RescoreCandidate(id: ids[2], customerID: 12, body: "message 2", urgency: 3,
+                                                      createdAt: Timestamp(microseconds: 1_700_000_002 * 1_000_000)))
             XCTAssertEqual(try store.messagesToRescore(status: .open, after: ids[2], limit: 2).map(\.id), [ids[4]])
             XCTAssertEqual(try store.messagesToRescore(status: .open, after: ids[4], limit: 2), [])
             XCTAssertEqual(try store.messagesToRescore(status: .resolved, after: 0, limit: 10).map(\.id), [ids[1], ids[3]])
@@ -290,13 +291,15 @@ extension StoreContract {
 
             try store.updateScores([])
             try store.updateScores([
-                ScoreUpdate(id: ids[0], urgency: 4.75, rulesVersion: "new", breakdownJSON: #"{"intent":"refund"}"#),
+                ScoreUpdate(id: ids[0], urgency: 4.75, rulesVersion: "new", breakdownJSON: #"{"intent":"refund"}"#,
+                            responseDue: Timestamp(microseconds: 1_700_000_900 * 1_000_000)),
                 ScoreUpdate(id: ids[4], urgency: 1.25, rulesVersion: "new", breakdownJSON: "null"),
             ])
             let rescored = try XCTUnwrap(try store.message(id: ids[0]))
             XCTAssertEqual(rescored.urgency, 4.75)
             XCTAssertEqual(rescored.rulesVersion, "new")
             XCTAssertEqual(rescored.breakdown, ["intent": "refund"])
+            XCTAssertEqual(rescored.responseDue, Timestamp(microseconds: 1_700_000_900 * 1_000_000), "rescoring recomputes the due time")
             XCTAssertEqual(try store.message(id: ids[2])?.urgency, 3, "a message not in the update keeps its score")
             XCTAssertEqual(try store.message(id: ids[2])?.rulesVersion, "abc123")
             var query = MessageQuery()

@@ -98,6 +98,31 @@ extension StoreContract {
         XCTAssertEqual(Set(ids).count, 200)
     }
 
+    /// A message keeps its first-response due time; its first reply, and only the first, sets when it was answered.
+    func keepsFirstResponseTimes() throws {
+        try withStore { store in
+            let due = Timestamp(microseconds: 1_700_000_900 * 1_000_000)
+            let id = try store.insertMessage(NewMessage(customerID: 3, body: "help", createdAt: Timestamp(microseconds: 1_700_000_000 * 1_000_000),
+                                                        urgency: 5, rulesVersion: "v", breakdown: .null, responseDue: due))
+            let other = try store.insertMessage(NewMessage(customerID: 3, body: "no target", createdAt: .now(), urgency: 1,
+                                                           rulesVersion: "v", breakdown: .null))
+            var stored = try XCTUnwrap(try store.message(id: id))
+            XCTAssertEqual(stored.responseDue, due)
+            XCTAssertNil(stored.firstResponseAt)
+            XCTAssertTrue(stored.isOverdue(at: Timestamp(microseconds: due.microseconds + 1)))
+            XCTAssertFalse(stored.isOverdue(at: Timestamp(microseconds: due.microseconds - 1)))
+            XCTAssertTrue(try store.addReply(messageID: id, agentName: "Ann", text: "first", at: Timestamp(microseconds: 1_700_000_500 * 1_000_000)))
+            XCTAssertTrue(try store.addReply(messageID: id, agentName: "Bob", text: "second", at: Timestamp(microseconds: 1_700_000_800 * 1_000_000)))
+            stored = try XCTUnwrap(try store.message(id: id))
+            XCTAssertEqual(stored.firstResponseAt, Timestamp(microseconds: 1_700_000_500 * 1_000_000), "the first reply")
+            XCTAssertFalse(stored.isOverdue(at: Timestamp(microseconds: due.microseconds + 1)), "answered in time")
+            XCTAssertNil(try store.message(id: other)?.responseDue)
+            let listed = try store.messages(MessageQuery()).messages.first { $0.id == id }
+            XCTAssertEqual(listed?.responseDue, due)
+            XCTAssertEqual(listed?.firstResponseAt, stored.firstResponseAt)
+        }
+    }
+
     /// Deployed rule sets: the latest one with its files.
     func recordsDeployments() throws {
         try withStore { store in

@@ -51,10 +51,16 @@ enum MessageJSON {
         }
         key("customer_id", &out)
         out.append(contentsOf: Array(String(message.customerID).utf8))
+        key("first_response_at", &out)
+        timestamp(message.firstResponseAt, &out)
+        key("first_response_due", &out)
+        timestamp(message.responseDue, &out)
         key("id", &out)
         out.append(contentsOf: Array(String(message.id).utf8))
         key("message", &out)
         JSONValue.encode(string: message.body, into: &out)
+        key("overdue", &out)
+        out.append(contentsOf: Array((message.isOverdue(at: .now()) ? "true" : "false").utf8))
         key("replies", &out)
         out.append(UInt8(ascii: "["))
         for (index, reply) in message.replies.enumerated() {

@@ -52,9 +52,11 @@ struct MessageRoutes {
         let (options, mayBlock) = scoring.options()
         try scoring.run(mayBlock: mayBlock) {
             let input = ScoringInput(text: text, customerID: user)
-            let (score, failure) = scoring.score(input, options: options, stored: true)
-            let message = NewMessage(customerID: user, body: text, createdAt: .now(), urgency: score.value,
-                                     rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null)
+            let (score, failure, targets) = scoring.score(input, options: options, stored: true)
+            let now = Timestamp.now()
+            let message = NewMessage(customerID: user, body: text, createdAt: now, urgency: score.value,
+                                     rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null,
+                                     responseDue: targets?.due(createdAt: now, score: score.value))
             let urgency = score.value  // all the answer needs: the breakdown is freed here, not on the writer
             let rulesVersion = score.rulesVersion
             write(.insert(message), respond: respond) { [scoring] outcome in

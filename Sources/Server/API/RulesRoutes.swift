@@ -42,7 +42,7 @@ struct RulesRoutes {
                 let user = try fields.optionalPositiveID("user_id")
                 let (options, mayBlock) = scoring.options()
                 try scoring.run(mayBlock: mayBlock) {
-                    let (score, _) = scoring.score(ScoringInput(text: text, customerID: user), options: options, stored: false)
+                    let (score, _, _) = scoring.score(ScoringInput(text: text, customerID: user), options: options, stored: false)
                     respond(.json(["urgency": .number(score.value), "breakdown": score.breakdown?.json ?? .null,
                                    "rules_version": .string(score.rulesVersion)]))
                 }

@@ -32,13 +32,15 @@ public final class ScoringService: Sendable {
     /// Scores one message with the active rules (the fallback score when the rules fail on it), counting it for
     /// the metrics; `stored` says whether the message is kept with this score. A dry run's failure is logged
     /// here; a stored message's by the caller once it has an id (`logFailure`).
-    func score(_ input: ScoringInput, options: ScoringOptions, stored: Bool) -> (score: Score, error: ScoringError?) {
+    func score(_ input: ScoringInput, options: ScoringOptions, stored: Bool)
+        -> (score: Score, error: ScoringError?, targets: ResponseTargets?) {
         let started = DispatchTime.now().uptimeNanoseconds
-        let result = rules.scorer.scoreOrFallback(input, options: options)
+        let scorer = rules.scorer  // one version for the score and its response target
+        let result = scorer.scoreOrFallback(input, options: options)
         metrics.record(result.score.value, nanoseconds: DispatchTime.now().uptimeNanoseconds - started, failed: result.error != nil,
                        stored: stored)
         if let error = result.error, !stored { logFailure(error, version: result.score.rulesVersion, input: input, messageID: nil) }
-        return result
+        return (result.score, result.error, scorer.responseTargets)
     }
 
     /// Logs (rate-limited) that the rules failed on a message: the message id when stored, the rules version,

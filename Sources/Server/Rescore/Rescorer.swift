@@ -67,7 +67,8 @@ public struct Rescorer: Sendable {
                     if score.value > message.urgency { report.increased += 1 } else { report.decreased += 1 }
                 }
                 updates.append(ScoreUpdate(id: message.id, urgency: score.value, rulesVersion: score.rulesVersion,
-                                           breakdownJSON: score.breakdown?.json.jsonText ?? "null"))
+                                           breakdownJSON: score.breakdown?.json.jsonText ?? "null",
+                                           responseDue: scoring.scorer.responseTargets?.due(createdAt: message.createdAt, score: score.value)))
             }
             try store.updateScores(updates)
             report.messages += batch.count

@@ -1,4 +1,5 @@
 import Foundation
+import RulesEngine
 import Support
 
 /// Where tickets live: every role a store plays. Two implementations (SQLite, the embedded default; PostgreSQL
@@ -379,6 +380,8 @@ public struct RescoreCandidate: Sendable, Equatable {
     public var customerID: Int64
     public var body: String
     public var urgency: Double
+    /// When it arrived (its first-response due time is counted from it).
+    public var createdAt: Timestamp = Timestamp(microseconds: 0)
 }
 
 /// A message's new score.
@@ -387,12 +390,22 @@ public struct ScoreUpdate: Sendable, Equatable {
     public var urgency: Double
     public var rulesVersion: String
     public var breakdownJSON: String
+    /// The first-response due time under the new rules (nil: they set no target for its urgency).
+    public var responseDue: Timestamp?
 
-    public init(id: Int64, urgency: Double, rulesVersion: String, breakdownJSON: String) {
+    public init(id: Int64, urgency: Double, rulesVersion: String, breakdownJSON: String, responseDue: Timestamp? = nil) {
+        self.responseDue = responseDue
         self.id = id
         self.urgency = urgency
         self.rulesVersion = rulesVersion
         self.breakdownJSON = breakdownJSON
+    }
+}
+
+extension ResponseTargets {
+    /// When a message that arrived at `createdAt` with urgency `score` must first be answered; nil without a target.
+    public func due(createdAt: Timestamp, score: Double) -> Timestamp? {
+        seconds(forScore: score).map { Timestamp(microseconds: createdAt.microseconds + Int64($0 * 1e6)) }
     }
 }
 
@@ -441,9 +454,12 @@ public struct NewMessage: Sendable, Equatable {
     public private(set) var breakdownJSON: String
     /// Set for imported rows: a hash of customer, time and body that makes re-imports add nothing.
     public var importKey: String?
+    /// When it must first be answered (the rules' sla for its urgency), if the rules set a target.
+    public var responseDue: Timestamp?
 
     public init(customerID: Int64, body: String, createdAt: Timestamp, urgency: Double, rulesVersion: String,
-                breakdown: JSONValue, importKey: String? = nil) {
+                breakdown: JSONValue, importKey: String? = nil, responseDue: Timestamp? = nil) {
+        self.responseDue = responseDue
         self.customerID = customerID
         self.body = body
         self.createdAt = createdAt
@@ -482,13 +498,18 @@ public struct Message: Sendable, Equatable {
     public var assignedTo: String?
     public var assignedAt: Timestamp?
     public var replies: [Reply]
+    /// When it must first be answered (the rules' sla), and when it was (the first reply).
+    public var responseDue: Timestamp?
+    public var firstResponseAt: Timestamp?
     /// Filled by `message(id:)` only.
     public var rulesVersion: String?
     public var breakdown: JSONValue?
 
     public init(id: Int64, customerID: Int64, body: String, createdAt: Timestamp, urgency: Double, status: MessageStatus,
                 assignedTo: String?, assignedAt: Timestamp?, replies: [Reply], rulesVersion: String? = nil,
-                breakdown: JSONValue? = nil) {
+                breakdown: JSONValue? = nil, responseDue: Timestamp? = nil, firstResponseAt: Timestamp? = nil) {
+        self.responseDue = responseDue
+        self.firstResponseAt = firstResponseAt
         self.id = id
         self.customerID = customerID
         self.body = body
@@ -500,6 +521,14 @@ public struct Message: Sendable, Equatable {
         self.replies = replies
         self.rulesVersion = rulesVersion
         self.breakdown = breakdown
+    }
+}
+
+extension Message {
+    /// Open, unanswered and past its first-response due time.
+    public func isOverdue(at now: Timestamp) -> Bool {
+        guard status == .open, firstResponseAt == nil, let due = responseDue else { return false }
+        return due.microseconds < now.microseconds
     }
 }
 

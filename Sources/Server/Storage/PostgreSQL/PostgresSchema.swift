@@ -174,6 +174,19 @@ enum PostgresSchema {
         CREATE TRIGGER events_webhooks AFTER INSERT ON events
             REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION events_webhooks();
         """,
+        """
+        -- First-response targets (the rules' sla): when each message must first be answered, and when it was.
+        ALTER TABLE messages ADD COLUMN first_response_due bigint, ADD COLUMN first_response_at bigint;
+        CREATE FUNCTION replies_first_response() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE messages m SET first_response_at = f.at
+            FROM (SELECT message_id, min(created_at) AS at FROM inserted GROUP BY message_id) f
+            WHERE m.id = f.message_id AND m.first_response_at IS NULL;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER replies_first_response AFTER INSERT ON replies
+            REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION replies_first_response();
+        """,
     ]
 
     /// An arbitrary key for the advisory lock that serialises migrations.

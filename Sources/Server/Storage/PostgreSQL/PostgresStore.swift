@@ -50,11 +50,11 @@ public final class PostgresStore: Store {
         guard !updates.isEmpty else { return }
         try pool.withConnection { connection throws(PostgresError) in
             try connection.query("""
-                UPDATE messages SET urgency = u.urgency, rules_version = u.version, breakdown = u.breakdown
-                FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[]) AS u(id, urgency, version, breakdown)
+                UPDATE messages SET urgency = u.urgency, rules_version = u.version, breakdown = u.breakdown, first_response_due = u.due::bigint
+                FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[], $5::text[]) AS u(id, urgency, version, breakdown, due)
                 WHERE messages.id = u.id
                 """, [.integers(updates.map(\.id)), .reals(updates.map(\.urgency)), .texts(updates.map(\.rulesVersion)),
-                      .texts(updates.map(\.breakdownJSON))])
+                      .texts(updates.map(\.breakdownJSON)), .texts(updates.map { $0.responseDue.map { String($0.microseconds) } })])
         }
     }
 
@@ -158,25 +158,27 @@ public final class PostgresStore: Store {
         -> [RescoreCandidate] {
         try pool.withConnection { connection throws(PostgresError) in
             let rows = status == .all
-                ? try connection.query("SELECT id, customer_id, body, urgency FROM messages WHERE id > $1 ORDER BY id LIMIT $2",
+                ? try connection.query("SELECT id, customer_id, body, urgency, created_at FROM messages WHERE id > $1 ORDER BY id LIMIT $2",
                                        [.integer(afterID), .integer(Int64(limit))])
                 : try connection.query("""
-                    SELECT id, customer_id, body, urgency FROM messages WHERE id > $1 AND status = $2 ORDER BY id LIMIT $3
+                    SELECT id, customer_id, body, urgency, created_at FROM messages WHERE id > $1 AND status = $2 ORDER BY id LIMIT $3
                     """, [.integer(afterID), .text(status.rawValue), .integer(Int64(limit))])
             return (0..<rows.count).map { row in
                 RescoreCandidate(id: rows.integer(row, 0), customerID: rows.integer(row, 1), body: rows.text(row, 2),
-                                 urgency: rows.real(row, 3))
+                                 urgency: rows.real(row, 3), createdAt: Timestamp(microseconds: rows.integer(row, 4)))
             }
         }
     }
 
-    private static let columns = "id, customer_id, body, created_at, urgency, status, assigned_to, assigned_at"
+    private static let columns = "id, customer_id, body, created_at, urgency, status, assigned_to, assigned_at, first_response_due, first_response_at"
 
     private static func message(_ rows: PostgresRows, _ row: Int) -> Message {
         Message(id: rows.integer(row, 0), customerID: rows.integer(row, 1), body: rows.text(row, 2),
                 createdAt: Timestamp(microseconds: rows.integer(row, 3)), urgency: rows.real(row, 4),
                 status: MessageStatus(rawValue: rows.text(row, 5)) ?? .open, assignedTo: rows.optionalText(row, 6),
-                assignedAt: rows.optionalInteger(row, 7).map(Timestamp.init(microseconds:)), replies: [])
+                assignedAt: rows.optionalInteger(row, 7).map(Timestamp.init(microseconds:)), replies: [],
+                responseDue: rows.optionalInteger(row, 8).map(Timestamp.init(microseconds:)),
+                firstResponseAt: rows.optionalInteger(row, 9).map(Timestamp.init(microseconds:)))
     }
 
     public func message(id: Int64) throws(StoreError) -> Message? {
@@ -185,8 +187,8 @@ public final class PostgresStore: Store {
                                             [.integer(id)])
             guard rows.count > 0 else { return nil }
             var message = PostgresStore.message(rows, 0)
-            message.rulesVersion = rows.text(0, 8)
-            message.breakdown = try? JSONParser.parse(Array(rows.text(0, 9).utf8))
+            message.rulesVersion = rows.text(0, 10)
+            message.breakdown = try? JSONParser.parse(Array(rows.text(0, 11).utf8))
             message.replies = try PostgresStore.replies(for: [id], connection)[id] ?? []
             return message
         }
@@ -346,13 +348,16 @@ public final class PostgresStore: Store {
                                             [.integer(Int64(messages.count))])
         let ids = (0..<reserved.count).map { reserved.integer($0, 0) }
         let inserted = try connection.query("""
-            INSERT INTO messages(id, customer_id, body, created_at, urgency, rules_version, breakdown, import_key)
-            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::float8[], $6::text[], $7::text[], $8::text[])
+            INSERT INTO messages(id, customer_id, body, created_at, urgency, rules_version, breakdown, import_key, first_response_due)
+            SELECT id, customer, body, created, urgency, version, breakdown, key, due::bigint
+            FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::float8[], $6::text[], $7::text[], $8::text[], $9::text[])
+                AS m(id, customer, body, created, urgency, version, breakdown, key, due)
             ON CONFLICT (import_key) WHERE import_key IS NOT NULL DO NOTHING
             RETURNING id
             """, [.integers(ids), .integers(messages.map(\.customerID)), .texts(messages.map(\.body)),
                   .integers(messages.map(\.createdAt.microseconds)), .reals(messages.map(\.urgency)),
-                  .texts(messages.map(\.rulesVersion)), .texts(messages.map(\.breakdownJSON)), .texts(messages.map(\.importKey))])
+                  .texts(messages.map(\.rulesVersion)), .texts(messages.map(\.breakdownJSON)), .texts(messages.map(\.importKey)),
+                  .texts(messages.map { $0.responseDue.map { String($0.microseconds) } })])
         let stored = Set((0..<inserted.count).map { inserted.integer($0, 0) })
         return (ids.map { stored.contains($0) ? $0 : nil }, customers)
     }

@@ -138,6 +138,14 @@ enum SQLiteSchema {
                    OR (SELECT urgency FROM messages WHERE id = new.message_id) >= w.min_urgency);
         END;
         """,
+        """
+        -- First-response targets (the rules' sla): when each message must first be answered, and when it was.
+        ALTER TABLE messages ADD COLUMN first_response_due INTEGER;
+        ALTER TABLE messages ADD COLUMN first_response_at INTEGER;
+        CREATE TRIGGER replies_first_response AFTER INSERT ON replies BEGIN
+            UPDATE messages SET first_response_at = new.created_at WHERE id = new.message_id AND first_response_at IS NULL;
+        END;
+        """,
     ]
 
     /// Brings the database up to the latest version, each migration in its own transaction.

@@ -84,11 +84,11 @@ public final class SQLiteStore: Store {
         try connection.query("INSERT OR IGNORE INTO customers(id) VALUES (?)", [.integer(message.customerID)])
         let newCustomer = connection.changes > 0
         try connection.query("""
-            INSERT OR IGNORE INTO messages(customer_id, body, created_at, urgency, rules_version, breakdown, import_key)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT OR IGNORE INTO messages(customer_id, body, created_at, urgency, rules_version, breakdown, import_key, first_response_due)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, [.integer(message.customerID), .text(message.body), .integer(message.createdAt.microseconds),
                   .real(message.urgency), .text(message.rulesVersion), .text(message.breakdownJSON),
-                  message.importKey.map(SQLiteValue.text) ?? .null])
+                  message.importKey.map(SQLiteValue.text) ?? .null, message.responseDue.map { .integer($0.microseconds) } ?? .null])
         return (connection.changes > 0 ? connection.lastInsertRowID : 0, newCustomer)
     }
 
@@ -110,9 +110,9 @@ public final class SQLiteStore: Store {
     public func updateScores(_ updates: [ScoreUpdate]) throws(StoreError) {
         try writer.perform { connection throws(SQLiteError) in
             for update in updates {
-                try connection.query("UPDATE messages SET urgency = ?, rules_version = ?, breakdown = ? WHERE id = ?",
+                try connection.query("UPDATE messages SET urgency = ?, rules_version = ?, breakdown = ?, first_response_due = ? WHERE id = ?",
                                      [.real(update.urgency), .text(update.rulesVersion), .text(update.breakdownJSON),
-                                      .integer(update.id)])
+                                      update.responseDue.map { .integer($0.microseconds) } ?? .null, .integer(update.id)])
             }
         }
     }
@@ -215,9 +215,10 @@ public final class SQLiteStore: Store {
         try readers.read { connection throws(SQLiteError) in
             var found: [RescoreCandidate] = []
             let filter = status == .all ? "" : " AND status = ?"
-            try connection.query("SELECT id, customer_id, body, urgency FROM messages WHERE id > ?\(filter) ORDER BY id LIMIT ?",
+            try connection.query("SELECT id, customer_id, body, urgency, created_at FROM messages WHERE id > ?\(filter) ORDER BY id LIMIT ?",
                                  [.integer(afterID)] + (status == .all ? [] : [.text(status.rawValue)]) + [.integer(Int64(limit))]) { row in
-                found.append(RescoreCandidate(id: row.integer(0), customerID: row.integer(1), body: row.text(2), urgency: row.real(3)))
+                found.append(RescoreCandidate(id: row.integer(0), customerID: row.integer(1), body: row.text(2), urgency: row.real(3),
+                                              createdAt: Timestamp(microseconds: row.integer(4))))
             }
             return found
         }
@@ -231,13 +232,15 @@ public final class SQLiteStore: Store {
         }
     }
 
-    private static let columns = "messages.id, customer_id, body, created_at, urgency, status, assigned_to, assigned_at"
+    private static let columns = "messages.id, customer_id, body, created_at, urgency, status, assigned_to, assigned_at, first_response_due, first_response_at"
 
     private static func message(from row: SQLiteStatement) -> Message {
         Message(id: row.integer(0), customerID: row.integer(1), body: row.text(2),
                 createdAt: Timestamp(microseconds: row.integer(3)), urgency: row.real(4),
                 status: MessageStatus(rawValue: row.text(5)) ?? .open, assignedTo: row.optionalText(6),
-                assignedAt: row.optionalInteger(7).map(Timestamp.init(microseconds:)), replies: [])
+                assignedAt: row.optionalInteger(7).map(Timestamp.init(microseconds:)), replies: [],
+                responseDue: row.optionalInteger(8).map(Timestamp.init(microseconds:)),
+                firstResponseAt: row.optionalInteger(9).map(Timestamp.init(microseconds:)))
     }
 
     public func message(id: Int64) throws(StoreError) -> Message? {
@@ -246,8 +249,8 @@ public final class SQLiteStore: Store {
             try connection.query("SELECT \(SQLiteStore.columns), rules_version, breakdown FROM messages WHERE messages.id = ?",
                                  [.integer(id)]) { row in
                 var message = SQLiteStore.message(from: row)
-                message.rulesVersion = row.text(8)
-                message.breakdown = try? JSONParser.parse(row.text(9))
+                message.rulesVersion = row.text(10)
+                message.breakdown = try? JSONParser.parse(row.text(11))
                 found = message
             }
             guard var message = found else { return nil }
