@@ -32,6 +32,7 @@ final class PostgresStoreTests: XCTestCase {
     func testFeedsConcurrentWritersExactlyOnce() throws { try contract.feedsConcurrentWritersExactlyOnce() }
     func testRecordsDeployments() throws { try contract.recordsDeployments() }
     func testKeepsFirstResponseTimes() throws { try contract.keepsFirstResponseTimes() }
+    func testReportsEachOverdueMessageOnce() throws { try contract.reportsEachOverdueMessageOnce() }
     func testQueuesWebhookDeliveries() throws { try contract.queuesWebhookDeliveries() }
     func testClaimsEachWebhookDeliveryOnce() throws { try contract.claimsEachWebhookDeliveryOnce() }
 

@@ -123,6 +123,38 @@ extension StoreContract {
         }
     }
 
+    /// Each overdue message is reported once, even by two servers at once; answered and resolved ones never.
+    func reportsEachOverdueMessageOnce() throws {
+        let first = try open()
+        let second = try open()
+        defer {
+            first.close()
+            second.close()
+        }
+        let past = Timestamp(microseconds: Timestamp.now().microseconds - 60_000_000)
+        var ids: [Int64] = []
+        for index in 0..<60 {
+            ids.append(try first.insertMessage(NewMessage(customerID: 1, body: "m\(index)", createdAt: past, urgency: 5, rulesVersion: "v",
+                                                          breakdown: .null, responseDue: past)))
+        }
+        XCTAssertTrue(try first.addReply(messageID: ids[0], agentName: "Ann", text: "answered", at: .now()))
+        XCTAssertTrue(try first.resolve(messageID: ids[1]))
+        let feed = try first.openEventFeed()
+        XCTAssertEqual(try first.overdueCount(now: .now()), 58)
+        let stores = [StoreBox(store: first), StoreBox(store: second)]
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            while (try? stores[worker % 2].store.reportOverdue(now: .now(), limit: 7)) ?? 0 > 0 {}
+        }
+        var overdue: [Int64] = []
+        _ = try waitUntil("the reports in the feed") {
+            overdue += try feed.poll(limit: 1000).filter { $0.type == "message.overdue" }.compactMap { $0.message?.id }
+            return overdue.count >= 58
+        }
+        XCTAssertEqual(overdue.count, 58)
+        XCTAssertEqual(Set(overdue), Set(ids.dropFirst(2)), "each once; not the answered nor the resolved one")
+        XCTAssertEqual(try first.reportOverdue(now: .now(), limit: 100), 0)
+    }
+
     /// Deployed rule sets: the latest one with its files.
     func recordsDeployments() throws {
         try withStore { store in

@@ -24,6 +24,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
     private let watcher: RulesWatcher?
     /// This server's entry in the store's fleet table.
     public let registry: InstanceRegistry
+    /// Reports tickets whose first response is late.
+    private let overdue: OverdueWatcher
     /// Sends webhook deliveries (nil when no WEBHOOK_URL is configured).
     private let webhookSender: WebhookSender?
     /// Follows the rule sets deployed on other servers of a PostgreSQL fleet (nil on SQLite).
@@ -92,7 +94,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
         workers = WorkerPool(threads: configuration.http.workerThreads, queueLimit: configuration.http.workerQueue, name: "http-worker")
         let handler = APIHandler(routes: routes, workers: workers, cors: configuration.cors,
                                  admin: AdminAccess(token: configuration.adminToken), logger: RequestLogger(format: configuration.logFormat))
-        metricsSlot.set(ServerMetrics(http: handler.metrics, scoring: scoring.metrics, rules: rules, llm: scoring.llmClient, store: store))
+        metricsSlot.set(ServerMetrics(http: handler.metrics, scoring: scoring.metrics, rules: rules, llm: scoring.llmClient, store: store,
+                                      clock: configuration.clock))
         OperationsLog.shared.configure(format: configuration.logFormat == .json ? .json : .text)
         do {
             daemon = try HTTPDaemon(options: configuration.http, handler: handler)
@@ -117,6 +120,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         } else {
             webhookSender = nil
         }
+        overdue = OverdueWatcher(store: store, clock: configuration.clock, interval: configuration.overdueCheckInterval)
         if case .postgres = configuration.database {
             fleetSync = RulesFleetSync(store: store, reloader: reloader, rules: rules)
         } else {
@@ -136,6 +140,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         events.start()
         fleetSync?.start()
         webhookSender?.start()
+        overdue.start()
         memoryTrimmer = ProcessMemory.startPeriodicRelease()
     }
 
@@ -186,6 +191,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         events.stop()  // ends the event streams, which would otherwise keep their requests in flight
         daemon.shutdown(timeout: timeout)
         registry.stop()
+        overdue.stop()
         webhookSender?.stop()
         workers.stop()
         scoring.stop()

@@ -1,5 +1,6 @@
 import Foundation
 import RulesEngine
+import Support
 
 /// Everything `urgencyiq serve` is configured with. Sources, strongest first: command-line flags, environment
 /// variables, the `.env` file, defaults.
@@ -42,6 +43,10 @@ public struct ServerConfiguration: Sendable {
     /// Seconds between the keep-alive comments on `GET /api/events` (`EVENTS_KEEPALIVE`): they keep proxies
     /// from closing idle streams and let the server notice clients that left.
     public var eventKeepAlive = 15.0
+    /// The time overdue tickets are judged by (tests move it).
+    public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
+    /// Seconds between overdue checks.
+    public var overdueCheckInterval = 1.0
     /// Where webhooks go and how they are sent (`WEBHOOK_*`).
     public var webhooks = WebhookConfiguration()
     /// Bearer token `GET /metrics` requires (`METRICS_TOKEN`); nil: open, like /api/health.

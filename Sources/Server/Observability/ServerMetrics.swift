@@ -1,5 +1,6 @@
 import Foundation
 import RulesEngine
+import Support
 
 /// Everything `GET /metrics` reports, in the Prometheus text format: HTTP requests, scoring, rule reloads, the LLM
 /// step, the store, and the process. Counting happens where things happen (atomic adds, no locks); the rest is
@@ -12,8 +13,11 @@ final class ServerMetrics: Sendable {
     private let rules: ActiveRules
     private let llm: OpenAICompatibleClient
     private let store: any Store
+    private let clock: @Sendable () -> Timestamp
 
-    init(http: HTTPMetrics, scoring: ScoringMetrics, rules: ActiveRules, llm: OpenAICompatibleClient, store: any Store) {
+    init(http: HTTPMetrics, scoring: ScoringMetrics, rules: ActiveRules, llm: OpenAICompatibleClient, store: any Store,
+         clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }) {
+        self.clock = clock
         self.http = http
         self.scoring = scoring
         self.rules = rules
@@ -49,6 +53,10 @@ final class ServerMetrics: Sendable {
         if let total = try? store.messages(open).total {
             text.family("urgencyiq_open_messages", "gauge", "Messages whose status is open.")
             text.sample("urgencyiq_open_messages", total)
+        }
+        if let overdue = try? store.overdueCount(now: clock()) {
+            text.family("urgencyiq_overdue_open_messages", "gauge", "Open messages not answered by their first-response due time.")
+            text.sample("urgencyiq_overdue_open_messages", overdue)
         }
         ProcessMetrics.write(to: &text)
         return text.text

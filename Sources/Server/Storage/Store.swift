@@ -6,7 +6,7 @@ import Support
 /// for fleets) pass the same contract test suite, role by role. Every method that returns normally has committed
 /// what it did. A new kind of stored thing (an outbox, an event feed) is one more role protocol here, added to
 /// this list and implemented by both stores.
-public protocol Store: TicketStore, ImportStore, RescoreStore, SettingsStore, FleetStore, EventStore, RulesDeploymentStore, WebhookStore {
+public protocol Store: TicketStore, ImportStore, RescoreStore, SettingsStore, FleetStore, EventStore, RulesDeploymentStore, WebhookStore, OverdueStore {
     /// Finishes pending writes and closes the store.
     func close()
 }
@@ -72,6 +72,17 @@ public protocol EventStore: Sendable {
     func openEventFeed() throws(StoreError) -> any EventFeed
     /// Deletes all but the newest `keep` events.
     func pruneEvents(keeping keep: Int) throws(StoreError)
+}
+
+/// First responses that are late: each open, unanswered message past its due time is reported once, as a
+/// `message.overdue` event (which live subscribers and webhooks then get).
+public protocol OverdueStore: Sendable {
+    /// Records a `message.overdue` event for up to `limit` messages that became overdue by `now` and were not
+    /// reported yet (earliest due first), in one transaction; how many. On PostgreSQL servers do this at once
+    /// without reporting a message twice.
+    func reportOverdue(now: Timestamp, limit: Int) throws(StoreError) -> Int
+    /// Open, unanswered messages past their due time at `now`.
+    func overdueCount(now: Timestamp) throws(StoreError) -> Int
 }
 
 /// Webhook deliveries: one row per event and configured endpoint, written with the event (so never lost), claimed

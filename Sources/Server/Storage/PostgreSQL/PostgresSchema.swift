@@ -176,7 +176,10 @@ enum PostgresSchema {
         """,
         """
         -- First-response targets (the rules' sla): when each message must first be answered, and when it was.
-        ALTER TABLE messages ADD COLUMN first_response_due bigint, ADD COLUMN first_response_at bigint;
+        ALTER TABLE messages ADD COLUMN first_response_due bigint, ADD COLUMN first_response_at bigint,
+            ADD COLUMN overdue_notified boolean NOT NULL DEFAULT false;
+        CREATE INDEX messages_overdue ON messages(first_response_due)
+            WHERE first_response_at IS NULL AND NOT overdue_notified AND status = 'open' AND first_response_due IS NOT NULL;
         CREATE FUNCTION replies_first_response() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             UPDATE messages m SET first_response_at = f.at

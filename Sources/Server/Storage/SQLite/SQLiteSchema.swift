@@ -142,6 +142,10 @@ enum SQLiteSchema {
         -- First-response targets (the rules' sla): when each message must first be answered, and when it was.
         ALTER TABLE messages ADD COLUMN first_response_due INTEGER;
         ALTER TABLE messages ADD COLUMN first_response_at INTEGER;
+        ALTER TABLE messages ADD COLUMN overdue_notified INTEGER NOT NULL DEFAULT 0;
+        -- The overdue check reads only open, unanswered, not yet reported messages, by due time.
+        CREATE INDEX messages_overdue ON messages(first_response_due)
+            WHERE first_response_at IS NULL AND overdue_notified = 0 AND status = 'open' AND first_response_due IS NOT NULL;
         CREATE TRIGGER replies_first_response AFTER INSERT ON replies BEGIN
             UPDATE messages SET first_response_at = new.created_at WHERE id = new.message_id AND first_response_at IS NULL;
         END;

@@ -1,0 +1,55 @@
+import Foundation
+import Synchronization
+import XCTest
+@testable import Server
+import Support
+import TestSupport
+
+/// A ticket that passes its first-response due time unanswered is reported once, as a `message.overdue` event, on
+/// a clock the test moves; an answered one never is; the metrics count the overdue ones.
+final class OverdueTests: XCTestCase {
+    /// A clock ahead of the real one by what the test says.
+    private final class MovableClock: Sendable {
+        let offset = Mutex<Double>(0)
+        var now: Timestamp { Timestamp(microseconds: Timestamp.now().microseconds + Int64(offset.withLock { $0 } * 1e6)) }
+        func move(to seconds: Double) { offset.withLock { $0 = seconds } }
+    }
+
+    private var server: TestServer?
+
+    override func tearDown() { server?.stop() }
+
+    func testALateTicketIsReportedOnceAndAnAnsweredOneNever() throws {
+        let clock = MovableClock()
+        let server = try TestServer { configuration in
+            configuration.clock = { clock.now }
+            configuration.overdueCheckInterval = 0.05
+        }
+        self.server = server
+        let client = server.client()
+        let subscriber = try EventStreamClient(port: server.port)
+        func send(_ text: String) throws -> Int64 {
+            Int64(try XCTUnwrap(try client.request("POST", "/api/messages/send", json: ["user_id": 4, "message": .string(text)]).json?["message_id"]?.doubleValue))
+        }
+        let late = try send("Why was my loan rejected?")
+        let answered = try send("my account is blocked")
+        XCTAssertEqual(try client.request("POST", "/api/messages/\(answered)/reply", json: ["agent_name": "Ann", "reply": "looking"]).status, 201)
+        XCTAssertEqual(try client.request("GET", "/api/messages/\(late)").json?["overdue"], false)
+
+        clock.move(to: 4 * 86_400)  // four days later: past every target of the seed profile's sla
+        var events = try subscriber.events(until: { $0.name == "message.overdue" })
+        XCTAssertEqual(events.last?.json?["message_id"]?.doubleValue, Double(late))
+        // A third ticket, then later still: its report comes, and the first is not reported again in between.
+        let third = try send("I need help")
+        clock.move(to: 8 * 86_400)
+        events = try subscriber.events(until: { $0.name == "message.overdue" && $0.json?["message_id"]?.doubleValue == Double(third) })
+        XCTAssertFalse(events.contains { $0.name == "message.overdue" && $0.json?["message_id"]?.doubleValue == Double(late) },
+                       "reported once")
+        XCTAssertFalse(events.contains { $0.name == "message.overdue" && $0.json?["message_id"]?.doubleValue == Double(answered) })
+        let metrics = try client.request("GET", "/metrics").text
+        XCTAssertTrue(metrics.contains("urgencyiq_overdue_open_messages 2\n"), metrics)
+        // Once answered, a ticket is no longer overdue.
+        XCTAssertEqual(try client.request("POST", "/api/messages/\(late)/reply", json: ["agent_name": "Ann", "reply": "sorry"]).status, 201)
+        XCTAssertTrue(try client.request("GET", "/metrics").text.contains("urgencyiq_overdue_open_messages 1\n"))
+    }
+}
