@@ -19,6 +19,30 @@ final class OverdueTests: XCTestCase {
 
     override func tearDown() { server?.stop() }
 
+    /// `overdue=true` lists the late ones, and a customer's profile counts them (on the real clock: targets of 1 s).
+    func testOverdueListingAndCustomerCount() throws {
+        let rules = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-sla-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: rules) }
+        try Data("sla = { 1, 1, 1, 1, 1 }\nfunction score() return 3 end\n".utf8).write(to: rules.appendingPathComponent("urgency.lua"))
+        let directory = rules.path
+        let server = try TestServer { $0.rulesDirectory = directory }
+        self.server = server
+        let client = server.client()
+        let sent = try client.request("POST", "/api/messages/send", json: ["user_id": 77, "message": "anyone?"])
+        let id = try XCTUnwrap(sent.json?["message_id"]?.doubleValue)
+        try waitUntil("the ticket to be overdue") {
+            try client.request("GET", "/api/messages?overdue=true").json?.arrayValue?.map { $0["id"]?.doubleValue } == [id]
+        }
+        XCTAssertEqual(try client.request("GET", "/api/messages/\(Int(id))").json?["overdue"], true)
+        XCTAssertEqual(try client.request("GET", "/api/messages?overdue=true").header("x-total-count"), "1")
+        XCTAssertEqual(try client.request("GET", "/api/customers/77").json?["overdue_messages"]?.doubleValue, 1)
+        XCTAssertEqual(try client.request("GET", "/api/messages?overdue=yes").status, 400)
+        XCTAssertEqual(try client.request("POST", "/api/messages/\(Int(id))/reply", json: ["agent_name": "Ann", "reply": "here"]).status, 201)
+        XCTAssertEqual(try client.request("GET", "/api/messages?overdue=true").json?.arrayValue?.count, 0)
+        XCTAssertEqual(try client.request("GET", "/api/customers/77").json?["overdue_messages"]?.doubleValue, 0)
+    }
+
     func testALateTicketIsReportedOnceAndAnAnsweredOneNever() throws {
         let clock = MovableClock()
         let server = try TestServer { configuration in

@@ -120,6 +120,17 @@ extension StoreContract {
             let listed = try store.messages(MessageQuery()).messages.first { $0.id == id }
             XCTAssertEqual(listed?.responseDue, due)
             XCTAssertEqual(listed?.firstResponseAt, stored.firstResponseAt)
+            // Listing the overdue ones, and counting them per customer.
+            let late = try store.insertMessage(NewMessage(customerID: 3, body: "late", createdAt: Timestamp(microseconds: 1_700_000_000 * 1_000_000),
+                                                          urgency: 4, rulesVersion: "v", breakdown: .null, responseDue: due))
+            var overdue = MessageQuery()
+            overdue.overdueAt = Timestamp(microseconds: due.microseconds + 1)
+            let page = try store.messages(overdue)
+            XCTAssertEqual(page.messages.map(\.id), [late], "the answered one and the one without a target are not overdue")
+            XCTAssertEqual(page.total, 1)
+            overdue.overdueAt = Timestamp(microseconds: due.microseconds - 1)
+            XCTAssertEqual(try store.messages(overdue).messages, [])
+            XCTAssertEqual(try store.customer(id: 3)?.overdueMessages, 1)
         }
     }
 

@@ -97,6 +97,7 @@ enum MessageJSON {
             "avg_urgency": .number((profile.averageUrgency * 100).rounded() / 100),
             "first_contact": .string(profile.firstContact.isoformat),
             "last_contact": .string(profile.lastContact.isoformat),
+            "overdue_messages": .integer(Int64(profile.overdueMessages)),
         ]
     }
 }

@@ -33,6 +33,10 @@ enum MessageListing {
             }
             query.sinceID = id
         }
+        if let overdue = request.queryValue("overdue") {
+            guard overdue == "true" else { throw .badRequest("overdue must be true (or left out)") }
+            query.overdueAt = .now()
+        }
         if let limit = request.queryValue("limit") {
             guard let value = RequestFields.plainPositiveInteger(limit).map(Int.init), (1...maximumLimit).contains(value) else {
                 throw .badRequest("limit must be an integer from 1 to \(maximumLimit)")

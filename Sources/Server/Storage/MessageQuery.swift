@@ -16,6 +16,8 @@ public struct MessageQuery: Sendable, Equatable {
     public var limit: Int = 100
     /// Continue after this position (from the previous page).
     public var after: PageCursor?
+    /// Only messages overdue at this time: open, unanswered, past their first-response due time.
+    public var overdueAt: Timestamp?
 
     public init() {}
 }

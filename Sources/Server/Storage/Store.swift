@@ -552,6 +552,8 @@ public struct CustomerProfile: Sendable, Equatable {
     public var averageUrgency: Double
     public var firstContact: Timestamp
     public var lastContact: Timestamp
+    /// Open messages not answered by their first-response due time (as of the query).
+    public var overdueMessages: Int = 0
 }
 
 /// What one import batch added.

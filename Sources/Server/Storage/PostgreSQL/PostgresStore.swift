@@ -211,6 +211,10 @@ public final class PostgresStore: Store {
             if query.status != .all { filters.append("status = \(parameter(.text(query.status.rawValue)))") }
             if let customer = query.customerID { filters.append("customer_id = \(parameter(.integer(customer)))") }
             if let since = query.sinceID { filters.append("id > \(parameter(.integer(since)))") }
+            if let now = query.overdueAt {
+                filters.append("first_response_at IS NULL AND status = 'open' AND first_response_due IS NOT NULL "
+                    + "AND first_response_due < \(parameter(.integer(now.microseconds)))")
+            }
             let searching = !(query.search ?? "").isEmpty
             if let search = query.search, searching {
                 // A case-insensitive (ASCII, as the seed on SQLite) substring test, answered by the trigram index.
@@ -218,7 +222,7 @@ public final class PostgresStore: Store {
             }
             let filterValues = values
             var total: Int?, estimatedTotal: Int?
-            if query.customerID == nil, query.sinceID == nil, !searching {
+            if query.customerID == nil, query.sinceID == nil, query.overdueAt == nil, !searching {
                 total = Int(query.status == .all
                     ? try connection.scalar("SELECT coalesce(sum(value), 0) FROM counters")
                     : try connection.scalar("SELECT coalesce(sum(value), 0) FROM counters WHERE name = $1", [.text(query.status.rawValue)]))
@@ -289,14 +293,15 @@ public final class PostgresStore: Store {
         try pool.withConnection { connection throws(PostgresError) in
             let rows = try connection.query("""
                 SELECT count(*), count(*) FILTER (WHERE status = 'open'), count(*) FILTER (WHERE status = 'resolved'),
-                       avg(urgency), min(created_at), max(created_at)
+                       avg(urgency), min(created_at), max(created_at),
+                       count(*) FILTER (WHERE status = 'open' AND first_response_at IS NULL AND first_response_due < $2)
                 FROM messages WHERE customer_id = $1
-                """, [.integer(id)])
+                """, [.integer(id), .integer(Timestamp.now().microseconds)])
             guard rows.count > 0, rows.integer(0, 0) > 0 else { return nil }
             return CustomerProfile(id: id, totalMessages: Int(rows.integer(0, 0)), openMessages: Int(rows.integer(0, 1)),
                                    resolvedMessages: Int(rows.integer(0, 2)), averageUrgency: rows.real(0, 3),
                                    firstContact: Timestamp(microseconds: rows.integer(0, 4)),
-                                   lastContact: Timestamp(microseconds: rows.integer(0, 5)))
+                                   lastContact: Timestamp(microseconds: rows.integer(0, 5)), overdueMessages: Int(rows.integer(0, 6)))
         }
     }
 

@@ -279,6 +279,10 @@ public final class SQLiteStore: Store {
                 filters.append("id > ?")
                 values.append(.integer(since))
             }
+            if let now = query.overdueAt {
+                filters.append("first_response_at IS NULL AND status = 'open' AND first_response_due IS NOT NULL AND first_response_due < ?")
+                values.append(.integer(now.microseconds))
+            }
             // Search: a case-insensitive (ASCII, as the seed on SQLite) substring test — LIKE, which folds ASCII
             // letters as it goes, where lower() would copy every body; the trigram index, when it narrows things
             // down, supplies the candidates to test.
@@ -305,7 +309,7 @@ public final class SQLiteStore: Store {
                 }
             }
             var total: Int?
-            if query.customerID == nil, query.sinceID == nil, (query.search ?? "").isEmpty {
+            if query.customerID == nil, query.sinceID == nil, query.overdueAt == nil, (query.search ?? "").isEmpty {
                 total = Int(try connection.scalar(query.status == .all ? "SELECT SUM(value) FROM counters"
                                                                       : "SELECT value FROM counters WHERE name = ?",
                                                   query.status == .all ? [] : [.text(query.status.rawValue)]))
@@ -359,14 +363,15 @@ public final class SQLiteStore: Store {
         try readers.read { connection throws(SQLiteError) in
             var profile: CustomerProfile?
             try connection.query("""
-                SELECT COUNT(*), SUM(status = 'open'), SUM(status = 'resolved'), AVG(urgency), MIN(created_at), MAX(created_at)
+                SELECT COUNT(*), SUM(status = 'open'), SUM(status = 'resolved'), AVG(urgency), MIN(created_at), MAX(created_at),
+                       SUM(status = 'open' AND first_response_at IS NULL AND first_response_due < ?)
                 FROM messages WHERE customer_id = ?
-                """, [.integer(id)]) { row in
+                """, [.integer(Timestamp.now().microseconds), .integer(id)]) { row in
                 guard row.integer(0) > 0 else { return }
                 profile = CustomerProfile(id: id, totalMessages: Int(row.integer(0)), openMessages: Int(row.integer(1)),
                                           resolvedMessages: Int(row.integer(2)), averageUrgency: row.real(3),
                                           firstContact: Timestamp(microseconds: row.integer(4)),
-                                          lastContact: Timestamp(microseconds: row.integer(5)))
+                                          lastContact: Timestamp(microseconds: row.integer(5)), overdueMessages: Int(row.integer(6)))
             }
             return profile
         }
