@@ -119,7 +119,7 @@ final class BadInputTests: XCTestCase {
 
     func testInvalidQueryValues() throws {
         assertError(try client.request("GET", "/api/messages?status=bogus"), 400, "status must be open, resolved or all")
-        assertError(try client.request("GET", "/api/messages?sort=bogus"), 400, "sort must be urgency or time")
+        assertError(try client.request("GET", "/api/messages?sort=bogus"), 400, "sort must be urgency, time or due")
         assertError(try client.request("GET", "/api/messages?user_id=abc"), 400, "user_id must be a positive integer")
         assertError(try client.request("GET", "/api/messages?limit=0"), 400, "limit must be an integer from 1 to 1000")
         assertError(try client.request("GET", "/api/messages?limit=1001"), 400, "limit must be an integer from 1 to 1000")

@@ -39,7 +39,7 @@ final class PaginationAndConcurrencyTests: XCTestCase {
             let response = try client.request("POST", "/api/messages/send", json: ["user_id": .integer(Int64(i % 11 + 1)), "message": .string(texts[i % 5])])
             sent.append(Int64(try XCTUnwrap(response.json?["message_id"]?.doubleValue)))
         }
-        for sort in ["urgency", "time"] {
+        for sort in ["urgency", "time", "due"] {
             let (ids, total) = try walk("/api/messages?sort=\(sort)&limit=10", client: client)
             XCTAssertEqual(ids.count, 157, sort)
             XCTAssertEqual(Set(ids), Set(sent), sort)

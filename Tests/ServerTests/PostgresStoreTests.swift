@@ -33,6 +33,7 @@ final class PostgresStoreTests: XCTestCase {
     func testRecordsDeployments() throws { try contract.recordsDeployments() }
     func testKeepsFirstResponseTimes() throws { try contract.keepsFirstResponseTimes() }
     func testReportsEachOverdueMessageOnce() throws { try contract.reportsEachOverdueMessageOnce() }
+    func testPaginatesByDueTime() throws { try contract.paginatesByDueTime() }
     func testQueuesWebhookDeliveries() throws { try contract.queuesWebhookDeliveries() }
     func testClaimsEachWebhookDeliveryOnce() throws { try contract.claimsEachWebhookDeliveryOnce() }
 

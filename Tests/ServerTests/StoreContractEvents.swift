@@ -134,6 +134,31 @@ extension StoreContract {
         }
     }
 
+    /// `sort=due`: earliest first-response due first, answered and target-less ones last (by id), every row once
+    /// across pages.
+    func paginatesByDueTime() throws {
+        try withStore { store in
+            func at(_ seconds: Int64) -> Timestamp { Timestamp(microseconds: seconds * 1_000_000) }
+            var ids: [String: Int64] = [:]
+            for (name, due) in [("c", 300), ("a", 100), ("none", nil), ("b", 200), ("answered", 50), ("b2", 200)] as [(String, Int64?)] {
+                ids[name] = try store.insertMessage(NewMessage(customerID: 1, body: name, createdAt: at(10), urgency: 3, rulesVersion: "v",
+                                                               breakdown: .null, responseDue: due.map(at)))
+            }
+            XCTAssertTrue(try store.addReply(messageID: ids["answered"]!, agentName: "Ann", text: "done", at: at(20)))
+            var query = MessageQuery()
+            query.sort = .due
+            query.limit = 2
+            var seen: [String] = []
+            while true {
+                let page = try store.messages(query)
+                seen += page.messages.map(\.body)
+                guard let next = page.next else { break }
+                query.after = next
+            }
+            XCTAssertEqual(seen, ["a", "b", "b2", "c", "none", "answered"])
+        }
+    }
+
     /// Each overdue message is reported once, even by two servers at once; answered and resolved ones never.
     func reportsEachOverdueMessageOnce() throws {
         let first = try open()

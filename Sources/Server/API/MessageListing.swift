@@ -14,7 +14,7 @@ enum MessageListing {
             query.status = filter
         }
         if let sort = request.queryValue("sort") {
-            guard let order = MessageQuery.Sort(rawValue: sort) else { throw .badRequest("sort must be urgency or time") }
+            guard let order = MessageQuery.Sort(rawValue: sort) else { throw .badRequest("sort must be urgency, time or due") }
             query.sort = order
         }
         if let user = request.queryValue("user_id") {

@@ -13,22 +13,36 @@ struct KeysetPaging {
     let columns: [String]
     /// The cursor's key, in the order of `columns`; empty on the first page.
     let after: [KeyValue]
+    /// Ascending (`due`) rather than descending.
+    let ascending: Bool
+
+    /// The `due` order's key: the first-response due time while unanswered, else after every due time. Both stores
+    /// index exactly this expression (per status), so the listing walks an index.
+    static let dueKey = "(CASE WHEN first_response_at IS NULL AND first_response_due IS NOT NULL THEN first_response_due "
+        + "ELSE 9223372036854775807 END)"
 
     init(_ query: MessageQuery, id: String) {
         switch query.sort {
         case .urgency:
             columns = ["urgency", "created_at", id]
             after = query.after.map { [.real($0.urgency), .integer($0.createdAt.microseconds), .integer($0.id)] } ?? []
+            ascending = false
         case .time:
             columns = ["created_at", id]
             after = query.after.map { [.integer($0.createdAt.microseconds), .integer($0.id)] } ?? []
+            ascending = false
+        case .due:
+            columns = [KeysetPaging.dueKey, id]
+            after = query.after.map { [.integer($0.dueKey), .integer($0.id)] } ?? []
+            ascending = true
         }
-        order = columns.map { $0 + " DESC" }.joined(separator: ", ")
+        let direction = ascending ? " ASC" : " DESC"
+        order = columns.map { $0 + direction }.joined(separator: ", ")
     }
 
     /// The filter that starts after the cursor, with the store's placeholders for `after`; nil on the first page.
     func afterFilter(_ placeholders: [String]) -> String? {
-        after.isEmpty ? nil : "(\(columns.joined(separator: ", "))) < (\(placeholders.joined(separator: ", ")))"
+        after.isEmpty ? nil : "(\(columns.joined(separator: ", "))) \(ascending ? ">" : "<") (\(placeholders.joined(separator: ", ")))"
     }
 
     /// Rows to read: the page and one more.

@@ -4,7 +4,8 @@ import Support
 /// Which messages to list, in which order, and which page.
 public struct MessageQuery: Sendable, Equatable {
     public enum StatusFilter: String, Sendable { case open, resolved, all }
-    public enum Sort: String, Sendable { case urgency, time }
+    /// Most urgent first, newest first, or earliest first-response due first (answered and target-less ones last).
+    public enum Sort: String, Sendable { case urgency, time, due }
 
     public var status: StatusFilter = .open
     public var sort: Sort = .urgency
@@ -64,22 +65,33 @@ public struct PageCursor: Sendable, Equatable {
     public var urgency: Double
     public var createdAt: Timestamp
     public var id: Int64
+    /// The `due` sort's key: the first-response due time of an unanswered message, else the largest value.
+    public var dueKey: Int64 = Int64.max
 
-    public init(sort: MessageQuery.Sort, urgency: Double, createdAt: Timestamp, id: Int64) {
+    public init(sort: MessageQuery.Sort, urgency: Double, createdAt: Timestamp, id: Int64, dueKey: Int64 = Int64.max) {
         self.sort = sort
         self.urgency = urgency
         self.createdAt = createdAt
         self.id = id
+        self.dueKey = dueKey
     }
 
     /// The cursor after `message` in `sort` order.
     public init(after message: Message, sort: MessageQuery.Sort) {
-        self.init(sort: sort, urgency: message.urgency, createdAt: message.createdAt, id: message.id)
+        self.init(sort: sort, urgency: message.urgency, createdAt: message.createdAt, id: message.id,
+                  dueKey: PageCursor.dueKey(of: message))
+    }
+
+    /// Where a message stands in the `due` order.
+    static func dueKey(of message: Message) -> Int64 {
+        message.firstResponseAt == nil ? message.responseDue?.microseconds ?? Int64.max : Int64.max
     }
 
     public var token: String {
-        let json: JSONValue = ["s": .string(sort.rawValue), "u": .number(urgency), "t": .integer(createdAt.microseconds),
-                               "i": .integer(id)]
+        var object: [String: JSONValue] = ["s": .string(sort.rawValue), "u": .number(urgency), "t": .integer(createdAt.microseconds),
+                                           "i": .integer(id)]
+        if sort == .due { object["d"] = .integer(dueKey) }
+        let json = JSONValue.object(object)
         return Data(json.jsonText.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
@@ -94,6 +106,11 @@ public struct PageCursor: Sendable, Equatable {
               let sort = json["s"]?.stringValue.flatMap(MessageQuery.Sort.init(rawValue:)),
               let urgency = json["u"]?.doubleValue, urgency.isFinite,
               case .integer(let time)? = json["t"], case .integer(let id)? = json["i"] else { return nil }
-        self.init(sort: sort, urgency: urgency, createdAt: Timestamp(microseconds: time), id: id)
+        var dueKey = Int64.max
+        if sort == .due {
+            guard case .integer(let key)? = json["d"] else { return nil }
+            dueKey = key
+        }
+        self.init(sort: sort, urgency: urgency, createdAt: Timestamp(microseconds: time), id: id, dueKey: dueKey)
     }
 }

@@ -34,7 +34,7 @@ final class MessageListingTests: XCTestCase {
 
     func testBadValuesNameTheParameter() {
         XCTAssertEqual(refusal([("status", "closed")]), "status must be open, resolved or all")
-        XCTAssertEqual(refusal([("sort", "name")]), "sort must be urgency or time")
+        XCTAssertEqual(refusal([("sort", "name")]), "sort must be urgency, time or due")
         XCTAssertEqual(refusal([("user_id", "0")]), "user_id must be a positive integer")
         XCTAssertEqual(refusal([("since_id", "-1")]), "since_id must be a non-negative integer")
         XCTAssertEqual(refusal([("limit", "1001")]), "limit must be an integer from 1 to 1000")

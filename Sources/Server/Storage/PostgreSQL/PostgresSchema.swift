@@ -180,6 +180,10 @@ enum PostgresSchema {
             ADD COLUMN overdue_notified boolean NOT NULL DEFAULT false;
         CREATE INDEX messages_overdue ON messages(first_response_due)
             WHERE first_response_at IS NULL AND NOT overdue_notified AND status = 'open' AND first_response_due IS NOT NULL;
+        CREATE INDEX messages_status_due ON messages(status, (CASE WHEN first_response_at IS NULL AND first_response_due IS NOT NULL
+            THEN first_response_due ELSE 9223372036854775807 END), id);
+        CREATE INDEX messages_due ON messages((CASE WHEN first_response_at IS NULL AND first_response_due IS NOT NULL
+            THEN first_response_due ELSE 9223372036854775807 END), id);
         CREATE FUNCTION replies_first_response() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             UPDATE messages m SET first_response_at = f.at

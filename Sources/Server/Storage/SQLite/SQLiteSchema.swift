@@ -146,6 +146,11 @@ enum SQLiteSchema {
         -- The overdue check reads only open, unanswered, not yet reported messages, by due time.
         CREATE INDEX messages_overdue ON messages(first_response_due)
             WHERE first_response_at IS NULL AND overdue_notified = 0 AND status = 'open' AND first_response_due IS NOT NULL;
+        -- sort=due: earliest first-response due first, answered ones last (the expression KeysetPaging orders by).
+        CREATE INDEX messages_status_due ON messages(status, (CASE WHEN first_response_at IS NULL AND first_response_due IS NOT NULL
+            THEN first_response_due ELSE 9223372036854775807 END), id);
+        CREATE INDEX messages_due ON messages((CASE WHEN first_response_at IS NULL AND first_response_due IS NOT NULL
+            THEN first_response_due ELSE 9223372036854775807 END), id);
         CREATE TRIGGER replies_first_response AFTER INSERT ON replies BEGIN
             UPDATE messages SET first_response_at = new.created_at WHERE id = new.message_id AND first_response_at IS NULL;
         END;
