@@ -41,6 +41,36 @@ final class OverdueTests: XCTestCase {
         XCTAssertEqual(try client.request("POST", "/api/messages/\(Int(id))/reply", json: ["agent_name": "Ann", "reply": "here"]).status, 201)
         XCTAssertEqual(try client.request("GET", "/api/messages?overdue=true").json?.arrayValue?.count, 0)
         XCTAssertEqual(try client.request("GET", "/api/customers/77").json?["overdue_messages"]?.doubleValue, 0)
+        try waitUntil("the first response to be counted") {
+            try client.request("GET", "/metrics").text.contains("urgencyiq_first_response_seconds_count 1\n")
+        }
+    }
+
+    /// A deploy that changes the targets applies to new tickets; a rescore applies it to the old ones.
+    func testChangedTargetsApplyToNewTicketsAndAfterARescoreToOldOnes() throws {
+        let rules = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-sla-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: rules) }
+        try Data("sla = { [3] = \"1h\" }\nfunction score() return 3 end\n".utf8).write(to: rules.appendingPathComponent("urgency.lua"))
+        let directory = rules.path
+        let server = try TestServer { $0.rulesDirectory = directory }
+        self.server = server
+        let client = server.client()
+        func waitingTime(_ id: Int) throws -> Double? {
+            let message = try XCTUnwrap(try client.request("GET", "/api/messages/\(id)").json)
+            guard let created = message["timestamp"]?.stringValue.flatMap({ Timestamp(parsing: $0) }),
+                  let due = message["first_response_due"]?.stringValue.flatMap({ Timestamp(parsing: $0) }) else { return nil }
+            return (Double(due.microseconds - created.microseconds) / 1e6).rounded()
+        }
+        let old = Int(try XCTUnwrap(try client.request("POST", "/api/messages/send", json: ["user_id": 1, "message": "first"]).json?["message_id"]?.doubleValue))
+        XCTAssertEqual(try waitingTime(old), 3600)
+        let deployed = try client.request("PUT", "/api/rules", json: ["urgency.lua": "sla = { [3] = \"2m\" }\nfunction score() return 3 end\n"])
+        XCTAssertEqual(deployed.status, 200, deployed.text)
+        let new = Int(try XCTUnwrap(try client.request("POST", "/api/messages/send", json: ["user_id": 1, "message": "second"]).json?["message_id"]?.doubleValue))
+        XCTAssertEqual(try waitingTime(new), 120, "new tickets get the new target")
+        XCTAssertEqual(try waitingTime(old), 3600, "old ones keep theirs")
+        XCTAssertEqual(try client.request("POST", "/admin/rescore", json: ["status": "open"]).status, 200)
+        XCTAssertEqual(try waitingTime(old), 120, "until a rescore")
     }
 
     func testALateTicketIsReportedOnceAndAnAnsweredOneNever() throws {

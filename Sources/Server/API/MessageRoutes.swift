@@ -1,3 +1,4 @@
+import Foundation
 import RulesEngine
 import Support
 
@@ -22,8 +23,15 @@ struct MessageRoutes {
                 let fields = try RequestFields(request)
                 let agent = try fields.name("agent_name", maximumLength: limits.agentNameLength)
                 let text = try fields.text("reply", maximumLength: limits.replyLength)
-                write(.reply(messageID: parameters.id, agentName: agent, text: text, at: .now()), respond: respond) { _ in
-                    .json(["success": true], status: 201)
+                let time = Timestamp.now()
+                write(.reply(messageID: parameters.id, agentName: agent, text: text, at: time), respond: respond) { [store, scoring] _ in
+                    // Was it the first reply? Then count how long the customer waited (read off the writer's thread).
+                    DispatchQueue.global().async {
+                        if let message = try? store.message(id: parameters.id), message.firstResponseAt == time {
+                            scoring.metrics.firstResponse.observe(nanoseconds: UInt64(max(0, time.microseconds - message.createdAt.microseconds)) * 1000)
+                        }
+                    }
+                    return .json(["success": true], status: 201)
                 }
             }),
             Route("POST", "/api/messages/{id}/resolve", handler: .asynchronous { _, parameters, respond in

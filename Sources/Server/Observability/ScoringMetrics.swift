@@ -9,6 +9,8 @@ final class ScoringMetrics: Sendable {
     let duration = MetricHistogram()
     let ruleErrors = MetricCounter()
     let fallbacks = MetricCounter()
+    /// From a message's arrival to its first reply (seconds to days).
+    let firstResponse = MetricHistogram(bounds: [60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 86_400, 3 * 86_400, 7 * 86_400])
 
     init() {}
 
@@ -35,5 +37,7 @@ final class ScoringMetrics: Sendable {
         text.sample("urgencyiq_rule_errors_total", ruleErrors.value)
         text.family("urgencyiq_rule_fallbacks_total", "counter", "Messages stored with the rules' fallback score because the rules failed on them.")
         text.sample("urgencyiq_rule_fallbacks_total", fallbacks.value)
+        text.family("urgencyiq_first_response_seconds", "histogram", "Time from a message's arrival to its first reply (replies through this server).")
+        text.histogram("urgencyiq_first_response_seconds", [], firstResponse)
     }
 }
