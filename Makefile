@@ -14,7 +14,7 @@ SEED_DIR ?= ../shared/seed
 TOOLS := .build/tools
 PY_TOOLS := openapi-spec-validator==0.9.0 schemathesis==4.32.5 prometheus_client==0.21.1
 
-.PHONY: help deps tools build run test test-browser fuzz-api bench bench-http bench-postgres bench-events bench-console bench-memory parity clean
+.PHONY: help deps tools build run test test-browser fuzz-api bench bench-http bench-postgres bench-events bench-webhooks bench-console bench-memory parity clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -87,6 +87,11 @@ bench-postgres: build ## the HTTP benchmark against a throwaway PostgreSQL serve
 bench-events: build ## 1,000 idle subscribers of GET /api/events: CPU, memory, /api/health p99 while connected, fan-out time
 	@command -v wrk >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; $$sudo apt-get install -y -qq wrk; }
 	Tests/Benchmarks/bench-events.py $(BIN) 1000
+
+bench-webhooks: build ## the POST load with webhooks off and on (every message delivered to a receiver on this machine)
+	@command -v wrk >/dev/null && command -v cc >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get install -y -qq wrk curl gcc; }
+	Tests/Benchmarks/bench-webhooks.sh
 
 bench-console: build tools ## the console's first page over 1,000,000 tickets in headless Chromium (the database make bench-http builds)
 	@test -f $${BENCH_DIR:-/tmp/urgencyiq-bench}/million.db || { echo "run make bench-http first: it builds the million-message database once"; exit 1; }
