@@ -289,6 +289,22 @@ class InboxTests(ConsoleTestCase):
         link = self.driver.find_element(By.CSS_SELECTOR, ".ticket-link")
         self.assertEqual(link.get_attribute("href"), f"{BASE}/#/ticket/{ids[0]}")
 
+    def test_due_order_and_overdue_badges(self):
+        # The sample tickets are months old and unanswered: past the rules' first-response targets.
+        self.go("inbox?sort=due")
+        self.wait_css("#view .ticket-list > li")
+        select = self.driver.find_element(By.CSS_SELECTOR, 'select[name="sort"]')
+        self.assertEqual(select.get_attribute("value"), "due")
+        ids = self.row_ids()
+        self.assertEqual(ids, [m["id"] for m in get(f"/api/messages?sort=due&limit={len(ids)}")], "the API's due order")
+        first = get(f"/api/messages/{ids[0]}")
+        self.assertTrue(first["overdue"])
+        badge = self.driver.find_element(By.CSS_SELECTOR, "#view .ticket-list > li .overdue")
+        self.assertEqual(badge.text, "overdue")
+        # The ticket says when the first reply was due.
+        self.go(f"ticket/{ids[0]}")
+        self.wait_text("#view", "overdue:")
+
     def test_bad_customer_filter_is_explained(self):
         self.go("inbox")
         self.wait_css("#view .ticket-list > li")

@@ -1,6 +1,6 @@
 // Inbox: the ticket queue with filters, cursor paging and live inserts.
 import { api, nextLink, totalCount, queryString } from './api.js';
-import { h, replaceChildren, ageElement, urgencyBadge, urgencyLevel, parseTimestamp, debounce, field, plural } from './dom.js';
+import { h, replaceChildren, ageElement, urgencyBadge, urgencyLevel, parseTimestamp, debounce, field, plural, formatDateTime } from './dom.js';
 import { showError, clearErrors } from './alerts.js';
 import { on } from './events.js';
 
@@ -18,8 +18,21 @@ function timeValue(m) {
   return d ? d.getTime() : 0;
 }
 
-/** The API's order: urgency desc, then newest, then id desc (sort=urgency); newest then id desc (sort=time). */
+/** Where a ticket stands in the `due` order: its first-response due time while unanswered, else last. */
+function dueKey(m) {
+  if (m.first_response_at || !m.first_response_due) return Number.MAX_VALUE;
+  const due = parseTimestamp(m.first_response_due);
+  return due ? due.getTime() : Number.MAX_VALUE;
+}
+
+/** The API's order: urgency desc, then newest, then id desc (sort=urgency); newest then id desc (sort=time);
+ *  earliest first-response due first, answered and target-less last, then id asc (sort=due). */
 export function compareTickets(a, b, sort) {
+  if (sort === 'due') {
+    const dd = dueKey(a) - dueKey(b);
+    if (dd !== 0) return dd;
+    return Number(a.id) - Number(b.id);
+  }
   if (sort === 'urgency') {
     const du = Number(b.urgency) - Number(a.urgency);
     if (du !== 0) return du;
@@ -48,6 +61,7 @@ export function ticketRow(m, { compact = false } = {}) {
       ? h('span', { class: 'assignee' }, 'assigned to ', h('strong', null, m.assigned_to))
       : h('span', { class: 'assignee unassigned' }, 'unassigned'),
     m.replies && m.replies.length ? h('span', null, plural(m.replies.length, 'reply', 'replies')) : null,
+    m.overdue ? h('span', { class: 'overdue', title: `first reply was due ${formatDateTime(m.first_response_due)}` }, 'overdue') : null,
   ];
   return h('li', { class: `ticket-row level-${level}${m.status === 'resolved' ? ' is-resolved' : ''}`, dataset: { id: String(m.id) } },
     urgencyBadge(m.urgency),
@@ -66,7 +80,7 @@ export function mount(view, _params, query) {
     for (const key of keys) if (query.has(key)) filters[key] = query.get(key).trim();
   }
   if (!['open', 'resolved', 'all'].includes(filters.status)) filters.status = 'open';
-  if (!['urgency', 'time'].includes(filters.sort)) filters.sort = 'urgency';
+  if (!['urgency', 'time', 'due'].includes(filters.sort)) filters.sort = 'urgency';
 
   let rows = []; // the loaded messages, in order
   let next = null; // URL of the next page
@@ -85,7 +99,8 @@ export function mount(view, _params, query) {
     h('option', { value: 'open' }, 'Open'), h('option', { value: 'resolved' }, 'Resolved'), h('option', { value: 'all' }, 'All'));
   statusSelect.value = filters.status;
   const sortSelect = h('select', { name: 'sort' },
-    h('option', { value: 'urgency' }, 'Most urgent first'), h('option', { value: 'time' }, 'Newest first'));
+    h('option', { value: 'urgency' }, 'Most urgent first'), h('option', { value: 'time' }, 'Newest first'),
+    h('option', { value: 'due' }, 'First reply due soonest'));
   sortSelect.value = filters.sort;
   const customerInput = h('input', { type: 'text', name: 'user_id', inputmode: 'numeric', autocomplete: 'off', placeholder: 'any', value: filters.user_id, pattern: '[0-9]*' });
   const searchInput = h('input', { type: 'search', name: 'search', autocomplete: 'off', placeholder: 'words in the message', value: filters.search });

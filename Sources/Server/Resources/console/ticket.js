@@ -79,7 +79,13 @@ export function mount(view, params) {
         urgencyBadge(m.urgency, { large: true }),
         h('span', { class: `status status-${m.status}` }, m.status),
         h('span', null, 'from customer ', h('a', { href: `#/inbox?status=all&user_id=${encodeURIComponent(m.customer_id)}` }, String(m.customer_id))),
-        h('span', null, 'received ', ageElement(m.timestamp), h('span', { class: 'muted' }, ` (${formatDateTime(m.timestamp)})`))),
+        h('span', null, 'received ', ageElement(m.timestamp), h('span', { class: 'muted' }, ` (${formatDateTime(m.timestamp)})`)),
+        m.first_response_at
+          ? h('span', null, 'first reply ', h('span', { class: 'muted' }, formatDateTime(m.first_response_at)))
+          : m.first_response_due
+            ? h('span', { class: m.overdue ? 'overdue' : null }, m.overdue ? 'overdue: ' : 'first reply due ',
+                h('span', null, formatDateTime(m.first_response_due)))
+            : null),
       h('blockquote', { class: 'message-text' }, m.message));
 
     replaceChildren(breakdownSection, h('h2', { id: 'bd-h' }, 'Why this urgency'),
