@@ -5,7 +5,7 @@
 # STORE=postgres runs the same against a throwaway PostgreSQL server (started here, kept in $BENCH_DIR/pg).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BIN=.build/release/urgencyiq
+BIN=${BIN:-.build/release/urgencyiq}  # another binary, to compare two builds in alternating runs
 BENCH_DIR=${BENCH_DIR:-/tmp/urgencyiq-bench}
 DURATION=${DURATION:-10s}
 PORT=${PORT:-5091}

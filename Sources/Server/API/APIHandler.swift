@@ -22,7 +22,10 @@ public final class APIHandler: HTTPHandler {
         self.logger = logger
     }
 
-    public func handle(_ received: HTTPRequest, respond: @escaping HTTPRespond) {
+    /// Answers the request; returns the index of the route template that answered (for the metrics: the route is
+    /// matched once, here).
+    @discardableResult
+    public func handle(_ received: HTTPRequest, respond: @escaping HTTPRespond) -> Int {
         var checked = received
         checked.isAdmin = admin.check(received) == nil
         let request = checked
@@ -35,17 +38,27 @@ public final class APIHandler: HTTPHandler {
         }
         if request.method == "OPTIONS" {
             let methods = router.allowedMethods(path: request.path)
-            return answer(methods.isEmpty ? .error(404, "not found: \(request.path)") : cors.preflight(request, methods: methods))
+            answer(methods.isEmpty ? .error(404, "not found: \(request.path)") : cors.preflight(request, methods: methods))
+            return metrics.templateIndex(forPath: request.path)
         }
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
             answer(.error(404, "not found: \(request.method) \(request.path)"))
+            return metrics.unmatched
         case .methodNotAllowed(let allowed):
             answer(.error(405, "method \(request.method) not allowed on \(request.path)",
                           headers: [("Allow", allowed.joined(separator: ", "))]))
+            return metrics.templateIndex(forPath: request.path)
         case .found(let route, let parameters):
-            guard request.queryIsValidUTF8 else { return answer(.error(400, "the query string is not valid UTF-8")) }
-            if route.isAdmin, let denied = admin.check(request) { return answer(denied.response) }
+            let template = metrics.templateIndex(of: route)
+            guard request.queryIsValidUTF8 else {
+                answer(.error(400, "the query string is not valid UTF-8"))
+                return template
+            }
+            if route.isAdmin, let denied = admin.check(request) {
+                answer(denied.response)
+                return template
+            }
             switch route.handler {
             case .immediate(let handler):
                 answer(.catching { try handler(request, parameters) })
@@ -60,11 +73,12 @@ public final class APIHandler: HTTPHandler {
                     answer(HTTPResponse(rendering: error))
                 }
             }
+            return template
         }
     }
 
     public func completed(_ entry: RequestLogEntry) {
-        metrics.record(method: entry.method, path: entry.path, status: entry.status, seconds: entry.duration)
+        metrics.record(template: entry.tag, method: entry.method, status: entry.status, seconds: entry.duration)
         logger.log(entry)
     }
 }

@@ -8,9 +8,10 @@ enum MessageJSON {
         var out: [UInt8] = []
         out.reserveCapacity(messages.count * 300 + 2)
         out.append(UInt8(ascii: "["))
+        let now = Timestamp.now()  // one time for the whole page's `overdue`
         for (index, message) in messages.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            encode(message, detailed: false, into: &out)
+            encode(message, detailed: false, now: now, into: &out)
         }
         out.append(UInt8(ascii: "]"))
         out.append(0x0A)
@@ -20,7 +21,7 @@ enum MessageJSON {
     /// One message; `detailed` adds the breakdown and rules version (`GET /api/messages/{id}`).
     static func one(_ message: Message) -> [UInt8] {
         var out: [UInt8] = []
-        encode(message, detailed: true, into: &out)
+        encode(message, detailed: true, now: .now(), into: &out)
         out.append(0x0A)
         return out
     }
@@ -39,7 +40,7 @@ enum MessageJSON {
         out.append(UInt8(ascii: "\""))
     }
 
-    private static func encode(_ message: Message, detailed: Bool, into out: inout [UInt8]) {
+    private static func encode(_ message: Message, detailed: Bool, now: Timestamp, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
         key("assigned_at", &out, first: true)
         timestamp(message.assignedAt, &out)
@@ -60,7 +61,7 @@ enum MessageJSON {
         key("message", &out)
         JSONValue.encode(string: message.body, into: &out)
         key("overdue", &out)
-        out.append(contentsOf: Array((message.isOverdue(at: .now()) ? "true" : "false").utf8))
+        out.append(contentsOf: Array((message.isOverdue(at: now) ? "true" : "false").utf8))
         key("replies", &out)
         out.append(UInt8(ascii: "["))
         for (index, reply) in message.replies.enumerated() {

@@ -1,14 +1,10 @@
-import CCurl
-import CLibPQ
-import CMicroHTTPD
-import CSQLite
 import Foundation
 import RulesEngine
 import Support
 
 /// What this binary is: its version, the commit it was built from when the build recorded it (`make build` writes
 /// `git rev-parse HEAD` beside the binary as `urgencyiq.commit`), when it was built (the executable's modification
-/// time), and the versions of the C libraries it runs on, read from them at run time.
+/// time), and the versions of the C libraries it runs on, read from them at run time (each by its wrapper).
 public enum BuildInfo {
     /// The product's version (the OpenAPI document's `info.version` too; a test keeps them equal).
     public static let version = "1.0.0"
@@ -31,11 +27,10 @@ public enum BuildInfo {
     /// The libraries, by name: Lua, SQLite, libmicrohttpd, libcurl, libpq.
     public static let libraries: [(name: String, version: String)] = [
         ("lua", LuaVersion.release),
-        ("sqlite", String(cString: sqlite3_libversion())),
-        ("libmicrohttpd", MHD_get_version().map { String(cString: $0) } ?? "unknown"),
-        ("libcurl", curl_version().map { String(cString: $0) }.flatMap { full in
-            full.split(separator: " ").first?.split(separator: "/").last.map(String.init) } ?? "unknown"),
-        ("libpq", { let number = PQlibVersion(); return "\(number / 10000).\(number % 100)" }()),
+        ("sqlite", SQLiteConnection.libraryVersion),
+        ("libmicrohttpd", HTTPDaemon.libraryVersion),
+        ("libcurl", CurlHandle.libraryVersion),
+        ("libpq", PostgresConnection.libraryVersion),
     ]
 
     /// For `GET /api/version`.

@@ -1,7 +1,6 @@
 import Foundation
 import RulesEngine
 import Support
-import Synchronization
 
 /// Keeps every server of a fleet on one PostgreSQL database on the rule set last deployed through the API: a
 /// thread asks the database for the latest deployment's id every `interval` seconds and, when there is a newer
@@ -12,41 +11,24 @@ final class RulesFleetSync: @unchecked Sendable {
     private let store: any Store
     private let reloader: RulesReloader
     private let rules: ActiveRules
-    private let interval: Double
     /// The newest deployment seen (only the sync thread touches it).
     private var seen: Int64 = 0
-    private let stopping = Atomic<Bool>(false)
-    private let stopped = DispatchSemaphore(value: 0)
-    private var started = false
+    private var worker: RepeatingWorker?
 
     init(store: any Store, reloader: RulesReloader, rules: ActiveRules, interval: Double = 1) {
         self.store = store
         self.reloader = reloader
         self.rules = rules
-        self.interval = interval
-    }
-
-    func start() {
-        started = true
-        let thread = Thread { [self] in
-            nameCurrentThread("rules-fleet")
-            while !stopping.load(ordering: .acquiring) {
-                follow()
-                var waited = 0.0
-                while waited < interval && !stopping.load(ordering: .acquiring) {
-                    usleep(50_000)
-                    waited += 0.05
-                }
-            }
-            stopped.signal()
+        worker = nil
+        worker = RepeatingWorker(name: "rules-fleet", pause: interval) { [unowned self] in
+            follow()
+            return false
         }
-        thread.start()
     }
 
-    func stop() {
-        guard started, !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        stopped.wait()
-    }
+    func start() { worker?.start() }
+
+    func stop() { worker?.stop() }
 
     /// One look at the database: deploys a newer deployment whose version is not the active one.
     private func follow() {

@@ -41,6 +41,9 @@ public struct RequestLogEntry: Sendable {
     public var status: Int
     public var duration: Double  // seconds
     public var client: String
+    /// What the handler returned for the request (the API: which route answered it), or -1 when it never reached
+    /// the handler (refused by the framing checks).
+    public var tag: Int = -1
 }
 
 /// Answers one request, exactly once, from any thread.
@@ -50,8 +53,10 @@ public typealias HTTPRespond = @Sendable (HTTPResponse) -> Void
 public protocol HTTPHandler: AnyObject, Sendable {
     /// Called on an I/O thread with a complete request. Answers at once (calling `respond` before returning)
     /// when that is cheap; otherwise hands the work elsewhere and calls `respond` later from any thread,
-    /// while the connection waits suspended. Must not block.
-    func handle(_ request: HTTPRequest, respond: @escaping HTTPRespond)
+    /// while the connection waits suspended. Must not block. Returns a tag the daemon hands back in the request's
+    /// log entry (so the handler need not work out again what it already knew, e.g. the route).
+    @discardableResult
+    func handle(_ request: HTTPRequest, respond: @escaping HTTPRespond) -> Int
     /// Called once per finished request.
     func completed(_ entry: RequestLogEntry)
 }
@@ -67,6 +72,9 @@ public struct HTTPDaemonError: Error, CustomStringConvertible {
 /// else), request framing checked as RFC 9112 asks (`RequestFraming`), body limits, deadlines for slow clients
 /// (`ConnectionTracker`), and a graceful shutdown that lets in-flight requests finish.
 public final class HTTPDaemon: @unchecked Sendable {
+    /// The libmicrohttpd library's version (`0.9.75`).
+    static var libraryVersion: String { MHD_get_version().map { String(cString: $0) } ?? "unknown" }
+
     public let options: HTTPOptions
     /// The port actually bound.
     public private(set) var port: UInt16 = 0
@@ -206,7 +214,7 @@ public final class HTTPDaemon: @unchecked Sendable {
         guard state.phase.load(ordering: .acquiring) == RequestState.receiving else { return .YES }
         state.phase.store(RequestState.handling, ordering: .releasing)
         let handle = ConnectionHandle(raw: connection)
-        handler.handle(state.request(connection)) { response in
+        state.tag = handler.handle(state.request(connection)) { response in
             state.response = response
             // handling → answered: the handler answered before returning; we queue it below.
             // suspended → answered: we are suspended; wake the connection so MHD calls us to queue it.
@@ -298,7 +306,7 @@ public final class HTTPDaemon: @unchecked Sendable {
         let status = state.status ?? connection.map { Int(uiq_mhd_status($0)) } ?? 0
         let duration = Double(DispatchTime.now().uptimeNanoseconds - state.started) / 1e9
         handler.completed(RequestLogEntry(method: state.method, path: state.headSeen ? state.path : state.target,
-                                          status: status, duration: duration, client: state.clientAddress))
+                                          status: status, duration: duration, client: state.clientAddress, tag: state.tag))
     }
 }
 

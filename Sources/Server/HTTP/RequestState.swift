@@ -30,6 +30,8 @@ final class RequestState: @unchecked Sendable {
     let phase = Atomic<Int>(RequestState.receiving)
     static let receiving = 0, handling = 1, suspended = 2, answered = 3
     var status: Int?
+    /// What the handler returned for the request (`HTTPHandler.handle`).
+    var tag = -1
 
     init(target: String) {
         self.target = target

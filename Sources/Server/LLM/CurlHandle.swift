@@ -34,6 +34,11 @@ struct CurlFailure: Error, Sendable {
 /// only place the LLM transport touches libcurl. Used by one thread at a time (the pool hands it from one
 /// call to the next), hence `@unchecked Sendable`.
 final class CurlHandle: @unchecked Sendable {
+    /// The libcurl library's version (`7.88.1`).
+    static var libraryVersion: String {
+        curl_version().map { String(cString: $0) }.flatMap { $0.split(separator: " ").first?.split(separator: "/").last.map(String.init) } ?? "unknown"
+    }
+
     /// Answers larger than this are refused (a chat completion with a few tokens is a few hundred bytes).
     static let maximumResponseBytes = 1 << 20
 

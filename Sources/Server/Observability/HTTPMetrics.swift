@@ -25,9 +25,18 @@ final class HTTPMetrics: Sendable {
         durations = templates.map { _ in MetricHistogram() }
     }
 
-    /// Counts one finished request.
-    func record(method: String, path: String, status: Int, seconds: Double) {
-        let template = router.template(forPath: path).flatMap { templateIndex[$0] } ?? templates.count - 1
+    /// The slot of paths that fit no route.
+    var unmatched: Int { templates.count - 1 }
+
+    /// The slot of a route's template.
+    func templateIndex(of route: Route) -> Int { templateIndex[route.template] ?? unmatched }
+
+    /// The slot of the template a path fits, whatever the method (for answers given before a route is chosen).
+    func templateIndex(forPath path: String) -> Int { router.template(forPath: path).flatMap { templateIndex[$0] } ?? unmatched }
+
+    /// Counts one finished request answered by the route template in slot `template` (out of range: unmatched).
+    func record(template slot: Int, method: String, status: Int, seconds: Double) {
+        let template = (0..<templates.count).contains(slot) ? slot : unmatched
         let methodSlot = HTTPMetrics.methods.firstIndex(of: method) ?? HTTPMetrics.methods.count - 1
         let statusSlot = HTTPMetrics.statuses.firstIndex(of: status) ?? HTTPMetrics.statuses.count
         requests[(template * HTTPMetrics.methods.count + methodSlot) * (HTTPMetrics.statuses.count + 1) + statusSlot].add()

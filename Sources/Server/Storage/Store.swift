@@ -199,6 +199,15 @@ public struct WebhookDeliveryResult: Sendable, Equatable {
     public var error: String?
     public var outcome: Outcome
 
+    /// The delivery's status after this attempt, and its next attempt's time when there is one (microseconds).
+    var storedStatus: (status: String, nextAttempt: Int64?) {
+        switch outcome {
+        case .delivered: ("delivered", nil)
+        case .retry(let at): ("pending", at.microseconds)
+        case .failed: ("failed", nil)
+        }
+    }
+
     public init(id: Int64, claim: Timestamp? = nil, body: String, attemptedAt: Timestamp, httpStatus: Int?, error: String?,
                 outcome: Outcome) {
         self.id = id

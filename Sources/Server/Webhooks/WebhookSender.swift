@@ -11,65 +11,51 @@ final class WebhookSender: @unchecked Sendable {
     private let configuration: WebhookConfiguration
     private let signature: WebhookSignature
     private let handles = CurlHandlePool(maximumIdle: 8)
-    private let stopping = Atomic<Bool>(false)
-    private let running = Atomic<Int>(0)
     /// Deliveries claimed at once by one thread.
     static let batchSize = 32
+    private var worker: RepeatingWorker?
 
     init(store: any Store, configuration: WebhookConfiguration, signature: WebhookSignature) {
         self.store = store
         self.configuration = configuration
         self.signature = signature
+        // Idle, a thread looks for due deliveries every 0.1 s: a new one is sent within about that.
+        worker = RepeatingWorker(name: "webhook", threads: configuration.senders, pause: 0.1) { [unowned self] in sendDueBatch() }
     }
 
-    func start() {
-        for index in 0..<max(1, configuration.senders) {
-            running.add(1, ordering: .relaxed)
-            let thread = Thread { [self] in
-                nameCurrentThread("webhook-\(index)")
-                run()
-                running.subtract(1, ordering: .releasing)
-            }
-            thread.start()
-        }
-    }
+    func start() { worker?.start() }
 
     /// Stops after the attempts in flight (each within its timeout).
-    func stop() {
-        stopping.store(true, ordering: .releasing)
-        while running.load(ordering: .acquiring) > 0 { usleep(10_000) }
-    }
+    func stop() { worker?.stop() }
 
-    private func run() {
-        while !stopping.load(ordering: .acquiring) {
-            let now = Timestamp.now()
-            // Claimed until every attempt of the batch could have timed out, and then some.
-            let lease = Timestamp(microseconds: now.microseconds + Int64(configuration.timeoutMilliseconds * WebhookSender.batchSize + 30_000) * 1000)
-            // A batch per claim and one transaction for its outcomes: two store writes per batch, not per delivery.
-            let batch: [WebhookDelivery]
-            do {
-                batch = try store.claimWebhookDeliveries(now: now, limit: WebhookSender.batchSize, leaseUntil: lease)
-            } catch {
-                OperationsLog.shared.report("webhook_failure", "due deliveries cannot be claimed", [("detail", "\(error)")])
-                batch = []
-            }
-            prune(now: now)
-            if batch.isEmpty {
-                usleep(100_000)  // polling interval: a new delivery is sent within about 0.1 s
-                continue
-            }
-            let results = batch.map { delivery in
-                var result = attempt(delivery)
-                result.claim = delivery.lockedUntil
-                return result
-            }
-            do {
-                try store.finishWebhookDeliveries(results)
-            } catch {
-                OperationsLog.shared.report("webhook_failure", "the outcome of \(results.count) deliveries could not be recorded: they will be sent again",
-                                            [("detail", "\(error)")])
-            }
+    /// Claims a batch of due deliveries, attempts each, records the outcomes; whether there was a batch (then
+    /// there may be more at once).
+    private func sendDueBatch() -> Bool {
+        let now = Timestamp.now()
+        // Claimed until every attempt of the batch could have timed out, and then some.
+        let lease = Timestamp(microseconds: now.microseconds + Int64(configuration.timeoutMilliseconds * WebhookSender.batchSize + 30_000) * 1000)
+        // A batch per claim and one transaction for its outcomes: two store writes per batch, not per delivery.
+        let batch: [WebhookDelivery]
+        do {
+            batch = try store.claimWebhookDeliveries(now: now, limit: WebhookSender.batchSize, leaseUntil: lease)
+        } catch {
+            OperationsLog.shared.report("webhook_failure", "due deliveries cannot be claimed", [("detail", "\(error)")])
+            batch = []
         }
+        prune(now: now)
+        guard !batch.isEmpty else { return false }
+        let results = batch.map { delivery in
+            var result = attempt(delivery)
+            result.claim = delivery.lockedUntil
+            return result
+        }
+        do {
+            try store.finishWebhookDeliveries(results)
+        } catch {
+            OperationsLog.shared.report("webhook_failure", "the outcome of \(results.count) deliveries could not be recorded: they will be sent again",
+                                        [("detail", "\(error)")])
+        }
+        return true
     }
 
     /// Deliveries kept (delivered and failed ones beyond are deleted, once a minute, by one of the threads).

@@ -100,6 +100,12 @@ final class PostgresRows {
 /// connection (by their text) and executed with parameters, never by splicing values into SQL. Used by one
 /// thread at a time (pools hand it from one to the next), hence `@unchecked Sendable`.
 final class PostgresConnection: @unchecked Sendable {
+    /// The libpq library's version (`15.18`).
+    static var libraryVersion: String {
+        let number = PQlibVersion()
+        return "\(number / 10000).\(number % 100)"
+    }
+
     private let connection: OpaquePointer
     private var prepared: [String: String] = [:]  // SQL → statement name
 

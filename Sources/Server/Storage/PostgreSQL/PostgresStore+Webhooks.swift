@@ -47,11 +47,7 @@ extension PostgresStore {
         try pool.withConnection { connection throws(PostgresError) in
             try connection.transaction { () throws(PostgresError) in
                 for result in results {
-                    let (status, next): (String, Int64?) = switch result.outcome {
-                    case .delivered: ("delivered", nil)
-                    case .retry(let at): ("pending", at.microseconds)
-                    case .failed: ("failed", nil)
-                    }
+                    let (status, next) = result.storedStatus
                     try connection.query("""
                         UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_attempt_at = $3, last_status = $4,
                             last_error = $5, body = coalesce(body, $6), next_attempt_at = coalesce($7, next_attempt_at), locked_until = NULL

@@ -18,6 +18,9 @@ struct SQLiteError: Error, CustomStringConvertible {
 /// One SQLite connection: the only owner of a `sqlite3*`. Not thread-safe: used by one thread at a time (the
 /// writer thread, or a reader checked out of the pool). Prepared statements are cached per connection.
 final class SQLiteConnection {
+    /// The SQLite library's version, as it reports it (`3.40.1`).
+    static var libraryVersion: String { String(cString: sqlite3_libversion()) }
+
     private let raw: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
 

@@ -41,11 +41,7 @@ extension SQLiteStore {
     public func finishWebhookDeliveries(_ results: [WebhookDeliveryResult]) throws(StoreError) {
         try writer.perform { connection throws(SQLiteError) in
             for result in results {
-                let (status, next): (String, Int64?) = switch result.outcome {
-                case .delivered: ("delivered", nil)
-                case .retry(let at): ("pending", at.microseconds)
-                case .failed: ("failed", nil)
-                }
+                let (status, next) = result.storedStatus
                 try connection.query("""
                     UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_attempt_at = ?, last_status = ?,
                         last_error = ?, body = coalesce(body, ?), next_attempt_at = coalesce(?, next_attempt_at), locked_until = NULL
