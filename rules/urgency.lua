@@ -109,6 +109,9 @@ RULES = {
   llm = {
     weight = 0.6,
     keyword_weight = 0.4,
+    -- Messages not worth a model call: when the intent that sets the level is one of these, the keyword score
+    -- is final and no call is made (the breakdown says llm skipped: "not worth a model call: thanks").
+    skip_intents = { "thanks" },
     model = "gpt-4o-mini",
     temperature = 0.3,
     max_tokens = 10,
@@ -286,11 +289,22 @@ local function llm_score(text)
   return value, nil, reply, call
 end
 
+local skip_intent = {}
+for _, name in ipairs(llm_settings.skip_intents or {}) do skip_intent[name] = true end
+
+-- Why a model call is not worth making for a message whose level was set by `intent_name`, or nil.
+local function not_worth_a_call(intent_name)
+  if intent_name and skip_intent[intent_name] then return "not worth a model call: " .. intent_name end
+  return nil
+end
+
 function score(message, ctx)
   local text = message.text
   if not ctx.explain then
     local keyword = keyword_score(text)
     if not ctx.llm_enabled then return keyword end
+    local chosen = words:read(text)
+    if not_worth_a_call(chosen and intent_list[chosen].name) then return keyword end
     local opinion = llm_score(text)
     if not opinion then return keyword end
     return round(llm_settings.weight * opinion + llm_settings.keyword_weight * keyword, decimals)
@@ -300,7 +314,10 @@ function score(message, ctx)
   keyword = round(keyword, decimals)
   explanation.keyword_score = keyword
   local final, opinion, skipped, reply, call = keyword, nil, "disabled", nil, nil
-  if ctx.llm_enabled then opinion, skipped, reply, call = llm_score(text) end
+  if ctx.llm_enabled then
+    skipped = not_worth_a_call(explanation.intent and explanation.intent.name)
+    if not skipped then opinion, skipped, reply, call = llm_score(text) end
+  end
   local part = { used = opinion ~= nil, score = opinion, skipped = skipped, reply = reply }
   if opinion then final = round(llm_settings.weight * opinion + llm_settings.keyword_weight * keyword, decimals) end
   if call and (call.attempts > 0 or call.cached) then

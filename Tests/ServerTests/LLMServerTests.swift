@@ -6,8 +6,9 @@ import XCTest
 import TestSupport
 import Support
 
-/// The LLM step through the running server: the shipped rules' blend, the breakdown, `/api/llm/status`, and a
-/// hanging model that must not stall anything else.
+/// The LLM step inline (`LLM_MODE=inline`, the seed's way) through the running server: the shipped rules' blend,
+/// the breakdown, `/api/llm/status`, and a hanging model that must not stall anything else. (The background mode:
+/// LLMBackgroundTests.)
 final class LLMServerTests: XCTestCase {
     private var fake: FakeOpenAIServer!
     private var server: TestServer!
@@ -26,6 +27,7 @@ final class LLMServerTests: XCTestCase {
         server = try TestServer { configuration in
             configuration.llm.baseURL = baseURL
             configuration.llm.apiKey = key
+            configuration.llm.mode = .inline
             adjust(&configuration.llm)
         }
         client = server.client()

@@ -36,6 +36,8 @@ final class PostgresStoreTests: XCTestCase {
     func testPaginatesByDueTime() throws { try contract.paginatesByDueTime() }
     func testQueuesWebhookDeliveries() throws { try contract.queuesWebhookDeliveries() }
     func testClaimsEachWebhookDeliveryOnce() throws { try contract.claimsEachWebhookDeliveryOnce() }
+    func testQueuesRefinements() throws { try contract.queuesRefinements() }
+    func testClaimsEachRefinementOnce() throws { try contract.claimsEachRefinementOnce() }
 
     func testSchemaVersionIsRecordedAndNewerDatabasesAreRefused() throws {
         try PostgresStore(url: url).close()

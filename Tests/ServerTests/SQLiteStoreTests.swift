@@ -39,6 +39,8 @@ final class SQLiteStoreTests: XCTestCase {
     func testPaginatesByDueTime() throws { try contract.paginatesByDueTime() }
     func testQueuesWebhookDeliveries() throws { try contract.queuesWebhookDeliveries() }
     func testClaimsEachWebhookDeliveryOnce() throws { try contract.claimsEachWebhookDeliveryOnce() }
+    func testQueuesRefinements() throws { try contract.queuesRefinements() }
+    func testClaimsEachRefinementOnce() throws { try contract.claimsEachRefinementOnce() }
 
     /// Waits until the background indexer has caught up with every message.
     private func waitForSearchIndex(_ path: String) throws {

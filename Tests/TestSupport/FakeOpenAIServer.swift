@@ -29,6 +29,10 @@ public final class FakeOpenAIServer: @unchecked Sendable {
         public var body: [UInt8]
         /// Which accepted connection carried it (1, 2, …).
         public var connection: Int
+        /// When it was read.
+        public var receivedAt = Date()
+        /// The user message of a chat completion (the prompt the rules built).
+        public var prompt: String? { json?["messages"]?.arrayValue?.last?["content"]?.stringValue }
         public var json: JSONValue? { try? JSONParser.parse(body) }
     }
 

@@ -47,7 +47,7 @@ public struct ResponseTargets: Sendable, Equatable {
     }
 
     /// Seconds from `90`, `"90s"`, `"15m"`, `"4h"`, `"1d"` (positive, at most a year); nil for anything else.
-    static func duration(_ value: JSONValue) -> Double? {
+    public static func duration(_ value: JSONValue) -> Double? {
         let seconds: Double?
         switch value {
         case .number(let number): seconds = number

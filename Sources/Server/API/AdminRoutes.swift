@@ -6,6 +6,8 @@ struct AdminRoutes {
     let importer: SeedImporter
     let rescorer: Rescorer
     let scoring: ScoringService
+    /// The background LLM step (its queue is part of the LLM status).
+    let refiner: LLMRefiner
     /// The CSV `POST /admin/seed` imports.
     let seedFile: String
 
@@ -37,7 +39,11 @@ struct AdminRoutes {
                 let report = try rescorer.run(status: status, options: options, concurrency: scoring.batchConcurrency(mayBlock: mayBlock))
                 return .json(report.json)
             },
-            Route("GET", "/api/llm/status") { _, _ in .json(scoring.llmClient.status(enabled: scoring.llm.isEnabled)) },
+            Route("GET", "/api/llm/status") { _, _ in
+                guard case .object(var status) = scoring.llmClient.status(enabled: scoring.llm.isEnabled) else { return .json(.null) }
+                status["queue"] = refiner.status()
+                return .json(.object(status))
+            },
             Route("GET", "/api/get/llm") { _, _ in .json(["use_llm": .bool(scoring.llm.isEnabled)]) },
             Route("POST", "/api/set/llm", admin: true) { request, _ in
                 let enabled = try RequestFields(request).boolean("use_llm")

@@ -8,6 +8,8 @@ struct MessageRoutes {
     let store: any TicketStore
     let scoring: ScoringService
     let limits: InputLimits
+    /// Called once a message queued for the background LLM step is committed (wakes the refiner).
+    var refinementQueued: @Sendable () -> Void = {}
 
     var routes: [Route] {
         [
@@ -57,20 +59,28 @@ struct MessageRoutes {
         let fields = try RequestFields(request)
         let user = try fields.positiveID("user_id")
         let text = try fields.text("message", maximumLength: limits.messageLength)
-        let (options, mayBlock) = scoring.options()
+        let (options, mayBlock, deferral) = scoring.newMessageOptions()
         try scoring.run(mayBlock: mayBlock) {
             let input = ScoringInput(text: text, customerID: user)
             let (score, failure, targets) = scoring.score(input, options: options, stored: true)
             let now = Timestamp.now()
-            let message = NewMessage(customerID: user, body: text, createdAt: now, urgency: score.value,
+            var message = NewMessage(customerID: user, body: text, createdAt: now, urgency: score.value,
                                      rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null,
                                      responseDue: targets?.due(createdAt: now, score: score.value))
+            // Background mode: the rules asked for the model, so a refiner will (queued in the insert's transaction).
+            let queued = failure == nil && deferral?.wasRequested == true
+            if queued { message.refinementPriority = score.value }
             let urgency = score.value  // all the answer needs: the breakdown is freed here, not on the writer
             let rulesVersion = score.rulesVersion
-            write(.insert(message), respond: respond) { [scoring] outcome in
+            write(.insert(message), respond: respond) { [scoring, refinementQueued] outcome in
                 guard case .inserted(let id) = outcome else { throw StoreError("the message was not stored") }
                 if let failure { scoring.logFailure(failure, version: rulesVersion, input: input, messageID: id) }
-                return .json(["success": true, "message_id": .integer(id), "urgency": .number(urgency)], status: 201)
+                var answer: [String: JSONValue] = ["success": true, "message_id": .integer(id), "urgency": .number(urgency)]
+                if queued {
+                    answer["llm"] = .string(LLMBreakdownState.pendingReason)
+                    refinementQueued()
+                }
+                return .json(.object(answer), status: 201)
             }
         }
     }

@@ -29,6 +29,15 @@ public final class ScoringService: Sendable {
                 enabled && llmClient.configuration.hasKey)
     }
 
+    /// How to score a new message: as `options()` inline; in background mode (with the step enabled and a key) the
+    /// model is not called: `deferral` notes whether the rules asked for it, and then the message is queued.
+    func newMessageOptions() -> (options: ScoringOptions, mayBlock: Bool, deferral: DeferredLLMCall?) {
+        let (options, mayBlock) = options()
+        guard mayBlock, llmClient.configuration.mode == .background else { return (options, mayBlock, nil) }
+        let deferral = DeferredLLMCall(budgetSpent: llmClient.usage.isExhausted)
+        return (ScoringOptions(explain: options.explain, llmEnabled: true, llm: .live(deferral)), false, deferral)
+    }
+
     /// Scores one message with the active rules (the fallback score when the rules fail on it), counting it for
     /// the metrics; `stored` says whether the message is kept with this score. A dry run's failure is logged
     /// here; a stored message's by the caller once it has an id (`logFailure`).
@@ -36,7 +45,8 @@ public final class ScoringService: Sendable {
         -> (score: Score, error: ScoringError?, targets: ResponseTargets?) {
         let started = DispatchTime.now().uptimeNanoseconds
         let scorer = rules.scorer  // one version for the score and its response target
-        let result = scorer.scoreOrFallback(input, options: options)
+        var result = scorer.scoreOrFallback(input, options: options)
+        if result.score.breakdown != nil { LLMBreakdownState.annotate(&result.score.breakdown!) }
         metrics.record(result.score.value, nanoseconds: DispatchTime.now().uptimeNanoseconds - started, failed: result.error != nil,
                        stored: stored)
         if let error = result.error, !stored { logFailure(error, version: result.score.rulesVersion, input: input, messageID: nil) }

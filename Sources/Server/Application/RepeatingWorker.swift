@@ -3,7 +3,8 @@ import Support
 
 /// Background threads that repeat a round of work until stopped, pausing between rounds. A round that returns
 /// true has more to do at once (no pause). `stop` wakes any pause at once and returns when the rounds in progress
-/// have finished. What the fleet sync, the overdue check and the webhook sender run on.
+/// have finished; `wake` ends a pause early. What the fleet sync, the overdue check, the webhook sender and the
+/// LLM refiner run on.
 final class RepeatingWorker: @unchecked Sendable {
     private let name: String
     private let threads: Int
@@ -11,6 +12,7 @@ final class RepeatingWorker: @unchecked Sendable {
     private let round: @Sendable () -> Bool
     private let condition = NSCondition()
     private var stopping = false
+    private var woken = false
     private var running = 0
 
     init(name: String, threads: Int = 1, pause: Double, round: @escaping @Sendable () -> Bool) {
@@ -30,7 +32,8 @@ final class RepeatingWorker: @unchecked Sendable {
                 while !isStopping {
                     if round() { continue }
                     condition.lock()
-                    if !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: pause)) }
+                    if !stopping && !woken { _ = condition.wait(until: Date(timeIntervalSinceNow: pause)) }
+                    woken = false
                     condition.unlock()
                 }
                 condition.lock()
@@ -40,6 +43,14 @@ final class RepeatingWorker: @unchecked Sendable {
             }
             thread.start()
         }
+    }
+
+    /// Ends the current pause at once (or skips the next one): there is work.
+    func wake() {
+        condition.lock()
+        woken = true
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Stops the threads: wakes their pauses, waits for the rounds in progress.

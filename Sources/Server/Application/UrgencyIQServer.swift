@@ -26,6 +26,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
     public let registry: InstanceRegistry
     /// Reports tickets whose first response is late.
     private let overdue: OverdueWatcher
+    /// Refines queued messages with the model (the LLM step in the background).
+    private let refiner: LLMRefiner
     /// Sends webhook deliveries (nil when no WEBHOOK_URL is configured).
     private let webhookSender: WebhookSender?
     /// Follows the rule sets deployed on other servers of a PostgreSQL fleet (nil on SQLite).
@@ -75,11 +77,13 @@ public final class UrgencyIQServer: @unchecked Sendable {
                                  })
         scoring = ScoringService(rules: rules, llm: toggle, llmClient: OpenAICompatibleClient(configuration: configuration.llm),
                                  threads: configuration.http.llmWorkerThreads, queueLimit: configuration.http.workerQueue)
+        let refiner = LLMRefiner(store: store, scoring: scoring)
+        self.refiner = refiner
         let metricsSlot = ObservabilityRoutes.MetricsSlot()
-        routes = MessageRoutes(store: store, scoring: scoring, limits: configuration.limits).routes
+        routes = MessageRoutes(store: store, scoring: scoring, limits: configuration.limits, refinementQueued: { refiner.wake() }).routes
             + CustomerRoutes(store: store).routes
             + AdminRoutes(importer: SeedImporter(store: store, rules: rules), rescorer: Rescorer(store: store, rules: rules),
-                          scoring: scoring, seedFile: configuration.seedFile).routes
+                          scoring: scoring, refiner: refiner, seedFile: configuration.seedFile).routes
             + RulesRoutes(rules: rules, reloader: reloader, scoring: scoring, instance: registry,
                           watching: RulesWatching(inotify: configuration.watchRules, pollSeconds: configuration.watchPoll),
                           limits: configuration.limits,
@@ -94,7 +98,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
         workers = WorkerPool(threads: configuration.http.workerThreads, queueLimit: configuration.http.workerQueue, name: "http-worker")
         let handler = APIHandler(routes: routes, workers: workers, cors: configuration.cors,
                                  admin: AdminAccess(token: configuration.adminToken), logger: RequestLogger(format: configuration.logFormat))
-        metricsSlot.set(ServerMetrics(http: handler.metrics, scoring: scoring.metrics, rules: rules, llm: scoring.llmClient, store: store,
+        metricsSlot.set(ServerMetrics(http: handler.metrics, scoring: scoring.metrics, rules: rules, llm: scoring.llmClient, refiner: refiner,
+                                      store: store,
                                       clock: configuration.clock))
         OperationsLog.shared.configure(format: configuration.logFormat == .json ? .json : .text)
         do {
@@ -141,6 +146,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         fleetSync?.start()
         webhookSender?.start()
         overdue.start()
+        refiner.start()
         memoryTrimmer = ProcessMemory.startPeriodicRelease()
     }
 
@@ -192,6 +198,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         daemon.shutdown(timeout: timeout)
         registry.stop()
         overdue.stop()
+        refiner.stop()
         webhookSender?.stop()
         workers.stop()
         scoring.stop()

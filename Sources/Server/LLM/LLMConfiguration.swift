@@ -1,4 +1,6 @@
 import Foundation
+import RulesEngine
+import Support
 
 /// Where the LLM lives and how carefully it is called: the OpenAI-compatible endpoint, the key, the model, and
 /// the deadline, retry, concurrency, cache and circuit-breaker settings.
@@ -30,6 +32,25 @@ public struct LLMConfiguration: Sendable {
     /// `LLM_BREAKER_COOLDOWN_MS`: how long an open circuit skips calls before one probe is let through.
     public var breakerCooldownMilliseconds = 30_000
 
+    /// `LLM_MODE`: whether a new message waits for the model (`inline`, the seed's way) or is stored with its keyword
+    /// score at once and refined by a background refiner (`background`, the default).
+    public var mode: LLMMode = .background
+    /// `LLM_MAX_BACKLOG`: the most messages waiting for a refiner; beyond, the least urgent and oldest keep their
+    /// keyword score (reason `backlog`). nil: no count limit.
+    public var maximumBacklog: Int? = 10_000
+    /// `LLM_MAX_BACKLOG` (a duration): the longest a message waits for a refiner before it keeps its keyword score.
+    public var maximumBacklogAge: TimeInterval? = 900
+    /// `LLM_REFINE_ATTEMPTS`: failed model calls (timeouts, 5xx, connection errors) a queued message gets before it
+    /// keeps its keyword score with the last failure as the reason. Rate limits (429) do not count.
+    public var refinementAttempts = 5
+    /// `LLM_RPM`: requests per minute the provider allows this deployment (nil: no limit).
+    public var requestsPerMinute: Int?
+    /// `LLM_TPM`: tokens per minute (prompt and completion) the provider allows (nil: no limit).
+    public var tokensPerMinute: Int?
+    /// `LLM_DAILY_TOKEN_BUDGET`: tokens per UTC day; when spent, the LLM step is skipped (reason `budget`) until the
+    /// next day. nil: no budget.
+    public var dailyTokenBudget: Int?
+
     public init() {}
 
     /// Whether a key is configured (the LLM step is skipped without one, as in the seed).
@@ -55,6 +76,12 @@ public struct LLMConfiguration: Sendable {
         ("LLM_CACHE_TTL", "seconds a cached reply stays valid (default 3600)"),
         ("LLM_BREAKER_FAILURES", "consecutive failures that open the circuit (default 5)"),
         ("LLM_BREAKER_COOLDOWN_MS", "how long the open circuit skips calls (default 30000)"),
+        ("LLM_MODE", "background (default: answer at once with the keyword score, refine later) or inline (wait for the model)"),
+        ("LLM_MAX_BACKLOG", "most messages waiting for the model, a longest wait, or both: 10000, 15m, 10000,15m (default 10000,15m; off: none)"),
+        ("LLM_REFINE_ATTEMPTS", "failed model calls a queued message gets before it keeps its keyword score (default 5)"),
+        ("LLM_RPM", "requests per minute the provider allows (default: no limit)"),
+        ("LLM_TPM", "tokens per minute the provider allows (default: no limit)"),
+        ("LLM_DAILY_TOKEN_BUDGET", "tokens per UTC day; when spent the step is skipped (reason budget) until the next day"),
     ]
 
     /// Reads the `LLM_*` variables through `value` (flags, environment, .env), validating each.
@@ -90,6 +117,43 @@ public struct LLMConfiguration: Sendable {
         if let milliseconds = try integer("LLM_BREAKER_COOLDOWN_MS", 1...3_600_000) {
             configuration.breakerCooldownMilliseconds = milliseconds
         }
+        if let mode = value("LLM_MODE") {
+            guard let parsed = LLMMode(rawValue: mode) else {
+                throw ConfigurationError(message: "LLM_MODE must be background or inline, got '\(mode)'")
+            }
+            configuration.mode = parsed
+        }
+        if let backlog = value("LLM_MAX_BACKLOG") {
+            (configuration.maximumBacklog, configuration.maximumBacklogAge) = try backlogLimits(backlog)
+        }
+        if let attempts = try integer("LLM_REFINE_ATTEMPTS", 1...100) { configuration.refinementAttempts = attempts }
+        configuration.requestsPerMinute = try integer("LLM_RPM", 1...100_000_000)
+        configuration.tokensPerMinute = try integer("LLM_TPM", 1...1_000_000_000)
+        configuration.dailyTokenBudget = try integer("LLM_DAILY_TOKEN_BUDGET", 1...Int(Int32.max) * 1000)
         return configuration
     }
+
+    /// `LLM_MAX_BACKLOG`: a count (`10000`), a duration (`15m`), both (`10000,15m`), or `off`.
+    static func backlogLimits(_ text: String) throws(ConfigurationError) -> (count: Int?, age: TimeInterval?) {
+        if text == "off" { return (nil, nil) }
+        var count: Int?, age: TimeInterval?
+        for part in text.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if let number = Int(part), number >= 1, count == nil {
+                count = number
+            } else if Int(part) == nil, age == nil, let seconds = ResponseTargets.duration(.string(part)) {
+                age = seconds
+            } else {
+                throw ConfigurationError(message: "LLM_MAX_BACKLOG must be a count, a duration (90s, 15m, 1h) or both (10000,15m), or off; got '\(text)'")
+            }
+        }
+        return (count, age)
+    }
+}
+
+/// Where the LLM step runs for a new message.
+public enum LLMMode: String, Sendable {
+    /// The POST waits for the model and answers with the blended score (the seed's behaviour).
+    case inline
+    /// The POST answers at once with the keyword score; a refiner asks the model later and updates the message.
+    case background
 }

@@ -9,8 +9,10 @@ import Support
 /// Every call has a deadline (retries and waits included) and always comes back by it with a reply or a reason;
 /// it retries only where that can help (429 rate limits, 500/502/503/504, connection errors), honouring
 /// `Retry-After` within the deadline; a circuit breaker stops calling a failing endpoint for a while; a cap
-/// bounds the calls in flight; an LRU cache answers repeated prompts. The API key goes into the
-/// `Authorization` header and nowhere else: no reason, log line or status answer contains it.
+/// bounds the calls in flight; requests and tokens per minute stay within the provider's limits (a 429 pauses
+/// every call for as long as it asks); identical prompts in flight share one call, and an LRU cache answers
+/// repeated ones; the tokens billed count against a daily budget. The API key goes into the `Authorization`
+/// header and nowhere else: no reason, log line or status answer contains it.
 public final class OpenAICompatibleClient: LLMClient {
     public let configuration: LLMConfiguration
     private let handles: CurlHandlePool
@@ -19,8 +21,16 @@ public final class OpenAICompatibleClient: LLMClient {
     private let statistics = LLMStatistics()
     private let slots: DispatchSemaphore
     private let inFlight = Atomic<Int>(0)
+    /// Requests and tokens per minute, and the pause after a 429.
+    let limiter: ProviderRateLimiter
+    /// Tokens billed today and the daily budget.
+    let usage: LLMUsageLedger
+    /// Identical calls in flight at once share one.
+    private let flights = SingleFlight<CompletionCache.Key, LLMResult>()
 
-    public init(configuration: LLMConfiguration) {
+    public init(configuration: LLMConfiguration, clock: @escaping @Sendable () -> Date = { Date() }) {
+        limiter = ProviderRateLimiter(requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute)
+        usage = LLMUsageLedger(budget: configuration.dailyTokenBudget, clock: clock)
         self.configuration = configuration
         handles = CurlHandlePool(maximumIdle: configuration.maximumConcurrency)
         breaker = CircuitBreaker(threshold: configuration.breakerFailures,
@@ -50,6 +60,24 @@ public final class OpenAICompatibleClient: LLMClient {
             statistics.recordCacheHit()
             return LLMResult(reply: entry.reply, cached: true, finishReason: entry.finishReason)
         }
+        if usage.isExhausted {
+            statistics.recordSkipped("budget")
+            return .skipped("budget")
+        }
+        return flights.run(cacheKey, deadline: deadline, call: {
+            call(request, model: model, key: key, cacheKey: cacheKey, started: started, deadline: deadline)
+        }, timedOut: {
+            LLMResult(reason: "timeout", latencyMilliseconds: Date().timeIntervalSince(started) * 1000)
+        })
+    }
+
+    /// Calls shared by single flight (`sharedCalls`): callers that got another caller's result.
+    public var sharedCalls: Int { flights.sharedCount }
+
+    /// One call to the endpoint (the cache missed and no identical call is in flight): the circuit breaker, a
+    /// concurrency slot, the rate limits, then the attempts.
+    private func call(_ request: LLMRequest, model: String, key: String, cacheKey: CompletionCache.Key, started: Date,
+                      deadline: Date) -> LLMResult {
         let permission = breaker.permission()
         if permission == .probe {
             OperationsLog.shared.report("llm_circuit", "half-open: one probe call to \(configuration.baseURL)", level: "info")
@@ -68,10 +96,17 @@ public final class OpenAICompatibleClient: LLMClient {
             inFlight.subtract(1, ordering: .relaxed)
             slots.signal()
         }
-        var result = exchange(body: OpenAICompatibleClient.body(for: request, model: model), key: key, deadline: deadline)
+        let body = OpenAICompatibleClient.body(for: request, model: model)
+        let estimate = ProviderRateLimiter.estimateTokens(LLMRequestShape(
+            promptBytes: (request.system?.utf8.count ?? 0) + request.prompt.utf8.count, maxTokens: request.maxTokens))
+        var result = exchange(body: body, key: key, deadline: deadline, estimatedTokens: estimate)
+        if result.reason == "rate limited" { breaker.abandon(permission) }
         result.latencyMilliseconds = Date().timeIntervalSince(started) * 1000
-        // The endpoint answered properly (even with an empty reply): the circuit stays or becomes closed.
-        switch breaker.record(success: result.reply != nil || result.reason == "empty reply") {
+        // The endpoint answered properly (even with an empty reply): the circuit stays or becomes closed. A call
+        // the rate limit kept from starting says nothing about the endpoint.
+        let outcome: CircuitBreaker.Transition? = result.reason == "rate limited" ? nil
+            : breaker.record(success: result.reply != nil || result.reason == "empty reply")
+        switch outcome {
         case .opened(let failures)?:
             OperationsLog.shared.report("llm_circuit", "opened after \(failures) failed calls: no calls for \(configuration.breakerCooldownMilliseconds) ms",
                                         level: "warning", [("endpoint", configuration.baseURL)])
@@ -106,13 +141,21 @@ public final class OpenAICompatibleClient: LLMClient {
         return Array(JSONValue.object(object).jsonText.utf8)
     }
 
-    /// The attempts of one call, until a reply, a final failure, the retry limit or the deadline.
-    private func exchange(body: [UInt8], key: String, deadline: Date) -> LLMResult {
+    /// The attempts of one call, until a reply, a final failure, the retry limit or the deadline. Each attempt
+    /// takes a request and the token estimate from the rate limits first ("rate limited" when they would not let it
+    /// start by the deadline); a reply's `usage` settles the estimate and counts against the daily budget.
+    private func exchange(body: [UInt8], key: String, deadline: Date, estimatedTokens: Int) -> LLMResult {
         let headers = ["Content-Type: application/json", "Accept: application/json", "Authorization: Bearer \(key)"]
         var attempts = 0
         while true {
+            guard limiter.acquire(estimatedTokens: estimatedTokens, deadline: deadline) else {
+                return LLMResult(reason: "rate limited", attempts: attempts)
+            }
             let remaining = Int((deadline.timeIntervalSinceNow * 1000).rounded(.down))
-            guard remaining >= 1 else { return LLMResult(reason: "timeout", attempts: attempts) }
+            guard remaining >= 1 else {
+                limiter.settle(estimated: estimatedTokens, actual: 0)
+                return LLMResult(reason: "timeout", attempts: attempts)
+            }
             attempts += 1
             let outcome = handles.withHandle { handle in
                 handle.post(url: configuration.completionsURL, headers: headers, body: body, timeoutMilliseconds: remaining,
@@ -129,9 +172,11 @@ public final class OpenAICompatibleClient: LLMClient {
                 case .other: return LLMResult(reason: "transport error: \(failure.message)", attempts: attempts)
                 }
             case .success(let response) where response.status == 200:
-                var result = OpenAICompatibleClient.parse(response.body)
+                var (result, billed) = OpenAICompatibleClient.parseWithUsage(response.body)
                 result.attempts = attempts
                 result.httpStatus = 200
+                usage.record(inputTokens: billed?.input ?? 0, outputTokens: billed?.output ?? 0)
+                limiter.settle(estimated: estimatedTokens, actual: billed.map { $0.input + $0.output } ?? estimatedTokens)
                 return result
             case .success(let response):
                 let code = OpenAICompatibleClient.errorCode(response.body)
@@ -141,8 +186,11 @@ public final class OpenAICompatibleClient: LLMClient {
                 }
                 retry = (reason, response.status, response.retryAfter, response.retryAfterMilliseconds)
             }
+            limiter.settle(estimated: estimatedTokens, actual: 0)  // not billed
             let wait = RetryPolicy.delay(after: attempts, retryAfter: retry.retryAfter,
                                          retryAfterMilliseconds: retry.retryAfterMilliseconds)
+            // Rate-limited by the provider: every call (inline and background) waits as long as it asks.
+            if retry.status == 429 { limiter.pause(until: Date().addingTimeInterval(max(wait, 0.25))) }
             guard attempts <= configuration.maximumRetries, Date().addingTimeInterval(wait) < deadline else {
                 return LLMResult(reason: retry.reason, attempts: attempts, httpStatus: retry.status)
             }
@@ -151,9 +199,23 @@ public final class OpenAICompatibleClient: LLMClient {
     }
 
     /// The reply in a 200 answer: `choices[0].message.content` and `finish_reason`.
-    static func parse(_ body: [UInt8]) -> LLMResult {
-        guard let document = try? JSONParser.parse(body), case .array(let choices)? = document["choices"],
-              let first = choices.first, case .object = first else {
+    static func parse(_ body: [UInt8]) -> LLMResult { parseWithUsage(body).result }
+
+    /// The reply in a 200 answer and the tokens billed for it (`usage.prompt_tokens`, `usage.completion_tokens`),
+    /// when the answer says.
+    static func parseWithUsage(_ body: [UInt8]) -> (result: LLMResult, usage: (input: Int, output: Int)?) {
+        guard let document = try? JSONParser.parse(body) else { return (LLMResult(reason: "invalid response"), nil) }
+        var billed: (input: Int, output: Int)?
+        if let usage = document["usage"], let input = usage["prompt_tokens"]?.doubleValue,
+           let output = usage["completion_tokens"]?.doubleValue, input.isFinite, output.isFinite, input >= 0, output >= 0,
+           input < 1e12, output < 1e12 {
+            billed = (Int(input), Int(output))
+        }
+        return (parseReply(document), billed)
+    }
+
+    private static func parseReply(_ document: JSONValue) -> LLMResult {
+        guard case .array(let choices)? = document["choices"], let first = choices.first, case .object = first else {
             return LLMResult(reason: "invalid response")
         }
         let finish = first["finish_reason"]?.stringValue
@@ -191,6 +253,16 @@ public final class OpenAICompatibleClient: LLMClient {
         statistics.write(to: &text)
         text.family("urgencyiq_llm_circuit_open", "gauge", "1 while the circuit breaker keeps calls from the failing endpoint, else 0.")
         text.sample("urgencyiq_llm_circuit_open", breaker.snapshot().state == .open ? 1 : 0)
+        let (_, spent) = usage.today
+        text.family("urgencyiq_llm_tokens_today", "gauge", "Tokens the model billed today (UTC), every server of the store counted, by kind.")
+        text.sample("urgencyiq_llm_tokens_today", [("kind", "input")], spent.inputTokens)
+        text.sample("urgencyiq_llm_tokens_today", [("kind", "output")], spent.outputTokens)
+        if let budget = configuration.dailyTokenBudget {
+            text.family("urgencyiq_llm_daily_token_budget", "gauge", "LLM_DAILY_TOKEN_BUDGET: tokens per UTC day before the LLM step is skipped.")
+            text.sample("urgencyiq_llm_daily_token_budget", budget)
+        }
+        text.family("urgencyiq_llm_single_flight_shared_total", "counter", "Calls answered by an identical call already in flight.")
+        text.sample("urgencyiq_llm_single_flight_shared_total", sharedCalls)
     }
 
     /// For `GET /api/llm/status`: configuration (never the key), circuit, counts and latency.
@@ -215,6 +287,21 @@ public final class OpenAICompatibleClient: LLMClient {
             "cache": ["entries": .integer(Int64(cache.count)), "capacity": .integer(Int64(configuration.cacheSize))],
         ]
         if case .object(let counts) = statistics.json { object.merge(counts) { $1 } }
+        object["mode"] = .string(configuration.mode.rawValue)
+        object["single_flight_shared"] = .integer(Int64(sharedCalls))
+        object["rate_limits"] = [
+            "requests_per_minute": configuration.requestsPerMinute.map { .integer(Int64($0)) } ?? .null,
+            "tokens_per_minute": configuration.tokensPerMinute.map { .integer(Int64($0)) } ?? .null,
+            "paused_until": limiter.pausedUntilDate.map { .string(Timestamp($0).isoformat) } ?? .null,
+            "refused_calls": .integer(Int64(limiter.refusals)),
+        ]
+        let (day, spent) = usage.today
+        object["tokens"] = [
+            "day": .string(day), "calls": .integer(Int64(spent.calls)), "input": .integer(Int64(spent.inputTokens)),
+            "output": .integer(Int64(spent.outputTokens)), "total": .integer(Int64(spent.totalTokens)),
+            "daily_budget": configuration.dailyTokenBudget.map { .integer(Int64($0)) } ?? .null,
+            "remaining": configuration.dailyTokenBudget.map { .integer(Int64(max(0, $0 - spent.totalTokens))) } ?? .null,
+        ]
         return .object(object)
     }
 }

@@ -12,16 +12,18 @@ final class ServerMetrics: Sendable {
     static let storeErrors = MetricCounter()
     private let rules: ActiveRules
     private let llm: OpenAICompatibleClient
+    private let refiner: LLMRefiner
     private let store: any Store
     private let clock: @Sendable () -> Timestamp
 
-    init(http: HTTPMetrics, scoring: ScoringMetrics, rules: ActiveRules, llm: OpenAICompatibleClient, store: any Store,
+    init(http: HTTPMetrics, scoring: ScoringMetrics, rules: ActiveRules, llm: OpenAICompatibleClient, refiner: LLMRefiner, store: any Store,
          clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }) {
         self.clock = clock
         self.http = http
         self.scoring = scoring
         self.rules = rules
         self.llm = llm
+        self.refiner = refiner
         self.store = store
         _ = ProcessMetrics.startTime
     }
@@ -43,6 +45,7 @@ final class ServerMetrics: Sendable {
         text.sample("urgencyiq_rules_activated_timestamp_seconds", rules.activatedAt.timeIntervalSince1970)
 
         llm.writeMetrics(to: &text)
+        refiner.writeMetrics(to: &text)
 
         text.family("urgencyiq_store_write_queue_depth", "gauge", "Writes queued for the store's next transaction.")
         text.sample("urgencyiq_store_write_queue_depth", store.queuedWrites)

@@ -6,7 +6,8 @@ import Support
 /// for fleets) pass the same contract test suite, role by role. Every method that returns normally has committed
 /// what it did. A new kind of stored thing (an outbox, an event feed) is one more role protocol here, added to
 /// this list and implemented by both stores.
-public protocol Store: TicketStore, ImportStore, RescoreStore, SettingsStore, FleetStore, EventStore, RulesDeploymentStore, WebhookStore, OverdueStore {
+public protocol Store: TicketStore, ImportStore, RescoreStore, SettingsStore, FleetStore, EventStore, RulesDeploymentStore, WebhookStore, OverdueStore,
+    RefinementStore {
     /// Finishes pending writes and closes the store.
     func close()
 }
@@ -476,6 +477,9 @@ public struct NewMessage: Sendable, Equatable {
     public var importKey: String?
     /// When it must first be answered (the rules' sla for its urgency), if the rules set a target.
     public var responseDue: Timestamp?
+    /// Set when the rules asked for the model's opinion and the LLM step runs in the background: the message is
+    /// queued for a refiner (in its own transaction), at this priority (its keyword score).
+    public var refinementPriority: Double?
 
     public init(customerID: Int64, body: String, createdAt: Timestamp, urgency: Double, rulesVersion: String,
                 breakdown: JSONValue, importKey: String? = nil, responseDue: Timestamp? = nil) {

@@ -194,6 +194,28 @@ enum PostgresSchema {
         CREATE TRIGGER replies_first_response AFTER INSERT ON replies
             REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION replies_first_response();
         """,
+        """
+        -- The LLM step in the background (LLM_MODE=background): one row per message waiting for the model, written
+        -- in the message's own transaction, claimed with FOR UPDATE SKIP LOCKED (each message refined by one server).
+        CREATE TABLE llm_refinements (
+            message_id bigint PRIMARY KEY REFERENCES messages(id),
+            priority double precision NOT NULL,
+            queued_at bigint NOT NULL,
+            next_attempt_at bigint NOT NULL,
+            attempts integer NOT NULL DEFAULT 0,
+            last_error text,
+            locked_until bigint
+        );
+        CREATE INDEX llm_refinements_order ON llm_refinements(priority DESC, message_id DESC);
+        CREATE INDEX llm_refinements_age ON llm_refinements(queued_at);
+        -- Tokens the model was billed for, per UTC day (the daily budget counts them), shared by the fleet.
+        CREATE TABLE llm_usage (
+            day text PRIMARY KEY,
+            calls bigint NOT NULL DEFAULT 0,
+            input_tokens bigint NOT NULL DEFAULT 0,
+            output_tokens bigint NOT NULL DEFAULT 0
+        );
+        """,
     ]
 
     /// An arbitrary key for the advisory lock that serialises migrations.

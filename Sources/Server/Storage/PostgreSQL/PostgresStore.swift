@@ -364,6 +364,14 @@ public final class PostgresStore: Store {
                   .texts(messages.map(\.rulesVersion)), .texts(messages.map(\.breakdownJSON)), .texts(messages.map(\.importKey)),
                   .texts(messages.map { $0.responseDue.map { String($0.microseconds) } })])
         let stored = Set((0..<inserted.count).map { inserted.integer($0, 0) })
+        let queued = zip(ids, messages).filter { stored.contains($0.0) && $0.1.refinementPriority != nil }
+        if !queued.isEmpty {
+            try connection.query("""
+                INSERT INTO llm_refinements(message_id, priority, queued_at, next_attempt_at)
+                SELECT id, priority, queued, queued FROM unnest($1::bigint[], $2::float8[], $3::bigint[]) AS q(id, priority, queued)
+                """, [.integers(queued.map(\.0)), .reals(queued.map { $0.1.refinementPriority ?? 0 }),
+                      .integers(queued.map(\.1.createdAt.microseconds))])
+        }
         return (ids.map { stored.contains($0) ? $0 : nil }, customers)
     }
 }

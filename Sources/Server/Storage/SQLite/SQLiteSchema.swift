@@ -155,6 +155,28 @@ enum SQLiteSchema {
             UPDATE messages SET first_response_at = new.created_at WHERE id = new.message_id AND first_response_at IS NULL;
         END;
         """,
+        """
+        -- The LLM step in the background (LLM_MODE=background): one row per message waiting for the model, written
+        -- in the message's own transaction, taken by a refiner when due (most urgent by keyword score, newest first).
+        CREATE TABLE llm_refinements (
+            message_id INTEGER PRIMARY KEY REFERENCES messages(id),
+            priority REAL NOT NULL,               -- the keyword score
+            queued_at INTEGER NOT NULL,           -- microseconds since 1970
+            next_attempt_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            locked_until INTEGER                  -- claimed by a refiner until then
+        );
+        CREATE INDEX llm_refinements_order ON llm_refinements(priority DESC, message_id DESC);
+        CREATE INDEX llm_refinements_age ON llm_refinements(queued_at);
+        -- Tokens the model was billed for, per UTC day (the daily budget counts them), shared by a fleet.
+        CREATE TABLE llm_usage (
+            day TEXT PRIMARY KEY,
+            calls INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// Brings the database up to the latest version, each migration in its own transaction.

@@ -89,7 +89,14 @@ public final class SQLiteStore: Store {
             """, [.integer(message.customerID), .text(message.body), .integer(message.createdAt.microseconds),
                   .real(message.urgency), .text(message.rulesVersion), .text(message.breakdownJSON),
                   message.importKey.map(SQLiteValue.text) ?? .null, message.responseDue.map { .integer($0.microseconds) } ?? .null])
-        return (connection.changes > 0 ? connection.lastInsertRowID : 0, newCustomer)
+        guard connection.changes > 0 else { return (0, newCustomer) }
+        let id = connection.lastInsertRowID
+        if let priority = message.refinementPriority {
+            try connection.query("INSERT INTO llm_refinements(message_id, priority, queued_at, next_attempt_at) VALUES (?, ?, ?, ?)",
+                                 [.integer(id), .real(priority), .integer(message.createdAt.microseconds),
+                                  .integer(message.createdAt.microseconds)])
+        }
+        return (id, newCustomer)
     }
 
     public func importMessages(_ batch: [NewMessage]) throws(StoreError) -> ImportBatchResult {

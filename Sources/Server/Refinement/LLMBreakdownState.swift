@@ -1,0 +1,34 @@
+import RulesEngine
+import Support
+
+/// The state of a breakdown's `llm` part, as the API shows it: `used` (the model's answer is in the score),
+/// `pending` (queued for a background refiner), or `skipped` (with `skipped` saying why: disabled, no key,
+/// budget, backlog, timeout, the rules' own reason…). The rules write `used` and `skipped`; the host adds `state`.
+enum LLMBreakdownState {
+    /// The reason `llm.complete` gives while the call is deferred to a refiner.
+    static let pendingReason = "pending"
+
+    /// Adds `state` to the breakdown's `llm` part, when it has one.
+    static func annotate(_ breakdown: inout Breakdown) {
+        guard case .object(var part)? = breakdown.rules["llm"] else { return }
+        let state = if part["used"]?.boolValue == true { "used" }
+            else if part["skipped"]?.stringValue == pendingReason { "pending" }
+            else { "skipped" }
+        part["state"] = .string(state)
+        breakdown.rules["llm"] = .object(part)
+    }
+}
+
+/// Which failed model calls a refiner tries again later instead of settling for the keyword score.
+enum RefinementFailure {
+    /// The provider's rate limit (or ours): try again when it allows, without counting an attempt.
+    static func isRateLimit(_ reason: String) -> Bool { reason == "rate limited" || reason.hasPrefix("http 429") }
+
+    /// Failures that may pass: the model was slow, busy, unreachable or failing for a while.
+    static func isTransient(_ reason: String) -> Bool {
+        if isRateLimit(reason) { return true }
+        if ["timeout", "busy", "circuit open", "connection failed"].contains(reason) { return true }
+        if reason.hasPrefix("transport error") { return true }
+        return ["http 500", "http 502", "http 503", "http 504"].contains { reason.hasPrefix($0) }
+    }
+}
