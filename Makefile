@@ -14,7 +14,7 @@ SEED_DIR ?= ../shared/seed
 TOOLS := .build/tools
 PY_TOOLS := openapi-spec-validator==0.9.0 schemathesis==4.32.5 prometheus_client==0.21.1
 
-.PHONY: help deps tools build run test test-browser fuzz-api bench bench-http bench-postgres bench-events bench-webhooks bench-console bench-memory parity clean
+.PHONY: help deps tools build run test test-browser fuzz-api bench bench-http bench-postgres bench-events bench-webhooks bench-llm bench-console bench-memory parity clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -92,6 +92,11 @@ bench-webhooks: build ## the POST load with webhooks off and on (every message d
 	@command -v wrk >/dev/null && command -v cc >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
 	  $$sudo apt-get install -y -qq wrk curl gcc; }
 	Tests/Benchmarks/bench-webhooks.sh
+
+bench-llm: build ## the LLM step against a fake model answering in 0.3 s: POST load with the LLM off / in the background / inline, 200 messages refined at once
+	@command -v wrk >/dev/null && command -v curl >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get install -y -qq wrk curl; }
+	Tests/Benchmarks/bench-llm.sh
 
 bench-console: build tools ## the console's first page over 1,000,000 tickets in headless Chromium (the database make bench-http builds)
 	@test -f $${BENCH_DIR:-/tmp/urgencyiq-bench}/million.db || { echo "run make bench-http first: it builds the million-message database once"; exit 1; }

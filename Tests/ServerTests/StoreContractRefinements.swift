@@ -73,7 +73,7 @@ extension StoreContract {
             for (index, urgency) in [1.0, 4.0, 3.0, 4.0].enumerated() {
                 ids.append(try store.insertMessage(queued(Int64(20 + index), "backlog \(index)", urgency: urgency)))
             }
-            let dropped = try store.trimRefinements(keeping: 2, queuedBefore: nil, now: later)
+            let dropped = try store.trimRefinements(keeping: 2, queuedBefore: nil, now: later, limit: 100)
             XCTAssertEqual(dropped, 2, "four waiting beyond the one being refined: two kept")
             XCTAssertEqual(try store.message(id: ids[0])?.breakdown?["llm"]?["skipped"], "backlog")
             XCTAssertEqual(try store.message(id: ids[2])?.breakdown?["llm"]?["skipped"], "backlog")
@@ -81,7 +81,8 @@ extension StoreContract {
             XCTAssertEqual(try store.message(id: ids[3])?.breakdown?["llm"]?["state"], "pending")
             XCTAssertEqual(try store.message(id: low)?.breakdown?["llm"]?["state"], "pending", "the one being refined is left to finish")
             let farFuture = Timestamp(microseconds: later.microseconds + 3_600_000_000)
-            XCTAssertEqual(try store.trimRefinements(keeping: nil, queuedBefore: farFuture, now: later), 2, "too old: both dropped")
+            XCTAssertEqual(try store.trimRefinements(keeping: nil, queuedBefore: farFuture, now: later, limit: 1), 1, "at most the limit at once")
+            XCTAssertEqual(try store.trimRefinements(keeping: nil, queuedBefore: farFuture, now: later, limit: 10), 1, "too old: both dropped")
             let state = try store.refinementQueue()
             XCTAssertEqual(state.depth, 1)
             XCTAssertNotNil(state.oldestQueuedAt)

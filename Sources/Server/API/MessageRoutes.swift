@@ -8,8 +8,8 @@ struct MessageRoutes {
     let store: any TicketStore
     let scoring: ScoringService
     let limits: InputLimits
-    /// Called once a message queued for the background LLM step is committed (wakes the refiner).
-    var refinementQueued: @Sendable () -> Void = {}
+    /// The background LLM step: admits new messages to its queue and is woken when one is committed.
+    let refiner: LLMRefiner
 
     var routes: [Route] {
         [
@@ -67,18 +67,27 @@ struct MessageRoutes {
             var message = NewMessage(customerID: user, body: text, createdAt: now, urgency: score.value,
                                      rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null,
                                      responseDue: targets?.due(createdAt: now, score: score.value))
-            // Background mode: the rules asked for the model, so a refiner will (queued in the insert's transaction).
-            let queued = failure == nil && deferral?.wasRequested == true
-            if queued { message.refinementPriority = score.value }
+            // Background mode: the rules asked for the model, so a refiner will (queued in the insert's transaction),
+            // unless the queue is full of more urgent messages.
+            var queued = false
+            if failure == nil, deferral?.wasRequested == true {
+                if refiner.admit(priority: score.value) {
+                    queued = true
+                    message.refinementPriority = score.value
+                } else if var breakdown = score.breakdown {
+                    breakdown.rules["llm"] = ["state": "skipped", "used": false, "skipped": "backlog"]
+                    message.breakdown = breakdown.json
+                }
+            }
             let urgency = score.value  // all the answer needs: the breakdown is freed here, not on the writer
             let rulesVersion = score.rulesVersion
-            write(.insert(message), respond: respond) { [scoring, refinementQueued] outcome in
+            write(.insert(message), respond: respond) { [scoring, refiner, queued] outcome in
                 guard case .inserted(let id) = outcome else { throw StoreError("the message was not stored") }
                 if let failure { scoring.logFailure(failure, version: rulesVersion, input: input, messageID: id) }
                 var answer: [String: JSONValue] = ["success": true, "message_id": .integer(id), "urgency": .number(urgency)]
                 if queued {
                     answer["llm"] = .string(LLMBreakdownState.pendingReason)
-                    refinementQueued()
+                    refiner.wake()
                 }
                 return .json(.object(answer), status: 201)
             }

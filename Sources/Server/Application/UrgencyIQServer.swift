@@ -80,7 +80,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         let refiner = LLMRefiner(store: store, scoring: scoring)
         self.refiner = refiner
         let metricsSlot = ObservabilityRoutes.MetricsSlot()
-        routes = MessageRoutes(store: store, scoring: scoring, limits: configuration.limits, refinementQueued: { refiner.wake() }).routes
+        routes = MessageRoutes(store: store, scoring: scoring, limits: configuration.limits, refiner: refiner).routes
             + CustomerRoutes(store: store).routes
             + AdminRoutes(importer: SeedImporter(store: store, rules: rules), rescorer: Rescorer(store: store, rules: rules),
                           scoring: scoring, refiner: refiner, seedFile: configuration.seedFile).routes

@@ -24,7 +24,15 @@ final class LLMRefiner: @unchecked Sendable {
     private var worker: RepeatingWorker?
     private let lastTrim = Atomic<Int64>(0)
     private let lastFlush = Atomic<Int64>(0)
+    private let lastCount = Atomic<Int64>(0)
     private let counts = Mutex(Counts())
+    /// The queue as last counted (each round) plus the messages admitted since: what `admit` decides on.
+    private let admission = Mutex(Admission())
+
+    private struct Admission {
+        var depth = 0
+        var lowestPriority: Double?
+    }
 
     private struct Counts {
         var refined = 0
@@ -54,8 +62,25 @@ final class LLMRefiner: @unchecked Sendable {
         scoring.llmClient.usage.flush(to: store)
     }
 
-    /// A message was queued: claim it now rather than at the next look.
-    func wake() { worker?.wake() }
+    /// A message was queued: claim it now rather than at the next look (when a call slot is free to take it).
+    func wake() {
+        if busy.load(ordering: .relaxed) < concurrency { worker?.wake() }
+    }
+
+    /// Whether a new message with keyword score `priority` gets into the queue: always while it is below the
+    /// backlog count; when full, only when it is more urgent than the least urgent waiting (which the next trim then
+    /// drops). A message refused here keeps its keyword score with the reason `backlog` and costs the store nothing
+    /// more, so a burst far beyond what the model can do adds no write per message beyond the message itself.
+    func admit(priority: Double) -> Bool {
+        guard let limit = configuration.maximumBacklog else { return true }
+        let admitted = admission.withLock { state in
+            let admitted = state.depth < limit || state.lowestPriority.map { priority > $0 } ?? true
+            if admitted { state.depth += 1 }
+            return admitted
+        }
+        if !admitted { counts.withLock { $0.skipped["backlog", default: 0] += 1 } }
+        return admitted
+    }
 
     /// One look at the queue: trims the backlog, flushes the token counts, claims as many due messages as there are
     /// free call slots and hands each to a call thread. True when every slot got one (there may be more).
@@ -64,6 +89,7 @@ final class LLMRefiner: @unchecked Sendable {
         flushUsage(now: now)
         guard scoring.llm.isEnabled, configuration.hasKey else { return false }
         trimBacklog(now: now)
+        refreshAdmission(now: now)
         let free = concurrency - busy.load(ordering: .relaxed)
         // No slot, or the provider asked us to wait (429) / the per-minute limits are spent: nothing is claimed, so
         // no message sits claimed while it cannot be sent.
@@ -156,7 +182,13 @@ final class LLMRefiner: @unchecked Sendable {
         lastTrim.store(now.microseconds, ordering: .relaxed)
         let before = configuration.maximumBacklogAge.map { Timestamp(microseconds: now.microseconds - Int64($0 * 1_000_000)) }
         do {
-            let dropped = try store.trimRefinements(keeping: configuration.maximumBacklog, queuedBefore: before, now: now)
+            // In short transactions, so the message inserts queued behind each get in between.
+            var dropped = 0, batch = 0
+            repeat {
+                batch = try store.trimRefinements(keeping: configuration.maximumBacklog, queuedBefore: before, now: now,
+                                                  limit: LLMRefiner.trimBatch)
+                dropped += batch
+            } while batch == LLMRefiner.trimBatch
             if dropped > 0 {
                 counts.withLock { $0.skipped["backlog", default: 0] += dropped }
                 OperationsLog.shared.report("llm_backlog", "\(dropped) queued messages keep their keyword score: the backlog limit was reached",
@@ -167,6 +199,17 @@ final class LLMRefiner: @unchecked Sendable {
         }
     }
 
+    /// Counts the queue again for `admit` (at most ten times a second).
+    private func refreshAdmission(now: Timestamp) {
+        guard configuration.maximumBacklog != nil else { return }
+        let last = lastCount.load(ordering: .relaxed)
+        guard now.microseconds - last >= 100_000 else { return }
+        lastCount.store(now.microseconds, ordering: .relaxed)
+        if let queue = try? store.refinementQueue() {
+            admission.withLock { $0 = Admission(depth: queue.depth, lowestPriority: queue.lowestPriority) }
+        }
+    }
+
     /// Adds the tokens counted since the last time to the store's daily totals (once a second).
     private func flushUsage(now: Timestamp) {
         let last = lastFlush.load(ordering: .relaxed)
@@ -174,6 +217,9 @@ final class LLMRefiner: @unchecked Sendable {
         lastFlush.store(now.microseconds, ordering: .relaxed)
         scoring.llmClient.usage.flush(to: store)
     }
+
+    /// Messages dropped from the queue in one transaction.
+    static let trimBatch = 256
 
     static func describeBacklog(_ configuration: LLMConfiguration) -> String {
         let parts = [configuration.maximumBacklog.map { "\($0) messages" },

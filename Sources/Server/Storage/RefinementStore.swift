@@ -13,8 +13,9 @@ public protocol RefinementStore: Sendable {
     func finishRefinements(_ results: [RefinementResult]) throws(StoreError)
     /// Drops from the queue what the backlog limit does not keep, each message keeping its keyword score with the
     /// reason `backlog`: beyond the `keeping` most urgent and newest, and everything queued before `queuedBefore`
-    /// (messages being refined right now are left to finish). How many were dropped.
-    func trimRefinements(keeping: Int?, queuedBefore: Timestamp?, now: Timestamp) throws(StoreError) -> Int
+    /// (messages being refined right now are left to finish). At most `limit` in one transaction; how many were
+    /// dropped.
+    func trimRefinements(keeping: Int?, queuedBefore: Timestamp?, now: Timestamp, limit: Int) throws(StoreError) -> Int
     /// How long the queue is and how old its oldest message.
     func refinementQueue() throws(StoreError) -> RefinementQueueState
     /// Adds one server's calls and tokens to `day`'s totals; the day's totals after it (the whole fleet's).
@@ -78,10 +79,13 @@ public struct RefinementQueueState: Sendable, Equatable {
     public var depth: Int
     /// When the oldest waiting message was queued; nil when none waits.
     public var oldestQueuedAt: Timestamp?
+    /// The lowest keyword score waiting (what a new message must beat to get into a full queue).
+    public var lowestPriority: Double?
 
-    public init(depth: Int, oldestQueuedAt: Timestamp?) {
+    public init(depth: Int, oldestQueuedAt: Timestamp?, lowestPriority: Double? = nil) {
         self.depth = depth
         self.oldestQueuedAt = oldestQueuedAt
+        self.lowestPriority = lowestPriority
     }
 }
 

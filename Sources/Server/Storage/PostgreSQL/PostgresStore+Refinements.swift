@@ -56,31 +56,32 @@ extension PostgresStore {
         }
     }
 
-    public func trimRefinements(keeping: Int?, queuedBefore: Timestamp?, now: Timestamp) throws(StoreError) -> Int {
+    public func trimRefinements(keeping: Int?, queuedBefore: Timestamp?, now: Timestamp, limit: Int) throws(StoreError) -> Int {
         guard keeping != nil || queuedBefore != nil else { return 0 }
         return try pool.withConnection { connection throws(PostgresError) in
-            // At most 5,000 per statement, so no transaction holds many rows long; the next round drops the rest.
             try connection.query("""
                 WITH doomed AS (
                     SELECT message_id FROM llm_refinements
                     WHERE coalesce(locked_until, 0) < $1
                       AND (queued_at < $2 OR message_id IN (
                           SELECT message_id FROM llm_refinements ORDER BY priority DESC, message_id DESC OFFSET $3))
-                    LIMIT 5000 FOR UPDATE SKIP LOCKED),
+                    LIMIT $5 FOR UPDATE SKIP LOCKED),
                 patched AS (
                     UPDATE messages SET breakdown = \(PostgresStore.skippedBreakdown.replacingOccurrences(of: "$2", with: "$4"))
                     FROM doomed WHERE messages.id = doomed.message_id RETURNING messages.id)
                 DELETE FROM llm_refinements WHERE message_id IN (SELECT message_id FROM doomed) RETURNING message_id
                 """, [.integer(now.microseconds), .integer(queuedBefore?.microseconds ?? Int64.min),
-                      .integer(Int64(keeping ?? Int(Int32.max))), .text(SkippedLLMPatch.llmPart(reason: "backlog"))]).count
+                      .integer(Int64(keeping ?? Int(Int32.max))), .text(SkippedLLMPatch.llmPart(reason: "backlog")),
+                      .integer(Int64(limit))]).count
         }
     }
 
     public func refinementQueue() throws(StoreError) -> RefinementQueueState {
         try pool.withConnection { connection throws(PostgresError) in
-            let rows = try connection.query("SELECT count(*), min(queued_at) FROM llm_refinements")
+            let rows = try connection.query("SELECT count(*), min(queued_at), min(priority) FROM llm_refinements")
             return RefinementQueueState(depth: Int(rows.integer(0, 0)),
-                                        oldestQueuedAt: rows.optionalInteger(0, 1).map(Timestamp.init(microseconds:)))
+                                        oldestQueuedAt: rows.optionalInteger(0, 1).map(Timestamp.init(microseconds:)),
+                                        lowestPriority: rows.isNull(0, 2) ? nil : rows.real(0, 2))
         }
     }
 

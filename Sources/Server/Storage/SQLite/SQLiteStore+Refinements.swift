@@ -50,19 +50,18 @@ extension SQLiteStore {
         }
     }
 
-    public func trimRefinements(keeping: Int?, queuedBefore: Timestamp?, now: Timestamp) throws(StoreError) -> Int {
+    public func trimRefinements(keeping: Int?, queuedBefore: Timestamp?, now: Timestamp, limit: Int) throws(StoreError) -> Int {
         guard keeping != nil || queuedBefore != nil else { return 0 }
         return try writer.perform { connection throws(SQLiteError) in
             var ids: [Int64] = []
-            // At most this many per transaction, so the writer is not held long; the next round drops the rest.
             try connection.query("""
                 SELECT message_id FROM llm_refinements
                 WHERE coalesce(locked_until, 0) < ?
                   AND (queued_at < ? OR message_id IN (
                       SELECT message_id FROM llm_refinements ORDER BY priority DESC, message_id DESC LIMIT -1 OFFSET ?))
-                LIMIT 5000
+                LIMIT ?
                 """, [.integer(now.microseconds), .integer(queuedBefore?.microseconds ?? Int64.min),
-                      .integer(Int64(keeping ?? Int(Int32.max)))]) { ids.append($0.integer(0)) }
+                      .integer(Int64(keeping ?? Int(Int32.max))), .integer(Int64(limit))]) { ids.append($0.integer(0)) }
             for id in ids { try SQLiteStore.skipRefinement(.integer(id), reason: "backlog", connection) }
             return ids.count
         }
@@ -71,8 +70,9 @@ extension SQLiteStore {
     public func refinementQueue() throws(StoreError) -> RefinementQueueState {
         try readers.read { connection throws(SQLiteError) in
             var state = RefinementQueueState(depth: 0, oldestQueuedAt: nil)
-            try connection.query("SELECT count(*), min(queued_at) FROM llm_refinements") { row in
-                state = RefinementQueueState(depth: Int(row.integer(0)), oldestQueuedAt: row.optionalInteger(1).map(Timestamp.init(microseconds:)))
+            try connection.query("SELECT count(*), min(queued_at), min(priority) FROM llm_refinements") { row in
+                state = RefinementQueueState(depth: Int(row.integer(0)), oldestQueuedAt: row.optionalInteger(1).map(Timestamp.init(microseconds:)),
+                                             lowestPriority: row.isNull(2) ? nil : row.real(2))
             }
             return state
         }
