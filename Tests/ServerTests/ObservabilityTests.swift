@@ -182,6 +182,7 @@ final class ObservabilityTests: XCTestCase {
             configuration.llm.maximumRetries = 0
             configuration.llm.breakerFailures = 2
             configuration.llm.breakerCooldownMilliseconds = 300
+            configuration.llm.mode = .inline  // each send calls the model: the failures come in the order the test reads
         }
         let client = try XCTUnwrap(server).client()
         XCTAssertEqual(try client.request("POST", "/api/set/llm", json: ["use_llm": true]).status, 200)

@@ -87,8 +87,9 @@ final class LLMRefiner: @unchecked Sendable {
     private func round() -> Bool {
         let now = Timestamp.now()
         flushUsage(now: now)
-        guard scoring.llm.isEnabled, configuration.hasKey else { return false }
+        // While the step is off nothing is claimed, but what waits still ages out of the queue (reason backlog).
         trimBacklog(now: now)
+        guard scoring.llm.isEnabled, configuration.hasKey else { return false }
         refreshAdmission(now: now)
         let free = concurrency - busy.load(ordering: .relaxed)
         // No slot, or the provider asked us to wait (429) / the per-minute limits are spent: nothing is claimed, so

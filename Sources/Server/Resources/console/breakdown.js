@@ -78,7 +78,9 @@ function modifierList(mods) {
 function llmText(llm) {
   if (!llm || typeof llm !== 'object') return genericValue(llm, 1);
   const parts = [];
-  if (llm.used) {
+  if (llm.state === 'pending') {
+    parts.push('pending: the model is asked in the background; the keyword score stands until it answers');
+  } else if (llm.used) {
     parts.push(`used: the model said ${llm.score ?? '?'}`);
     if (llm.reply !== undefined && llm.reply !== null && String(llm.reply) !== String(llm.score)) parts.push(`reply “${llm.reply}”`);
   } else {
@@ -89,7 +91,7 @@ function llmText(llm) {
   if (llm.cached) parts.push('cached');
   if (llm.attempts) parts.push(`${llm.attempts} attempt${llm.attempts === 1 ? '' : 's'}`);
   if (llm.http_status) parts.push(`HTTP ${llm.http_status}`);
-  const known = new Set(['used', 'score', 'skipped', 'reply', 'latency_ms', 'cached', 'attempts', 'http_status', 'finish_reason']);
+  const known = new Set(['state', 'used', 'score', 'skipped', 'reply', 'latency_ms', 'cached', 'attempts', 'http_status', 'finish_reason']);
   for (const [k, v] of Object.entries(llm)) {
     if (!known.has(k) && v !== null && v !== undefined) parts.push(`${humanKey(k)}: ${typeof v === 'object' ? JSON.stringify(v) : v}`);
   }
