@@ -2,6 +2,7 @@
 """An OpenAI-compatible chat-completions endpoint for benchmarks: every answer waits LATENCY seconds, then says "3"
 (with a usage field). Threaded, HTTP/1.1 keep-alive. Usage: fake_model.py PORT LATENCY_SECONDS"""
 import json
+import socket
 import sys
 import threading
 import time
@@ -17,6 +18,12 @@ BODY = json.dumps({"id": "bench", "object": "chat.completion", "model": "bench",
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out as two writes: without this, Nagle's algorithm and the client's delayed ACK add
+        # 40 ms to every answer, which would be the fake's latency, not the server's.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_POST(self):
         global calls

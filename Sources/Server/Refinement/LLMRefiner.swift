@@ -75,7 +75,10 @@ final class LLMRefiner: @unchecked Sendable {
         guard let limit = configuration.maximumBacklog else { return true }
         let admitted = admission.withLock { state in
             let admitted = state.depth < limit || state.lowestPriority.map { priority > $0 } ?? true
-            if admitted { state.depth += 1 }
+            if admitted {
+                state.depth += 1
+                state.lowestPriority = min(state.lowestPriority ?? priority, priority)
+            }
             return admitted
         }
         if !admitted { counts.withLock { $0.skipped["backlog", default: 0] += 1 } }
