@@ -558,6 +558,9 @@ class SettingsTests(ConsoleTestCase):
         self.wait_text("#health-status", "ok")
         self.wait_text("#live-status", "Live")
         self.wait_text(".llm-status", "Circuit")
+        self.wait_text(".llm-status", "background: tickets are answered at once")
+        self.wait_text(".llm-status", "waiting")
+        self.wait_text(".llm-status", "Tokens today")
         toggle = self.wait_css("#llm-toggle")
         self.wait(lambda d: toggle.is_enabled(), message="the LLM toggle")
         was = get("/api/get/llm")["use_llm"]

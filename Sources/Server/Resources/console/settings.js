@@ -72,6 +72,7 @@ export function mount(view) {
       const failures = s.failures && typeof s.failures === 'object' ? Object.entries(s.failures) : [];
       replaceChildren(llmStatus, dl([
         ['Enabled', yesNo(s.enabled)],
+        s.mode ? ['Mode', s.mode === 'background' ? 'background: tickets are answered at once and refined when the model answers' : 'inline: each ticket waits for the model'] : null,
         ['Key configured', yesNo(s.key_configured)],
         s.model ? ['Model', [h('code', null, String(s.model)), s.model_source ? h('span', { class: 'muted' }, ` (${s.model_source})`) : null]] : null,
         s.base_url ? ['Endpoint', h('code', null, String(s.base_url))] : null,
@@ -82,6 +83,11 @@ export function mount(view) {
         ['Latency', latency.samples ? `p50 ${latency.p50} ms, p99 ${latency.p99} ms (${latency.samples} samples)` : 'no calls yet'],
         ['Calls', `${s.calls ?? 0} calls, ${s.requests ?? 0} requests, ${s.replies ?? 0} replies, ${s.cache_hits ?? 0} cache hits, ${s.in_flight ?? 0} in flight`],
         ['Failures', failures.length ? failures.map(([k, v]) => `${k}: ${v}`).join(', ') : 'none'],
+        s.queue ? ['Queue', `${s.queue.depth ?? '?'} waiting` + (s.queue.oldest_pending_age_s != null ? `, the oldest for ${s.queue.oldest_pending_age_s} s` : '')
+          + `, ${s.queue.refined_last_minute ?? 0} refined in the last minute`
+          + (s.queue.skipped_total && s.queue.skipped_total.backlog ? `, ${s.queue.skipped_total.backlog} kept their keyword score (backlog)` : '')] : null,
+        s.tokens ? ['Tokens today', `${s.tokens.total ?? 0} (${s.tokens.input ?? 0} in, ${s.tokens.output ?? 0} out)`
+          + (s.tokens.daily_budget != null ? ` of a budget of ${s.tokens.daily_budget}` : '')] : null,
         s.timeout_ms !== undefined ? ['Limits', `timeout ${s.timeout_ms} ms, ${s.max_retries} retries, ${s.max_concurrency} at once`] : null,
       ]));
     } catch (err) {
