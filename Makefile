@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
 # Debian packages the project builds and tests with (see README, "What it is built on").
-DEB_PACKAGES := pkg-config curl jq liblua5.4-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev postgresql postgresql-contrib
+DEB_PACKAGES := pkg-config curl jq liblua5.4-dev libpcre2-dev libvectorscan-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev libpq-dev postgresql postgresql-contrib
 BIN := .build/release/urgencyiq
 SEED_DIR ?= ../shared/seed
 # Python tools the tests and fuzzing use, pinned, in a virtual environment of their own (PyPI): the OpenAPI

@@ -16,6 +16,9 @@ let package = Package(
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         // PCRE2, 8-bit code units (libpcre2-dev).
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        // Vectorscan (libvectorscan-dev; Hyperscan's portable fork, as in Suricata): one pass over a message finds
+        // which of hundreds of regex modifiers can match, and PCRE2 confirms only those.
+        .systemLibrary(name: "CHyperscan", pkgConfig: "libhs", providers: [.apt(["libvectorscan-dev"])]),
         // libmicrohttpd: the embedded HTTP server (a proven one instead of a hand-written one).
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         // libcurl (libcurl4-openssl-dev): the LLM call, with TLS verification and connection reuse.
@@ -28,7 +31,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The Lua glue that must stay in C: allocator with a cap, instruction-budget hook, the trampoline
         // that lets Swift host functions raise Lua errors without longjmp crossing Swift frames.
-        .target(name: "CLuaHost", dependencies: ["CLua", "CPCRE2"]),
+        .target(name: "CLuaHost", dependencies: ["CLua", "CPCRE2", "CHyperscan"]),
         // What is not the rules engine and not the server: JSON, CSV, SHA-256, timestamps, deadlines, parallel
         // map, thread names. Foundation only.
         .target(name: "Support"),

@@ -5,8 +5,11 @@
 
 #include "internal.h"
 
+#include <hs/hs.h>
 #include <lauxlib.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define OVECTOR_PAIRS 32
 
@@ -26,6 +29,13 @@ void uiq_regex_free_scratch(uiq_host *host) {
     if (host->match_context) pcre2_match_context_free(host->match_context);
     if (host->jit_stack) pcre2_jit_stack_free(host->jit_stack);
     host->match_data = host->match_context = host->jit_stack = NULL;
+    if (host->prefilter_scratch) hs_free_scratch(host->prefilter_scratch);
+    host->prefilter_scratch = NULL;
+    free(host->candidates);
+    free(host->candidate_marks);
+    host->candidates = NULL;
+    host->candidate_marks = NULL;
+    host->candidate_capacity = 0;
 }
 
 int uiq_regex_match(uiq_host *host, const uiq_regex *regex, const char *subject, size_t length, size_t start,
@@ -130,39 +140,225 @@ static int regex_find(lua_State *L) {
 
 /// set:test(text) → hits, limited: bit i-1 of `hits` is set when pattern i matches, of `limited` when the
 /// match limit stopped pattern i (counted as no match). One call for every pattern of the set.
-static int regex_set_test(lua_State *L) {
+// ---- Regex sets ------------------------------------------------------------------------------------------
+
+unsigned uiq_prefilter_flag_caseless(void) { return HS_FLAG_CASELESS; }
+unsigned uiq_prefilter_flag_dotall(void) { return HS_FLAG_DOTALL; }
+unsigned uiq_prefilter_flag_multiline(void) { return HS_FLAG_MULTILINE; }
+
+void *uiq_prefilter_compile(const char *const *sources, const unsigned *flags, int count, int *judged, int utf8) {
+    // Not HS_FLAG_SINGLEMATCH: in a database of many patterns Vectorscan 5.4.9 then misses some matches (found by
+    // RegexSetTests); the scan callback keeps the first report of each pattern instead.
+    const unsigned common = HS_FLAG_PREFILTER | HS_FLAG_ALLOWEMPTY | (utf8 ? HS_FLAG_UTF8 | HS_FLAG_UCP : 0);
+    const char **expressions = malloc(sizeof(char *) * (size_t)(count > 0 ? count : 1));
+    unsigned *all_flags = malloc(sizeof(unsigned) * (size_t)(count > 0 ? count : 1));
+    unsigned *ids = malloc(sizeof(unsigned) * (size_t)(count > 0 ? count : 1));
+    hs_database_t *database = NULL;
+    if (!expressions || !all_flags || !ids) goto done;
+    // A pattern Hyperscan cannot take, even as a prefilter, is left to PCRE2 alone and the rest compiled again
+    // (compile errors come from the parser, before the expensive part).
+    for (int attempt = 0; attempt <= count; attempt++) {
+        int n = 0;
+        for (int i = 0; i < count; i++) {
+            if (!judged[i]) continue;
+            expressions[n] = sources[i];
+            all_flags[n] = flags[i] | common;
+            ids[n] = (unsigned)i;
+            n++;
+        }
+        if (n == 0) break;
+        hs_compile_error_t *failure = NULL;
+        if (hs_compile_multi(expressions, all_flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &database, &failure) == HS_SUCCESS) break;
+        database = NULL;
+        if (failure && failure->expression >= 0 && failure->expression < n) {
+            judged[ids[failure->expression]] = 0;  // that one goes to PCRE2 alone; try the rest again
+            hs_free_compile_error(failure);
+            continue;
+        }
+        hs_free_compile_error(failure);
+        break;
+    }
+done:
+    if (!database) for (int i = 0; i < count; i++) judged[i] = 0;
+    free(expressions);
+    free(all_flags);
+    free(ids);
+    return database;
+}
+
+void uiq_prefilter_free(void *database) {
+    if (database) hs_free_database(database);
+}
+
+typedef struct candidate_list {
+    int *items;
+    int count;
+    unsigned *marks;
+    unsigned mark;
+} candidate_list;
+
+static int on_candidate(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags, void *context) {
+    (void)from; (void)to; (void)flags;
+    candidate_list *list = context;
+    if (list->marks[id] != list->mark) {  // the first report of this pattern in this scan
+        list->marks[id] = list->mark;
+        list->items[list->count++] = (int)id;
+    }
+    return 0;
+}
+
+static int compare_ints(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/// Whether `text` holds a character that PCRE2's caseless matching folds to an ASCII letter (ſ U+017F to s,
+/// K U+212A to k): then a caseless prefilter is not trusted with it.
+static int has_ascii_fold_partner(const unsigned char *text, size_t length) {
+    for (size_t i = 0; i + 1 < length; i++) {
+        if (text[i] == 0xC5 && text[i + 1] == 0xBF) return 1;
+        if (i + 2 < length && text[i] == 0xE2 && text[i + 1] == 0x84 && text[i + 2] == 0xAA) return 1;
+    }
+    return 0;
+}
+
+/// The patterns of `set` to try on `text`, ascending, in the host's candidate buffer: the prefilter's candidates
+/// and the unfiltered ones, or every pattern when there is no prefilter or it cannot be trusted with this text.
+/// -1 when memory runs out.
+static int set_candidates(uiq_host *host, const uiq_regex_set *set, const char *text, size_t length, int trusted, int ascii) {
+    if (host->candidate_capacity < set->count) {
+        int *grown = realloc(host->candidates, sizeof(int) * (size_t)set->count);
+        if (!grown) return -1;
+        host->candidates = grown;
+        unsigned *marks = realloc(host->candidate_marks, sizeof(unsigned) * (size_t)set->count);
+        if (!marks) return -1;
+        memset(marks + host->candidate_capacity, 0, sizeof(unsigned) * (size_t)(set->count - host->candidate_capacity));
+        host->candidate_marks = marks;
+        host->candidate_capacity = set->count;
+    }
+    if (++host->scan_number == 0) {  // wrapped: forget every mark
+        memset(host->candidate_marks, 0, sizeof(unsigned) * (size_t)host->candidate_capacity);
+        host->scan_number = 1;
+    }
+    int has_prefilter = set->prefilter != NULL || set->byte_prefilter != NULL;
+    int use_prefilter = has_prefilter && (trusted || ascii)  // Hyperscan's UTF-8 mode needs valid UTF-8
+        && (ascii || !set->caseless_filtered || !has_ascii_fold_partner((const unsigned char *)text, length));
+    if (use_prefilter && host->prefilter_sized_for != set->id) {
+        hs_scratch_t *scratch = host->prefilter_scratch;
+        if (set->prefilter && hs_alloc_scratch(set->prefilter, &scratch) != HS_SUCCESS) return -1;
+        if (set->byte_prefilter && hs_alloc_scratch(set->byte_prefilter, &scratch) != HS_SUCCESS) return -1;
+        host->prefilter_scratch = scratch;
+        host->prefilter_sized_for = set->id;
+    }
+    candidate_list list = { host->candidates, 0, host->candidate_marks, host->scan_number };
+    if (!use_prefilter) {
+        for (int i = 0; i < set->count; i++) list.items[list.count++] = i;
+        return list.count;
+    }
+    const char *subject = text ? text : "";
+    if ((set->prefilter && hs_scan(set->prefilter, subject, (unsigned)length, 0, host->prefilter_scratch, on_candidate, &list) != HS_SUCCESS)
+        || (set->byte_prefilter && hs_scan(set->byte_prefilter, subject, (unsigned)length, 0, host->prefilter_scratch, on_candidate, &list) != HS_SUCCESS)) {
+        list.count = 0;  // a failed scan judges nothing: try every pattern
+        for (int i = 0; i < set->count; i++) list.items[list.count++] = i;
+        return list.count;
+    }
+    for (int i = 0; i < set->unfiltered_count; i++) list.items[list.count++] = set->unfiltered[i];
+    if (list.count > 1) qsort(list.items, (size_t)list.count, sizeof(int), compare_ints);
+    return list.count;
+}
+
+/// Tries the candidate patterns of `set` on the text at index 2 of the stack; calls `found(i, limited)` for each
+/// that matches (limited = 0) or hit PCRE2's limits (limited = 1), in ascending order. 0, or a Lua error.
+typedef void (*set_visit)(lua_State *L, int index, int limited, void *context);
+
+static int run_set(lua_State *L, const char *method, set_visit visit, void *context, const uiq_regex_set **out_set) {
     int type_id = (int)lua_tointeger(L, lua_upvalueindex(1));
     uiq_object_slot *slot = uiq_object_slot_at(L, 1, type_id);
-    if (slot == NULL || slot->native == NULL) return luaL_error(L, "bad receiver for 'test' (call it with ':')");
+    if (slot == NULL || slot->native == NULL) return luaL_error(L, "bad receiver for '%s' (call it with ':')", method);
     if (lua_type(L, 2) != LUA_TSTRING) {
-        return luaL_error(L, "bad argument #1 to 'test' (string expected, got %s)", luaL_typename(L, 2));
+        return luaL_error(L, "bad argument #1 to '%s' (string expected, got %s)", method, luaL_typename(L, 2));
     }
     size_t length;
     const char *text = lua_tolstring(L, 2, &length);
     const uiq_regex_set *set = (const uiq_regex_set *)slot->native;
+    if (out_set) *out_set = set;
     uiq_host *host = uiq_host_of(L);
     int trusted = text == host->trusted_text;
     int ascii = trusted ? host->trusted_ascii : uiq_is_ascii((const unsigned char *)text, length);
-    uint64_t hits = 0, limited = 0;
-    for (int i = 0; i < set->count; i++) {
+    int count = set_candidates(host, set, text, length, trusted, ascii);
+    if (count < 0) return luaL_error(L, "re: not enough memory for the set's prefilter");
+    for (int k = 0; k < count; k++) {
+        int i = host->candidates[k];
         int rc = uiq_regex_match(host, set->items[i], text, length, 0, trusted, ascii);
         if (rc >= 0) {
-            hits |= (uint64_t)1 << i;
+            visit(L, i, 0, context);
         } else if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
                    rc == PCRE2_ERROR_JIT_STACKLIMIT) {
-            limited |= (uint64_t)1 << i;
+            visit(L, i, 1, context);
         } else if (rc != PCRE2_ERROR_NOMATCH) {
             PCRE2_UCHAR message[256];
             if (pcre2_get_error_message(rc, message, sizeof message) < 0) snprintf((char *)message, sizeof message, "error %d", rc);
             return luaL_error(L, "re: pattern %d of the set: %s", i + 1, (const char *)message);
         }
     }
-    lua_pushinteger(L, (lua_Integer)hits);
-    lua_pushinteger(L, (lua_Integer)limited);
+    return 0;
+}
+
+typedef struct mask_pair {
+    uint64_t hits, limited;
+} mask_pair;
+
+static void into_masks(lua_State *L, int index, int limited, void *context) {
+    (void)L;
+    mask_pair *masks = context;
+    if (limited) masks->limited |= (uint64_t)1 << index; else masks->hits |= (uint64_t)1 << index;
+}
+
+/// set:test(text) → hits, limited: bit i-1 says pattern i matched (or hit the match limits). Sets of at most 64.
+static int regex_set_test(lua_State *L) {
+    mask_pair masks = { 0, 0 };
+    const uiq_regex_set *set = NULL;
+    int type_id = (int)lua_tointeger(L, lua_upvalueindex(1));
+    uiq_object_slot *slot = uiq_object_slot_at(L, 1, type_id);
+    if (slot && slot->native && ((const uiq_regex_set *)slot->native)->count > 64) {
+        return luaL_error(L, "re: set:test answers with a 64-bit mask; this set has %d patterns (use set:matches)",
+                          ((const uiq_regex_set *)slot->native)->count);
+    }
+    run_set(L, "test", into_masks, &masks, &set);
+    lua_pushinteger(L, (lua_Integer)masks.hits);
+    lua_pushinteger(L, (lua_Integer)masks.limited);
     return 2;
 }
 
-static const luaL_Reg regex_set_methods[] = { { "test", regex_set_test }, { NULL, NULL } };
+typedef struct list_pair {
+    int hits_table, limited_table;  // stack indices, 0 until created
+    lua_Integer hits, limited;
+} list_pair;
+
+static void into_lists(lua_State *L, int index, int limited, void *context) {
+    list_pair *lists = context;
+    int *table = limited ? &lists->limited_table : &lists->hits_table;
+    lua_Integer *length = limited ? &lists->limited : &lists->hits;
+    if (*table == 0) {
+        lua_createtable(L, 4, 0);
+        *table = lua_gettop(L);
+    }
+    lua_pushinteger(L, index + 1);
+    lua_rawseti(L, *table, ++*length);
+}
+
+/// set:matches(text) → hits, limited: the numbers of the patterns that matched, ascending (nil when none), and
+/// of those that hit the match limits (nil when none). Any size of set.
+static int regex_set_matches(lua_State *L) {
+    lua_settop(L, 2);
+    list_pair lists = { 0, 0, 0, 0 };
+    run_set(L, "matches", into_lists, &lists, NULL);
+    if (lists.hits_table) lua_pushvalue(L, lists.hits_table); else lua_pushnil(L);
+    if (lists.limited_table) lua_pushvalue(L, lists.limited_table); else lua_pushnil(L);
+    return 2;
+}
+
+static const luaL_Reg regex_set_methods[] = { { "test", regex_set_test }, { "matches", regex_set_matches }, { NULL, NULL } };
 static const luaL_Reg regex_methods[] = { { "test", regex_test }, { "find", regex_find }, { NULL, NULL } };
 
 const luaL_Reg *uiq_regex_set_natives(void) { return regex_set_methods; }

@@ -12,12 +12,12 @@ final class MatchingTests: XCTestCase {
 
     private func best(_ automaton: KeywordAutomaton, _ text: String) -> String? {
         var text = text
-        return text.withUTF8 { automaton.best(in: UnsafeRawBufferPointer($0)) }.map { automaton.keywords[$0].text }
+        return text.withUTF8 { automaton.best(in: UnsafeRawBufferPointer($0)) }.map { String(decoding: automaton.bytes(ofKeyword: $0), as: UTF8.self) }
     }
 
     private func first(_ automaton: KeywordAutomaton, _ text: String) -> String? {
         var text = text
-        return text.withUTF8 { automaton.first(in: UnsafeRawBufferPointer($0)) }.map { automaton.keywords[$0].text }
+        return text.withUTF8 { automaton.first(in: UnsafeRawBufferPointer($0)) }.map { String(decoding: automaton.bytes(ofKeyword: $0), as: UTF8.self) }
     }
 
     func testPythonLowerCasing() {
@@ -88,6 +88,66 @@ final class MatchingTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// Large random keyword sets (overlapping, prefixes of each other, non-ASCII), with the dense part as small as
+    /// it goes (every step past the root through the sparse edges and failure links) and at its usual size, against
+    /// a naive search: the best group, and the keyword whose first occurrence ends first (the longest of those).
+    func testLargeSetsAgreeWithNaiveSearchWithAndWithoutTheDensePart() throws {
+        var generator = SystemRandomNumberGenerator()
+        let syllables = ["ka", "ki", "mba", "ya", "pesa", "lo", "an", "ş", "é", "Ö", "ng", "a", "i", " ", "😡"]
+        func random(_ parts: ClosedRange<Int>) -> String {
+            (0..<Int.random(in: parts, using: &generator)).map { _ in syllables.randomElement(using: &generator)! }.joined()
+        }
+        func bytes(_ text: String) -> [UInt8] { Array(text.lowercased().utf8) }
+        /// Where the first occurrence of `needle` ends in `haystack` (exclusive), or nil.
+        func firstEnd(_ needle: [UInt8], _ haystack: [UInt8]) -> Int? {
+            guard needle.count <= haystack.count else { return nil }
+            outer: for start in 0...(haystack.count - needle.count) {
+                for i in 0..<needle.count where haystack[start + i] != needle[i] { continue outer }
+                return start + needle.count
+            }
+            return nil
+        }
+        for (round, denseBytes) in [(0, 0), (1, KeywordAutomaton.denseBudgetBytes)] {
+            var groups = (0..<4).map { _ in (0..<1500).map { _ in random(1...4) }.filter { !$0.isEmpty } }
+            groups[round].append(contentsOf: groups[1].prefix(50).map { $0 + "ka" })  // prefixes and extensions
+            var keywords: [KeywordAutomaton.Keyword] = []
+            for (group, words) in groups.enumerated() { keywords += words.map { .init(text: $0, group: group) } }
+            let matcher = try KeywordAutomaton(keywords: keywords, groupScores: [4, 3, 2, 1], denseBytes: denseBytes)
+            if denseBytes == 0 { XCTAssertEqual(matcher.shape.dense, 1, "only the root is dense") }
+            let folded = keywords.map { bytes($0.text) }
+            for _ in 0..<60 {
+                let text = random(2...14)
+                let lowered = bytes(text)
+                let ends = folded.map { firstEnd($0, lowered) }
+                var buffer = text
+                let best = buffer.withUTF8 { matcher.best(in: UnsafeRawBufferPointer($0)) }
+                let first = buffer.withUTF8 { matcher.first(in: UnsafeRawBufferPointer($0)) }
+                let bestGroup = ends.indices.filter { ends[$0] != nil }.map { keywords[$0].group }.min()
+                XCTAssertEqual(best.map { keywords[$0].group }, bestGroup, "best group in \(text)")
+                if let best { XCTAssertNotNil(ends[best], "\(keywords[best].text) is in \(text)") }
+                let earliest = ends.compactMap { $0 }.min()
+                XCTAssertEqual(first.flatMap { ends[$0] }, earliest, "first end in \(text)")
+                if let first, let earliest {
+                    let longest = ends.indices.filter { ends[$0] == earliest }.map { folded[$0].count }.max()
+                    XCTAssertEqual(folded[first].count, longest, "the longest of those ending first in \(text)")
+                }
+            }
+        }
+    }
+
+    func testAHundredThousandKeywordsStaySmall() throws {
+        var generator = SystemRandomNumberGenerator()
+        let words = (0..<2000).map { _ in String((0..<Int.random(in: 3...9, using: &generator)).map { _ in "abcdefghijklmnopqrstuvwxyz".randomElement(using: &generator)! }) }
+        let keywords = (0..<100_000).map { index in
+            KeywordAutomaton.Keyword(text: "\(words.randomElement(using: &generator)!) \(words.randomElement(using: &generator)!)", group: index % 3)
+        }
+        let matcher = try KeywordAutomaton(keywords: keywords, groupScores: [3, 2, 1])
+        XCTAssertGreaterThan(matcher.shape.states, 500_000)
+        XCTAssertLessThan(matcher.shape.bytes, 64 << 20, "memory grows with the keywords' length, not states × classes")
+        var text = "xx \(keywords[77].text.uppercased()) yy"
+        XCTAssertNotNil(text.withUTF8 { matcher.first(in: UnsafeRawBufferPointer($0)) })
     }
 
     func testInvalidUTF8IsMatchedByteForByte() throws {

@@ -54,6 +54,12 @@ typedef struct uiq_host {
     void *match_data;          /// pcre2_match_data_8 *
     void *match_context;       /// pcre2_match_context_8 * (match and depth limits, JIT stack)
     void *jit_stack;           /// pcre2_jit_stack_8 *
+    void *prefilter_scratch;   /// hs_scratch_t * for regex sets' prefilters (grown to fit each database)
+    unsigned long long prefilter_sized_for;  /// the id of the set the scratch was last sized for
+    int *candidates;           /// pattern indices a prefilter let through, for one set test
+    unsigned *candidate_marks; /// per pattern: the scan that last let it through (one entry per pattern, not per match)
+    unsigned scan_number;
+    int candidate_capacity;
 } uiq_host;
 
 /// A compiled regular expression as the C hot path sees it (owned by a Swift RegexPattern).
@@ -65,10 +71,30 @@ typedef struct uiq_regex {
 } uiq_regex;
 
 /// A list of compiled regular expressions tested together (owned by a Swift RegexSet); at most 64.
+/// Patterns tested together. With a prefilter (a Hyperscan/Vectorscan database of all the patterns it can judge,
+/// compiled in prefilter mode: it may let a text through that a pattern does not match, never the reverse), one
+/// pass over the text finds the candidates and only those are confirmed with PCRE2; the patterns it cannot judge
+/// (`unfiltered`) are always tried. Without one, every pattern is tried.
 typedef struct uiq_regex_set {
     int count;
-    const uiq_regex *items[64];
+    const uiq_regex **items;
+    void *prefilter;            /// hs_database_t * (UTF-8 and Unicode properties), or NULL
+    void *byte_prefilter;       /// hs_database_t * of the patterns that mean the same on bytes (far cheaper to build), or NULL
+    const int *unfiltered;      /// ascending pattern indices
+    int unfiltered_count;
+    int caseless_filtered;      /// some prefiltered pattern is caseless (texts with ſ or K skip the prefilter)
+    unsigned long long id;      /// unique per set: a state's scratch is sized for the last set it served
 } uiq_regex_set;
+
+/// Compiles a prefilter database of `count` patterns (sources NUL-terminated; Hyperscan flags each), in UTF-8
+/// mode with Unicode properties or on bytes. `judged[i]` says whether pattern i goes into it (in: candidates; out:
+/// those that compiled). NULL when none compiles.
+void *uiq_prefilter_compile(const char *const *sources, const unsigned *flags, int count, int *judged, int utf8);
+void uiq_prefilter_free(void *database);
+/// Hyperscan's flag values, for Swift.
+unsigned uiq_prefilter_flag_caseless(void);
+unsigned uiq_prefilter_flag_dotall(void);
+unsigned uiq_prefilter_flag_multiline(void);
 
 /// What a Swift host function returns to Lua, one value each.
 typedef enum uiq_kind {

@@ -118,7 +118,7 @@ enum KeywordsModule {
         let call = HostCall(raw!)
         call.withReceiver(as: KeywordAutomaton.self) { automaton in
             if let index = automaton.best(in: call.text) {
-                call.returnInteger(automaton.keywords[index].group + 1)
+                call.returnInteger(automaton.keywordGroup[index] + 1)
                 call.returnString(automaton.bytes(ofKeyword: index))
             } else {
                 call.returnNil()

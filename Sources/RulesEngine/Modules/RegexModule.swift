@@ -71,7 +71,8 @@ enum RegexModule {
         return 0
     }
 
-    /// set(patterns) → set | nil, message: compiled patterns tested together by `set:test(text)` (in C).
+    /// set(patterns) → set | nil, message: compiled patterns tested together by `set:test(text)` or
+    /// `set:matches(text)` (in C).
     private static let set: HostFunction = { raw in
         let call = HostCall(raw!)
         let environment = call.context(as: HostEnvironment.self)
@@ -91,7 +92,7 @@ enum RegexModule {
             }
             patterns.append(pattern)
         }
-        let regexSet = RegexSet(patterns)
+        let regexSet = environment.ruleSet.compiled.regexSet(patterns)
         call.returnObject(regexSet, native: UnsafeRawPointer(regexSet.native), type: .regexSet)
         return 0
     }

@@ -7,6 +7,7 @@ final class CompiledMatchers: Sendable {
     private let automata = Mutex<[String: KeywordAutomaton]>([:])
     private let patterns = Mutex<[PatternKey: RegexPattern]>([:])
     private let lexicons = Mutex<[String: Lexicon]>([:])
+    private let sets = Mutex<[[ObjectIdentifier]: RegexSet]>([:])
 
     private struct PatternKey: Hashable {
         var source: String
@@ -34,6 +35,19 @@ final class CompiledMatchers: Sendable {
             if let raced = cache[key] { return raced }
             cache[key] = lexicon
             return lexicon
+        }
+    }
+
+    /// The set of exactly these patterns (in this order), built once per version: its prefilter database can take
+    /// a second to compile for a thousand patterns, and every Lua state of the version shares it.
+    func regexSet(_ patterns: [RegexPattern]) -> RegexSet {
+        let key = patterns.map(ObjectIdentifier.init)
+        if let cached = sets.withLock({ $0[key] }) { return cached }
+        let set = RegexSet(patterns)
+        return sets.withLock { cache in
+            if let raced = cache[key] { return raced }
+            cache[key] = set
+            return set
         }
     }
 

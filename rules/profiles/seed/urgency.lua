@@ -126,8 +126,10 @@ local tiers = keywords.tiers(RULES.tiers)
 local tier_list, modifier_list, llm_settings = RULES.tiers, RULES.modifiers, RULES.llm
 local patterns = {}
 for i, declared_modifier in ipairs(modifier_list) do patterns[i] = declared_modifier.compiled end
--- All modifiers are tested in one call: bit i-1 of the answer says whether modifier i matched.
+-- All modifiers are tested in one call: bit i-1 of the answer says whether modifier i matched. Beyond 64
+-- modifiers, set:matches lists the numbers of those that matched instead.
 local modifier_set = re.set(patterns)
+local use_mask = #patterns <= 64
 local floor, cap, decimals = RULES.floor, RULES.cap, RULES.decimals
 local round, format = decimal.round, string.format
 
@@ -146,10 +148,17 @@ local function keyword_score(text)
     local tier_score = tier_list[tier_index].score
     if tier_score > score then score = tier_score end
   end
-  local hits = modifier_set:test(text)
-  if hits ~= 0 then
-    for i = 1, #modifier_list do
-      if hits & (1 << (i - 1)) ~= 0 then score = clamp(score + modifier_list[i].add) end
+  if use_mask then
+    local hits = modifier_set:test(text)
+    if hits ~= 0 then
+      for i = 1, #modifier_list do
+        if hits & (1 << (i - 1)) ~= 0 then score = clamp(score + modifier_list[i].add) end
+      end
+    end
+  else
+    local hits = modifier_set:matches(text)
+    if hits then
+      for _, i in ipairs(hits) do score = clamp(score + modifier_list[i].add) end
     end
   end
   return score
@@ -162,15 +171,23 @@ local function explained_keyword_score(text)
   local tier = tier_index and tier_list[tier_index]
   if tier and tier.score > score then score = tier.score end
   local applied, capped = {}, false
-  local hits, limited = modifier_set:test(text)
+  local hits, limited, hit, over
+  if use_mask then
+    hits, limited = modifier_set:test(text)
+  else
+    hit, over = {}, {}
+    local found, capped_out = modifier_set:matches(text)
+    for _, i in ipairs(found or {}) do hit[i] = true end
+    for _, i in ipairs(capped_out or {}) do over[i] = true end
+  end
   for i = 1, #modifier_list do
     local modifier, bit = modifier_list[i], 1 << (i - 1)
-    if hits & bit ~= 0 then
+    if (use_mask and hits & bit ~= 0) or (not use_mask and hit[i]) then
       local clipped
       score, clipped = clamp(score + modifier.add)
       capped = capped or clipped
       applied[#applied + 1] = { name = modifier.name, add = modifier.add }
-    elseif limited & bit ~= 0 then
+    elseif (use_mask and limited & bit ~= 0) or (not use_mask and over[i]) then
       applied[#applied + 1] = { name = modifier.name, add = 0, skipped = "match limit exceeded" }
     end
   end
