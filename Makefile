@@ -64,15 +64,16 @@ test-browser: deps tools ## the web console in headless Chromium (selenium): the
 fuzz-api: build tools ## Schemathesis over the OpenAPI document against a running server (EXAMPLES=100 per operation)
 	BIN=$(BIN) TOOLS=$(TOOLS) Tests/Fuzz/fuzz-api.sh
 
-bench: build ## scoring throughput, `check` over 100,000 fixtures, rule edit → serving latency, score --csv vs the seed's Python scorer (medians)
+bench: build ## scoring throughput, `check` over 100,000 fixtures, rule edit → serving latency, score --csv vs the seed's Python scorer, rules at scale (medians)
 	$(BIN) bench --messages 300000 --runs 5 --compare rules/profiles/seed
 	$(BIN) bench --messages 300000 --runs 5 --mode cores
 	$(BIN) bench --fixtures 100000 --runs 5
 	$(BIN) bench --reload --runs 21
 	$(BIN) bench --reload --runs 21 --gate data/golden
-	@command -v python3 >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
-	  $$sudo apt-get install -y -qq python3 >/dev/null; }
+	@command -v python3 >/dev/null && test -x /usr/bin/time && command -v curl >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get install -y -qq python3 time curl >/dev/null; }
 	Tests/Benchmarks/bench-csv.sh
+	Tests/Benchmarks/bench-rules-scale.sh
 
 bench-http: build ## HTTP throughput and p99 with wrk (as shares of a trivial libmicrohttpd handler), list and search at 1,000,000 messages, startup time
 	@command -v wrk >/dev/null && command -v cc >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \

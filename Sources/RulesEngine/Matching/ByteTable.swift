@@ -39,37 +39,81 @@ final class ByteTable: @unchecked Sendable {
     var count: Int { starts.count }
 
     /// A table of these keys; a key given twice keeps its first value.
-    init(_ entries: [(key: [UInt8], value: Int32)]) {
-        var pool: [UInt8] = [], starts: [Int32] = [], lengths: [Int32] = [], values: [Int32] = []
-        var capacity = 16
-        while capacity < entries.count * 2 { capacity <<= 1 }
-        var slots = [Int32](repeating: -1, count: capacity)
-        let mask = capacity - 1
-        for (key, value) in entries {
-            var slot = Int(truncatingIfNeeded: key.withUnsafeBufferPointer(ByteTable.hash)) & mask
-            var duplicate = false
+    convenience init(_ entries: [(key: [UInt8], value: Int32)]) {
+        var builder = Builder(expected: entries.count)
+        for (key, value) in entries { _ = key.withUnsafeBufferPointer { builder.insert($0, value: value) } }
+        self.init(builder)
+    }
+
+    /// The table `builder` holds.
+    init(_ builder: Builder) {
+        pool = FrozenArray(builder.pool)
+        starts = FrozenArray(builder.starts)
+        lengths = FrozenArray(builder.lengths)
+        values = FrozenArray(builder.values)
+        slots = FrozenArray(builder.slots)
+        view = View(bytes: pool.pointer, starts: starts.pointer, lengths: lengths.pointer,
+                    values: values.pointer, slots: slots.pointer, mask: builder.slots.count - 1)
+    }
+
+    /// Builds a table one key at a time, without an array per key (a large vocabulary's deletion index has
+    /// millions of keys); the slots double as the keys grow, keeping them at most half full.
+    struct Builder {
+        fileprivate var pool: [UInt8] = []
+        fileprivate var starts: [Int32] = []
+        fileprivate var lengths: [Int32] = []
+        fileprivate var values: [Int32] = []
+        fileprivate var slots: [Int32]
+
+        init(expected: Int) {
+            var capacity = 16
+            while capacity < expected * 2 { capacity <<= 1 }
+            slots = [Int32](repeating: -1, count: capacity)
+        }
+
+        /// Keys so far.
+        var count: Int { starts.count }
+
+        /// Adds `key` with `value` unless it is there: its entry number, and whether it was added.
+        mutating func insert(_ key: UnsafeBufferPointer<UInt8>, value: Int32) -> (entry: Int32, inserted: Bool) {
+            if (starts.count + 1) * 2 > slots.count { grow() }
+            let mask = slots.count - 1
+            var slot = Int(truncatingIfNeeded: ByteTable.hash(key)) & mask
             while slots[slot] >= 0 {
                 let entry = Int(slots[slot])
-                if Int(lengths[entry]) == key.count && pool[Int(starts[entry])..<Int(starts[entry]) + key.count].elementsEqual(key) {
-                    duplicate = true
-                    break
+                if Int(lengths[entry]) == key.count {
+                    let start = Int(starts[entry])
+                    var same = true
+                    for i in 0..<key.count where pool[start + i] != key[i] {
+                        same = false
+                        break
+                    }
+                    if same { return (Int32(entry), false) }
                 }
                 slot = (slot + 1) & mask
             }
-            if duplicate { continue }
-            slots[slot] = Int32(starts.count)
+            let entry = Int32(starts.count)
+            slots[slot] = entry
             starts.append(Int32(pool.count))
             lengths.append(Int32(key.count))
             values.append(value)
             pool.append(contentsOf: key)
+            return (entry, true)
         }
-        self.pool = FrozenArray(pool)
-        self.starts = FrozenArray(starts)
-        self.lengths = FrozenArray(lengths)
-        self.values = FrozenArray(values)
-        self.slots = FrozenArray(slots)
-        view = View(bytes: self.pool.pointer, starts: self.starts.pointer, lengths: self.lengths.pointer,
-                    values: self.values.pointer, slots: self.slots.pointer, mask: mask)
+
+        private mutating func grow() {
+            let capacity = slots.count * 2, mask = capacity - 1
+            var grown = [Int32](repeating: -1, count: capacity)
+            pool.withUnsafeBufferPointer { bytes in
+                for entry in 0..<starts.count {
+                    let key = UnsafeBufferPointer(rebasing: bytes[Int(starts[entry])..<Int(starts[entry]) + Int(lengths[entry])])
+                    var slot = Int(truncatingIfNeeded: ByteTable.hash(key)) & mask
+                    while grown[slot] >= 0 { slot = (slot + 1) & mask }
+                    grown[slot] = Int32(entry)
+                }
+            }
+            slots = grown
+        }
     }
 
     @inline(__always)

@@ -307,6 +307,26 @@ final class KeywordAutomaton: HostObject, @unchecked Sendable {
         UnsafeRawBufferPointer(rebasing: keywordText[keywordStart[index]..<keywordStart[index + 1]])
     }
 
+    /// The keywords of a list file: one per line (a trailing `\r` dropped), blank lines and lines starting with `#`
+    /// skipped.
+    static func keywords(inList bytes: UnsafeRawBufferPointer, group: Int) -> [Keyword] {
+        var keywords: [Keyword] = []
+        var start = 0
+        let count = bytes.count
+        while start < count {
+            var end = start
+            while end < count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            var last = end
+            if last > start, bytes[last - 1] == UInt8(ascii: "\r") { last -= 1 }
+            if last > start, bytes[start] != UInt8(ascii: "#") {
+                let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<last]), as: UTF8.self)
+                if !line.allSatisfy(\.isWhitespace) { keywords.append(Keyword(text: line, group: group)) }
+            }
+            start = end + 1
+        }
+        return keywords
+    }
+
     /// States in all, and how many have dense rows (for tests and the benchmark).
     var shape: (states: Int, dense: Int, bytes: Int) {
         let bytes = denseCount << rowShift * 4 + stateCount * 17 + keywordText.count + 256

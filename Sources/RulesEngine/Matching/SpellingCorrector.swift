@@ -20,30 +20,48 @@ final class SpellingCorrector: @unchecked Sendable {
     init(vocabulary: ByteTable, minimumLength: Int) {
         self.minimumLength = minimumLength
         self.vocabulary = vocabulary
-        var groupOf: [[UInt8]: Int] = [:], lists: [[Int32]] = []
+        // Every variant is a key of the deletion table (its entry number is its group); (group, id) pairs are
+        // collected flat, each id once per group, then laid out group by group in id order.
+        var builder = ByteTable.Builder(expected: minimumLength > 0 ? vocabulary.count * 4 : 0)
+        var pairGroup: [Int32] = [], pairID: [Int32] = [], lastID: [Int32] = []
         if minimumLength > 0 {
-            for id in 0..<Int32(vocabulary.count) {
-                let word = Array(vocabulary.view.key(at: id))
-                guard word.count >= minimumLength, word.count <= SpellingCorrector.maximumLength + 1,
-                      word.allSatisfy({ $0 < 0x80 }) else { continue }
-                for position in word.indices {
-                    var variant = word
-                    variant.remove(at: position)
-                    let group = groupOf[variant] ?? {
-                        lists.append([])
-                        groupOf[variant] = lists.count - 1
-                        return lists.count - 1
-                    }()
-                    if lists[group].last != id { lists[group].append(id) }
+            let view = vocabulary.view
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: SpellingCorrector.maximumLength + 1) { buffer in
+                for id in 0..<Int32(vocabulary.count) {
+                    let word = view.key(at: id)
+                    guard word.count >= minimumLength, word.count <= SpellingCorrector.maximumLength + 1,
+                          word.allSatisfy({ $0 < 0x80 }) else { continue }
+                    for position in 0..<word.count {
+                        var length = 0
+                        for i in 0..<word.count where i != position {
+                            buffer[length] = word[i]
+                            length += 1
+                        }
+                        let (group, added) = builder.insert(UnsafeBufferPointer(rebasing: buffer[0..<length]), value: Int32(builder.count))
+                        if added { lastID.append(-1) }
+                        if lastID[Int(group)] != id {
+                            lastID[Int(group)] = id
+                            pairGroup.append(group)
+                            pairID.append(id)
+                        }
+                    }
                 }
             }
         }
-        deletions = ByteTable(groupOf.map { (key: $0.key, value: Int32($0.value)) })
-        var starts: [Int32] = [], counts: [Int32] = [], flat: [Int32] = []
-        for list in lists {
-            starts.append(Int32(flat.count))
-            counts.append(Int32(list.count))
-            flat.append(contentsOf: list)
+        deletions = ByteTable(builder)
+        var counts = [Int32](repeating: 0, count: builder.count)
+        for group in pairGroup { counts[Int(group)] += 1 }
+        var starts = [Int32](repeating: 0, count: builder.count)
+        var total: Int32 = 0
+        for group in 0..<builder.count {
+            starts[group] = total
+            total += counts[group]
+        }
+        var flat = [Int32](repeating: 0, count: pairID.count)
+        var next = starts
+        for (group, id) in zip(pairGroup, pairID) {
+            flat[Int(next[Int(group)])] = id
+            next[Int(group)] += 1
         }
         groupStart = FrozenArray(starts)
         groupCount = FrozenArray(counts)

@@ -3,7 +3,10 @@ import CLua
 /// The `keywords` module: case-insensitive substring matching of keyword lists, compiled once per rule set.
 ///
 /// Rules call `keywords.set{...}` or `keywords.tiers{...}` (the prelude validates and flattens the tables),
-/// then `set:first(text)`, `set:has(text)`, `tiers:best(text)` on every message.
+/// then `set:first(text)`, `set:has(text)`, `tiers:best(text)` on every message. A list of keywords may also be
+/// a file of the rules (`keywords.list("places.keywords")`: one keyword per line, blank lines and `#` comments
+/// skipped): it is read straight into the shared automaton, never copied into each Lua state, so a list of a
+/// million keywords costs its automaton and nothing per state.
 enum KeywordsModule {
     static let module = HostModule(name: "keywords", functions: [("compile", compile), ("fold", fold)], lua: lua)
 
@@ -19,30 +22,47 @@ enum KeywordsModule {
           end
         end
         local keywords = { fold = native.fold }
+        local list_file = {}
+        -- A keyword list kept in a file of the rules (read by the host when the list is compiled).
+        function keywords.list(path)
+          if type(path) ~= "string" or not path:find("%.keywords$") then
+            error("keywords.list expects the path of a .keywords file of the rules", 2)
+          end
+          return setmetatable({ path = path }, list_file)
+        end
+        local function is_file(list) return getmetatable(list) == list_file end
         function keywords.set(list)
+          local files, file_groups = {}, {}
+          if is_file(list) then
+            files[1], file_groups[1], list = list.path, 1, {}
+          end
           check_strings(list, "keywords.set: keywords")
           local groups = {}
           for i = 1, #list do groups[i] = 1 end
-          local matcher, message = compile_keywords(list, groups, { 1 })
+          local matcher, message = compile_keywords(list, groups, { 1 }, files, file_groups)
           if matcher == nil then error("keywords.set: " .. message, 2) end
           return matcher
         end
         function keywords.tiers(tiers)
           if type(tiers) ~= "table" then error("keywords.tiers: expected a list of tiers", 2) end
-          local words, groups, scores = {}, {}, {}
+          local words, groups, scores, files, file_groups = {}, {}, {}, {}, {}
           for t = 1, #tiers do
             local tier = tiers[t]
             if type(tier) ~= "table" then error(format("keywords.tiers: tier %d must be a table", t), 2) end
             local label = format("keywords.tiers: tier %d (%s)", t, tostring(tier.name))
             if type(tier.score) ~= "number" then error(label .. " needs a numeric score", 2) end
-            check_strings(tier.keywords, label .. " keywords")
             scores[t] = tier.score
-            for k = 1, #tier.keywords do
-              words[#words + 1] = tier.keywords[k]
-              groups[#groups + 1] = t
+            if is_file(tier.keywords) then
+              files[#files + 1], file_groups[#file_groups + 1] = tier.keywords.path, t
+            else
+              check_strings(tier.keywords, label .. " keywords")
+              for k = 1, #tier.keywords do
+                words[#words + 1] = tier.keywords[k]
+                groups[#groups + 1] = t
+              end
             end
           end
-          local matcher, message = compile_keywords(words, groups, scores)
+          local matcher, message = compile_keywords(words, groups, scores, files, file_groups)
           if matcher == nil then error("keywords.tiers: " .. message, 2) end
           return matcher
         end
@@ -53,7 +73,7 @@ enum KeywordsModule {
         ("first", first), ("has", has), ("best", best),
     ], methodsOf: .keywordMatcher)
 
-    /// compile(words, groups, scores) → matcher | nil, message
+    /// compile(words, groups, scores [, files, file groups]) → matcher | nil, message
     private static let compile: HostFunction = { raw in
         let call = HostCall(raw!)
         let environment = call.context(as: HostEnvironment.self)
@@ -75,8 +95,22 @@ enum KeywordsModule {
             }
             scores.append(score)
         }
+        var lists: [(file: RuleFile, group: Int)] = []
+        if stack.type(at: 4) == LUA_TTABLE, stack.type(at: 5) == LUA_TTABLE {
+            for i in stride(from: 1, through: stack.rawLength(at: 4), by: 1) {
+                let path = stack.withField(of: 4, i) { stack.string(at: $0) }
+                let group = stack.withField(of: 5, i) { stack.integer(at: $0) }
+                guard let path, let group, group >= 1 else { return call.fail("keywords: malformed list \(i)") }
+                guard let file = environment.ruleSet.files[path], path.hasSuffix(RuleSet.keywordListSuffix) else {
+                    call.returnNil()
+                    call.returnString(environment.arena.copy("no keyword list \(path) in the rules"))
+                    return 0
+                }
+                lists.append((file, Int(group - 1)))
+            }
+        }
         do {
-            let automaton = try environment.ruleSet.compiled.keywordAutomaton(words: words, groupScores: scores)
+            let automaton = try environment.ruleSet.compiled.keywordAutomaton(words: words, lists: lists, groupScores: scores)
             call.returnObject(automaton, type: .keywordMatcher)
         } catch {
             call.returnNil()

@@ -141,7 +141,8 @@ public final class RulesWatcher: @unchecked Sendable {
     /// Whether an event's name (NUL-padded) is a `.lua` file's.
     static func namesRuleFile(_ name: ArraySlice<UInt8>) -> Bool {
         let bytes = name.prefix { $0 != 0 }
-        return bytes.count > 4 && bytes.suffix(4).elementsEqual(".lua".utf8)
+        let list = RuleSet.keywordListSuffix.utf8
+        return (bytes.count > 4 && bytes.suffix(4).elementsEqual(".lua".utf8)) || (bytes.count > list.count && bytes.suffix(list.count).elementsEqual(list))
     }
 
     /// Names, sizes and modification times of the `.lua` files: changes when any file does.
@@ -149,7 +150,7 @@ public final class RulesWatcher: @unchecked Sendable {
         guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
         var entries: [String] = []
         while let path = enumerator.nextObject() as? String {
-            guard path.hasSuffix(".lua") else { continue }
+            guard path.hasSuffix(".lua") || path.hasSuffix(RuleSet.keywordListSuffix) else { continue }
             var info = stat()
             guard stat(directory + "/" + path, &info) == 0 else { continue }
             entries.append("\(path)|\(info.st_size)|\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)|\(info.st_ino)")

@@ -14,12 +14,17 @@ final class CompiledMatchers: Sendable {
         var flags: RegexPattern.Flags
     }
 
-    func keywordAutomaton(words: [KeywordAutomaton.Keyword],
+    /// The automaton of `words` plus the keywords of `lists` (`.keywords` files of the rules, one keyword per line), each list
+    /// in its group; built once per version (a list is keyed by its content hash, not its million lines).
+    func keywordAutomaton(words: [KeywordAutomaton.Keyword], lists: [(file: RuleFile, group: Int)] = [],
                           groupScores: [Double]) throws(KeywordAutomaton.BuildError) -> KeywordAutomaton {
         var key = groupScores.map { JSONValue.format(number: $0) }.joined(separator: ",")
         for word in words { key += "\u{0}\(word.group)\u{1}\(word.text)" }
+        for list in lists { key += "\u{2}\(list.group)\u{1}\(list.file.path)\u{1}\(list.file.sha256)" }
         if let cached = automata.withLock({ $0[key] }) { return cached }
-        let automaton = try KeywordAutomaton(keywords: words, groupScores: groupScores)
+        var all = words
+        for list in lists { all += KeywordAutomaton.keywords(inList: list.file.sourceBytes, group: list.group) }
+        let automaton = try KeywordAutomaton(keywords: all, groupScores: groupScores)
         return automata.withLock { cache in
             if let raced = cache[key] { return raced }
             cache[key] = automaton

@@ -9,6 +9,15 @@ public final class RuleSet: Sendable {
     public static let entryFile = "urgency.lua"
     /// Largest rule file accepted.
     public static let maximumFileBytes = 4 << 20
+    /// Keyword lists (`*.keywords`, one keyword per line, for `keywords.list`): data, not code, so they may be
+    /// larger. (Other files, such as notes, are not part of the rules.)
+    public static let maximumListBytes = 64 << 20
+    public static let keywordListSuffix = ".keywords"
+
+    /// The size limit of the file at `path`.
+    public static func maximumBytes(of path: String) -> Int {
+        path.hasSuffix(keywordListSuffix) ? maximumListBytes : maximumFileBytes
+    }
     /// Most files a rule set may have.
     public static let maximumFiles = 1000
 
@@ -34,9 +43,9 @@ public final class RuleSet: Sendable {
             guard RuleSet.isAcceptablePath(path) else {
                 throw RulesError(kind: .unreadable, file: path, message: "not a valid rule file path")
             }
-            guard bytes.count <= RuleSet.maximumFileBytes else {
+            guard bytes.count <= RuleSet.maximumBytes(of: path) else {
                 throw RulesError(kind: .tooLarge, file: path,
-                                 message: "\(bytes.count) bytes (at most \(RuleSet.maximumFileBytes))")
+                                 message: "\(bytes.count) bytes (at most \(RuleSet.maximumBytes(of: path)))")
             }
             files[path] = RuleFile(path: path, contents: bytes)
         }
@@ -103,15 +112,15 @@ public final class RuleSet: Sendable {
                 let nestedEntry = resolved.appendingPathComponent(entryFile).path
                 if FileManager.default.fileExists(atPath: nestedEntry) { continue }
                 try collect(resolved, relative: path, root: root, into: &contents)
-            } else if name.hasSuffix(".lua") {
+            } else if name.hasSuffix(".lua") || name.hasSuffix(RuleSet.keywordListSuffix) {
                 guard contents.count < maximumFiles else {
                     throw RulesError(kind: .tooLarge, file: path, message: "more than \(maximumFiles) rule files")
                 }
                 guard let data = FileManager.default.contents(atPath: resolved.path) else {
                     throw RulesError(kind: .unreadable, file: path, message: "cannot read the file")
                 }
-                guard data.count <= maximumFileBytes else {
-                    throw RulesError(kind: .tooLarge, file: path, message: "\(data.count) bytes (at most \(maximumFileBytes))")
+                guard data.count <= maximumBytes(of: path) else {
+                    throw RulesError(kind: .tooLarge, file: path, message: "\(data.count) bytes (at most \(maximumBytes(of: path)))")
                 }
                 contents[path] = [UInt8](data)
             }
@@ -125,7 +134,7 @@ public final class RuleSet: Sendable {
 
     /// A relative path of `.lua` segments without `..`, `.` or empty parts.
     static func isAcceptablePath(_ path: String) -> Bool {
-        guard path.hasSuffix(".lua"), !path.hasPrefix("/"), path.utf8.count <= 1024 else { return false }
+        guard path.hasSuffix(".lua") || path.hasSuffix(keywordListSuffix), !path.hasPrefix("/"), path.utf8.count <= 1024 else { return false }
         return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { part in
             !part.isEmpty && part != "." && part != ".."
         }

@@ -11,7 +11,7 @@ enum SyntaxCheck {
         } catch {
             throw RulesError(loading: error)
         }
-        for path in ruleSet.files.keys.sorted() {
+        for path in ruleSet.files.keys.sorted() where path.hasSuffix(".lua") {
             do {
                 try state.compile(ruleSet.files[path]!.sourceBytes, chunkName: "@" + path)
             } catch {

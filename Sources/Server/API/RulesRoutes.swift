@@ -235,10 +235,11 @@ struct RulesRoutes {
     }
 }
 
-/// A rule file's name as the API takes it (the OpenAPI document's pattern `^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.lua$`).
+/// A rule file's name as the API takes it (the OpenAPI document's pattern `^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.(lua|keywords)$`):
+/// Lua files and keyword lists.
 func isRuleFileName(_ name: String) -> Bool {
-    guard name.hasSuffix(".lua"), name.utf8.count <= 1024 else { return false }
-    return name.dropLast(4).split(separator: "/", omittingEmptySubsequences: false).allSatisfy { part in
+    guard name.hasSuffix(".lua") || name.hasSuffix(RuleSet.keywordListSuffix), name.utf8.count <= 1024 else { return false }
+    return name.dropLast(name.hasSuffix(".lua") ? 4 : RuleSet.keywordListSuffix.count).split(separator: "/", omittingEmptySubsequences: false).allSatisfy { part in
         !part.isEmpty && part.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2D
         }
