@@ -244,11 +244,15 @@ static int set_candidates(uiq_host *host, const uiq_regex_set *set, const char *
     int use_prefilter = has_prefilter && (trusted || ascii)  // Hyperscan's UTF-8 mode needs valid UTF-8
         && (ascii || !set->caseless_filtered || !has_ascii_fold_partner((const unsigned char *)text, length));
     if (use_prefilter && host->prefilter_sized_for != set->id) {
+        // hs_alloc_scratch may free the old scratch and, failing, leave NULL: the host keeps whatever it left.
         hs_scratch_t *scratch = host->prefilter_scratch;
-        if (set->prefilter && hs_alloc_scratch(set->prefilter, &scratch) != HS_SUCCESS) return -1;
-        if (set->byte_prefilter && hs_alloc_scratch(set->byte_prefilter, &scratch) != HS_SUCCESS) return -1;
+        int sized = 1;
+        if (set->prefilter && hs_alloc_scratch(set->prefilter, &scratch) != HS_SUCCESS) sized = 0;
         host->prefilter_scratch = scratch;
-        host->prefilter_sized_for = set->id;
+        if (sized && set->byte_prefilter && hs_alloc_scratch(set->byte_prefilter, &scratch) != HS_SUCCESS) sized = 0;
+        host->prefilter_scratch = scratch;
+        host->prefilter_sized_for = sized ? set->id : 0;
+        if (!sized) use_prefilter = 0;  // try every pattern this time
     }
     candidate_list list = { host->candidates, 0, host->candidate_marks, host->scan_number };
     if (!use_prefilter) {

@@ -60,5 +60,7 @@ for n in 10000 100000; do
   python3 "$here/scaled_vocabulary.py" "$BENCH_DIR/d$n" "$n"
   measure "default + $n vocabulary phrases" "$BENCH_DIR/d$n" rules
 done
+python3 "$here/scaled_vocabulary.py" "$BENCH_DIR/dlist100000" 100000 list
+measure "default + 100000 phrases (lexicon.list)" "$BENCH_DIR/dlist100000" rules
 # A one-line edit of the 100,000-keyword rule set, from the file write to the new version serving.
 "$BIN" bench --reload --rules "$BENCH_DIR/k100000" --runs 11 | tail -1 | sed 's/^/100,000 keywords: /'

@@ -52,4 +52,25 @@ final class KeywordListTests: XCTestCase {
         let scorer = try Scorer(rulesDirectory: directory.path, log: DiscardingLogSink())
         XCTAssertEqual(try scorer.score(ScoringInput(text: "near PLACE NUMBER 399999 X now")).breakdown?.rules["keyword"], "place number 399999 x")
     }
+
+    func testAConceptsPhrasesMayBeAListFile() throws {
+        let scorer = try scorer([
+            "urgency.lua": """
+                local lex = lexicon.compile{ concepts = {
+                  { name = "place", phrases = lexicon.list("places.keywords") },
+                  { name = "greeting", phrases = { "hello" } },
+                } }
+                function score(message)
+                  local place, greeting = lex:scan(message.text)
+                  return place, { explained = lex:explain(message.text) }
+                end
+                """,
+            "places.keywords": "# places\nnairobi west\nmombasa road\n",
+        ])
+        XCTAssertEqual(try scorer.score(ScoringInput(text: "I am on Mombasa Road")).value, 1, "concept 1 is bit 0")
+        XCTAssertEqual(try scorer.score(ScoringInput(text: "hello")).value, 2, "concept 2 is bit 1")
+        XCTAssertEqual(try scorer.score(ScoringInput(text: "mombasa")).value, 0, "phrases match whole")
+        XCTAssertEqual(loadError(["urgency.lua": "lexicon.compile{ concepts = { { name = 'x', phrases = lexicon.list('gone.keywords') } } }\nfunction score() return 1 end"])?
+            .message.contains("no phrase list gone.keywords in the rules"), true)
+    }
 }

@@ -123,4 +123,32 @@ final class RegexSetTests: XCTestCase {
         XCTAssertEqual(try scorer.score(ScoringInput(text: "nothing")).value, 0)
         XCTAssertEqual(scoringError(scorer, "mask")?.message.contains("use set:matches"), true)
     }
+
+    /// Characters named by number (`\xe9` is é in UTF-8 mode, a lone byte on bytes) and caseless escapes beyond
+    /// ASCII are never judged on bytes, or by the prefilter at all where PCRE2's case folding decides.
+    func testEscapedCharactersAreNotJudgedOnBytes() throws {
+        let sources = [#"caf\xe9"#, #"\x{e9}t\x{e9}"#, #"na[\xe0-\xff]ve"#, #"\x{17F}ure"#, "plain1", "plain2", "plain3", "plain4", "plain5"]
+        let flags = ["", "", "", "i", "", "", "", "", ""]
+        let patterns = try zip(sources, flags).map { try RegexPattern($0, flags: RegexPattern.Flags($1)!) }
+        XCTAssertFalse(RegexSet.meansTheSameOnBytes(#"caf\xe9"#))
+        XCTAssertFalse(RegexSet.prefilterable(patterns[3]), "caseless with an escape beyond ASCII")
+        let list = zip(sources, flags).map { "  { [==[\($0)]==], \"\($1)\" }," }.joined(separator: "\n")
+        let scorer = try scorer(urgency: """
+            local specs = {
+            \(list)
+            }
+            local compiled = {}
+            for i, spec in ipairs(specs) do compiled[i] = assert(re.compile(spec[1], spec[2])) end
+            local set = re.set(compiled)
+            function score(message)
+              local hits = set:matches(message.text) or {}
+              return #hits, { hits = hits }
+            end
+            """)
+        _ = patterns
+        XCTAssertEqual(try scorer.score(ScoringInput(text: "un café")).breakdown?.rules["hits"], [1])
+        XCTAssertEqual(try scorer.score(ScoringInput(text: "été")).breakdown?.rules["hits"], [2])
+        XCTAssertEqual(try scorer.score(ScoringInput(text: "naïve")).breakdown?.rules["hits"], [3])
+        XCTAssertEqual(try scorer.score(ScoringInput(text: "SURE")).breakdown?.rules["hits"], [4], "ſ folds to s and S")
+    }
 }

@@ -38,7 +38,7 @@ extension StoreContract {
             let refined = ScoreUpdate(id: newerHigh, urgency: 3.8, rulesVersion: "blended",
                                       breakdownJSON: #"{"urgency":3.8,"llm":{"used":true,"state":"used","score":3}}"#)
             try store.finishRefinements([
-                RefinementResult(messageID: newerHigh, claim: lease, outcome: .refined(refined)),
+                RefinementResult(messageID: newerHigh, claim: lease, outcome: .refined(refined, replacing: "keyword")),
                 RefinementResult(messageID: high, claim: lease, outcome: .skipped(reason: "http 400")),
                 RefinementResult(messageID: low, claim: lease,
                                  outcome: .retry(at: Timestamp(microseconds: now.microseconds + 5_000_000), reason: "timeout", countsAsAttempt: true)),
@@ -93,6 +93,23 @@ extension StoreContract {
             XCTAssertEqual(try store.addLLMUsage(LLMUsage(calls: 2, inputTokens: 20, outputTokens: 3), day: "2026-11-30"),
                            LLMUsage(calls: 3, inputTokens: 30, outputTokens: 4))
             XCTAssertEqual(try store.addLLMUsage(LLMUsage(), day: "2026-12-01"), LLMUsage())
+            XCTAssertEqual(try store.llmUsage(day: "2026-11-30"), LLMUsage(calls: 3, inputTokens: 30, outputTokens: 4))
+            XCTAssertEqual(try store.llmUsage(day: "2026-12-02"), LLMUsage())
+
+            // A rescore while the model was being asked wins: the refinement replaces only the score it was for.
+            let raced = try store.insertMessage(queued(40, "raced", urgency: 4))
+            let again2 = Timestamp(microseconds: later.microseconds + 1_000_000)
+            let claim = try XCTUnwrap(try store.claimRefinements(now: again2, limit: 10, leaseUntil: farFuture).first { $0.messageID == raced })
+            XCTAssertEqual(claim.rulesVersion, "keyword")
+            try store.updateScores([ScoreUpdate(id: raced, urgency: 2.5, rulesVersion: "rescored", breakdownJSON: #"{"urgency":2.5}"#)])
+            _ = try feed.poll(limit: 100)
+            try store.finishRefinements([RefinementResult(messageID: raced, claim: farFuture, outcome: .refined(
+                ScoreUpdate(id: raced, urgency: 4.6, rulesVersion: "blended", breakdownJSON: #"{"urgency":4.6}"#), replacing: claim.rulesVersion))])
+            XCTAssertEqual(try store.message(id: raced)?.urgency, 2.5)
+            XCTAssertEqual(try store.message(id: raced)?.rulesVersion, "rescored")
+            XCTAssertEqual(try feed.poll(limit: 100).filter { $0.change == "refine" }, [], "no refine event")
+            XCTAssertNil(try store.claimRefinements(now: farFuture, limit: 10, leaseUntil: farFuture).first { $0.messageID == raced },
+                         "and it left the queue")
         }
     }
 

@@ -99,7 +99,8 @@ final class Lexicon: HostObject, @unchecked Sendable {
     @inline(__always)
     private static func atom(ofWildcard index: Int32) -> Int32 { -2 - index }
 
-    init(_ spec: JSONValue) throws(BuildError) {
+    /// `lists` gives the files phrase lists name (`{ list = "places.keywords" }` in place of a concept's phrases).
+    init(_ spec: JSONValue, lists: (String) -> RuleFile? = { _ in nil }) throws(BuildError) {
         guard case .array(let concepts)? = spec["concepts"], !concepts.isEmpty else {
             throw BuildError(description: "concepts must be a list of { name = ..., phrases = {...} }")
         }
@@ -139,6 +140,12 @@ final class Lexicon: HostObject, @unchecked Sendable {
         var patterns: [WildcardIndex.Pattern] = [], patternIndex: [WildcardIndex.Pattern: Int32] = [:]
         var phrases: [(steps: [PhraseTrie.Step], meaning: Int32)] = []
         func addPhrases(_ list: JSONValue?, meaning: Int32, owner: String) throws(BuildError) {
+            var list = list
+            if case .object(let object)? = list, case .string(let path)? = object["list"] {
+                // A phrase list file of the rules: one phrase per line (as keyword lists are read).
+                guard let file = lists(path) else { throw BuildError(description: "\(owner): no phrase list \(path) in the rules") }
+                list = .array(KeywordAutomaton.keywords(inList: file.sourceBytes, group: 0).map { .string($0.text) })
+            }
             guard case .array(let items)? = list else { throw BuildError(description: "\(owner): phrases must be a list of strings") }
             for item in items {
                 guard case .string(let text) = item else { throw BuildError(description: "\(owner): phrases must be strings") }

@@ -135,7 +135,9 @@ final class RegexSet: HostObject, @unchecked Sendable {
             let byte = bytes[i]
             if byte == UInt8(ascii: "\\") {
                 guard i + 1 < bytes.count else { return false }
-                if "wWdDsShHvVRXNpPCQE".utf8.contains(bytes[i + 1]) { return false }
+                // Class escapes (Unicode-wide in UTF-8 mode), and escapes that name a character by number (`\xe9` is
+                // é in UTF-8 mode, a lone byte that valid UTF-8 never has on bytes): the UTF-8 database decides those.
+                if "wWdDsShHvVRXNpPCQExoc0123456789".utf8.contains(bytes[i + 1]) { return false }
                 i += 2
                 continue
             }
@@ -157,9 +159,16 @@ final class RegexSet: HostObject, @unchecked Sendable {
     /// caseless pattern with non-ASCII characters (its Unicode case folding is PCRE2's to decide).
     static func prefilterable(_ pattern: RegexPattern) -> Bool {
         if pattern.flags.extended { return false }
-        if pattern.flags.caseless, pattern.source.utf8.contains(where: { $0 >= 0x80 }) { return false }
+        let source = pattern.source
+        // A NUL would cut the C string the prefilter compiles; \Q…\E quotes what the prefilter's copy would edit.
+        if source.utf8.contains(0) || source.contains("\\Q") { return false }
+        // Caseless non-ASCII letters, written out or as escapes (\x{17F}, \N{…}, \p{…}): PCRE2's case folding decides.
+        if pattern.flags.caseless,
+           source.utf8.contains(where: { $0 >= 0x80 }) || ["\\x", "\\o", "\\N", "\\p", "\\P"].contains(where: source.contains) {
+            return false
+        }
         // Inline options (`(?i)`, `(?x:…)`) could switch either on inside the pattern: PCRE2 alone decides those.
-        let bytes = Array(pattern.source.utf8)
+        let bytes = Array(source.utf8)
         for i in bytes.indices.dropLast(2) where bytes[i] == UInt8(ascii: "(") && bytes[i + 1] == UInt8(ascii: "?") {
             let next = bytes[i + 2]
             if next == UInt8(ascii: "-") || (next >= UInt8(ascii: "a") && next <= UInt8(ascii: "z")) { return false }

@@ -3,7 +3,8 @@ import CLua
 /// The `lexicon` module: concepts found by words, with misspellings forgiven and negated, hypothetical and
 /// resolved mentions told apart (`Lexicon`). Compiled once per rules version.
 ///
-/// `lexicon.compile{concepts = {...}, aliases = {...}, fuzzy = 5, negation = {...}, ...}` → lexicon;
+/// `lexicon.compile{concepts = {...}, aliases = {...}, fuzzy = 5, negation = {...}, ...}` → lexicon (a concept's
+/// `phrases` may be `lexicon.list("places.keywords")`: a file of the rules, one phrase per line);
 /// `lex:scan(text)` → the masks of the active concepts (concept i is bit (i-1) % 64 of mask (i-1) // 64 + 1);
 /// With `intents = {...}` (and `minor`, `modifiers`, `max_shift`) in the specification (`IntentTable`):
 /// `lex:classify(text)` → the number of the winning intent (or nil), then the masks; `lex:rate(text)` → the keyword
@@ -17,6 +18,13 @@ enum LexiconModule {
     static let lua = """
         local compile_lexicon = native.compile
         local lexicon = {}
+        -- A concept's phrases kept in a file of the rules (one phrase per line), read by the host.
+        function lexicon.list(path)
+          if type(path) ~= "string" or not path:find("%.keywords$") then
+            error("lexicon.list expects the path of a .keywords file of the rules", 2)
+          end
+          return { list = path }
+        end
         function lexicon.compile(spec)
           if type(spec) ~= "table" then error("lexicon.compile: expected a table { concepts = {...}, ... }", 2) end
           local compiled, message = compile_lexicon(spec)
@@ -39,7 +47,10 @@ enum LexiconModule {
         var budget = 1_000_000
         let spec = call.arguments.json(at: 1, budget: &budget)
         do {
-            call.returnObject(try environment.ruleSet.compiled.lexicon(spec), type: .lexicon)
+            let ruleSet = environment.ruleSet
+            call.returnObject(try ruleSet.compiled.lexicon(spec, lists: { path in
+                path.hasSuffix(RuleSet.keywordListSuffix) ? ruleSet.files[path] : nil
+            }), type: .lexicon)
         } catch {
             call.returnNil()
             call.returnString(environment.arena.copy("\(error)"))

@@ -32,10 +32,11 @@ final class CompiledMatchers: Sendable {
         }
     }
 
-    func lexicon(_ spec: JSONValue) throws(Lexicon.BuildError) -> Lexicon {
-        let key = spec.jsonText
+    /// The lexicon of `spec`, whose phrase lists (`{ list = path }`) are the version's `lists` files.
+    func lexicon(_ spec: JSONValue, lists: (String) -> RuleFile? = { _ in nil }) throws(Lexicon.BuildError) -> Lexicon {
+        let key = spec.jsonText  // a list is named by its path: within one version its contents are fixed
         if let cached = lexicons.withLock({ $0[key] }) { return cached }
-        let lexicon = try Lexicon(spec)
+        let lexicon = try Lexicon(spec, lists: lists)
         return lexicons.withLock { cache in
             if let raced = cache[key] { return raced }
             cache[key] = lexicon

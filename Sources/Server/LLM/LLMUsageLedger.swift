@@ -59,7 +59,8 @@ final class LLMUsageLedger: @unchecked Sendable {
         return exhausted
     }
 
-    /// Adds what was counted since the last flush to the store's totals for its day, and reads the fleet's totals.
+    /// Adds what was counted since the last flush to the store's totals for its day, and reads the fleet's totals
+    /// (only reads them when nothing was counted: an idle server writes nothing).
     func flush(to store: any RefinementStore) {
         lock.lock()
         rollOverLocked()
@@ -67,7 +68,7 @@ final class LLMUsageLedger: @unchecked Sendable {
         unflushed = LLMUsage()
         lock.unlock()
         do {
-            let total = try store.addLLMUsage(pending, day: pendingDay)
+            let total = pending.isEmpty ? try store.llmUsage(day: pendingDay) : try store.addLLMUsage(pending, day: pendingDay)
             lock.lock()
             if day == pendingDay { stored = total }
             lock.unlock()

@@ -71,6 +71,14 @@ public final class OpenAICompatibleClient: LLMClient {
         })
     }
 
+    /// Until when the circuit breaker keeps calls from the endpoint (nil: it lets them through, or lets a probe).
+    var circuitOpenUntil: Date? {
+        let circuit = breaker.snapshot()
+        guard circuit.state == .open, let opened = circuit.openedAt else { return nil }
+        let until = opened.addingTimeInterval(Double(configuration.breakerCooldownMilliseconds) / 1000)
+        return until > Date() ? until : nil
+    }
+
     /// Calls shared by single flight (`sharedCalls`): callers that got another caller's result.
     public var sharedCalls: Int { flights.sharedCount }
 
@@ -164,6 +172,7 @@ public final class OpenAICompatibleClient: LLMClient {
             let retry: (reason: String, status: Int?, retryAfter: String?, retryAfterMilliseconds: String?)
             switch outcome {
             case .failure(let failure):
+                if failure.kind != .connection { limiter.settle(estimated: estimatedTokens, actual: 0) }  // not billed
                 switch failure.kind {
                 case .timeout: return LLMResult(reason: "timeout", attempts: attempts)
                 case .connection: retry = ("connection failed", nil, nil, nil)
@@ -175,13 +184,15 @@ public final class OpenAICompatibleClient: LLMClient {
                 var (result, billed) = OpenAICompatibleClient.parseWithUsage(response.body)
                 result.attempts = attempts
                 result.httpStatus = 200
-                usage.record(inputTokens: billed?.input ?? 0, outputTokens: billed?.output ?? 0)
+                // Without a usage field, the estimate is what the budget counts.
+                usage.record(inputTokens: billed?.input ?? estimatedTokens, outputTokens: billed?.output ?? 0)
                 limiter.settle(estimated: estimatedTokens, actual: billed.map { $0.input + $0.output } ?? estimatedTokens)
                 return result
             case .success(let response):
                 let code = OpenAICompatibleClient.errorCode(response.body)
                 let reason = "http \(response.status)" + (code.map { " \($0)" } ?? "")
                 guard RetryPolicy.retryableStatuses.contains(response.status), code != "insufficient_quota" else {
+                    limiter.settle(estimated: estimatedTokens, actual: 0)
                     return LLMResult(reason: reason, attempts: attempts, httpStatus: response.status)
                 }
                 retry = (reason, response.status, response.retryAfter, response.retryAfterMilliseconds)

@@ -8,6 +8,13 @@ enum LLMBreakdownState {
     /// The reason `llm.complete` gives while the call is deferred to a refiner.
     static let pendingReason = "pending"
 
+    /// The breakdown as stored: its JSON with `state` added (null without a breakdown).
+    static func stored(_ breakdown: Breakdown?) -> JSONValue {
+        guard var breakdown else { return .null }
+        annotate(&breakdown)
+        return breakdown.json
+    }
+
     /// Adds `state` to the breakdown's `llm` part, when it has one.
     static func annotate(_ breakdown: inout Breakdown) {
         guard case .object(var part)? = breakdown.rules["llm"] else { return }

@@ -97,7 +97,7 @@ final class LLMRefiner: @unchecked Sendable {
         let free = concurrency - busy.load(ordering: .relaxed)
         // No slot, or the provider asked us to wait (429) / the per-minute limits are spent: nothing is claimed, so
         // no message sits claimed while it cannot be sent.
-        guard free > 0, scoring.llmClient.limiter.delay() <= 0 else { return false }
+        guard free > 0, scoring.llmClient.limiter.delay() <= 0, scoring.llmClient.circuitOpenUntil == nil else { return false }
         // Claimed until the call has surely ended (its deadline bounds it) and been recorded; a server that dies
         // gives its claims back then.
         let lease = Timestamp(microseconds: now.microseconds + Int64(2 * configuration.timeoutMilliseconds + 5000) * 1000)
@@ -139,6 +139,13 @@ final class LLMRefiner: @unchecked Sendable {
                 return RefinementResult(messageID: job.messageID, claim: job.claim,
                                         outcome: .retry(at: Timestamp(resume), reason: failure, countsAsAttempt: false))
             }
+            if failure == "circuit open" {
+                // The endpoint is failing and the breaker stops calls for its cooldown: wait for it, and it costs no
+                // attempt (the failures that opened it were counted on the messages that met them).
+                let resume = scoring.llmClient.circuitOpenUntil ?? now.addingTimeInterval(1)
+                return RefinementResult(messageID: job.messageID, claim: job.claim,
+                                        outcome: .retry(at: Timestamp(resume), reason: failure, countsAsAttempt: false))
+            }
             guard job.attempts + 1 < configuration.refinementAttempts else {
                 return RefinementResult(messageID: job.messageID, claim: job.claim, outcome: .skipped(reason: failure))
             }
@@ -152,7 +159,7 @@ final class LLMRefiner: @unchecked Sendable {
         let update = ScoreUpdate(id: job.messageID, urgency: score.value, rulesVersion: score.rulesVersion,
                                  breakdownJSON: breakdown.json.jsonText,
                                  responseDue: scorer.responseTargets?.due(createdAt: job.createdAt, score: score.value))
-        return RefinementResult(messageID: job.messageID, claim: job.claim, outcome: .refined(update))
+        return RefinementResult(messageID: job.messageID, claim: job.claim, outcome: .refined(update, replacing: job.rulesVersion))
     }
 
     private func finish(_ result: RefinementResult) {

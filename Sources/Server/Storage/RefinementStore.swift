@@ -20,6 +20,8 @@ public protocol RefinementStore: Sendable {
     func refinementQueue() throws(StoreError) -> RefinementQueueState
     /// Adds one server's calls and tokens to `day`'s totals; the day's totals after it (the whole fleet's).
     func addLLMUsage(_ usage: LLMUsage, day: String) throws(StoreError) -> LLMUsage
+    /// `day`'s totals (the whole fleet's), read only.
+    func llmUsage(day: String) throws(StoreError) -> LLMUsage
 }
 
 /// A message waiting for the model, as a refiner gets it.
@@ -35,9 +37,13 @@ public struct RefinementJob: Sendable, Equatable {
     public var attempts: Int
     /// The claim: its lease's end (finishing checks the claim is still this one).
     public var claim: Timestamp
+    /// The rules version of the message's score when claimed: a refinement replaces only that score (a rescore in
+    /// the meantime wins).
+    public var rulesVersion: String
 
     public init(messageID: Int64, customerID: Int64, body: String, createdAt: Timestamp, priority: Double, queuedAt: Timestamp,
-                attempts: Int, claim: Timestamp) {
+                attempts: Int, claim: Timestamp, rulesVersion: String = "") {
+        self.rulesVersion = rulesVersion
         self.messageID = messageID
         self.customerID = customerID
         self.body = body
@@ -53,8 +59,9 @@ public struct RefinementJob: Sendable, Equatable {
 public struct RefinementResult: Sendable, Equatable {
     public enum Outcome: Sendable, Equatable {
         /// The rules scored the message again with the model's answer: the new score replaces the keyword score
-        /// (and a `message.updated` event with change `refine` is recorded).
-        case refined(ScoreUpdate)
+        /// (and a `message.updated` event with change `refine` is recorded), if the message still has the score of
+        /// `replacing` (its rules version when claimed); else the message was rescored meanwhile and keeps that.
+        case refined(ScoreUpdate, replacing: String)
         /// Try again at `at` (the model was busy, timed out, rate-limited); `countsAsAttempt` is false for a rate
         /// limit, which is the provider pacing us, not a failure.
         case retry(at: Timestamp, reason: String, countsAsAttempt: Bool)

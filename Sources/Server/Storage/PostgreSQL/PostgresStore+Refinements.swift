@@ -11,7 +11,7 @@ extension PostgresStore {
                         SELECT message_id FROM llm_refinements WHERE next_attempt_at <= $1 AND coalesce(locked_until, 0) < $1
                         ORDER BY priority DESC, message_id DESC LIMIT $2 FOR UPDATE SKIP LOCKED)
                     RETURNING message_id, priority, queued_at, attempts)
-                SELECT c.message_id, m.customer_id, m.body, m.created_at, c.priority, c.queued_at, c.attempts
+                SELECT c.message_id, m.customer_id, m.body, m.created_at, c.priority, c.queued_at, c.attempts, m.rules_version
                 FROM claimed c JOIN messages m ON m.id = c.message_id
                 ORDER BY c.priority DESC, c.message_id DESC
                 """, [.integer(now.microseconds), .integer(Int64(limit)), .integer(leaseUntil.microseconds)])
@@ -19,7 +19,7 @@ extension PostgresStore {
                 RefinementJob(messageID: rows.integer(row, 0), customerID: rows.integer(row, 1), body: rows.text(row, 2),
                               createdAt: Timestamp(microseconds: rows.integer(row, 3)), priority: rows.real(row, 4),
                               queuedAt: Timestamp(microseconds: rows.integer(row, 5)), attempts: Int(rows.integer(row, 6)),
-                              claim: leaseUntil)
+                              claim: leaseUntil, rulesVersion: rows.text(row, 7))
             }
         }
     }
@@ -33,14 +33,17 @@ extension PostgresStore {
                                                     [id, .integer(result.claim.microseconds)])
                     guard held.count > 0 else { continue }
                     switch result.outcome {
-                    case .refined(let update):
+                    case .refined(let update, let replacing):
                         // The message row is locked before the event is numbered, as every change to a message does.
-                        try connection.query("""
-                            UPDATE messages SET urgency = $2, rules_version = $3, breakdown = $4, first_response_due = $5 WHERE id = $1
+                        let replaced = try connection.query("""
+                            UPDATE messages SET urgency = $2, rules_version = $3, breakdown = $4, first_response_due = $5
+                            WHERE id = $1 AND rules_version = $6
                             """, [id, .real(update.urgency), .text(update.rulesVersion), .text(update.breakdownJSON),
-                                  update.responseDue.map { .integer($0.microseconds) } ?? .null])
+                                  update.responseDue.map { .integer($0.microseconds) } ?? .null, .text(replacing)]).affected > 0
                         try connection.query("DELETE FROM llm_refinements WHERE message_id = $1", [id])
-                        try connection.query("INSERT INTO events(type, message_id, change) VALUES ('message.updated', $1, 'refine')", [id])
+                        if replaced {
+                            try connection.query("INSERT INTO events(type, message_id, change) VALUES ('message.updated', $1, 'refine')", [id])
+                        }
                     case .retry(let at, let reason, let counts):
                         try connection.query("""
                             UPDATE llm_refinements SET attempts = attempts + $2, next_attempt_at = $3, last_error = $4, locked_until = NULL
@@ -93,6 +96,14 @@ extension PostgresStore {
                     input_tokens = llm_usage.input_tokens + excluded.input_tokens, output_tokens = llm_usage.output_tokens + excluded.output_tokens
                 RETURNING calls, input_tokens, output_tokens
                 """, [.text(day), .integer(Int64(usage.calls)), .integer(Int64(usage.inputTokens)), .integer(Int64(usage.outputTokens))])
+            return LLMUsage(calls: Int(rows.integer(0, 0)), inputTokens: Int(rows.integer(0, 1)), outputTokens: Int(rows.integer(0, 2)))
+        }
+    }
+
+    public func llmUsage(day: String) throws(StoreError) -> LLMUsage {
+        try pool.withConnection { connection throws(PostgresError) in
+            let rows = try connection.query("SELECT calls, input_tokens, output_tokens FROM llm_usage WHERE day = $1", [.text(day)])
+            guard rows.count > 0 else { return LLMUsage() }
             return LLMUsage(calls: Int(rows.integer(0, 0)), inputTokens: Int(rows.integer(0, 1)), outputTokens: Int(rows.integer(0, 2)))
         }
     }

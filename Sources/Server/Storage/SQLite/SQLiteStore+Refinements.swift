@@ -6,7 +6,7 @@ extension SQLiteStore {
         try writer.perform { connection throws(SQLiteError) in
             var jobs: [RefinementJob] = []
             try connection.query("""
-                SELECT q.message_id, m.customer_id, m.body, m.created_at, q.priority, q.queued_at, q.attempts
+                SELECT q.message_id, m.customer_id, m.body, m.created_at, q.priority, q.queued_at, q.attempts, m.rules_version
                 FROM llm_refinements q JOIN messages m ON m.id = q.message_id
                 WHERE q.next_attempt_at <= ? AND coalesce(q.locked_until, 0) < ?
                 ORDER BY q.priority DESC, q.message_id DESC LIMIT ?
@@ -14,7 +14,7 @@ extension SQLiteStore {
                 jobs.append(RefinementJob(messageID: row.integer(0), customerID: row.integer(1), body: row.text(2),
                                           createdAt: Timestamp(microseconds: row.integer(3)), priority: row.real(4),
                                           queuedAt: Timestamp(microseconds: row.integer(5)), attempts: Int(row.integer(6)),
-                                          claim: leaseUntil))
+                                          claim: leaseUntil, rulesVersion: row.text(7)))
             }
             for job in jobs {
                 try connection.query("UPDATE llm_refinements SET locked_until = ? WHERE message_id = ?",
@@ -32,12 +32,16 @@ extension SQLiteStore {
                 try connection.query("SELECT 1 FROM llm_refinements WHERE message_id = ? AND locked_until = ?", [id, claim]) { _ in held = true }
                 guard held else { continue }
                 switch result.outcome {
-                case .refined(let update):
-                    try connection.query("UPDATE messages SET urgency = ?, rules_version = ?, breakdown = ?, first_response_due = ? WHERE id = ?",
-                                         [.real(update.urgency), .text(update.rulesVersion), .text(update.breakdownJSON),
-                                          update.responseDue.map { .integer($0.microseconds) } ?? .null, id])
+                case .refined(let update, let replacing):
+                    try connection.query("""
+                        UPDATE messages SET urgency = ?, rules_version = ?, breakdown = ?, first_response_due = ? WHERE id = ? AND rules_version = ?
+                        """, [.real(update.urgency), .text(update.rulesVersion), .text(update.breakdownJSON),
+                              update.responseDue.map { .integer($0.microseconds) } ?? .null, id, .text(replacing)])
+                    let replaced = connection.changes > 0
                     try connection.query("DELETE FROM llm_refinements WHERE message_id = ?", [id])
-                    try connection.query("INSERT INTO events(type, message_id, change) VALUES ('message.updated', ?, 'refine')", [id])
+                    if replaced {
+                        try connection.query("INSERT INTO events(type, message_id, change) VALUES ('message.updated', ?, 'refine')", [id])
+                    }
                 case .retry(let at, let reason, let counts):
                     try connection.query("""
                         UPDATE llm_refinements SET attempts = attempts + ?, next_attempt_at = ?, last_error = ?, locked_until = NULL
@@ -87,6 +91,16 @@ extension SQLiteStore {
                     output_tokens = output_tokens + excluded.output_tokens
                 RETURNING calls, input_tokens, output_tokens
                 """, [.text(day), .integer(Int64(usage.calls)), .integer(Int64(usage.inputTokens)), .integer(Int64(usage.outputTokens))]) { row in
+                total = LLMUsage(calls: Int(row.integer(0)), inputTokens: Int(row.integer(1)), outputTokens: Int(row.integer(2)))
+            }
+            return total
+        }
+    }
+
+    public func llmUsage(day: String) throws(StoreError) -> LLMUsage {
+        try readers.read { connection throws(SQLiteError) in
+            var total = LLMUsage()
+            try connection.query("SELECT calls, input_tokens, output_tokens FROM llm_usage WHERE day = ?", [.text(day)]) { row in
                 total = LLMUsage(calls: Int(row.integer(0)), inputTokens: Int(row.integer(1)), outputTokens: Int(row.integer(2)))
             }
             return total
