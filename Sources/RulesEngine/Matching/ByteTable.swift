@@ -57,7 +57,8 @@ final class ByteTable: @unchecked Sendable {
     }
 
     /// Builds a table one key at a time, without an array per key (a large vocabulary's deletion index has
-    /// millions of keys); the slots double as the keys grow, keeping them at most half full.
+    /// millions of keys). The slots start at least twice the expected keys and double when three quarters fill,
+    /// so a table that outgrows its estimate stays compact.
     struct Builder {
         fileprivate var pool: [UInt8] = []
         fileprivate var starts: [Int32] = []
@@ -74,9 +75,12 @@ final class ByteTable: @unchecked Sendable {
         /// Keys so far.
         var count: Int { starts.count }
 
+        /// Replaces the value of entry `entry`.
+        mutating func setValue(_ value: Int32, forEntry entry: Int32) { values[Int(entry)] = value }
+
         /// Adds `key` with `value` unless it is there: its entry number, and whether it was added.
         mutating func insert(_ key: UnsafeBufferPointer<UInt8>, value: Int32) -> (entry: Int32, inserted: Bool) {
-            if (starts.count + 1) * 2 > slots.count { grow() }
+            if (starts.count + 1) * 4 > slots.count * 3 { grow() }
             let mask = slots.count - 1
             var slot = Int(truncatingIfNeeded: ByteTable.hash(key)) & mask
             while slots[slot] >= 0 {

@@ -9,7 +9,8 @@ final class SpellingCorrector: @unchecked Sendable {
     /// Longest word looked at (longer ones are not words people misspell, and the variants fit a small buffer).
     static let maximumLength = 30
     private let vocabulary: ByteTable
-    /// A vocabulary word with one letter removed → its group of vocabulary ids.
+    /// A vocabulary word with one letter removed → its group of vocabulary ids, or, for the many variants that only
+    /// one word has, that word's id as `-1 - id` (no group stored).
     private let deletions: ByteTable
     private let groupStart: FrozenArray<Int32>
     private let groupCount: FrozenArray<Int32>
@@ -48,21 +49,35 @@ final class SpellingCorrector: @unchecked Sendable {
                 }
             }
         }
-        deletions = ByteTable(builder)
-        var counts = [Int32](repeating: 0, count: builder.count)
-        for group in pairGroup { counts[Int(group)] += 1 }
-        var starts = [Int32](repeating: 0, count: builder.count)
+        var sizes = [Int32](repeating: 0, count: builder.count)
+        var single = [Int32](repeating: -1, count: builder.count)
+        for (entry, id) in zip(pairGroup, pairID) {
+            sizes[Int(entry)] += 1
+            single[Int(entry)] = id
+        }
+        // Variants of one word store it in the table; only shared variants get a group.
+        var groupOf = [Int32](repeating: -1, count: builder.count)
+        var starts: [Int32] = [], counts: [Int32] = []
         var total: Int32 = 0
-        for group in 0..<builder.count {
-            starts[group] = total
-            total += counts[group]
+        for entry in 0..<builder.count {
+            if sizes[entry] == 1 {
+                builder.setValue(-1 - single[entry], forEntry: Int32(entry))
+            } else {
+                groupOf[entry] = Int32(starts.count)
+                builder.setValue(Int32(starts.count), forEntry: Int32(entry))
+                starts.append(total)
+                counts.append(sizes[entry])
+                total += sizes[entry]
+            }
         }
-        var flat = [Int32](repeating: 0, count: pairID.count)
+        var flat = [Int32](repeating: 0, count: Int(total))
         var next = starts
-        for (group, id) in zip(pairGroup, pairID) {
-            flat[Int(next[Int(group)])] = id
-            next[Int(group)] += 1
+        for (entry, id) in zip(pairGroup, pairID) where groupOf[Int(entry)] >= 0 {
+            let group = Int(groupOf[Int(entry)])
+            flat[Int(next[group])] = id
+            next[group] += 1
         }
+        deletions = ByteTable(builder)
         groupStart = FrozenArray(starts)
         groupCount = FrozenArray(counts)
         groups = FrozenArray(flat)
@@ -95,10 +110,15 @@ final class SpellingCorrector: @unchecked Sendable {
         }
     }
 
-    /// The lowest id below `best` in the group that is within one edit of `word`, or `best`.
+    /// The lowest id below `best` in the group (or the single word a negative value names) that is within one edit of
+    /// `word`, or `best`.
     @inline(__always)
     private func bestInGroup(_ group: Int32, _ word: UnsafeBufferPointer<UInt8>, below best: Int32) -> Int32 {
         let vocabulary = self.vocabulary.view
+        if group < 0 {
+            let id = -1 - group
+            return id < best && SpellingCorrector.withinOneEdit(word, vocabulary.key(at: id)) ? id : best
+        }
         var best = best
         let start = Int(groupStart.pointer[Int(group)])
         for index in start..<start + Int(groupCount.pointer[Int(group)]) {
