@@ -17,6 +17,9 @@ final class RegexSet: HostObject, @unchecked Sendable {
     static let maximumCount = 100_000
     /// Sets of at most this many patterns run every pattern (as fast, and no database to build).
     static let prefilterThreshold = 8
+    /// Sets of more than this many run every pattern too: compiling their database would take minutes (native time
+    /// no instruction budget bounds; 1,000 patterns take about half a second).
+    static let prefilterLimit = 10_000
     private static let nextID = Atomic<UInt64>(1)
 
     let patterns: [RegexPattern]
@@ -36,7 +39,7 @@ final class RegexSet: HostObject, @unchecked Sendable {
         var judged = [Int32](repeating: 0, count: kept.count)
         var database: UnsafeMutableRawPointer?, byteDatabase: UnsafeMutableRawPointer?
         var onBytesCount = 0
-        if kept.count > prefilterThreshold {
+        if kept.count > prefilterThreshold, kept.count <= RegexSet.prefilterLimit {
             let sources = kept.map { RegexSet.prefilterSource($0.source) }
             let onBytes = sources.map(RegexSet.meansTheSameOnBytes)
             let flags: [UInt32] = kept.map { pattern in
