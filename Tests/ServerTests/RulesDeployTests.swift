@@ -199,6 +199,18 @@ final class RulesDeployTests: XCTestCase {
         XCTAssertTrue(response.json?["error"]?.stringValue?.contains("no fixtures to check against") ?? false, response.text)
     }
 
+    /// A file in a folder of its own (`lib/x.lua`, `lists/x.keywords`): Foundation's path functions trap on the
+    /// one-component folder "lib" on Linux, which `make fuzz-api` found crashing the server here.
+    func testFilesInFoldersDeployWithoutCrashing() throws {
+        try start()
+        let client = try XCTUnwrap(client)
+        for files: JSONValue in [["lib/x.lua": "return 1"], ["lists/x.keywords": "hello"], ["a/b/c.lua": "x"]] {
+            let response = try client.request("PUT", "/api/rules", json: files)
+            XCTAssertEqual(response.status, 422, "refused (no urgency.lua), not a crash: \(response.text)")
+        }
+        XCTAssertEqual(try client.request("GET", "/api/health").status, 200)
+    }
+
     func testMalformedCandidatesAre400() throws {
         try start()
         let before = try snapshot()

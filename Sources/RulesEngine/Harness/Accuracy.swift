@@ -192,7 +192,7 @@ public struct AccuracySet: Sendable {
         for file in files {
             let scored = byFile[file]!.filter { $0.score != nil }
             let figures = AccuracyFigures(scores: scored.map { $0.score! }, labels: scored.map { $0.fixture.label! })
-            let directory = (file as NSString).deletingLastPathComponent
+            let directory = RelativePath.parent(of: file)
             let thresholds = try AccuracyThresholds.load(directory: directory.isEmpty ? "." : directory).overridden(by: overrides)
             sets.append(AccuracySet(file: file, figures: figures, unscored: byFile[file]!.count - scored.count, thresholds: thresholds))
         }

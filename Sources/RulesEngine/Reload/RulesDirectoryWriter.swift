@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Replaces the rule files of a rules directory with a new set, file by file atomically: each file is written
 /// beside its place under a hidden name (which the rules loader never reads), flushed to disk, then renamed into
@@ -41,13 +42,13 @@ public enum RulesDirectoryWriter {
 
     /// Writes `bytes` to a hidden temporary file beside `path`, flushes it, and renames it over `path`.
     private static func write(_ bytes: [UInt8], to path: String) throws(WriteError) {
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = RelativePath.parent(of: path)  // an absolute path here
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
             throw WriteError(description: "cannot create \(folder): \(error.localizedDescription)")
         }
-        let temporary = folder + "/.deploy-\(getpid())-" + (path as NSString).lastPathComponent
+        let temporary = folder + "/.deploy-\(getpid())-" + RelativePath.name(of: path)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw WriteError(description: "cannot write \(temporary): \(String(cString: strerror(errno)))")
@@ -76,10 +77,9 @@ public enum RulesDirectoryWriter {
     /// The folders on the way to `path` that do not exist yet (outermost first), relative to `directory`.
     private static func missingFolders(of path: String, in directory: String) -> [String] {
         var missing: [String] = []
-        var folder = (path as NSString).deletingLastPathComponent
-        while !folder.isEmpty && !FileManager.default.fileExists(atPath: directory + "/" + folder) {
+        for folder in RelativePath.folders(of: path) {
+            guard !FileManager.default.fileExists(atPath: directory + "/" + folder) else { break }
             missing.insert(folder, at: 0)
-            folder = (folder as NSString).deletingLastPathComponent
         }
         return missing
     }
@@ -87,13 +87,7 @@ public enum RulesDirectoryWriter {
     /// Removes the folders that held removed files once they are empty (deepest first; never the directory).
     private static func removeEmptyFolders(of removed: [String], in directory: String) {
         var folders = Set<String>()
-        for path in removed {
-            var folder = (path as NSString).deletingLastPathComponent
-            while !folder.isEmpty {
-                folders.insert(folder)
-                folder = (folder as NSString).deletingLastPathComponent
-            }
-        }
+        for path in removed { folders.formUnion(RelativePath.folders(of: path)) }
         for folder in folders.sorted(by: { $0.count > $1.count }) { rmdir(directory + "/" + folder) }  // fails unless empty
     }
 

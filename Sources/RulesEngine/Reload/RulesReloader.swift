@@ -135,11 +135,9 @@ public final class RulesReloader: Sendable {
     /// folder is another profile, which reading the directory skips.
     static func fileInsideAProfile(_ files: [String: [UInt8]], directory: String) -> String? {
         for path in files.keys.sorted() {
-            var folder = (path as NSString).deletingLastPathComponent
-            while !folder.isEmpty {
+            for folder in RelativePath.folders(of: path) {
                 let entry = folder + "/" + RuleSet.entryFile
                 if files[entry] != nil || FileManager.default.fileExists(atPath: directory + "/" + entry) { return path }
-                folder = (folder as NSString).deletingLastPathComponent
             }
         }
         return nil

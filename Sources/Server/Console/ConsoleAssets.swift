@@ -64,7 +64,7 @@ public final class ConsoleAssets: Sendable {
 
     private static func read(_ path: String) -> Asset? {
         guard let data = FileManager.default.contents(atPath: path),
-              let type = contentType(for: (path as NSString).lastPathComponent) else { return nil }
+              let type = contentType(for: RelativePath.name(of: path)) else { return nil }
         let bytes = [UInt8](data)
         let digest = SHA256.hex(bytes).prefix(16)
         return Asset(bytes: bytes, contentType: type, etag: "\"\(digest)\"")

@@ -20,7 +20,7 @@ public final class SQLiteStore: Store {
     /// Opens (creating it and its directory when missing) and migrates the database at `path`.
     public init(path: String, synchronous: Synchronous = .normal) throws(StoreError) {
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = RelativePath.parent(of: path)
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
