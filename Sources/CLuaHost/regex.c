@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <hs/hs.h>
+#include <limits.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,11 +272,12 @@ static int set_candidates(uiq_host *host, const uiq_regex_set *set, const char *
     return list.count;
 }
 
-/// Tries the candidate patterns of `set` on the text at index 2 of the stack; calls `found(i, limited)` for each
-/// that matches (limited = 0) or hit PCRE2's limits (limited = 1), in ascending order. 0, or a Lua error.
+/// Tries the candidate patterns of the set at index 1 of the stack on the text at index 2; calls `visit(i, limited)`
+/// for each that matches (limited = 0) or hit PCRE2's limits (limited = 1), in ascending order. Sets of more than
+/// `most` patterns are an error (`test` answers with a 64-bit mask). 0, or a Lua error.
 typedef void (*set_visit)(lua_State *L, int index, int limited, void *context);
 
-static int run_set(lua_State *L, const char *method, set_visit visit, void *context, const uiq_regex_set **out_set) {
+static int run_set(lua_State *L, const char *method, int most, set_visit visit, void *context) {
     int type_id = (int)lua_tointeger(L, lua_upvalueindex(1));
     uiq_object_slot *slot = uiq_object_slot_at(L, 1, type_id);
     if (slot == NULL || slot->native == NULL) return luaL_error(L, "bad receiver for '%s' (call it with ':')", method);
@@ -285,7 +287,10 @@ static int run_set(lua_State *L, const char *method, set_visit visit, void *cont
     size_t length;
     const char *text = lua_tolstring(L, 2, &length);
     const uiq_regex_set *set = (const uiq_regex_set *)slot->native;
-    if (out_set) *out_set = set;
+    if (set->count > most) {
+        return luaL_error(L, "re: set:%s answers with a %d-bit mask; this set has %d patterns (use set:matches)", method, most,
+                          set->count);
+    }
     uiq_host *host = uiq_host_of(L);
     int trusted = text == host->trusted_text;
     int ascii = trusted ? host->trusted_ascii : uiq_is_ascii((const unsigned char *)text, length);
@@ -321,14 +326,7 @@ static void into_masks(lua_State *L, int index, int limited, void *context) {
 /// set:test(text) → hits, limited: bit i-1 says pattern i matched (or hit the match limits). Sets of at most 64.
 static int regex_set_test(lua_State *L) {
     mask_pair masks = { 0, 0 };
-    const uiq_regex_set *set = NULL;
-    int type_id = (int)lua_tointeger(L, lua_upvalueindex(1));
-    uiq_object_slot *slot = uiq_object_slot_at(L, 1, type_id);
-    if (slot && slot->native && ((const uiq_regex_set *)slot->native)->count > 64) {
-        return luaL_error(L, "re: set:test answers with a 64-bit mask; this set has %d patterns (use set:matches)",
-                          ((const uiq_regex_set *)slot->native)->count);
-    }
-    run_set(L, "test", into_masks, &masks, &set);
+    run_set(L, "test", 64, into_masks, &masks);
     lua_pushinteger(L, (lua_Integer)masks.hits);
     lua_pushinteger(L, (lua_Integer)masks.limited);
     return 2;
@@ -356,7 +354,7 @@ static void into_lists(lua_State *L, int index, int limited, void *context) {
 static int regex_set_matches(lua_State *L) {
     lua_settop(L, 2);
     list_pair lists = { 0, 0, 0, 0 };
-    run_set(L, "matches", into_lists, &lists, NULL);
+    run_set(L, "matches", INT_MAX, into_lists, &lists);
     if (lists.hits_table) lua_pushvalue(L, lists.hits_table); else lua_pushnil(L);
     if (lists.limited_table) lua_pushvalue(L, lists.limited_table); else lua_pushnil(L);
     return 2;

@@ -6,7 +6,9 @@ usage: bench-console.py BINARY DATABASE [RUNS]   (make bench-console: the millio
 Starts BINARY on DATABASE (a SQLite file), opens the console in headless Chromium RUNS times (fresh browser each
 time, empty cache), and prints for each: the time from the start of navigation to the first ticket row on screen,
 and the bytes transferred. Needs selenium (.build/tools) and chromium + chromium-driver."""
-import os, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import os, statistics, subprocess, sys, tempfile, time, urllib.request
+
+from local_server import free_port, wait_for_health
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -14,9 +16,7 @@ from selenium.webdriver.chrome.service import Service
 binary, database = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 runs = int(sys.argv[3]) if len(sys.argv) > 3 else 7
 
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
+port = free_port()
 server = subprocess.Popen([binary, "serve", "--port", str(port), "--db", database, "--log-format", "off", "--env-file", "/nonexistent",
                            "--no-watch"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 base = f"http://127.0.0.1:{port}"
@@ -25,15 +25,7 @@ OBSERVER = """new MutationObserver((_, observer) => {
   if (document.querySelector('li.ticket-row')) { window.__firstRow = performance.now(); observer.disconnect(); }
 }).observe(document, {childList: true, subtree: true});"""
 try:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/api/health", timeout=1).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise SystemExit("the server did not start")
-            time.sleep(0.05)
+    wait_for_health(port, timeout=30)
     total = urllib.request.urlopen(base + "/api/messages?limit=1").headers.get("X-Total-Count")
     firsts, sizes = [], []
     for run in range(runs):

@@ -5,17 +5,13 @@ and an event must reach all of them within 1 s.
 
 usage: bench-events.py BINARY [SUBSCRIBERS]   (make bench-events)
 Starts the server on a fresh SQLite database in a temporary directory; prints the figures."""
-import json, os, re, selectors, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, selectors, socket, statistics, subprocess, sys, tempfile, time
+
+from local_server import free_port, wait_for_health
 
 binary = os.path.abspath(sys.argv[1])
 count = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 ticks = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid):
@@ -54,15 +50,7 @@ def main():
     server = subprocess.Popen([binary, "serve", "--port", str(port), "--log-format", "off", "--env-file", "/nonexistent"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.05)
+        wait_for_health(port)
         idle_rss = rss_mib(server.pid)
         idle_cpu = idle_cpu_percent(server.pid, 5)
         p99_before, rate_before = health_p99(port)

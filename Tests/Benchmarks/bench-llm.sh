@@ -16,12 +16,13 @@ PORT=${PORT:-5093}
 MODEL_PORT=${MODEL_PORT:-5097}
 LATENCY=${LATENCY:-0.3}
 here=Tests/Benchmarks
+. "$here/common.sh"
 mkdir -p "$BENCH_DIR"
 python3 "$here/fake_model.py" "$MODEL_PORT" "$LATENCY" &
 MODEL=$!
 trap 'kill "$MODEL" 2>/dev/null || true' EXIT
 cat "$here/post.lua" "$here/report.lua" > "$BENCH_DIR/post_report.lua"
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$MODEL_PORT/calls" >/dev/null && break; sleep 0.05; done
+wait_for "http://127.0.0.1:$MODEL_PORT/calls"
 
 start_server() {  # start_server off|background|inline: a server on a fresh database, LLM as asked
   rm -f "$BENCH_DIR"/llm.db*
@@ -31,7 +32,7 @@ start_server() {  # start_server off|background|inline: a server on a fresh data
   env URGENCYIQ_DB="$BENCH_DIR/llm.db" PER_IP_CONNECTION_LIMIT=0 "${llm[@]}" "$BIN" serve --port "$PORT" --log-format off \
     --env-file /nonexistent 2>"$BENCH_DIR/llm-serve.log" &
   SERVER=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.05; done
+  wait_for "http://127.0.0.1:$PORT/api/health"
 }
 
 stop_server() { kill -TERM "$SERVER"; wait "$SERVER" || true; }
@@ -48,7 +49,6 @@ load() {  # load off|background|inline: prints "rps p99_ms"
   echo "$result" | sed -n 's/.*rps=\([0-9]*\).*p99_ms=\([0-9.]*\).*/\1 \2/p'
 }
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 off_rates=(); off_p99=(); on_rates=(); on_p99=()
 for _ in $(seq "$RUNS"); do
   read -r rate p99 < <(load off); off_rates+=("$rate"); off_p99+=("$p99")

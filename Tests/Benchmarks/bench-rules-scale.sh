@@ -13,10 +13,9 @@ BIN=${BIN:-.build/release/urgencyiq}
 BENCH_DIR=${BENCH_DIR:-/tmp/urgencyiq-bench}/rules-scale
 PORT=${PORT:-5094}
 here=Tests/Benchmarks
+. "$here/common.sh"
 rm -rf "$BENCH_DIR"
 mkdir -p "$BENCH_DIR"
-
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 measure() {  # measure LABEL RULES_DIR COMPARE_DIR
   local label=$1 rules=$2 compare=$3 times=() peak=0
@@ -29,7 +28,7 @@ measure() {  # measure LABEL RULES_DIR COMPARE_DIR
   rm -f "$BENCH_DIR"/serve.db*
   "$BIN" serve --rules "$rules" --db "$BENCH_DIR/serve.db" --port "$PORT" --log-format off --env-file /nonexistent 2>/dev/null &
   local server=$!
-  for _ in $(seq 600); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.05; done
+  wait_for "http://127.0.0.1:$PORT/api/health" 30
   for i in $(seq 20); do
     curl -fs -o /dev/null "http://127.0.0.1:$PORT/api/messages/send" -H 'Content-Type: application/json' \
       -d "{\"user_id\": $i, \"message\": \"Why was my loan rejected? PLEASE help $i\"}"

@@ -12,6 +12,7 @@ RUNS=${RUNS:-3}
 PORT=${PORT:-5092}
 RECEIVER_PORT=${RECEIVER_PORT:-5096}
 here=Tests/Benchmarks
+. "$here/common.sh"
 mkdir -p "$BENCH_DIR"
 ${CC:-cc} -O2 -o "$BENCH_DIR/trivial-mhd" "$here/trivial-mhd.c" $(pkg-config --cflags --libs libmicrohttpd)
 "$BENCH_DIR/trivial-mhd" "$RECEIVER_PORT" &
@@ -27,7 +28,7 @@ run() {  # run off|on: one POST load on a fresh database; prints the rate
   env URGENCYIQ_DB="$BENCH_DIR/webhooks.db" PER_IP_CONNECTION_LIMIT=0 "${hooks[@]}" "$BIN" serve --port "$PORT" --log-format off \
     --env-file /nonexistent 2>"$BENCH_DIR/webhooks-serve.log" &
   local server=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.05; done
+  wait_for "http://127.0.0.1:$PORT/api/health"
   local result rps
   result=$(wrk -t2 -c64 -d"$DURATION" -s "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT" | grep RESULT)
   rps=$(echo "$result" | sed -n 's/.*rps=\([0-9]*\).*/\1/p')
@@ -48,6 +49,5 @@ run() {  # run off|on: one POST load on a fresh database; prints the rate
 
 offs=(); ons=()
 for _ in $(seq "$RUNS"); do offs+=("$(run off)"); ons+=("$(run on)"); done
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 off=$(median "${offs[@]}"); on=$(median "${ons[@]}")
 awk -v off="$off" -v on="$on" 'BEGIN { printf "median: %d POSTs/s with webhooks on, %d off: %.2f of the rate (goal 0.90)\n", on, off, on / off }'

@@ -7,7 +7,10 @@ It runs under bash in a scratch directory (holding a copy of rules/), against a 
 sample data. It must exit 0 and print something; an HTTP answer must be 2xx; JSON must not be an error; jq must
 not print null (a field the README names that the server does not have). A `# {…}` comment on the line or the
 next shows the answer: the real one must have the same shape (the same keys, the same kinds of values)."""
-import json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, shutil, subprocess, sys, tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Benchmarks"))
+from local_server import free_port, wait_for_health  # noqa: E402
 
 binary = os.path.abspath(sys.argv[1])
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -62,23 +65,13 @@ def main():
     shutil.copytree(os.path.join(root, "rules"), os.path.join(work, "rules"))
     subprocess.run([binary, "import", os.path.join(root, "data/sample_messages.csv"), "--db", f"{work}/readme.db",
                     "--env-file", "/nonexistent"], check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([binary, "serve", "--port", str(port), "--db", f"{work}/readme.db", "--rules", f"{work}/rules",
                                "--log-format", "off", "--env-file", "/nonexistent"], cwd=root,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     failures = []
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("readme_examples: the server did not start")
-                time.sleep(0.05)
+        wait_for_health(port, who="readme_examples: the server")
         examples = commands(open(os.path.join(root, "README.md"), encoding="utf-8").read())
         if len(examples) < 5:
             failures.append(f"only {len(examples)} examples found: is the README's format what this script reads?")

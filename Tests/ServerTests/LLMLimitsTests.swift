@@ -1,4 +1,5 @@
 import Foundation
+import RulesEngine
 import Synchronization
 import XCTest
 @testable import Server
@@ -8,39 +9,60 @@ import Support
 /// The pieces that keep the LLM step within the provider's limits and the budget, on their own: the per-minute
 /// token buckets, the daily token ledger and its UTC day, single flight, and the new settings.
 final class LLMLimitsTests: XCTestCase {
+    /// A clock the test moves: the buckets' arithmetic, free of the machine's load.
+    private final class TestClock: @unchecked Sendable {
+        private let time = Mutex(Date(timeIntervalSince1970: 1_796_000_000))
+        var now: Date { time.withLock { $0 } }
+        func advance(_ seconds: TimeInterval) { time.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    }
+
     func testTheBucketsLetAMinutesAllowanceThroughThenRefill() {
-        let limiter = ProviderRateLimiter(requestsPerMinute: 120, tokensPerMinute: nil)  // 2 per second
-        let soon = Date().addingTimeInterval(0.05)
+        let clock = TestClock()
+        let limiter = ProviderRateLimiter(requestsPerMinute: 120, tokensPerMinute: nil, clock: { clock.now })  // 2 a second
         var granted = 0
-        while limiter.acquire(estimatedTokens: 1, deadline: soon) { granted += 1 }
+        while limiter.acquire(estimatedTokens: 1, deadline: clock.now) { granted += 1 }
         XCTAssertEqual(granted, 120, "a full bucket: one minute's allowance")
-        XCTAssertGreaterThan(limiter.delay(), 0.3, "then about half a second per request")
-        XCTAssertLessThanOrEqual(limiter.delay(), 0.5)
-        XCTAssertTrue(limiter.acquire(estimatedTokens: 1, deadline: Date().addingTimeInterval(2)), "waits for the refill within the deadline")
         XCTAssertEqual(limiter.refusals, 1)
+        XCTAssertEqual(limiter.delay(), 0.5, accuracy: 1e-9, "then half a second per request")
+        clock.advance(0.25)
+        XCTAssertEqual(limiter.delay(), 0.25, accuracy: 1e-9)
+        XCTAssertFalse(limiter.acquire(estimatedTokens: 1, deadline: clock.now.addingTimeInterval(0.2)), "not within 0.2 s")
+        clock.advance(0.25)
+        XCTAssertTrue(limiter.acquire(estimatedTokens: 1, deadline: clock.now))
+        XCTAssertEqual(limiter.refusals, 2)
     }
 
     func testTokensAreReservedByEstimateAndSettledByUsage() {
-        let limiter = ProviderRateLimiter(requestsPerMinute: nil, tokensPerMinute: 600)  // 10 a second
-        let now = Date()
-        XCTAssertTrue(limiter.acquire(estimatedTokens: 500, deadline: now))
-        XCTAssertFalse(limiter.acquire(estimatedTokens: 500, deadline: now), "100 left")
+        let clock = TestClock()
+        let limiter = ProviderRateLimiter(requestsPerMinute: nil, tokensPerMinute: 600, clock: { clock.now })  // 10 a second
+        XCTAssertTrue(limiter.acquire(estimatedTokens: 500, deadline: clock.now))
+        XCTAssertFalse(limiter.acquire(estimatedTokens: 500, deadline: clock.now), "100 left")
         limiter.settle(estimated: 500, actual: 20)  // the provider billed far less than estimated
-        XCTAssertTrue(limiter.acquire(estimatedTokens: 500, deadline: Date()))
+        XCTAssertTrue(limiter.acquire(estimatedTokens: 500, deadline: clock.now))
         limiter.settle(estimated: 500, actual: 1500)  // far more: the bucket is in debt
         XCTAssertGreaterThan(limiter.delay(estimatedTokens: 1), 60, "in debt by more than a minute's worth")
-        XCTAssertEqual(ProviderRateLimiter.estimateTokens(LLMRequestShape(promptBytes: 400, maxTokens: 10)), 110)
+        XCTAssertEqual(ProviderRateLimiter.estimateTokens(LLMRequest(system: String(repeating: "s", count: 100),
+                                                                     prompt: String(repeating: "p", count: 300), maxTokens: 10)), 110)
     }
 
     func testA429PausesEveryCallUntilTheProviderAllows() {
-        let limiter = ProviderRateLimiter(requestsPerMinute: nil, tokensPerMinute: nil)
+        let clock = TestClock()
+        let limiter = ProviderRateLimiter(requestsPerMinute: nil, tokensPerMinute: nil, clock: { clock.now })
         XCTAssertEqual(limiter.delay(), 0)
-        limiter.pause(until: Date().addingTimeInterval(0.5))
-        XCTAssertNotNil(limiter.pausedUntilDate)
-        XCTAssertFalse(limiter.acquire(estimatedTokens: 1, deadline: Date().addingTimeInterval(0.1)), "not before the pause ends")
+        limiter.pause(until: clock.now.addingTimeInterval(2))
+        XCTAssertEqual(limiter.pausedUntilDate, clock.now.addingTimeInterval(2))
+        XCTAssertFalse(limiter.acquire(estimatedTokens: 1, deadline: clock.now.addingTimeInterval(1)), "not before the pause ends")
+        clock.advance(2)
+        XCTAssertNil(limiter.pausedUntilDate)
+        XCTAssertTrue(limiter.acquire(estimatedTokens: 1, deadline: clock.now))
+    }
+
+    func testACallWaitsInRealTimeForTheLimitWithinItsDeadline() {
+        let limiter = ProviderRateLimiter(requestsPerMinute: nil, tokensPerMinute: nil)
+        limiter.pause(until: Date().addingTimeInterval(0.3))
         let started = Date()
-        XCTAssertTrue(limiter.acquire(estimatedTokens: 1, deadline: Date().addingTimeInterval(5)))
-        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.3)
+        XCTAssertTrue(limiter.acquire(estimatedTokens: 1, deadline: Date().addingTimeInterval(30)))
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.25, "it waited for the pause (a lower bound only)")
     }
 
     func testTheLedgerCountsPerUTCDayAndSaysOnceWhenTheBudgetIsSpent() throws {

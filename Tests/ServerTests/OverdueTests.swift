@@ -17,18 +17,28 @@ final class OverdueTests: XCTestCase {
 
     private var server: TestServer?
 
-    override func tearDown() { server?.stop() }
+    private var rulesDirectory: URL?
 
-    /// `overdue=true` lists the late ones, and a customer's profile counts them (on the real clock: targets of 1 s).
-    func testOverdueListingAndCustomerCount() throws {
+    override func tearDown() {
+        server?.stop()
+        if let rulesDirectory { try? FileManager.default.removeItem(at: rulesDirectory) }
+    }
+
+    /// A server whose rules are one urgency.lua of `source`.
+    private func start(urgency source: String) throws -> TestHTTPClient {
         let rules = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-sla-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: rules) }
-        try Data("sla = { 1, 1, 1, 1, 1 }\nfunction score() return 3 end\n".utf8).write(to: rules.appendingPathComponent("urgency.lua"))
+        rulesDirectory = rules
+        try Data(source.utf8).write(to: rules.appendingPathComponent("urgency.lua"))
         let directory = rules.path
         let server = try TestServer { $0.rulesDirectory = directory }
         self.server = server
-        let client = server.client()
+        return server.client()
+    }
+
+    /// `overdue=true` lists the late ones, and a customer's profile counts them (on the real clock: targets of 1 s).
+    func testOverdueListingAndCustomerCount() throws {
+        let client = try start(urgency: "sla = { 1, 1, 1, 1, 1 }\nfunction score() return 3 end\n")
         let sent = try client.request("POST", "/api/messages/send", json: ["user_id": 77, "message": "anyone?"])
         let id = try XCTUnwrap(sent.json?["message_id"]?.doubleValue)
         try waitUntil("the ticket to be overdue") {
@@ -48,14 +58,7 @@ final class OverdueTests: XCTestCase {
 
     /// A deploy that changes the targets applies to new tickets; a rescore applies it to the old ones.
     func testChangedTargetsApplyToNewTicketsAndAfterARescoreToOldOnes() throws {
-        let rules = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-sla-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: rules, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: rules) }
-        try Data("sla = { [3] = \"1h\" }\nfunction score() return 3 end\n".utf8).write(to: rules.appendingPathComponent("urgency.lua"))
-        let directory = rules.path
-        let server = try TestServer { $0.rulesDirectory = directory }
-        self.server = server
-        let client = server.client()
+        let client = try start(urgency: "sla = { [3] = \"1h\" }\nfunction score() return 3 end\n")
         func waitingTime(_ id: Int) throws -> Double? {
             let message = try XCTUnwrap(try client.request("GET", "/api/messages/\(id)").json)
             guard let created = message["timestamp"]?.stringValue.flatMap({ Timestamp(parsing: $0) }),

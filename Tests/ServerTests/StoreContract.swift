@@ -313,3 +313,29 @@ extension StoreContract {
 
 /// Lets a store cross into concurrent test closures (stores are Sendable; the box keeps the compiler calm).
 struct StoreBox: @unchecked Sendable { let store: any Store }
+
+extension StoreContract {
+    /// Two stores on one database (two servers), eight threads claiming at once until nothing is left: what `fill`
+    /// put in the first store (`count` things) is claimed exactly once. `claim` takes a batch, empty when none is left.
+    func claimsEachOnce(count: Int, what: String, fill: (any Store) throws -> Void,
+                        claim: @escaping @Sendable (any Store) throws -> [Int64]) throws {
+        let first = try open()
+        let second = try open()
+        defer {
+            first.close()
+            second.close()
+        }
+        try fill(first)
+        let stores = [StoreBox(store: first), StoreBox(store: second)]
+        let claimed = Mutex<[Int64]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            while true {
+                guard let batch = try? claim(stores[worker % 2].store), !batch.isEmpty else { return }
+                claimed.withLock { $0 += batch }
+            }
+        }
+        let ids = claimed.withLock { $0 }
+        XCTAssertEqual(ids.count, count)
+        XCTAssertEqual(Set(ids).count, count, "no \(what) claimed twice")
+    }
+}

@@ -86,26 +86,12 @@ extension StoreContract {
 
     /// Two servers claiming at once never take the same delivery.
     func claimsEachWebhookDeliveryOnce() throws {
-        let first = try open()
-        let second = try open()
-        defer {
-            first.close()
-            second.close()
-        }
-        try first.configureWebhookEndpoints([WebhookEndpoint(url: "http://a.example/hook")])
-        for index in 0..<200 { _ = try first.insertMessage(message(Int64(index + 1), "m\(index)", urgency: 3)) }
-        let stores = [StoreBox(store: first), StoreBox(store: second)]
-        let claimed = Mutex<[Int64]>([])
         let later = Timestamp(microseconds: Timestamp.now().microseconds + 60_000_000)
-        DispatchQueue.concurrentPerform(iterations: 8) { worker in
-            while true {
-                guard let batch = try? stores[worker % 2].store.claimWebhookDeliveries(now: later, limit: 7, leaseUntil: later),
-                      !batch.isEmpty else { return }
-                claimed.withLock { $0 += batch.map(\.id) }
-            }
+        try claimsEachOnce(count: 200, what: "delivery") { first in
+            try first.configureWebhookEndpoints([WebhookEndpoint(url: "http://a.example/hook")])
+            for index in 0..<200 { _ = try first.insertMessage(message(Int64(index + 1), "m\(index)", urgency: 3)) }
+        } claim: { store in
+            try store.claimWebhookDeliveries(now: later, limit: 7, leaseUntil: later).map(\.id)
         }
-        let ids = claimed.withLock { $0 }
-        XCTAssertEqual(ids.count, 200)
-        XCTAssertEqual(Set(ids).count, 200, "no delivery claimed twice")
     }
 }

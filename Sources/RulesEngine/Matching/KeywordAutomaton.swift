@@ -39,7 +39,6 @@ final class KeywordAutomaton: HostObject, @unchecked Sendable {
     /// The dense part is at most this many bytes (and all of a small automaton is dense).
     static let denseBudgetBytes = 4 << 20
 
-    let keywordCount: Int
     /// Per keyword: the group it belongs to.
     let keywordGroup: [Int]
     /// Every keyword's text as the rules wrote it, one after another, at a stable address (Lua copies them);
@@ -75,7 +74,6 @@ final class KeywordAutomaton: HostObject, @unchecked Sendable {
     /// `denseBytes` bounds the dense part (tests make it small to exercise the sparse part on small lists).
     init(keywords: [Keyword], groupScores: [Double], maxStates: Int = KeywordAutomaton.defaultMaximumStates,
          denseBytes: Int = KeywordAutomaton.denseBudgetBytes) throws(BuildError) {
-        keywordCount = keywords.count
         keywordGroup = keywords.map(\.group)
         groupCount = groupScores.count
         let order = groupScores.indices.sorted { a, b in
@@ -305,26 +303,6 @@ final class KeywordAutomaton: HostObject, @unchecked Sendable {
     /// The keyword's text as the rules wrote it, at a stable address.
     func bytes(ofKeyword index: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: keywordText[keywordStart[index]..<keywordStart[index + 1]])
-    }
-
-    /// The keywords of a list file: one per line (a trailing `\r` dropped), blank lines and lines starting with `#`
-    /// skipped.
-    static func keywords(inList bytes: UnsafeRawBufferPointer, group: Int) -> [Keyword] {
-        var keywords: [Keyword] = []
-        var start = 0
-        let count = bytes.count
-        while start < count {
-            var end = start
-            while end < count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
-            var last = end
-            if last > start, bytes[last - 1] == UInt8(ascii: "\r") { last -= 1 }
-            if last > start, bytes[start] != UInt8(ascii: "#") {
-                let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<last]), as: UTF8.self)
-                if !line.allSatisfy(\.isWhitespace) { keywords.append(Keyword(text: line, group: group)) }
-            }
-            start = end + 1
-        }
-        return keywords
     }
 
     /// States in all, and how many have dense rows (for tests and the benchmark).

@@ -144,7 +144,7 @@ final class Lexicon: HostObject, @unchecked Sendable {
             if case .object(let object)? = list, case .string(let path)? = object["list"] {
                 // A phrase list file of the rules: one phrase per line (as keyword lists are read).
                 guard let file = lists(path) else { throw BuildError(description: "\(owner): no phrase list \(path) in the rules") }
-                list = .array(KeywordAutomaton.keywords(inList: file.sourceBytes, group: 0).map { .string($0.text) })
+                list = .array(file.listEntries.map(JSONValue.string))
             }
             guard case .array(let items)? = list else { throw BuildError(description: "\(owner): phrases must be a list of strings") }
             for item in items {

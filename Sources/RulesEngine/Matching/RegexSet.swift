@@ -5,12 +5,12 @@ import Synchronization
 /// Compiled patterns tested together, in C: `set:test(text)` answers with a bit mask (sets of up to 64),
 /// `set:matches(text)` with the numbers of the patterns that match (any size).
 ///
-/// A set of more than `prefilterThreshold` patterns also gets a prefilter: a Vectorscan (Hyperscan) database of
+/// A set of more than `prefilterThreshold` patterns (and at most `prefilterLimit`) also gets a prefilter: a Vectorscan (Hyperscan) database of
 /// the patterns, compiled in prefilter mode (it may let through a text a pattern does not match, never the
 /// reverse), so one pass over the message finds the few candidates and PCRE2 confirms only those: the cost
 /// grows with the candidates, not with the size of the set. PCRE2 stays the judge, so Python `re` semantics hold
-/// exactly. Patterns Vectorscan cannot judge (some PCRE features, the `x` flag, caseless patterns with non-ASCII
-/// letters) are always tried with PCRE2; so is every pattern on a text the prefilter cannot be trusted with
+/// exactly. Patterns Vectorscan cannot judge (some PCRE features, the `x` flag, inline options, `\Q…\E`, caseless
+/// patterns with non-ASCII letters) are always tried with PCRE2; so is every pattern on a text the prefilter cannot be trusted with
 /// (invalid UTF-8; ſ or K, which PCRE2 folds to s and k).
 final class RegexSet: HostObject, @unchecked Sendable {
     /// The most patterns in one set.

@@ -29,3 +29,25 @@ public final class RuleFile: @unchecked Sendable {
 
     public var byteCount: Int { count }
 }
+
+extension RuleFile {
+    /// The entries of a list file (`.keywords`, for `keywords.list` and `lexicon.list`): one per line, a trailing
+    /// `\r` dropped, blank lines and lines starting with `#` skipped.
+    var listEntries: [String] {
+        let bytes = sourceBytes
+        var entries: [String] = []
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            var last = end
+            if last > start, bytes[last - 1] == UInt8(ascii: "\r") { last -= 1 }
+            if last > start, bytes[start] != UInt8(ascii: "#") {
+                let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<last]), as: UTF8.self)
+                if !line.allSatisfy(\.isWhitespace) { entries.append(line) }
+            }
+            start = end + 1
+        }
+        return entries
+    }
+}

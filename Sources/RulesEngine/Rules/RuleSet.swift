@@ -1,7 +1,7 @@
 import Foundation
 import Support
 
-/// A version of the rules: the Lua files of one rules directory, read at one moment, identified by a content
+/// A version of the rules: the Lua files and keyword lists of one rules directory, read at one moment, identified by a content
 /// hash. Every Lua state built for it sees exactly these files (`require` reads from here, never from disk),
 /// and shares its compiled keyword automata and regular expressions.
 public final class RuleSet: Sendable {

@@ -105,8 +105,7 @@ public final class OpenAICompatibleClient: LLMClient {
             slots.signal()
         }
         let body = OpenAICompatibleClient.body(for: request, model: model)
-        let estimate = ProviderRateLimiter.estimateTokens(LLMRequestShape(
-            promptBytes: (request.system?.utf8.count ?? 0) + request.prompt.utf8.count, maxTokens: request.maxTokens))
+        let estimate = ProviderRateLimiter.estimateTokens(request)
         var result = exchange(body: body, key: key, deadline: deadline, estimatedTokens: estimate)
         if result.reason == "rate limited" { breaker.abandon(permission) }
         result.latencyMilliseconds = Date().timeIntervalSince(started) * 1000

@@ -1,4 +1,5 @@
 import Foundation
+import RulesEngine
 
 /// Keeps model calls within what the provider allows: requests per minute and tokens per minute as token buckets
 /// (`LLM_RPM`, `LLM_TPM`) shared by every call of the process (inline and background), and a pause after a 429
@@ -40,13 +41,15 @@ final class ProviderRateLimiter: @unchecked Sendable {
     /// Calls that gave up because the limit would not let them start by their deadline.
     private var refusalCount = 0
 
-    init(requestsPerMinute: Int?, tokensPerMinute: Int?, now: Date = Date()) {
+    /// The time the buckets refill by (tests move it; waits are real time).
+    private let clock: @Sendable () -> Date
+
+    init(requestsPerMinute: Int?, tokensPerMinute: Int?, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.clock = clock
+        let now = clock()
         requests = requestsPerMinute.map { Bucket(perMinute: $0, now: now) }
         tokens = tokensPerMinute.map { Bucket(perMinute: $0, now: now) }
     }
-
-    /// Whether any limit is configured (without one, `acquire` never waits except after a 429).
-    var isLimited: Bool { requests != nil || tokens != nil }
 
     /// Takes one request and `estimatedTokens`, waiting for them until `deadline`; false (nothing taken) when they
     /// would not be there in time.
@@ -54,7 +57,7 @@ final class ProviderRateLimiter: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            let now = Date()
+            let now = clock()
             let wait = waitLocked(estimatedTokens: estimatedTokens, now: now)
             if wait <= 0 {
                 requests?.available -= 1
@@ -65,7 +68,7 @@ final class ProviderRateLimiter: @unchecked Sendable {
                 refusalCount += 1
                 return false
             }
-            _ = condition.wait(until: now.addingTimeInterval(wait))
+            _ = condition.wait(until: Date().addingTimeInterval(wait))
         }
     }
 
@@ -74,7 +77,7 @@ final class ProviderRateLimiter: @unchecked Sendable {
     func delay(estimatedTokens: Int = 1) -> TimeInterval {
         condition.lock()
         defer { condition.unlock() }
-        return waitLocked(estimatedTokens: estimatedTokens, now: Date())
+        return waitLocked(estimatedTokens: estimatedTokens, now: clock())
     }
 
     /// The provider billed `actual` tokens for a call that reserved `estimated`: the difference is given back (or
@@ -104,7 +107,7 @@ final class ProviderRateLimiter: @unchecked Sendable {
     var pausedUntilDate: Date? {
         condition.lock()
         defer { condition.unlock() }
-        return pausedUntil > Date() ? pausedUntil : nil
+        return pausedUntil > clock() ? pausedUntil : nil
     }
 
     private func waitLocked(estimatedTokens: Int, now: Date) -> TimeInterval {
@@ -118,13 +121,7 @@ final class ProviderRateLimiter: @unchecked Sendable {
 
     /// A call's token estimate before it is made: about four bytes per token of the prompts, plus the most the
     /// reply may take.
-    static func estimateTokens(_ request: LLMRequestShape) -> Int {
-        (request.promptBytes + 3) / 4 + (request.maxTokens ?? 16)
+    static func estimateTokens(_ request: LLMRequest) -> Int {
+        ((request.system?.utf8.count ?? 0) + request.prompt.utf8.count + 3) / 4 + (request.maxTokens ?? 16)
     }
-}
-
-/// What the token estimate needs to know of a request.
-struct LLMRequestShape {
-    var promptBytes: Int
-    var maxTokens: Int?
 }

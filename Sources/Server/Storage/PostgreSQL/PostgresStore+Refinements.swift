@@ -50,7 +50,7 @@ extension PostgresStore {
                             WHERE message_id = $1
                             """, [id, .integer(counts ? 1 : 0), .integer(at.microseconds), .text(reason)])
                     case .skipped(let reason):
-                        try connection.query("UPDATE messages SET breakdown = \(PostgresStore.skippedBreakdown) WHERE id = $1",
+                        try connection.query("UPDATE messages SET breakdown = \(PostgresStore.skippedBreakdown(patch: "$2")) WHERE id = $1",
                                              [id, .text(SkippedLLMPatch.llmPart(reason: reason))])
                         try connection.query("DELETE FROM llm_refinements WHERE message_id = $1", [id])
                     }
@@ -70,7 +70,7 @@ extension PostgresStore {
                           SELECT message_id FROM llm_refinements ORDER BY priority DESC, message_id DESC OFFSET $3))
                     LIMIT $5 FOR UPDATE SKIP LOCKED),
                 patched AS (
-                    UPDATE messages SET breakdown = \(PostgresStore.skippedBreakdown.replacingOccurrences(of: "$2", with: "$4"))
+                    UPDATE messages SET breakdown = \(PostgresStore.skippedBreakdown(patch: "$4"))
                     FROM doomed WHERE messages.id = doomed.message_id RETURNING messages.id)
                 DELETE FROM llm_refinements WHERE message_id IN (SELECT message_id FROM doomed) RETURNING message_id
                 """, [.integer(now.microseconds), .integer(queuedBefore?.microseconds ?? Int64.min),
@@ -108,11 +108,14 @@ extension PostgresStore {
         }
     }
 
-    /// The breakdown with its `llm` part merged with the object in `$2` (the message keeps its keyword score).
-    static let skippedBreakdown = """
+    /// The breakdown with its `llm` part merged with the object in parameter `patch` (`$2`): the message keeps
+    /// its keyword score.
+    static func skippedBreakdown(patch: String) -> String {
+        """
         (CASE WHEN jsonb_typeof(breakdown::jsonb) = 'object'
               THEN breakdown::jsonb || jsonb_build_object('llm', (CASE WHEN jsonb_typeof(breakdown::jsonb -> 'llm') = 'object'
-                                                                      THEN breakdown::jsonb -> 'llm' ELSE '{}'::jsonb END) || $2::jsonb)
-              ELSE jsonb_build_object('llm', $2::jsonb) END)::text
+                                                                      THEN breakdown::jsonb -> 'llm' ELSE '{}'::jsonb END) || \(patch)::jsonb)
+              ELSE jsonb_build_object('llm', \(patch)::jsonb) END)::text
         """
+    }
 }
