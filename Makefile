@@ -44,7 +44,7 @@ run: build ## import the sample data (idempotent) and serve on http://127.0.0.1:
 	$(BIN) serve
 
 # The HTTP-level suites, run a second time against PostgreSQL (the store contract runs against both anyway).
-HTTP_SUITES := APITests|AccessTests|OverdueTests|WebhookTests|ObservabilityTests|EventsTests|RulesDeployTests|ConsoleAssetsTests|BadInputTests|PaginationAndConcurrencyTests|HotReloadTests|LLMServerTests|LLMBackgroundTests|OpenAPIAgreementTests|RulesCheckLimitsTests
+HTTP_SUITES := APITests|AccessTests|AccessControlTests|OverdueTests|WebhookTests|ObservabilityTests|EventsTests|RulesDeployTests|ConsoleAssetsTests|BadInputTests|PaginationAndConcurrencyTests|HotReloadTests|LLMServerTests|LLMBackgroundTests|OpenAPIAgreementTests|RulesCheckLimitsTests
 
 test: deps tools ## the whole suite (a throwaway PostgreSQL included), the HTTP suites again on PostgreSQL, the console in a real browser, the golden fixtures
 	$(TOOLS)/bin/openapi-spec-validator Sources/Server/Resources/openapi.json

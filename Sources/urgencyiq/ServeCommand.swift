@@ -6,7 +6,7 @@ import Server
 enum ServeCommand {
     static let spec = CommandSpec(
         name: "serve",
-        synopsis: "serve [--host HOST] [--port PORT] [--db PATH] [--rules DIR] [--gate DIR] [--log-format text|json|off] [--watch-poll SECONDS] [--no-watch] [--reuse-port] [--env-file PATH]\n"
+        synopsis: "serve [--host HOST] [--port PORT] [--db PATH] [--rules DIR] [--gate DIR] [--log-format text|json|off] [--watch-poll SECONDS] [--no-watch] [--reuse-port] [--no-auth] [--env-file PATH]\n"
             + "       [--webhook-url URL[,URL…] [--webhook-events TYPES] [--webhook-min-urgency X]]",
         summary: "Run the REST API and the web console (libmicrohttpd) on the SQLite store, or on PostgreSQL with DATABASE_URL, scoring with the rules.",
         options: [
@@ -23,6 +23,7 @@ enum ServeCommand {
             .init(names: ["--webhook-events"], valueName: "TYPES", help: "event types to send, comma-separated (WEBHOOK_EVENTS; default all)"),
             .init(names: ["--webhook-min-urgency"], valueName: "X", help: "message.created only at or above X (WEBHOOK_MIN_URGENCY)"),
             .init(names: ["--reuse-port"], help: "share the port with other servers (SO_REUSEPORT), e.g. to start a new one before stopping the old"),
+            .init(names: ["--no-auth"], help: "serve a network address without API keys, on purpose (AUTH=off); without keys or ADMIN_TOKEN the server refuses to"),
             ServerCommandSupport.envFileOption,
         ],
         details: "Environment variables (flags win, then the environment, then the .env file):\n"

@@ -19,6 +19,10 @@ enum ServerCommandSupport {
                                                          envFile: arguments.value("--env-file") ?? ".env")
         if arguments.flag("--no-watch") { configuration.watchRules = false }
         if arguments.flag("--reuse-port") { configuration.http.reusePort = true }
+        if arguments.flag("--no-auth") {
+            guard configuration.auth != .required else { throw ConfigurationError(message: "--no-auth contradicts AUTH=required") }
+            configuration.auth = .off
+        }
         return configuration
     }
 

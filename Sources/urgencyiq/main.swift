@@ -8,6 +8,7 @@ let commands: [(spec: CommandSpec, run: (ParsedArguments) -> Int32)] = [
     (ServeCommand.spec, ServeCommand.run),
     (ImportCommand.spec, ImportCommand.run),
     (RescoreCommand.spec, RescoreCommand.run),
+    (KeysCommand.spec, KeysCommand.run),
     (BenchCommand.spec, BenchCommand.run),
 ]
 

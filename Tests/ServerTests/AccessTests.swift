@@ -14,25 +14,32 @@ final class AccessTests: XCTestCase {
         let missing = try client.request("POST", "/api/set/llm", json: ["use_llm": true])
         XCTAssertEqual(missing.status, 401)
         XCTAssertEqual(missing.header("www-authenticate"), "Bearer")
-        XCTAssertEqual(try client.request("POST", "/api/set/llm", json: ["use_llm": true], headers: ["Authorization": "Bearer wrong"]).status, 403)
-        XCTAssertEqual(try client.request("POST", "/admin/seed", headers: ["Authorization": "Bearer nope"]).status, 403)
+        XCTAssertEqual(try client.request("POST", "/api/set/llm", json: ["use_llm": true], headers: ["Authorization": "Bearer wrong"]).status, 401)
+        XCTAssertEqual(try client.request("POST", "/admin/seed", headers: ["Authorization": "Bearer nope"]).status, 401)
         XCTAssertEqual(try client.request("POST", "/api/set/llm", json: ["use_llm": true], headers: ["Authorization": "Bearer s3cret"]).status, 200)
         XCTAssertEqual(try client.request("GET", "/api/get/llm").json, ["use_llm": true])  // reading is public
     }
 
-    func testWithoutATokenAdminIsLoopbackOnly() {
-        let access = AdminAccess(token: nil)
-        XCTAssertNil(access.check(HTTPRequest(method: "POST", path: "/admin/seed", isFromLoopback: true)))
-        XCTAssertEqual(access.check(HTTPRequest(method: "POST", path: "/admin/seed", isFromLoopback: false))?.status, 403)
-        XCTAssertTrue(AdminAccess.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
-        XCTAssertFalse(AdminAccess.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
-        XCTAssertFalse(AdminAccess.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
+    func testWithoutATokenOrKeysAdminIsLoopbackOnly() throws {
+        let gate = AccessGate(store: NoKeysStore(), mode: .off, adminToken: nil, boundToLoopback: false)
+        for (loopback, expected) in [(true, nil), (false, 403)] as [(Bool, Int?)] {
+            guard case .principal(let principal) = gate.authenticate(HTTPRequest(method: "POST", path: "/admin/seed", isFromLoopback: loopback)) else {
+                return XCTFail("no principal without credentials in open mode")
+            }
+            XCTAssertEqual(gate.authorize(principal, for: .admin)?.status, expected)
+        }
+        XCTAssertTrue(BearerToken.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
+        XCTAssertFalse(BearerToken.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
+        XCTAssertFalse(BearerToken.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
     }
 
     func testAdminFromANonLoopbackAddressIsRefused() throws {
         // Reach the server through this machine's own non-loopback address, if it has one.
         guard let address = Self.nonLoopbackIPv4() else { throw XCTSkip("this machine has no non-loopback IPv4 address") }
-        let server = try TestServer { $0.http.host = "0.0.0.0" }
+        let server = try TestServer {
+            $0.http.host = "0.0.0.0"
+            $0.auth = .off  // --no-auth: without it the server would not start on a network address without keys
+        }
         defer { server.stop() }
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(socket) }

@@ -38,6 +38,19 @@ final class PostgresStoreTests: XCTestCase {
     func testClaimsEachWebhookDeliveryOnce() throws { try contract.claimsEachWebhookDeliveryOnce() }
     func testQueuesRefinements() throws { try contract.queuesRefinements() }
     func testClaimsEachRefinementOnce() throws { try contract.claimsEachRefinementOnce() }
+    func testStoresAPIKeys() throws { try contract.storesAPIKeys() }
+    func testGivesANameToOneActiveKey() throws { try contract.givesANameToOneActiveKey() }
+    func testAuditsWritesOnceWithTheirChange() throws { try contract.auditsWritesOnceWithTheirChange() }
+
+    func testTheAuditTrailIsAppendOnlyInTheDatabase() throws {
+        let store = try PostgresStore(url: url)
+        try store.recordAudit(AuditEntry(at: .now(), actor: "a", role: "admin", address: "x", action: "llm.toggle"))
+        store.close()
+        let connection = try PostgresConnection(url: url)
+        XCTAssertThrowsError(try connection.execute("UPDATE audit_log SET actor = 'someone else'")) { XCTAssertTrue("\($0)".contains("append-only")) }
+        XCTAssertThrowsError(try connection.execute("DELETE FROM audit_log")) { XCTAssertTrue("\($0)".contains("append-only")) }
+        XCTAssertEqual(try connection.scalar("SELECT count(*) FROM audit_log WHERE actor = 'a'"), 1)
+    }
 
     func testSchemaVersionIsRecordedAndNewerDatabasesAreRefused() throws {
         try PostgresStore(url: url).close()

@@ -140,10 +140,10 @@ final class RulesDeployTests: XCTestCase {
         let body: JSONValue = ["urgency.lua": "fallback = 1\nfunction score() return 3 end\n"]
         XCTAssertEqual(try client.request("PUT", "/api/rules", json: body).status, 401)
         XCTAssertEqual(try client.request("GET", "/api/rules/files").status, 401)
-        XCTAssertEqual(try client.request("PUT", "/api/rules", json: body, headers: ["Authorization": "Bearer wrong"]).status, 403)
+        XCTAssertEqual(try client.request("PUT", "/api/rules", json: body, headers: ["Authorization": "Bearer wrong"]).status, 401)
         let deployed = try client.request("PUT", "/api/rules", json: body, headers: ["Authorization": "Bearer s3cret"])
         XCTAssertEqual(deployed.status, 200, deployed.text)
-        XCTAssertEqual(deployed.json?["by"], "admin")
+        XCTAssertEqual(deployed.json?["by"], "admin-token")
         XCTAssertEqual(try client.request("GET", "/api/rules/files", headers: ["Authorization": "Bearer s3cret"]).status, 200)
     }
 

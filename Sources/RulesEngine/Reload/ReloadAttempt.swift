@@ -44,7 +44,7 @@ public struct ReloadAttempt: Sendable {
     /// Set when the files (and the gate's fixtures) were exactly those of the previous attempt, so nothing was
     /// attempted again: the answer repeats the previous outcome, and nothing is counted or recorded.
     public var repeated = false
-    /// Who asked, for deploys: `admin` (the admin token) or `loopback` (a local client without one).
+    /// Who asked, for deploys: the API key's name, `admin-token` (ADMIN_TOKEN) or `loopback` (a local client without one).
     public var requestedBy: String?
 
     public init(trigger: ReloadTrigger, startedAt: Date, duration: TimeInterval = 0, outcome: Outcome,

@@ -1,34 +1,32 @@
 
 /// The REST API as the HTTP daemon sees it: routes each request and runs its handler where it belongs (the
 /// I/O thread for cheap work, the worker pool for work that may block, the store's writer for writes),
-/// enforces admin access, answers preflights and adds CORS headers, renders every error a handler throws, logs
-/// each request.
+/// lets in only callers whose role the endpoint allows (`AccessGate`), answers preflights and adds CORS
+/// headers, renders every error a handler throws, logs each request.
 public final class APIHandler: HTTPHandler {
     public let router: Router
     private let cors: CORSPolicy
-    private let admin: AdminAccess
+    /// Who each request is from, and whether they may call its endpoint.
+    let gate: AccessGate
     private let logger: RequestLogger
-    /// Threads for handlers that may block (reads, imports).
+    /// Threads for handlers that may block (reads, imports), and for looking up API keys.
     private let workers: WorkerPool
     /// Requests by route, method and status, and their durations.
     let metrics: HTTPMetrics
 
-    init(routes: [Route], workers: WorkerPool, cors: CORSPolicy, admin: AdminAccess, logger: RequestLogger) {
+    init(routes: [Route], workers: WorkerPool, cors: CORSPolicy, gate: AccessGate, logger: RequestLogger) {
         router = Router(routes)
         metrics = HTTPMetrics(router: router)
         self.workers = workers
         self.cors = cors
-        self.admin = admin
+        self.gate = gate
         self.logger = logger
     }
 
     /// Answers the request; returns the index of the route template that answered (for the metrics: the route is
     /// matched once, here).
     @discardableResult
-    public func handle(_ received: HTTPRequest, respond: @escaping HTTPRespond) -> Int {
-        var checked = received
-        checked.isAdmin = admin.check(received) == nil
-        let request = checked
+    public func handle(_ request: HTTPRequest, respond: @escaping HTTPRespond) -> Int {
         let origin = request.header("origin")
         let cors = cors
         let answer: HTTPRespond = { response in
@@ -55,25 +53,61 @@ public final class APIHandler: HTTPHandler {
                 answer(.error(400, "the query string is not valid UTF-8"))
                 return template
             }
-            if route.isAdmin, let denied = admin.check(request) {
-                answer(denied.response)
+            guard case .role(let required) = route.access else {
+                run(route, request, parameters, answer)
                 return template
             }
-            switch route.handler {
-            case .immediate(let handler):
-                answer(.catching { try handler(request, parameters) })
-            case .worker(let handler):
-                if !workers.submit({ answer(.catching { try handler(request, parameters) }) }) {
-                    answer(HTTPError.busy("the server is busy: try again shortly").response)
+            switch gate.authenticate(request) {
+            case .denied(let error):
+                answer(error.response)
+            case .principal(let principal):
+                admit(principal, to: route, required: required, request, parameters, answer)
+            case .storedKey(let hash):
+                // A store read, which may block: on a worker, which then runs the handler too.
+                let gate = gate
+                let submitted = workers.submit { [self] in
+                    switch gate.lookUp(hash: hash) {
+                    case .success(let principal):
+                        admit(principal, to: route, required: required, request, parameters, answer, onWorker: true)
+                    case .failure(let error): answer(error.response)
+                    }
                 }
-            case .asynchronous(let handler):
-                do {
-                    try handler(request, parameters, answer)
-                } catch {
-                    answer(HTTPResponse(rendering: error))
-                }
+                if !submitted { answer(HTTPError.busy("the server is busy: try again shortly").response) }
             }
             return template
+        }
+    }
+
+    /// Runs the route's handler for `principal` when their role allows it, else answers why not.
+    private func admit(_ principal: Principal, to route: Route, required: Role, _ request: HTTPRequest, _ parameters: RouteParameters,
+                       _ answer: @escaping HTTPRespond, onWorker: Bool = false) {
+        if let denied = gate.authorize(principal, for: required) {
+            answer(denied.response)
+            return
+        }
+        var request = request
+        request.principal = principal
+        run(route, request, parameters, answer, onWorker: onWorker)
+    }
+
+    /// Runs the handler where it belongs: a worker handler on this thread when it is a worker already.
+    private func run(_ route: Route, _ request: HTTPRequest, _ parameters: RouteParameters, _ answer: @escaping HTTPRespond,
+                     onWorker: Bool = false) {
+        switch route.handler {
+        case .immediate(let handler):
+            answer(.catching { try handler(request, parameters) })
+        case .worker(let handler) where onWorker:
+            answer(.catching { try handler(request, parameters) })
+        case .worker(let handler):
+            if !workers.submit({ answer(.catching { try handler(request, parameters) }) }) {
+                answer(HTTPError.busy("the server is busy: try again shortly").response)
+            }
+        case .asynchronous(let handler):
+            do {
+                try handler(request, parameters, answer)
+            } catch {
+                answer(HTTPResponse(rendering: error))
+            }
         }
     }
 

@@ -4,7 +4,7 @@ struct CustomerRoutes {
 
     var routes: [Route] {
         [
-            Route("GET", "/api/customers/{id}") { _, parameters in
+            Route("GET", "/api/customers/{id}", access: .read) { _, parameters in
                 guard let profile = try store.customer(id: parameters.id) else { throw HTTPError.notFound("Customer not found") }
                 return .json(MessageJSON.customer(profile))
             },

@@ -5,7 +5,7 @@ struct EventRoutes {
     let hub: EventHub
 
     var routes: [Route] {
-        [Route("GET", "/api/events") { request, _ in try subscribe(request) }]
+        [Route("GET", "/api/events", access: .read) { request, _ in try subscribe(request) }]
     }
 
     private func subscribe(_ request: HTTPRequest) throws -> HTTPResponse {

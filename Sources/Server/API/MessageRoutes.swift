@@ -13,20 +13,22 @@ struct MessageRoutes {
 
     var routes: [Route] {
         [
-            Route("POST", "/api/messages/send", handler: .asynchronous { request, _, respond in
+            Route("POST", "/api/messages/send", access: .agent, handler: .asynchronous { request, _, respond in
                 try send(request, respond)
             }),
-            Route("GET", "/api/messages") { request, _ in try list(request) },
-            Route("GET", "/api/messages/{id}") { _, parameters in
+            Route("GET", "/api/messages", access: .read) { request, _ in try list(request) },
+            Route("GET", "/api/messages/{id}", access: .read) { _, parameters in
                 guard let message = try store.message(id: parameters.id) else { throw HTTPError.notFound("Message not found") }
                 return .json(bytes: MessageJSON.one(message))
             },
-            Route("POST", "/api/messages/{id}/reply", handler: .asynchronous { request, parameters, respond in
+            Route("POST", "/api/messages/{id}/reply", access: .agent, handler: .asynchronous { request, parameters, respond in
                 let fields = try RequestFields(request)
-                let agent = try fields.name("agent_name", maximumLength: limits.agentNameLength)
+                let agent = try AgentIdentity.replier(request, fields, maximumLength: limits.agentNameLength)
                 let text = try fields.text("reply", maximumLength: limits.replyLength)
                 let time = Timestamp.now()
-                write(.reply(messageID: parameters.id, agentName: agent, text: text, at: time), respond: respond) { [store, scoring] _ in
+                let audit = request.auditEntry("message.reply", messageID: parameters.id, detail: ["agent_name": .string(agent)], at: time)
+                write(.audited(.reply(messageID: parameters.id, agentName: agent, text: text, at: time), audit),
+                      respond: respond) { [store, scoring] _ in
                     // Was it the first reply? Then count how long the customer waited (read off the writer's thread).
                     DispatchQueue.global().async {
                         if let message = try? store.message(id: parameters.id), message.firstResponseAt == time {
@@ -36,18 +38,21 @@ struct MessageRoutes {
                     return .json(["success": true], status: 201)
                 }
             }),
-            Route("POST", "/api/messages/{id}/resolve", handler: .asynchronous { _, parameters, respond in
-                write(.resolve(messageID: parameters.id), respond: respond) { _ in .json(["success": true]) }
+            Route("POST", "/api/messages/{id}/resolve", access: .agent, handler: .asynchronous { request, parameters, respond in
+                write(.audited(.resolve(messageID: parameters.id), request.auditEntry("message.resolve", messageID: parameters.id)),
+                      respond: respond) { _ in .json(["success": true]) }
             }),
-            Route("POST", "/api/messages/{id}/assign", handler: .asynchronous { request, parameters, respond in
-                let agent = try RequestFields(request).name("agent_name", maximumLength: limits.agentNameLength)
+            Route("POST", "/api/messages/{id}/assign", access: .agent, handler: .asynchronous { request, parameters, respond in
+                let agent = try AgentIdentity.assignee(request, try RequestFields(request), maximumLength: limits.agentNameLength)
                 let time = Timestamp.now()
-                write(.assign(messageID: parameters.id, agent: agent, at: time), respond: respond) { _ in
+                let audit = request.auditEntry("message.assign", messageID: parameters.id, detail: ["agent_name": .string(agent)], at: time)
+                write(.audited(.assign(messageID: parameters.id, agent: agent, at: time), audit), respond: respond) { _ in
                     .json(["success": true, "assigned_to": .string(agent), "assigned_at": .string(time.isoformat)])
                 }
             }),
-            Route("POST", "/api/messages/{id}/unassign", handler: .asynchronous { _, parameters, respond in
-                write(.unassign(messageID: parameters.id), respond: respond) { _ in .json(["success": true]) }
+            Route("POST", "/api/messages/{id}/unassign", access: .agent, handler: .asynchronous { request, parameters, respond in
+                write(.audited(.unassign(messageID: parameters.id), request.auditEntry("message.unassign", messageID: parameters.id)),
+                      respond: respond) { _ in .json(["success": true]) }
             }),
         ]
     }

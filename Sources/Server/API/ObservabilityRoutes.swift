@@ -24,14 +24,14 @@ struct ObservabilityRoutes {
 
     var routes: [Route] {
         [
-            Route("GET", "/metrics") { request, _ in try exposition(request) },
-            Route("GET", "/livez", handler: .immediate { _, _ in .json(["status": "ok"]) }),
-            Route("GET", "/readyz") { _, _ in readiness() },
+            Route("GET", "/metrics", access: .open) { request, _ in try exposition(request) },
+            Route("GET", "/livez", access: .open, handler: .immediate { _, _ in .json(["status": "ok"]) }),
+            Route("GET", "/readyz", access: .open) { _, _ in readiness() },
         ]
     }
 
     private func exposition(_ request: HTTPRequest) throws -> HTTPResponse {
-        if let metricsToken, let denied = AdminAccess(token: metricsToken).check(request) {
+        if let metricsToken, let denied = BearerToken(metricsToken).check(request) {
             throw HTTPError(denied.status, denied.status == 401 ? "metrics token required (Authorization: Bearer …)" : "wrong metrics token",
                             headers: denied.status == 401 ? [("WWW-Authenticate", "Bearer")] : [])
         }

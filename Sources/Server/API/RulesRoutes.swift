@@ -26,17 +26,19 @@ struct RulesRoutes {
     let checkTimeout: Double
     /// Where deployed rule sets are recorded, for the fleet to pull.
     let deployments: any RulesDeploymentStore
+    let audit: AuditTrail
     /// Candidate checks run one at a time: each may hold a Lua state at its memory cap.
     let checkSlot = DispatchSemaphore(value: 1)
 
     var routes: [Route] {
         [
-            Route("GET", "/api/rules") { request, _ in .json(status(forAdmin: request.isAdmin)) },
-            Route("POST", "/api/rules/reload", admin: true) { _, _ in
+            Route("GET", "/api/rules", access: .read) { request, _ in .json(status(forAdmin: request.isAdmin)) },
+            Route("POST", "/api/rules/reload", access: .admin) { request, _ in
                 let attempt = reloader.reload(trigger: .api)
+                audit.record(request.auditEntry("rules.reload", detail: RulesRoutes.auditDetail(attempt)))
                 return .json(RulesRoutes.json(attempt), status: attempt.outcome == .rejected ? 422 : 200)
             },
-            Route("POST", "/api/score", handler: .asynchronous { request, _, respond in
+            Route("POST", "/api/score", access: .agent, handler: .asynchronous { request, _, respond in
                 let fields = try RequestFields(request)
                 let text = try fields.text("message", maximumLength: limits.messageLength)
                 let user = try fields.optionalPositiveID("user_id")
@@ -47,9 +49,9 @@ struct RulesRoutes {
                                    "rules_version": .string(score.rulesVersion)]))
                 }
             }),
-            Route("POST", "/api/rules/check", admin: true) { request, _ in try check(request) },
-            Route("PUT", "/api/rules", admin: true) { request, _ in try deploy(request) },
-            Route("GET", "/api/rules/files", admin: true) { _, _ in files() },
+            Route("POST", "/api/rules/check", access: .admin) { request, _ in try check(request) },
+            Route("PUT", "/api/rules", access: .admin) { request, _ in try deploy(request) },
+            Route("GET", "/api/rules/files", access: .admin) { _, _ in files() },
         ]
     }
 
@@ -131,8 +133,14 @@ struct RulesRoutes {
     /// disk changes.
     func deploy(_ request: HTTPRequest) throws -> HTTPResponse {
         let files = try candidateFiles(request)
-        let by = request.header("authorization") != nil ? "admin" : "loopback"
+        let by = request.principal.name
         let attempt = reloader.deploy(files, by: by)
+        var detail = RulesRoutes.auditDetail(attempt)
+        if case .object(var fields) = detail {
+            fields["files"] = .array(files.keys.sorted().map { .string($0) })
+            detail = .object(fields)
+        }
+        audit.record(request.auditEntry("rules.deploy", detail: detail))
         guard case .object(var object) = RulesRoutes.json(attempt) else { return .error(500, "unreachable") }
         if attempt.outcome == .rejected {
             object["error"] = .string(attempt.error ?? "the rule set was refused")
@@ -148,6 +156,12 @@ struct RulesRoutes {
             object["deployment_error"] = .string("active here, but not recorded for the other servers: \(error)")
         }
         return .json(.object(object))
+    }
+
+    /// What the audit trail keeps of a reload or a deploy: its outcome, the version tried, why it was refused.
+    static func auditDetail(_ attempt: ReloadAttempt) -> JSONValue {
+        ["outcome": .string(attempt.outcome.rawValue), "version": attempt.candidateVersion.map { .string($0) } ?? .null,
+         "error": attempt.error.map { .string($0) } ?? .null]
     }
 
     /// `POST /api/rules/check`: the body maps file names to sources. Nothing is deployed.

@@ -4,9 +4,9 @@ import Foundation
 enum SystemRoutes {
     static func routes() -> [Route] {
         [
-            Route("GET", "/api/health", handler: .immediate { _, _ in .json(["status": "ok"]) }),
-            Route("GET", "/api/version", handler: .immediate { _, _ in .json(BuildInfo.json) }),
-            Route("GET", "/openapi.json", handler: .immediate { _, _ in
+            Route("GET", "/api/health", access: .open, handler: .immediate { _, _ in .json(["status": "ok"]) }),
+            Route("GET", "/api/version", access: .open, handler: .immediate { _, _ in .json(BuildInfo.json) }),
+            Route("GET", "/openapi.json", access: .open, handler: .immediate { _, _ in
                 guard let document = OpenAPIDocument.bytes else { throw HTTPError.notFound("the OpenAPI document is not installed") }
                 return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: document)
             }),

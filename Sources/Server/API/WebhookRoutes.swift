@@ -4,10 +4,11 @@ import Support
 /// the last error and the next attempt) and `POST /api/webhooks/deliveries/{id}/retry` (send it again now).
 struct WebhookRoutes {
     let store: any WebhookStore
+    let audit: AuditTrail
 
     var routes: [Route] {
         [
-            Route("GET", "/api/webhooks/deliveries", admin: true) { request, _ in
+            Route("GET", "/api/webhooks/deliveries", access: .admin) { request, _ in
                 var limit = 100
                 if let text = request.queryValue("limit") {
                     guard text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(text), (1...1000).contains(value) else {
@@ -17,9 +18,11 @@ struct WebhookRoutes {
                 }
                 return .json(.array(try store.webhookDeliveries(limit: limit).map(WebhookRoutes.json)))
             },
-            Route("POST", "/api/webhooks/deliveries/{id}/retry", admin: true) { _, parameters in
+            Route("POST", "/api/webhooks/deliveries/{id}/retry", access: .admin) { request, parameters in
                 switch try store.retryWebhookDelivery(id: parameters.id, now: .now()) {
-                case .queued: return .json(["success": true])
+                case .queued:
+                    audit.record(request.auditEntry("webhook.retry", detail: ["delivery": .integer(parameters.id)]))
+                    return .json(["success": true])
                 case .notFound: throw HTTPError.notFound("no webhook delivery \(parameters.id)")
                 case .inFlight: throw HTTPError.conflict("delivery \(parameters.id) is being sent right now: see its outcome first")
                 }

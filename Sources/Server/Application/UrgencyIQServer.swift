@@ -34,6 +34,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
     private let fleetSync: RulesFleetSync?
     /// The live event feed's subscribers (`GET /api/events`).
     public let events: EventHub
+    /// Who may call what: API keys, `ADMIN_TOKEN`, protected mode.
+    public let gate: AccessGate
     /// Hands freed memory back to the system now and then.
     private var memoryTrimmer: ProcessMemory.PeriodicRelease?
 
@@ -56,6 +58,16 @@ public final class UrgencyIQServer: @unchecked Sendable {
             store.close()
             throw error
         }
+        let boundToLoopback = SocketAddress(host: configuration.http.host, port: 0)?.isLoopback ?? false
+        let gate = AccessGate(store: store, mode: configuration.auth, adminToken: configuration.adminToken, boundToLoopback: boundToLoopback,
+                              clock: configuration.clock)
+        if let refusal = ProtectedMode.refusal(host: configuration.http.host, port: configuration.http.port, mode: configuration.auth,
+                                               boundToLoopback: boundToLoopback, hasAdminToken: configuration.adminToken?.isEmpty == false,
+                                               hasActiveKeys: (try? store.hasActiveAPIKeys(at: configuration.clock())) ?? false) {
+            store.close()
+            throw ServerStartError(message: refusal)
+        }
+        self.gate = gate
         let toggle: LLMToggle
         do {
             toggle = try LLMToggle(store: store, initial: configuration.useLLMByDefault)
@@ -80,24 +92,26 @@ public final class UrgencyIQServer: @unchecked Sendable {
         let refiner = LLMRefiner(store: store, scoring: scoring)
         self.refiner = refiner
         let metricsSlot = ObservabilityRoutes.MetricsSlot()
+        let audit = AuditTrail(store: store)
         routes = MessageRoutes(store: store, scoring: scoring, limits: configuration.limits, refiner: refiner).routes
             + CustomerRoutes(store: store).routes
             + AdminRoutes(importer: SeedImporter(store: store, rules: rules), rescorer: Rescorer(store: store, rules: rules),
-                          scoring: scoring, refiner: refiner, seedFile: configuration.seedFile).routes
+                          scoring: scoring, refiner: refiner, seedFile: configuration.seedFile, audit: audit).routes
             + RulesRoutes(rules: rules, reloader: reloader, scoring: scoring, instance: registry,
                           watching: RulesWatching(inotify: configuration.watchRules, pollSeconds: configuration.watchPoll),
                           limits: configuration.limits,
                           checkFixtures: configuration.rulesGate.map { [$0] } ?? configuration.checkFixtures,
-                          checkTimeout: configuration.checkTimeout, deployments: store).routes
+                          checkTimeout: configuration.checkTimeout, deployments: store, audit: audit).routes
             + SystemRoutes.routes()
             + EventRoutes(hub: events).routes
-            + WebhookRoutes(store: store).routes
+            + WebhookRoutes(store: store, audit: audit).routes
+            + AccessRoutes(store: store, gate: gate, audit: audit).routes
             + ObservabilityRoutes(metrics: metricsSlot, store: store, rules: rules, metricsToken: configuration.metricsToken,
                                   readinessDeadline: 2).routes
             + ConsoleRoutes(assets: ConsoleAssets(directory: configuration.consoleDirectory)).routes
         workers = WorkerPool(threads: configuration.http.workerThreads, queueLimit: configuration.http.workerQueue, name: "http-worker")
         let handler = APIHandler(routes: routes, workers: workers, cors: configuration.cors,
-                                 admin: AdminAccess(token: configuration.adminToken), logger: RequestLogger(format: configuration.logFormat))
+                                 gate: gate, logger: RequestLogger(format: configuration.logFormat))
         metricsSlot.set(ServerMetrics(http: handler.metrics, scoring: scoring.metrics, rules: rules, llm: scoring.llmClient, refiner: refiner,
                                       store: store,
                                       clock: configuration.clock))
@@ -142,6 +156,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
             watcher = nil
         }
         registry.start()
+        gate.start()
         events.start()
         fleetSync?.start()
         webhookSender?.start()
@@ -197,6 +212,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         events.stop()  // ends the event streams, which would otherwise keep their requests in flight
         daemon.shutdown(timeout: timeout)
         registry.stop()
+        gate.stop()
         overdue.stop()
         refiner.stop()
         webhookSender?.stop()

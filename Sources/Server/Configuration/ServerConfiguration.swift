@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     /// The LLM toggle's value before anyone sets it (USE_LLM); afterwards the stored value wins.
     public var useLLMByDefault = false
     public var adminToken: String?
+    /// Whether the API asks for keys (`AUTH`; `--no-auth` is `off`).
+    public var auth = AuthMode.auto
     public var cors = CORSPolicy()
     public var limits = InputLimits()
     public var logFormat = RequestLogger.Format.text
@@ -70,7 +72,8 @@ public struct ServerConfiguration: Sendable {
         ("CONSOLE_DIR", "serve the web console's files from this directory, read again on every request (default: the installed copy)"),
         ("METRICS_TOKEN", "bearer token GET /metrics requires (default: none, metrics are open)"),
         ("EVENTS_KEEPALIVE", "seconds between keep-alive comments on the event stream (default 15)"),
-        ("ADMIN_TOKEN", "bearer token for admin endpoints; without it they answer loopback clients only"),
+        ("ADMIN_TOKEN", "bearer token that acts as an admin key; without it and without keys, admin endpoints answer loopback clients only"),
+        ("AUTH", "auto (default: keys needed on a network address and once any key exists), required (keys everywhere) or off (--no-auth)"),
         ("CORS_ORIGINS", "allowed browser origins: * (default) or a comma-separated list"),
         ("MAX_BODY_BYTES", "largest request body (default 1048576)"),
         ("MAX_DISCARD_BYTES", "an oversized body is read and dropped up to this size, so the client reads its 413 (default 67108864)"),
@@ -137,6 +140,12 @@ public struct ServerConfiguration: Sendable {
         if let seconds = try integer(nil, "CHECK_TIMEOUT", 1...3600) { configuration.checkTimeout = Double(seconds) }
         if let mebibytes = try integer(nil, "LUA_MEMORY_LIMIT", 64...(1 << 20)) { configuration.luaMemoryLimit = mebibytes << 20 }
         configuration.adminToken = value(nil, "ADMIN_TOKEN")
+        if let auth = value(nil, "AUTH") {
+            guard let mode = AuthMode(rawValue: auth.lowercased()) else {
+                throw ConfigurationError(message: "AUTH must be auto, required or off, got '\(auth)'")
+            }
+            configuration.auth = mode
+        }
         configuration.consoleDirectory = value(nil, "CONSOLE_DIR")
         configuration.metricsToken = value(nil, "METRICS_TOKEN").flatMap { $0.isEmpty ? nil : $0 }
         if let seconds = try integer(nil, "EVENTS_KEEPALIVE", 1...3600) { configuration.eventKeepAlive = Double(seconds) }

@@ -13,8 +13,8 @@ struct ConsoleRoutes {
 
     var routes: [Route] {
         [
-            Route("GET", "/", handler: .immediate { request, _ in try serve("index.html", request) }),
-            Route("GET", "/console/{file}", handler: .immediate { request, parameters in
+            Route("GET", "/", access: .open, handler: .immediate { request, _ in try serve("index.html", request) }),
+            Route("GET", "/console/{file}", access: .open, handler: .immediate { request, parameters in
                 try serve(parameters.names.first ?? "", request)
             }),
         ]

@@ -14,9 +14,12 @@ public struct HTTPRequest: Sendable {
     public var clientAddress: String
     /// False when a query parameter was not valid UTF-8 (it is then left out of `query`).
     public var queryIsValidUTF8 = true
-    /// Whether the caller may use admin endpoints (set by the API handler from `AdminAccess`), for public
-    /// endpoints that show admins more.
-    public var isAdmin = false
+    /// Who sent it (set by the API handler from the `AccessGate` before the handler runs): the name replies,
+    /// assignments and the audit trail use, and the role endpoints that show admins more look at.
+    public var principal = Principal(name: Principal.anonymousName, role: .read, credential: .none)
+
+    /// Whether the caller may use admin endpoints.
+    public var isAdmin: Bool { principal.role == .admin }
 
     public init(method: String, path: String, query: [(name: String, value: String)] = [], headers: [String: String] = [:],
                 body: [UInt8] = [], isFromLoopback: Bool = true, clientAddress: String = "127.0.0.1") {

@@ -1,4 +1,4 @@
-/// One endpoint: method, path template, who may call it, where it runs, and its handler. Handlers throw any
+/// One endpoint: method, path template, who may call it (`access`), where it runs, and its handler. Handlers throw any
 /// error that renders itself (`HTTPResponseError`): the API answers with it.
 public struct Route: Sendable {
     /// Where a handler runs.
@@ -24,22 +24,33 @@ public struct Route: Sendable {
     /// The template as documented: `/api/messages/{id}/reply`.
     public let template: String
     public let segments: [Segment]
-    /// Admin routes need the admin token (or, without one configured, a loopback client).
-    public let isAdmin: Bool
+    /// Who may call a route.
+    public enum Access: Sendable, Equatable {
+        /// Anyone, without credentials (health checks, the console's files, the API description).
+        case open
+        /// Callers with at least this role (see `AccessGate` for callers without keys).
+        case role(Role)
+
+        public static let read = Access.role(.read)
+        public static let agent = Access.role(.agent)
+        public static let admin = Access.role(.admin)
+    }
+
+    public let access: Access
     public let handler: Handler
 
-    public init(_ method: String, _ template: String, admin: Bool = false, handler: Handler) {
+    public init(_ method: String, _ template: String, access: Access, handler: Handler) {
         self.method = method
         self.template = template
         segments = template.split(separator: "/").map { $0 == "{id}" ? .id : $0.hasPrefix("{") ? .name : .literal(String($0)) }
-        isAdmin = admin
+        self.access = access
         self.handler = handler
     }
 
     /// A route whose handler runs on a worker thread.
-    public init(_ method: String, _ template: String, admin: Bool = false,
+    public init(_ method: String, _ template: String, access: Access,
                 worker: @escaping @Sendable (HTTPRequest, RouteParameters) throws -> HTTPResponse) {
-        self.init(method, template, admin: admin, handler: .worker(worker))
+        self.init(method, template, access: access, handler: .worker(worker))
     }
 
     /// The `{…}` values of `path` when it fits the template, else nil.

@@ -7,7 +7,7 @@ import Support
 /// what it did. A new kind of stored thing (an outbox, an event feed) is one more role protocol here, added to
 /// this list and implemented by both stores.
 public protocol Store: TicketStore, ImportStore, RescoreStore, SettingsStore, FleetStore, EventStore, RulesDeploymentStore, WebhookStore, OverdueStore,
-    RefinementStore {
+    RefinementStore, AccessStore {
     /// Finishes pending writes and closes the store.
     func close()
 }
@@ -437,6 +437,17 @@ public enum StoreWrite: Sendable {
     case resolve(messageID: Int64)
     case assign(messageID: Int64, agent: String, at: Timestamp)
     case unassign(messageID: Int64)
+    /// The write, with the audit entry recorded in its transaction when it changed a message (not for one that
+    /// does not exist).
+    indirect case audited(StoreWrite, AuditEntry)
+}
+
+extension StoreWrite {
+    /// The write itself and the audit entry that goes with it, if any.
+    var withoutAudit: (write: StoreWrite, audit: AuditEntry?) {
+        if case .audited(let inner, let entry) = self { return (inner.withoutAudit.write, entry) }
+        return (self, nil)
+    }
 }
 
 /// What a queued write did: the new message's id, or whether the message it changed exists.

@@ -3,7 +3,8 @@ import Synchronization
 import XCTest
 @testable import Server
 
-/// The API handler over a table of routes, called directly (router mode): where handlers run, admin access,
+/// The API handler over a table of routes, called directly (router mode): where handlers run, admin access
+/// without keys (a store that has none),
 /// preflights and CORS, and every thrown error rendered.
 final class APIHandlerTests: XCTestCase {
     private var workers: WorkerPool!
@@ -13,7 +14,8 @@ final class APIHandlerTests: XCTestCase {
 
     private func handler(_ routes: [Route], token: String? = nil) -> APIHandler {
         APIHandler(routes: routes, workers: workers, cors: CORSPolicy(origins: ["https://console.example"]),
-                   admin: AdminAccess(token: token), logger: RequestLogger(format: .off))
+                   gate: AccessGate(store: NoKeysStore(), mode: .auto, adminToken: token, boundToLoopback: true),
+                   logger: RequestLogger(format: .off))
     }
 
     /// The answer to `request`, waiting for handlers that answer from another thread.
@@ -30,13 +32,13 @@ final class APIHandlerTests: XCTestCase {
 
     func testHandlersRunWhereTheySayAndTheirErrorsAreRendered() throws {
         let handler = handler([
-            Route("GET", "/now", handler: .immediate { _, _ in .json(["thread": .string(Thread.current.name ?? "")]) }),
-            Route("GET", "/worker") { _, _ in .json(["thread": .string(Thread.current.name ?? "")]) },
-            Route("POST", "/later", handler: .asynchronous { _, parameters, respond in
+            Route("GET", "/now", access: .read, handler: .immediate { _, _ in .json(["thread": .string(Thread.current.name ?? "")]) }),
+            Route("GET", "/worker", access: .read) { _, _ in .json(["thread": .string(Thread.current.name ?? "")]) },
+            Route("POST", "/later", access: .agent, handler: .asynchronous { _, parameters, respond in
                 DispatchQueue.global().async { respond(.catching { throw StoreError("writer stopped") }) }
             }),
-            Route("POST", "/refuse", handler: .asynchronous { _, _, _ in throw HTTPError.badRequest("no") }),
-            Route("GET", "/items/{id}") { _, parameters in
+            Route("POST", "/refuse", access: .agent, handler: .asynchronous { _, _, _ in throw HTTPError.badRequest("no") }),
+            Route("GET", "/items/{id}", access: .read) { _, parameters in
                 guard parameters.id == 1 else { throw HTTPError.notFound("Item not found") }
                 return .json(["id": .integer(parameters.id)])
             },
@@ -54,7 +56,7 @@ final class APIHandlerTests: XCTestCase {
     }
 
     func testRoutingAnswers() throws {
-        let handler = handler([Route("GET", "/items/{id}") { _, _ in .json([:]) }])
+        let handler = handler([Route("GET", "/items/{id}", access: .read) { _, _ in .json([:]) }])
         XCTAssertEqual(answer(handler, HTTPRequest(method: "GET", path: "/nothing"))?.status, 404)
         let wrong = try XCTUnwrap(answer(handler, HTTPRequest(method: "DELETE", path: "/items/3")))
         XCTAssertEqual(wrong.status, 405)
@@ -65,13 +67,13 @@ final class APIHandlerTests: XCTestCase {
     }
 
     func testAdminRoutesAndCORS() throws {
-        let routes = [Route("POST", "/admin/thing", admin: true) { request, _ in .json(["admin": .bool(request.isAdmin)]) }]
+        let routes = [Route("POST", "/admin/thing", access: .admin) { request, _ in .json(["admin": .bool(request.isAdmin)]) }]
         let open = handler(routes)
         XCTAssertEqual(answer(open, HTTPRequest(method: "POST", path: "/admin/thing"))?.status, 200, "loopback without a token")
         XCTAssertEqual(answer(open, HTTPRequest(method: "POST", path: "/admin/thing", isFromLoopback: false))?.status, 403)
         let guarded = handler(routes, token: "s3cret")
         XCTAssertEqual(answer(guarded, HTTPRequest(method: "POST", path: "/admin/thing"))?.status, 401)
-        XCTAssertEqual(answer(guarded, HTTPRequest(method: "POST", path: "/admin/thing", headers: ["authorization": "Bearer nope"]))?.status, 403)
+        XCTAssertEqual(answer(guarded, HTTPRequest(method: "POST", path: "/admin/thing", headers: ["authorization": "Bearer nope"]))?.status, 401)
         let allowed = try XCTUnwrap(answer(guarded, HTTPRequest(method: "POST", path: "/admin/thing",
                                                                 headers: ["authorization": "Bearer s3cret", "origin": "https://console.example"])))
         XCTAssertEqual(allowed.status, 200)
@@ -82,4 +84,15 @@ final class APIHandlerTests: XCTestCase {
         XCTAssertEqual(preflight.status, 204)
         XCTAssertEqual(answer(guarded, HTTPRequest(method: "OPTIONS", path: "/elsewhere"))?.status, 404)
     }
+}
+
+/// An access store without keys or audit entries: the API handler's tests need a gate, not a database.
+final class NoKeysStore: AccessStore {
+    func createAPIKey(_ key: NewAPIKey, audit: AuditEntry) throws(StoreError) -> APIKeyCreation { throw StoreError("read-only") }
+    func revokeAPIKeys(named name: String, at: Timestamp, audit: AuditEntry) throws(StoreError) -> Int { 0 }
+    func apiKeys() throws(StoreError) -> [APIKeyRecord] { [] }
+    func apiKey(hash: String) throws(StoreError) -> APIKeyRecord? { nil }
+    func hasActiveAPIKeys(at now: Timestamp) throws(StoreError) -> Bool { false }
+    func recordAudit(_ entry: AuditEntry) throws(StoreError) {}
+    func auditEntries(_ query: AuditQuery) throws(StoreError) -> [AuditEntry] { [] }
 }

@@ -4,7 +4,7 @@ import XCTest
 /// The router on its own (no daemon, no sockets): templates, ids, 404 against 405, HEAD, the Allow list.
 final class RouterTests: XCTestCase {
     private func route(_ method: String, _ template: String) -> Route {
-        Route(method, template, handler: .immediate { _, _ in .json(["route": .string("\(method) \(template)")]) })
+        Route(method, template, access: .open, handler: .immediate { _, _ in .json(["route": .string("\(method) \(template)")]) })
     }
 
     private lazy var router = Router([

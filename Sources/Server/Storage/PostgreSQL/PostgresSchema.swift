@@ -216,6 +216,40 @@ enum PostgresSchema {
             output_tokens bigint NOT NULL DEFAULT 0
         );
         """,
+        """
+        -- API keys: only the SHA-256 of each key is kept (and its first characters, to tell keys apart in lists).
+        CREATE TABLE api_keys (
+            id bigserial PRIMARY KEY,
+            name text NOT NULL,
+            role text NOT NULL CHECK (role IN ('read', 'agent', 'admin')),
+            key_hash text NOT NULL UNIQUE,
+            key_prefix text NOT NULL,
+            created_at bigint NOT NULL,
+            created_by text NOT NULL,
+            expires_at bigint,
+            revoked_at bigint
+        );
+        CREATE INDEX api_keys_name ON api_keys(name);
+        -- The audit trail: every state change, who made it, when and from where. Append only.
+        CREATE TABLE audit_log (
+            id bigserial PRIMARY KEY,
+            at bigint NOT NULL,
+            actor text NOT NULL,
+            role text NOT NULL,
+            address text NOT NULL,
+            action text NOT NULL,
+            message_id bigint,
+            detail text
+        );
+        CREATE INDEX audit_log_message ON audit_log(message_id, id) WHERE message_id IS NOT NULL;
+        CREATE INDEX audit_log_actor ON audit_log(actor, id);
+        CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'the audit trail is append-only';
+        END $$;
+        CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+            FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+        """,
     ]
 
     /// An arbitrary key for the advisory lock that serialises migrations.

@@ -312,15 +312,16 @@ public final class PostgresStore: Store {
     static func apply(_ writes: [StoreWrite], _ connection: PostgresConnection) throws(PostgresError) -> [StoreWriteOutcome] {
         var outcomes = [StoreWriteOutcome](repeating: .applied(found: false), count: writes.count)
         var inserts: [(index: Int, message: NewMessage)] = []
-        for (index, write) in writes.enumerated() { if case .insert(let message) = write { inserts.append((index, message)) } }
+        for (index, write) in writes.enumerated() { if case .insert(let message) = write.withoutAudit.write { inserts.append((index, message)) } }
         if !inserts.isEmpty {
             let ids = try insert(inserts.map(\.message), connection).ids
             for (position, insert) in inserts.enumerated() { outcomes[insert.index] = .inserted(id: ids[position] ?? 0) }
         }
-        for (index, write) in writes.enumerated() {
+        for (index, audited) in writes.enumerated() {
+            let (write, audit) = audited.withoutAudit
             let rows: PostgresRows
             switch write {
-            case .insert:
+            case .insert, .audited:
                 continue
             case .reply(let id, let agent, let text, let time):
                 // Lock the message first, as its updates do, so that two changes to one message commit in the order
@@ -338,6 +339,7 @@ public final class PostgresStore: Store {
                 rows = try connection.query("UPDATE messages SET assigned_to = NULL, assigned_at = NULL WHERE id = $1", [.integer(id)])
             }
             outcomes[index] = .applied(found: rows.affected > 0)
+            if let audit, rows.affected > 0 { try insertAudit(audit, connection) }
         }
         return outcomes
     }

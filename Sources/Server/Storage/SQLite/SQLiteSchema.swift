@@ -177,6 +177,36 @@ enum SQLiteSchema {
             output_tokens INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID;
         """,
+        """
+        -- API keys: only the SHA-256 of each key is kept (and its first characters, to tell keys apart in lists).
+        CREATE TABLE api_keys (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('read', 'agent', 'admin')),
+            key_hash TEXT NOT NULL UNIQUE,
+            key_prefix TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            expires_at INTEGER,
+            revoked_at INTEGER
+        );
+        CREATE INDEX api_keys_name ON api_keys(name);
+        -- The audit trail: every state change, who made it, when and from where. Append only.
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            role TEXT NOT NULL,
+            address TEXT NOT NULL,
+            action TEXT NOT NULL,
+            message_id INTEGER,
+            detail TEXT
+        );
+        CREATE INDEX audit_log_message ON audit_log(message_id, id) WHERE message_id IS NOT NULL;
+        CREATE INDEX audit_log_actor ON audit_log(actor, id);
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        """,
     ]
 
     /// Brings the database up to the latest version, each migration in its own transaction.

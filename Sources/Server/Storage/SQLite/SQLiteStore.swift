@@ -73,6 +73,10 @@ public final class SQLiteStore: Store {
                                  [.text(agent), .integer(time.microseconds), .integer(id)])
         case .unassign(let id):
             try connection.query("UPDATE messages SET assigned_to = NULL, assigned_at = NULL WHERE id = ?", [.integer(id)])
+        case .audited(let inner, let entry):
+            let outcome = try apply(inner, connection, writer)
+            if outcome.found { try insertAudit(entry, connection) }
+            return outcome
         }
         return .applied(found: connection.changes > 0)
     }

@@ -1,0 +1,133 @@
+import Foundation
+import Support
+
+/// Decides who a request comes from and whether they may call its endpoint. Credentials are
+/// `Authorization: Bearer KEY`: a stored API key (looked up by its SHA-256 on every request, so a key revoked
+/// or expired anywhere in the fleet is refused at once) or `ADMIN_TOKEN`. Without credentials a request is let
+/// in only where the server needs none (`needsCredentials` false): then as `loopback` (an admin when no
+/// `ADMIN_TOKEN` is set, as before keys existed) or, with `--no-auth` on a network address, `anonymous` (an agent).
+public final class AccessGate: @unchecked Sendable {
+    /// What `authenticate` found without the store.
+    public enum Authentication: Sendable {
+        case principal(Principal)
+        /// A key to look up (its SHA-256): `lookUp` does, off the I/O thread.
+        case storedKey(hash: String)
+        case denied(HTTPError)
+    }
+
+    private let store: any AccessStore
+    public let mode: AuthMode
+    private let adminToken: [UInt8]?
+    private let boundToLoopback: Bool
+    private let clock: @Sendable () -> Timestamp
+    private let lock = NSLock()
+    /// Whether any key is active (refreshed every second, and at once after this server changes keys).
+    private var keysActive: Bool
+    private var refresher: RepeatingWorker?
+
+    /// Reads whether keys are active now (a failure reads as yes: the safe side).
+    public init(store: any AccessStore, mode: AuthMode, adminToken: String?, boundToLoopback: Bool,
+                clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }) {
+        self.store = store
+        self.mode = mode
+        self.adminToken = adminToken.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
+        self.boundToLoopback = boundToLoopback
+        self.clock = clock
+        keysActive = (try? store.hasActiveAPIKeys(at: clock())) ?? true
+    }
+
+    /// Starts following whether keys are active (it matters only in `auto` mode on loopback).
+    func start() {
+        guard mode == .auto, boundToLoopback, refresher == nil else { return }
+        let worker = RepeatingWorker(name: "access-keys", pause: 1) { [weak self] in
+            self?.refreshKeysActive()
+            return false
+        }
+        refresher = worker
+        worker.start()
+    }
+
+    func stop() { refresher?.stop() }
+
+    /// Reads again whether any key is active (after a key is created or revoked here, and every second).
+    public func refreshKeysActive() {
+        guard let active = try? store.hasActiveAPIKeys(at: clock()) else { return }
+        lock.lock()
+        keysActive = active
+        lock.unlock()
+    }
+
+    /// Whether a request without credentials is turned away (401) from every endpoint but the open ones.
+    public var needsCredentials: Bool {
+        switch mode {
+        case .required: return true
+        case .off: return false
+        case .auto:
+            guard boundToLoopback else { return true }
+            lock.lock()
+            defer { lock.unlock() }
+            return keysActive
+        }
+    }
+
+    /// Who sent `request`, as far as that is known without the store.
+    public func authenticate(_ request: HTTPRequest) -> Authentication {
+        guard let header = request.header("authorization") else {
+            if needsCredentials {
+                return .denied(HTTPError(401, "an API key is required: send Authorization: Bearer KEY", headers: AccessGate.challenge))
+            }
+            return .principal(request.isFromLoopback
+                ? Principal(name: Principal.loopbackName, role: adminToken == nil ? .admin : .agent, credential: .none)
+                : Principal(name: Principal.anonymousName, role: .agent, credential: .none))
+        }
+        guard header.utf8.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            return .denied(HTTPError(401, "the Authorization header must be Bearer KEY", headers: AccessGate.challenge))
+        }
+        let given = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        if let adminToken, BearerToken.constantTimeEqual(Array(given.utf8), adminToken) {
+            return .principal(Principal(name: Principal.adminTokenName, role: .admin, credential: .adminToken))
+        }
+        guard given.hasPrefix(APIKeySecret.prefix) else {
+            return .denied(HTTPError(401, adminToken == nil ? "unknown API key" : "unknown API key or wrong admin token",
+                                     headers: AccessGate.challenge))
+        }
+        return .storedKey(hash: APIKeySecret.hash(given))
+    }
+
+    /// The holder of the key with this hash, or why it is refused (a store read: may block).
+    public func lookUp(hash: String) -> Result<Principal, HTTPError> {
+        let record: APIKeyRecord?
+        do {
+            record = try store.apiKey(hash: hash)
+        } catch {
+            return .failure(HTTPError.busy("cannot check the API key now: \(error)"))
+        }
+        guard let record, BearerToken.constantTimeEqual(Array(record.hash.utf8), Array(hash.utf8)) else {
+            return .failure(HTTPError(401, "unknown API key", headers: AccessGate.challenge))
+        }
+        if record.revokedAt != nil {
+            return .failure(HTTPError(401, "this API key (\(record.prefix)…, \(record.name)) was revoked", headers: AccessGate.challenge))
+        }
+        guard record.isActive(at: clock()) else {
+            return .failure(HTTPError(401, "this API key (\(record.prefix)…, \(record.name)) has expired", headers: AccessGate.challenge))
+        }
+        return .success(Principal(name: record.name, role: record.role, credential: .key(id: record.id)))
+    }
+
+    /// nil when `principal` may call an endpoint that needs `required`, else the answer: 403 for a key (or token)
+    /// without the role, 401 for a caller without credentials (a key would help), and the seed's 403 for admin
+    /// endpoints from a network address without `ADMIN_TOKEN`.
+    public func authorize(_ principal: Principal, for required: Role) -> HTTPError? {
+        guard !principal.role.allows(required) else { return nil }
+        if principal.credential == .none {
+            if required == .admin, principal.name == Principal.anonymousName, adminToken == nil {
+                return HTTPError(403, "admin endpoints answer loopback clients only unless ADMIN_TOKEN is set or keys are used")
+            }
+            return HTTPError(401, "this endpoint needs an API key with the \(required.rawValue) role (Authorization: Bearer KEY)",
+                             headers: AccessGate.challenge)
+        }
+        return HTTPError(403, "this endpoint needs the \(required.rawValue) role; \(principal.name) has \(principal.role.rawValue)")
+    }
+
+    private static let challenge = [("WWW-Authenticate", "Bearer")]
+}
