@@ -14,7 +14,7 @@ SEED_DIR ?= ../shared/seed
 TOOLS := .build/tools
 PY_TOOLS := openapi-spec-validator==0.9.0 schemathesis==4.32.5 prometheus_client==0.21.1
 
-.PHONY: help deps tools build run test test-browser fuzz-api bench bench-http bench-postgres bench-events bench-webhooks bench-llm bench-console bench-memory parity clean
+.PHONY: help deps tools build run test test-browser fuzz-api bench bench-http bench-postgres bench-events bench-webhooks bench-llm bench-auth bench-console bench-memory parity clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -98,6 +98,11 @@ bench-llm: build ## the LLM step against a fake model answering in 0.3 s: POST l
 	@command -v wrk >/dev/null && command -v curl >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
 	  $$sudo apt-get install -y -qq wrk curl; }
 	Tests/Benchmarks/bench-llm.sh
+
+bench-auth: build ## what API keys cost: POST and list load without keys and with an agent key (looked up on every request), alternating
+	@command -v wrk >/dev/null && command -v curl >/dev/null || { if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
+	  $$sudo apt-get install -y -qq wrk curl; }
+	Tests/Benchmarks/bench-auth.sh
 
 bench-console: build tools ## the console's first page over 1,000,000 tickets in headless Chromium (the database make bench-http builds)
 	@test -f $${BENCH_DIR:-/tmp/urgencyiq-bench}/million.db || { echo "run make bench-http first: it builds the million-message database once"; exit 1; }

@@ -6,7 +6,9 @@ A command is a line of a ```sh block (with its `\\` continuations and `|` lines)
 It runs under bash in a scratch directory (holding a copy of rules/), against a server on a free port with the
 sample data. It must exit 0 and print something; an HTTP answer must be 2xx; JSON must not be an error; jq must
 not print null (a field the README names that the server does not have). A `# {…}` comment on the line or the
-next shows the answer: the real one must have the same shape (the same keys, the same kinds of values)."""
+next shows the answer: the real one must have the same shape (the same keys, the same kinds of values).
+Examples that use $ADMIN_KEY run against a second server that needs keys (AUTH=required), with ADMIN_KEY set to
+an admin key made by `urgencyiq keys create`, so that they neither need nor change the first server's open mode."""
 import json, os, re, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Benchmarks"))
@@ -69,15 +71,24 @@ def main():
     server = subprocess.Popen([binary, "serve", "--port", str(port), "--db", f"{work}/readme.db", "--rules", f"{work}/rules",
                                "--log-format", "off", "--env-file", "/nonexistent"], cwd=root,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    admin_key = subprocess.run([binary, "keys", "create", "--name", "readme-admin", "--role", "admin", "--db", f"{work}/keyed.db",
+                                "--env-file", "/nonexistent"], check=True, capture_output=True, text=True).stdout.strip()
+    keyed_port = free_port()
+    keyed = subprocess.Popen([binary, "serve", "--port", str(keyed_port), "--db", f"{work}/keyed.db", "--rules", f"{work}/rules",
+                              "--log-format", "off", "--env-file", "/nonexistent"], cwd=root, env={**os.environ, "AUTH": "required"},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     failures = []
     try:
         wait_for_health(port, who="readme_examples: the server")
+        wait_for_health(keyed_port, who="readme_examples: the server that needs keys")
         examples = commands(open(os.path.join(root, "README.md"), encoding="utf-8").read())
         if len(examples) < 5:
             failures.append(f"only {len(examples)} examples found: is the README's format what this script reads?")
         for line, command, shown in examples:
-            run = command.replace("localhost:5000", f"localhost:{port}")
-            result = subprocess.run(["bash", "-o", "pipefail", "-c", run], cwd=work, capture_output=True, text=True, timeout=60)
+            keys = "$ADMIN_KEY" in command
+            run = command.replace("localhost:5000", f"localhost:{keyed_port if keys else port}")
+            result = subprocess.run(["bash", "-o", "pipefail", "-c", run], cwd=work, capture_output=True, text=True, timeout=60,
+                                    env={**os.environ, "ADMIN_KEY": admin_key})
             where = f"README.md:{line}: {command.strip()}"
             output = result.stdout.strip()
             if result.returncode != 0:
@@ -104,8 +115,9 @@ def main():
                     failures.append(f"{where}\n  the README shows {shown}\n  the server answered {body[:300]}")
             print(f"ok  README.md:{line}")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, keyed):
+            process.terminate()
+            process.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
     if failures:
         print("\n".join(["", "README examples that do not hold:"] + failures), file=sys.stderr)
