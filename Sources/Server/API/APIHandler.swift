@@ -62,8 +62,14 @@ public final class APIHandler: HTTPHandler {
                 answer(error.response)
             case .principal(let principal):
                 admit(principal, to: route, required: required, request, parameters, answer)
+            case .storedKey(let hash) where !gate.lookupMayBlock:
+                // A local read (SQLite in WAL mode): here, without a hop to another thread.
+                switch gate.lookUp(hash: hash) {
+                case .success(let principal): admit(principal, to: route, required: required, request, parameters, answer)
+                case .failure(let error): answer(error.response)
+                }
             case .storedKey(let hash):
-                // A store read, which may block: on a worker, which then runs the handler too.
+                // A read that may wait on the network: on a worker, which then runs the handler too.
                 let gate = gate
                 let submitted = workers.submit { [self] in
                     switch gate.lookUp(hash: hash) {

@@ -94,7 +94,10 @@ public final class AccessGate: @unchecked Sendable {
         return .storedKey(hash: APIKeySecret.hash(given))
     }
 
-    /// The holder of the key with this hash, or why it is refused (a store read: may block).
+    /// Whether `lookUp` may wait on the network (PostgreSQL): then it runs on a worker thread.
+    public var lookupMayBlock: Bool { store.apiKeyLookupMayBlock }
+
+    /// The holder of the key with this hash, or why it is refused (a store read).
     public func lookUp(hash: String) -> Result<Principal, HTTPError> {
         let record: APIKeyRecord?
         do {

@@ -13,6 +13,9 @@ public protocol AccessStore: Sendable {
     func apiKeys() throws(StoreError) -> [APIKeyRecord]
     /// The key with this SHA-256 (hex), whatever its state; nil when there is none.
     func apiKey(hash: String) throws(StoreError) -> APIKeyRecord?
+    /// Whether `apiKey(hash:)` may wait (on the network): then the API looks keys up on a worker thread, not on
+    /// the I/O thread.
+    var apiKeyLookupMayBlock: Bool { get }
     /// Whether any key is active at `now`.
     func hasActiveAPIKeys(at now: Timestamp) throws(StoreError) -> Bool
     /// Appends an entry to the audit trail (for changes that are not ticket writes; those carry theirs in
@@ -20,4 +23,8 @@ public protocol AccessStore: Sendable {
     func recordAudit(_ entry: AuditEntry) throws(StoreError)
     /// Entries, newest first.
     func auditEntries(_ query: AuditQuery) throws(StoreError) -> [AuditEntry]
+}
+
+extension AccessStore {
+    public var apiKeyLookupMayBlock: Bool { true }
 }

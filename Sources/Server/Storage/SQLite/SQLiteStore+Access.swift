@@ -47,6 +47,9 @@ extension SQLiteStore {
         }
     }
 
+    /// A read on a local file in WAL mode never waits for the writer: cheap enough for the I/O thread.
+    public var apiKeyLookupMayBlock: Bool { false }
+
     public func hasActiveAPIKeys(at now: Timestamp) throws(StoreError) -> Bool {
         try readers.read { connection throws(SQLiteError) in
             try connection.scalar("""
