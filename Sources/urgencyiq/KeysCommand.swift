@@ -64,7 +64,8 @@ enum KeysCommand {
                     Terminal.error("urgencyiq keys create: an active key is named \(options.name) already: revoke it first or pick another name")
                     return 1
                 case .created(let record):
-                    if arguments.flag("--json"), case .object(var object) = record.json(at: now) {
+                    if arguments.flag("--json") {
+                        var object = record.json(at: now)
                         object["key"] = .string(secret.key)
                         Terminal.write(JSONValue.object(object).jsonText + "\n")
                     } else {
@@ -76,7 +77,7 @@ enum KeysCommand {
             case "list":
                 let keys = try store.apiKeys()
                 if arguments.flag("--json") {
-                    Terminal.write(JSONValue.array(keys.map { $0.json(at: now) }).jsonText + "\n")
+                    Terminal.write(JSONValue.array(keys.map { .object($0.json(at: now)) }).jsonText + "\n")
                 } else {
                     Terminal.write(table(keys, now: now))
                 }

@@ -3,7 +3,8 @@
 #
 # Starts BINARY on a free port with a fresh SQLite database (data/sample_messages.csv imported) and a copy of
 # rules/ in a temporary directory, runs Tests/Browser/test_console.py in headless Chromium through selenium,
-# and stops the server on exit. Screenshots go to $SCREENSHOT_DIR (default: the temporary directory).
+# and stops the server on exit. Two more servers, each with its own database and rules copy: one with an
+# ADMIN_TOKEN, and one with AUTH=required and three API keys (read, agent, admin) made before it starts. Screenshots go to $SCREENSHOT_DIR (default: the temporary directory).
 # Installs chromium and chromedriver with apt-get when missing, and selenium into .build/tools.
 # The console is the one installed with BINARY (its resources bundle); to test the files being edited in
 # Sources/Server/Resources/console without rebuilding, set CONSOLE_DIR=Sources/Server/Resources/console.
@@ -46,6 +47,7 @@ fi
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/uiq-browser.XXXXXX")
 SERVER_PID=""
 ADMIN_SERVER_PID=""
+AUTH_SERVER_PID=""
 stop() {
   local pid=$1
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -58,9 +60,14 @@ cleanup() {
   status=$?
   stop "$SERVER_PID"
   stop "$ADMIN_SERVER_PID"
+  stop "$AUTH_SERVER_PID"
   if [ "$status" != 0 ] && [ -f "$TMP/server.log" ]; then
     echo "--- server log (last 40 lines) ---" >&2
     tail -n 40 "$TMP/server.log" >&2 || true
+  fi
+  if [ "$status" != 0 ] && [ -s "$TMP/auth/server.log" ]; then
+    echo "--- AUTH=required server log (last 20 lines) ---" >&2
+    tail -n 20 "$TMP/auth/server.log" >&2 || true
   fi
   if [ -z "${KEEP_TMP:-}" ]; then rm -rf "$TMP"; fi
   exit "$status"
@@ -112,8 +119,30 @@ env -u DATABASE_URL -u URGENCYIQ_DB -u URGENCYIQ_RULES -u RULES_GATE -u USE_LLM 
 ADMIN_SERVER_PID=$!
 ADMIN_BASE="http://127.0.0.1:$ADMIN_PORT"
 
+# A third server with AUTH=required and three API keys (read, agent, admin), for the key prompt and what each
+# role may do (its own database and rules copy). `keys create` prints the key alone on stdout.
+mkdir -p "$TMP/auth"
+cp -r "$ROOT/rules" "$TMP/auth/rules"
+AUTH_DB="$TMP/auth/urgencyiq.db"
+"$BINARY" import "$ROOT/data/sample_messages.csv" --db "$AUTH_DB" --rules "$TMP/auth/rules" >"$TMP/auth/import.log" 2>&1 \
+  || { cat "$TMP/auth/import.log" >&2; exit 1; }
+create_key() { # NAME ROLE
+  env -u DATABASE_URL -u URGENCYIQ_DB "$BINARY" keys create --name "$1" --role "$2" --db "$AUTH_DB" \
+    --env-file "$TMP/empty.env" 2>>"$TMP/auth/keys.log" || { cat "$TMP/auth/keys.log" >&2; exit 1; }
+}
+READ_KEY=$(create_key reader read)
+AGENT_KEY=$(create_key alice agent)
+ADMIN_KEY=$(create_key lead admin)
+AUTH_PORT=$(free_port)
+env -u ADMIN_TOKEN -u DATABASE_URL -u URGENCYIQ_DB -u URGENCYIQ_RULES -u RULES_GATE -u USE_LLM AUTH=required \
+  "$BINARY" serve --db "$AUTH_DB" --rules "$TMP/auth/rules" --host 127.0.0.1 --port "$AUTH_PORT" \
+  --log-format off --env-file "$TMP/empty.env" >"$TMP/auth/server.log" 2>&1 &
+AUTH_SERVER_PID=$!
+AUTH_BASE="http://127.0.0.1:$AUTH_PORT"
+
 wait_healthy "$BASE" "$SERVER_PID" "$TMP/server.log"
 wait_healthy "$ADMIN_BASE" "$ADMIN_SERVER_PID" "$TMP/admin/server.log"
+wait_healthy "$AUTH_BASE" "$AUTH_SERVER_PID" "$TMP/auth/server.log"
 
 if [ -z "${SCREENSHOT_DIR:-}" ]; then
   SCREENSHOT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/uiq-screenshots.XXXXXX")
@@ -124,6 +153,9 @@ mkdir -p "$SCREENSHOT_DIR"
 
 export PYTHONDONTWRITEBYTECODE=1
 export UIQ_BASE_URL="$BASE" UIQ_ADMIN_BASE_URL="$ADMIN_BASE" UIQ_ADMIN_TOKEN="$ADMIN_TOKEN_VALUE"
+# The tests create and revoke a throwaway key with the binary, on the AUTH=required server's database.
+export UIQ_AUTH_BASE_URL="$AUTH_BASE" UIQ_READ_KEY="$READ_KEY" UIQ_AGENT_KEY="$AGENT_KEY" UIQ_ADMIN_KEY="$ADMIN_KEY" \
+  UIQ_BINARY="$BINARY" UIQ_AUTH_DB="$AUTH_DB" UIQ_ENV_FILE="$TMP/empty.env"
 cd "$ROOT/Tests/Browser"
 if [ $# -gt 0 ]; then
   "$VENV/bin/python3" -m unittest -v "$@"

@@ -171,6 +171,8 @@ final class AccessControlTests: XCTestCase {
         let key = try createKey(one, name: "alice", role: "agent")
         XCTAssertEqual(try two.request("GET", "/api/messages", headers: bearer(key)).status, 200, "a key made on one server works on the other")
 
+        let stream = try EventStreamClient(port: second.port, path: "/api/events", headers: bearer(key))
+        XCTAssertEqual(stream.status, 200)
         let revoked = try one.request("DELETE", "/api/keys/alice", headers: bearer(AccessControlTests.adminToken))
         XCTAssertEqual(revoked.status, 200, revoked.text)
         for client in [two, one] {
@@ -179,6 +181,7 @@ final class AccessControlTests: XCTestCase {
             XCTAssertTrue(refused.text.contains("revoked"), refused.text)
             XCTAssertFalse(refused.text.contains(key))
         }
+        XCTAssertTrue(stream.waitForEnd(timeout: 15), "the event stream opened with the key ends on the other server too")
         XCTAssertEqual(try one.request("DELETE", "/api/keys/alice", headers: bearer(AccessControlTests.adminToken)).status, 404)
 
         // Already expired when it reaches the other server: refused there with why.
@@ -221,6 +224,10 @@ final class AccessControlTests: XCTestCase {
         let open = try TestServer(directory: directory) { $0.http.host = "0.0.0.0"; $0.auth = .off }
         XCTAssertEqual(try open.client().request("GET", "/api/messages").status, 200)
         open.stop(removeFiles: false)
+        // A short ADMIN_TOKEN is not access control enough.
+        XCTAssertThrowsError(try TestServer(directory: directory) { $0.http.host = "0.0.0.0"; $0.adminToken = "short" }) { error in
+            XCTAssertTrue("\(error)".contains("shorter than 16"), "\(error)")
+        }
         // With ADMIN_TOKEN it starts, and keys are required.
         let token = try TestServer(directory: directory) { $0.http.host = "0.0.0.0"; $0.adminToken = AccessControlTests.adminToken }
         XCTAssertEqual(try token.client().request("GET", "/api/messages").status, 401)
@@ -234,19 +241,29 @@ final class AccessControlTests: XCTestCase {
         XCTAssertEqual(try keyed.client().request("GET", "/api/messages", headers: bearer(key)).status, 200)
     }
 
-    func testLoopbackServesTheSeedWithoutKeysUntilOneExists() throws {
+    func testLoopbackServesTheSeedWithoutKeysUntilOneExistsAndThenStaysClosed() throws {
         let server = try TestServer()
         defer { server.stop() }
         let client = server.client()
         XCTAssertEqual(try client.request("POST", "/api/messages/send", json: ["user_id": 1, "message": "hi"]).status, 201, "the seed's clients work")
         XCTAssertEqual(try client.request("GET", "/api/whoami").json?["auth_required"], false)
-        let created = try client.request("POST", "/api/keys", json: ["name": "alice", "role": "admin"])
+        XCTAssertEqual(try client.request("GET", "/api/messages", headers: ["Authorization": "Basic YTpi"]).status, 200,
+                       "a proxy's Basic credentials are ignored where none are needed")
+        // A page on another site cannot make itself a key through the browser of someone on this machine.
+        let crossSite = try client.request("POST", "/api/keys", json: ["name": "mallory", "role": "admin"],
+                                           headers: ["Origin": "https://evil.example"])
+        XCTAssertEqual(crossSite.status, 403, crossSite.text)
+        XCTAssertEqual(try client.request("POST", "/api/keys", json: ["name": "loopback", "role": "admin"]).status, 400, "a reserved name")
+        XCTAssertEqual(try client.request("GET", "/api/messages").status, 200, "still no key")
+        let created = try client.request("POST", "/api/keys", json: ["name": "alice", "role": "admin"],
+                                         headers: ["Origin": "http://127.0.0.1:\(server.port)"])
         XCTAssertEqual(created.status, 201, "a loopback client without a token is an admin while no key exists")
         let key = try XCTUnwrap(created.json?["key"]?.stringValue)
         XCTAssertEqual(try client.request("GET", "/api/messages").status, 401, "once a key exists, keys are needed on loopback too")
         XCTAssertEqual(try client.request("GET", "/api/whoami", headers: bearer(key)).json?["auth_required"], true)
+        XCTAssertEqual(created.header("cache-control"), "no-store")
         XCTAssertEqual(try client.request("DELETE", "/api/keys/alice", headers: bearer(key)).status, 200)
-        XCTAssertEqual(try client.request("GET", "/api/messages").status, 200, "without active keys, loopback is open again")
+        XCTAssertEqual(try client.request("GET", "/api/messages").status, 401, "revoking the last key does not open it again")
     }
 
     // MARK: Names come from keys

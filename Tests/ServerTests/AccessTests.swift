@@ -28,9 +28,9 @@ final class AccessTests: XCTestCase {
             }
             XCTAssertEqual(gate.authorize(principal, for: .admin)?.status, expected)
         }
-        XCTAssertTrue(BearerToken.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
-        XCTAssertFalse(BearerToken.constantTimeEqual(Array("abc".utf8), Array("abd".utf8)))
-        XCTAssertFalse(BearerToken.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
+        XCTAssertTrue(ConstantTime.equal(Array("abc".utf8), Array("abc".utf8)))
+        XCTAssertFalse(ConstantTime.equal(Array("abc".utf8), Array("abd".utf8)))
+        XCTAssertFalse(ConstantTime.equal(Array("abc".utf8), Array("abcd".utf8)))
     }
 
     func testAdminFromANonLoopbackAddressIsRefused() throws {
@@ -135,6 +135,14 @@ final class AccessTests: XCTestCase {
         }
         XCTAssertEqual(routes.subtracting(documented), [], "routes missing from openapi.json")
         XCTAssertEqual(documented.subtracting(routes), [], "documented operations without a route")
+        // The role each operation documents is the one its route needs (none for the open ones).
+        for route in server.server.routes {
+            let documentedRole = document["paths"]?[route.template]?[route.method.lowercased()]?["x-required-role"]?.stringValue
+            switch route.access {
+            case .open: XCTAssertNil(documentedRole, "\(route.method) \(route.template) is open")
+            case .role(let role): XCTAssertEqual(documentedRole, role.rawValue, "\(route.method) \(route.template)")
+            }
+        }
     }
 
     func testConfigurationSourcesAndPrecedence() throws {

@@ -22,17 +22,18 @@ struct AccessRoutes {
                               "credential": .string(credential), "auth_required": .bool(gate.needsCredentials)])
             }),
             Route("GET", "/api/keys", access: .admin) { _, _ in
-                let now = Timestamp.now()
-                return .json(.array(try store.apiKeys().map { $0.json(at: now) }))
+                let now = gate.clock()
+                var response = HTTPResponse.json(.array(try store.apiKeys().map { .object($0.json(at: now)) }))
+                response.addHeader("Cache-Control", "no-store")
+                return response
             },
             Route("POST", "/api/keys", access: .admin) { request, _ in try create(request) },
             Route("DELETE", "/api/keys/{name}", access: .admin) { request, parameters in
                 let name = parameters.names.first ?? ""
-                let now = Timestamp.now()
+                let now = gate.clock()
                 let revoked = try store.revokeAPIKeys(named: name, at: now,
                                                       audit: request.auditEntry("key.revoke", detail: ["name": .string(name)], at: now))
                 guard revoked > 0 else { throw HTTPError.notFound("no active key named \(name)") }
-                gate.refreshKeysActive()
                 return .json(["success": true, "revoked": .integer(Int64(revoked))])
             },
             Route("GET", "/api/audit", access: .admin) { request, _ in try auditPage(request) },
@@ -46,13 +47,14 @@ struct AccessRoutes {
 
     /// `POST /api/keys {name, role, expires_in?}` → 201 with the key, shown this once.
     private func create(_ request: HTTPRequest) throws -> HTTPResponse {
+        try AccessRoutes.refuseCrossSiteWithoutCredentials(request)
         let fields = try RequestFields(request)
         let name = try fields.name("name", maximumLength: 64)
         if let problem = NewAPIKey.nameProblem(name) { throw HTTPError.badRequest(problem) }
         guard let role = fields.rawString("role").flatMap(Role.init(rawValue:)) else {
             throw HTTPError.badRequest("role must be read, agent or admin")
         }
-        let now = Timestamp.now()
+        let now = gate.clock()
         var expiresAt: Timestamp?
         if fields.has("expires_in") {
             guard let text = fields.rawString("expires_in"), let seconds = NewAPIKey.duration(text) else {
@@ -69,10 +71,23 @@ struct AccessRoutes {
         case .nameTaken:
             throw HTTPError.conflict("an active key is named \(name) already: revoke it first (DELETE /api/keys/\(name)) or pick another name")
         case .created(let record):
-            gate.refreshKeysActive()
-            guard case .object(var object) = record.json(at: now) else { return .json(.null) }
+            gate.keysChanged()
+            var object = record.json(at: now)
             object["key"] = .string(secret.key)
-            return .json(.object(object), status: 201)
+            var response = HTTPResponse.json(.object(object), status: 201)
+            response.addHeader("Cache-Control", "no-store")
+            return response
+        }
+    }
+
+    /// A caller without credentials (an open loopback server) is an admin, and CORS may allow any origin: a page on
+    /// another site must not be able to make itself a key there. Such a request carries the page's `Origin`;
+    /// the console's own requests carry the server's.
+    private static func refuseCrossSiteWithoutCredentials(_ request: HTTPRequest) throws(HTTPError) {
+        guard request.principal.credential == .none, let origin = request.header("origin") else { return }
+        let host = request.header("host") ?? ""
+        guard origin == "http://" + host || origin == "https://" + host else {
+            throw HTTPError(403, "keys cannot be created from another site's page without credentials")
         }
     }
 

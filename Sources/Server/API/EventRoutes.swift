@@ -25,7 +25,7 @@ struct EventRoutes {
         }
         let stream = ResponseStream()
         do {
-            try hub.subscribe(stream, filter: filter, after: lastEventID)
+            try hub.subscribe(stream, filter: filter, after: lastEventID, keyHash: request.principal.keyHash)
         } catch {
             throw HTTPError.busy("the event feed cannot be read: \(error)", retryAfter: 2)
         }

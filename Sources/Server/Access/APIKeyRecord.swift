@@ -42,7 +42,7 @@ public struct APIKeyRecord: Sendable, Equatable {
     }
 
     /// The key as `GET /api/keys` and `keys list` show it: everything but the hash.
-    public func json(at now: Timestamp) -> JSONValue {
+    public func json(at now: Timestamp) -> [String: JSONValue] {
         [
             "id": .integer(id), "name": .string(name), "role": .string(role.rawValue), "prefix": .string(prefix),
             "created_at": .string(createdAt.isoformat), "created_by": .string(createdBy),

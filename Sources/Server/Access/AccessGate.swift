@@ -10,7 +10,7 @@ public final class AccessGate: @unchecked Sendable {
     /// What `authenticate` found without the store.
     public enum Authentication: Sendable {
         case principal(Principal)
-        /// A key to look up (its SHA-256): `lookUp` does, off the I/O thread.
+        /// A key to look up (its SHA-256): `lookUp` does.
         case storedKey(hash: String)
         case denied(HTTPError)
     }
@@ -19,13 +19,11 @@ public final class AccessGate: @unchecked Sendable {
     public let mode: AuthMode
     private let adminToken: [UInt8]?
     private let boundToLoopback: Bool
-    private let clock: @Sendable () -> Timestamp
-    private let lock = NSLock()
-    /// Whether any key is active (refreshed every second, and at once after this server changes keys).
-    private var keysActive: Bool
-    private var refresher: RepeatingWorker?
+    /// The time keys are created and judged by (tests move it).
+    public let clock: @Sendable () -> Timestamp
+    /// Whether keys are in use (only followed in `auto` mode on loopback: elsewhere the mode decides).
+    private let keysInUse: KeysInUse?
 
-    /// Reads whether keys are active now (a failure reads as yes: the safe side).
     public init(store: any AccessStore, mode: AuthMode, adminToken: String?, boundToLoopback: Bool,
                 clock: @escaping @Sendable () -> Timestamp = { Timestamp.now() }) {
         self.store = store
@@ -33,46 +31,30 @@ public final class AccessGate: @unchecked Sendable {
         self.adminToken = adminToken.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
         self.boundToLoopback = boundToLoopback
         self.clock = clock
-        keysActive = (try? store.hasActiveAPIKeys(at: clock())) ?? true
+        keysInUse = mode == .auto && boundToLoopback ? KeysInUse(store: store) : nil
     }
 
-    /// Starts following whether keys are active (it matters only in `auto` mode on loopback).
-    func start() {
-        guard mode == .auto, boundToLoopback, refresher == nil else { return }
-        let worker = RepeatingWorker(name: "access-keys", pause: 1) { [weak self] in
-            self?.refreshKeysActive()
-            return false
-        }
-        refresher = worker
-        worker.start()
-    }
+    func start() { keysInUse?.start() }
+    func stop() { keysInUse?.stop() }
 
-    func stop() { refresher?.stop() }
-
-    /// Reads again whether any key is active (after a key is created or revoked here, and every second).
-    public func refreshKeysActive() {
-        guard let active = try? store.hasActiveAPIKeys(at: clock()) else { return }
-        lock.lock()
-        keysActive = active
-        lock.unlock()
-    }
+    /// Reads again whether keys are in use (after a key is created here).
+    public func keysChanged() { keysInUse?.refresh() }
 
     /// Whether a request without credentials is turned away (401) from every endpoint but the open ones.
     public var needsCredentials: Bool {
         switch mode {
-        case .required: return true
-        case .off: return false
-        case .auto:
-            guard boundToLoopback else { return true }
-            lock.lock()
-            defer { lock.unlock() }
-            return keysActive
+        case .required: true
+        case .off: false
+        case .auto: keysInUse?.value ?? true
         }
     }
 
-    /// Who sent `request`, as far as that is known without the store.
+    /// Who sent `request`, as far as that is known without the store. Where no credentials are needed, an
+    /// `Authorization` header that is not `Bearer` (a proxy's Basic credentials) is ignored, as before keys existed.
     public func authenticate(_ request: HTTPRequest) -> Authentication {
-        guard let header = request.header("authorization") else {
+        let header = request.header("authorization")
+        let isBearer = header.map { $0.utf8.count > 7 && $0.prefix(7).lowercased() == "bearer " } ?? false
+        guard let header, isBearer || needsCredentials else {
             if needsCredentials {
                 return .denied(HTTPError(401, "an API key is required: send Authorization: Bearer KEY", headers: AccessGate.challenge))
             }
@@ -80,11 +62,11 @@ public final class AccessGate: @unchecked Sendable {
                 ? Principal(name: Principal.loopbackName, role: adminToken == nil ? .admin : .agent, credential: .none)
                 : Principal(name: Principal.anonymousName, role: .agent, credential: .none))
         }
-        guard header.utf8.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        guard isBearer else {
             return .denied(HTTPError(401, "the Authorization header must be Bearer KEY", headers: AccessGate.challenge))
         }
         let given = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        if let adminToken, BearerToken.constantTimeEqual(Array(given.utf8), adminToken) {
+        if let adminToken, ConstantTime.equal(Array(given.utf8), adminToken) {
             return .principal(Principal(name: Principal.adminTokenName, role: .admin, credential: .adminToken))
         }
         guard given.hasPrefix(APIKeySecret.prefix) else {
@@ -97,24 +79,36 @@ public final class AccessGate: @unchecked Sendable {
     /// Whether `lookUp` may wait on the network (PostgreSQL): then it runs on a worker thread.
     public var lookupMayBlock: Bool { store.apiKeyLookupMayBlock }
 
-    /// The holder of the key with this hash, or why it is refused (a store read).
+    /// The holder of the key with this hash, or why it is refused (a store read). The answers name neither the
+    /// key nor its holder: whoever sends a leaked, revoked key learns nothing from them.
     public func lookUp(hash: String) -> Result<Principal, HTTPError> {
         let record: APIKeyRecord?
         do {
             record = try store.apiKey(hash: hash)
         } catch {
-            return .failure(HTTPError.busy("cannot check the API key now: \(error)"))
+            OperationsLog.shared.report("store_error", "cannot look up an API key: \(error)")
+            return .failure(HTTPError.busy("API keys cannot be checked right now: try again shortly"))
         }
-        guard let record, BearerToken.constantTimeEqual(Array(record.hash.utf8), Array(hash.utf8)) else {
+        guard let record, ConstantTime.equal(Array(record.hash.utf8), Array(hash.utf8)) else {
             return .failure(HTTPError(401, "unknown API key", headers: AccessGate.challenge))
         }
         if record.revokedAt != nil {
-            return .failure(HTTPError(401, "this API key (\(record.prefix)…, \(record.name)) was revoked", headers: AccessGate.challenge))
+            return .failure(HTTPError(401, "this API key was revoked", headers: AccessGate.challenge))
         }
         guard record.isActive(at: clock()) else {
-            return .failure(HTTPError(401, "this API key (\(record.prefix)…, \(record.name)) has expired", headers: AccessGate.challenge))
+            return .failure(HTTPError(401, "this API key has expired", headers: AccessGate.challenge))
         }
-        return .success(Principal(name: record.name, role: record.role, credential: .key(id: record.id)))
+        return .success(Principal(name: record.name, role: record.role, credential: .key(id: record.id, hash: record.hash)))
+    }
+
+    /// Whether the key with this hash still lets its holder in; nil when the store cannot tell now.
+    public func isKeyActive(hash: String) -> Bool? {
+        do {
+            guard let record = try store.apiKey(hash: hash) else { return false }
+            return record.isActive(at: clock())
+        } catch {
+            return nil
+        }
     }
 
     /// nil when `principal` may call an endpoint that needs `required`, else the answer: 403 for a key (or token)

@@ -15,9 +15,11 @@ public struct AuditEntry: Sendable, Equatable {
     public var messageID: Int64?
     /// Details as JSON text (the agent, the rules version, the key's name …), or nil.
     public var detail: String?
+    /// The API key the actor used (a name can belong to another key after a revocation), or nil.
+    public var keyID: Int64?
 
     public init(id: Int64 = 0, at: Timestamp, actor: String, role: String, address: String, action: String,
-                messageID: Int64? = nil, detail: JSONValue? = nil) {
+                messageID: Int64? = nil, detail: JSONValue? = nil, keyID: Int64? = nil) {
         self.id = id
         self.at = at
         self.actor = actor
@@ -26,6 +28,7 @@ public struct AuditEntry: Sendable, Equatable {
         self.action = action
         self.messageID = messageID
         self.detail = detail?.jsonText
+        self.keyID = keyID
     }
 
     /// The entry as the API shows it; the address only to admins.
@@ -34,6 +37,7 @@ public struct AuditEntry: Sendable, Equatable {
             "id": .integer(id), "at": .string(at.isoformat), "actor": .string(actor), "role": .string(role),
             "action": .string(action), "message_id": messageID.map { .integer($0) } ?? .null,
             "detail": detail.flatMap { try? JSONParser.parse(Array($0.utf8)) } ?? .null,
+            "key_id": keyID.map { .integer($0) } ?? .null,
         ]
         if withAddress { object["address"] = .string(address) }
         return .object(object)

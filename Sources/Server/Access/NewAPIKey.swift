@@ -20,10 +20,14 @@ public struct NewAPIKey: Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 
+    /// Names the audit trail gives callers without a key: no key may take them.
+    public static let reservedNames: Set<String> = [Principal.loopbackName, Principal.adminTokenName, Principal.anonymousName]
+
     /// Key names are agent names that also go in paths (`DELETE /api/keys/{name}`): 1 to 64 letters, digits,
-    /// `.`, `_` and `-`, not starting with a dot. nil when `name` is one, else why not.
+    /// `.`, `_` and `-`, not starting with a dot, and none of the reserved names. nil when `name` is one, else why not.
     public static func nameProblem(_ name: String) -> String? {
         guard !name.isEmpty, name.utf8.count <= 64 else { return "a key name must have 1 to 64 characters" }
+        guard !reservedNames.contains(name) else { return "\(name) is reserved for callers without a key" }
         guard name.first != ".", name.utf8.allSatisfy({ byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                 || byte == 0x2D || byte == 0x5F || byte == 0x2E
@@ -33,7 +37,8 @@ public struct NewAPIKey: Sendable, Equatable {
 
     /// A validity like `90d`, `12h`, `30m` or `45s` in seconds; nil when it is not one (at most 10 years).
     public static func duration(_ text: String) -> Double? {
-        guard let unit = text.last, let count = Double(text.dropLast()), count > 0, count.rounded() == count else { return nil }
+        guard let unit = text.last, text.utf8.count >= 2, text.utf8.count <= 12,
+              text.utf8.dropLast().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let count = Double(text.dropLast()), count > 0 else { return nil }
         let seconds: Double
         switch unit {
         case "d": seconds = count * 86_400

@@ -2,8 +2,8 @@
 /// proved it.
 public struct Principal: Sendable, Equatable {
     public enum Credential: Sendable, Equatable {
-        /// A stored API key (its id): the name is the agent's, and replies and assignments are made in it.
-        case key(id: Int64)
+        /// A stored API key (its id and SHA-256): the name is the agent's, and replies and assignments are made in it.
+        case key(id: Int64, hash: String)
         /// The `ADMIN_TOKEN` from the environment: an admin without a person's name.
         case adminToken
         /// No credentials, where the server lets that in (loopback without keys, or `--no-auth`).
@@ -26,8 +26,14 @@ public struct Principal: Sendable, Equatable {
         return false
     }
 
+    /// The SHA-256 of the API key this caller used, if any (an event stream opened with it ends when it is revoked).
+    public var keyHash: String? {
+        if case .key(_, let hash) = credential { return hash }
+        return nil
+    }
+
     /// The name the audit trail records for callers without a key.
-    static let adminTokenName = "admin-token"
-    static let loopbackName = "loopback"
-    static let anonymousName = "anonymous"
+    public static let adminTokenName = "admin-token"
+    public static let loopbackName = "loopback"
+    public static let anonymousName = "anonymous"
 }

@@ -62,7 +62,7 @@ public final class UrgencyIQServer: @unchecked Sendable {
         let gate = AccessGate(store: store, mode: configuration.auth, adminToken: configuration.adminToken, boundToLoopback: boundToLoopback,
                               clock: configuration.clock)
         if let refusal = ProtectedMode.refusal(host: configuration.http.host, port: configuration.http.port, mode: configuration.auth,
-                                               boundToLoopback: boundToLoopback, hasAdminToken: configuration.adminToken?.isEmpty == false,
+                                               boundToLoopback: boundToLoopback, adminToken: configuration.adminToken,
                                                hasActiveKeys: (try? store.hasActiveAPIKeys(at: configuration.clock())) ?? false) {
             store.close()
             throw ServerStartError(message: refusal)
@@ -77,7 +77,8 @@ public final class UrgencyIQServer: @unchecked Sendable {
         }
         let registry = InstanceRegistry(store: store, rules: rules)
         self.registry = registry
-        let events = EventHub(store: store, keepAliveInterval: configuration.eventKeepAlive)
+        let events = EventHub(store: store, keepAliveInterval: configuration.eventKeepAlive,
+                              keyIsActive: { [gate] hash in gate.isKeyActive(hash: hash) })
         self.events = events
         let store = store
         reloader = RulesReloader(directory: configuration.rulesDirectory, rules: rules, limits: configuration.engineLimits,

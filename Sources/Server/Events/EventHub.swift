@@ -4,7 +4,8 @@ import Support
 /// Follows the store's event feed and fans each event out to the live subscribers of `GET /api/events`. One
 /// thread does the following; subscribers are streams (no thread each). Events come from the store, so a
 /// subscriber that reconnects with `Last-Event-ID` is sent what it missed, across restarts too, and on
-/// PostgreSQL the events of every server on the database reach every server's subscribers.
+/// PostgreSQL the events of every server on the database reach every server's subscribers. A stream opened with
+/// an API key ends within about a second of the key being revoked or expiring (on any server of the fleet).
 public final class EventHub: @unchecked Sendable {
     /// What a subscriber wants.
     public struct Filter: Sendable {
@@ -30,13 +31,27 @@ public final class EventHub: @unchecked Sendable {
     private let store: any Store
     private let lock = NSLock()
     private var feed: (any EventFeed)?
-    private var subscribers: [(stream: ResponseStream, filter: Filter)] = []
+    /// One open stream, what it wants, and the SHA-256 of the API key it was opened with (nil without one).
+    private struct Subscriber {
+        var stream: ResponseStream
+        var filter: Filter
+        var keyHash: String?
+    }
+
+    private var subscribers: [Subscriber] = []
+    /// Whether the API key with this hash still lets its holder in (false also for one that was never valid);
+    /// nil when that cannot be told now (the store is unreachable: streams stay open).
+    private let keyIsActive: @Sendable (String) -> Bool?
+    /// Seconds between checks of the keys that open streams were opened with.
+    static let keyCheckInterval = 1.0
     private var stopping = false
     private let stopped = DispatchSemaphore(value: 0)
     private var thread: Thread?
 
-    public init(store: any Store, keepAliveInterval: Double = 15, pollInterval: Double = 0.25) {
+    public init(store: any Store, keepAliveInterval: Double = 15, pollInterval: Double = 0.25,
+                keyIsActive: @escaping @Sendable (String) -> Bool? = { _ in true }) {
         self.store = store
+        self.keyIsActive = keyIsActive
         self.keepAliveInterval = keepAliveInterval
         self.pollInterval = pollInterval
     }
@@ -74,8 +89,9 @@ public final class EventHub: @unchecked Sendable {
     }
 
     /// Adds a subscriber: when `lastEventID` is given, first the events after it that were already published
-    /// (from the store), then everything new. Throws when the store cannot be read.
-    public func subscribe(_ stream: ResponseStream, filter: Filter, after lastEventID: Int64?) throws(StoreError) {
+    /// (from the store), then everything new. `keyHash`: the API key the stream was opened with, whose revocation
+    /// ends it. Throws when the store cannot be read.
+    public func subscribe(_ stream: ResponseStream, filter: Filter, after lastEventID: Int64?, keyHash: String? = nil) throws(StoreError) {
         lock.lock()
         defer { lock.unlock() }
         guard !stopping else { throw StoreError("the server is shutting down") }
@@ -92,7 +108,7 @@ public final class EventHub: @unchecked Sendable {
                 stream.write(bytes)
             }
         }
-        subscribers.append((stream, filter))
+        subscribers.append(Subscriber(stream: stream, filter: filter, keyHash: keyHash))
     }
 
     private func openFeed() throws(StoreError) -> any EventFeed {
@@ -105,6 +121,7 @@ public final class EventHub: @unchecked Sendable {
     private func run() {
         var lastKeepAlive = DispatchTime.now().uptimeNanoseconds
         var lastPrune: UInt64 = 0
+        var lastKeyCheck: UInt64 = 0
         while true {
             let feed = lock.withLock { self.feed }
             if let feed { feed.waitForCommit(timeout: pollInterval) } else { usleep(UInt32(pollInterval * 1e6)) }
@@ -120,6 +137,10 @@ public final class EventHub: @unchecked Sendable {
                 subscribers.removeAll { !$0.stream.write(EventStreamFormat.keepAlive) }
             }
             lock.unlock()
+            if Double(started - lastKeyCheck) / 1e9 >= EventHub.keyCheckInterval {
+                lastKeyCheck = started
+                endStreamsOfRevokedKeys()
+            }
             if lastPrune == 0 || Double(started - lastPrune) / 1e9 >= 60 {
                 lastPrune = started
                 try? store.pruneEvents(keeping: EventHub.retainedEvents)
@@ -127,6 +148,21 @@ public final class EventHub: @unchecked Sendable {
             // Under a write load the store commits hundreds of times a second: read the feed at most 20 times.
             let elapsed = DispatchTime.now().uptimeNanoseconds - started
             if elapsed < 50_000_000 { usleep(UInt32((50_000_000 - elapsed) / 1000)) }
+        }
+    }
+
+    /// Ends the streams whose API key was revoked or expired (looked up once per key, without the lock held).
+    private func endStreamsOfRevokedKeys() {
+        let hashes = lock.withLock { Set(subscribers.compactMap(\.keyHash)) }
+        guard !hashes.isEmpty else { return }
+        let refused = hashes.filter { keyIsActive($0) == false }
+        guard !refused.isEmpty else { return }
+        lock.withLock {
+            subscribers.removeAll { subscriber in
+                guard let hash = subscriber.keyHash, refused.contains(hash) else { return false }
+                subscriber.stream.finish()
+                return true
+            }
         }
     }
 

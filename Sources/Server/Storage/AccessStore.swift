@@ -18,6 +18,8 @@ public protocol AccessStore: Sendable {
     var apiKeyLookupMayBlock: Bool { get }
     /// Whether any key is active at `now`.
     func hasActiveAPIKeys(at now: Timestamp) throws(StoreError) -> Bool
+    /// Whether any key was ever created (revoked and expired ones count).
+    func hasAnyAPIKeys() throws(StoreError) -> Bool
     /// Appends an entry to the audit trail (for changes that are not ticket writes; those carry theirs in
     /// `StoreWrite.audited`).
     func recordAudit(_ entry: AuditEntry) throws(StoreError)

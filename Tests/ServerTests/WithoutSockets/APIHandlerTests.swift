@@ -93,6 +93,7 @@ final class NoKeysStore: AccessStore {
     func apiKeys() throws(StoreError) -> [APIKeyRecord] { [] }
     func apiKey(hash: String) throws(StoreError) -> APIKeyRecord? { nil }
     func hasActiveAPIKeys(at now: Timestamp) throws(StoreError) -> Bool { false }
+    func hasAnyAPIKeys() throws(StoreError) -> Bool { false }
     func recordAudit(_ entry: AuditEntry) throws(StoreError) {}
     func auditEntries(_ query: AuditQuery) throws(StoreError) -> [AuditEntry] { [] }
 }

@@ -15,10 +15,11 @@ export function showError(err, context) {
   for (const existing of area.querySelectorAll('.alert')) {
     if (existing.dataset.text === text) return existing;
   }
-  const needsToken = err && (err.status === 401 || err.status === 403);
+  // 403: the key's role does not allow it (the server says which role it needs); another key may.
+  const forbidden = err && err.status === 403;
   const item = h('div', { class: 'alert', dataset: { text } },
     h('p', null, text),
-    needsToken ? h('p', null, h('a', { href: '#/settings' }, 'Enter the admin token in Settings')) : null,
+    forbidden ? h('p', null, h('a', { href: '#/settings' }, 'Use another API key in Settings')) : null,
     h('button', { type: 'button', class: 'link-button', 'aria-label': 'Dismiss this error', onClick: () => item.remove() }, 'Dismiss'));
   area.appendChild(item);
   return item;

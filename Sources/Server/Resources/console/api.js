@@ -1,6 +1,8 @@
 // Talking to the UrgencyIQ API. Errors come back as JSON {"error": "..."}.
+// The API key (or the server's ADMIN_TOKEN) lives in sessionStorage, this tab only, and goes in the
+// Authorization header: never in a URL, never in a log.
 
-const TOKEN_KEY = 'urgencyiq.adminToken';
+const TOKEN_KEY = 'urgencyiq.apiKey';
 
 export function getToken() {
   try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; }
@@ -25,18 +27,35 @@ export class ApiError extends Error {
   }
 
   get isAuth() { return this.status === 401 || this.status === 403; }
+  get isForbidden() { return this.status === 403; }
   get isMissing() { return this.status === 404 || this.status === 405; }
+}
+
+// Called with the server's message when an answer is 401 (no key, or the key is unknown, revoked or expired).
+let unauthorizedHandler = null;
+export function onUnauthorized(fn) {
+  unauthorizedHandler = fn;
+}
+
+/** The headers that carry the key, for callers that fetch by themselves (the event stream). */
+export function authHeaders(token = getToken()) {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+/** The server's {"error": "..."} text of an answer, else its status line. */
+export function errorMessage(response, data) {
+  return data && typeof data === 'object' && typeof data.error === 'string'
+    ? data.error
+    : `${response.status} ${response.statusText || 'error'}`;
 }
 
 /**
  * api('/api/messages', {method, body, signal}) → {data, status, headers}.
- * Sends the admin token (when one is stored) with every call; the server only
- * looks at it for admin endpoints.
+ * Sends the stored key with every call. A 401 is reported to the onUnauthorized handler (which asks for a
+ * key) unless `prompt: false`; `token` tries another key than the stored one.
  */
-export async function api(path, { method = 'GET', body, signal } = {}) {
-  const headers = { Accept: 'application/json' };
-  const token = getToken();
-  if (token) headers.Authorization = `Bearer ${token}`;
+export async function api(path, { method = 'GET', body, signal, token, prompt = true } = {}) {
+  const headers = { Accept: 'application/json', ...authHeaders(token === undefined ? getToken() : token) };
   let payload;
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -55,12 +74,8 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
     try { data = JSON.parse(text); } catch { data = text; }
   }
   if (!response.ok) {
-    let message = data && typeof data === 'object' && typeof data.error === 'string'
-      ? data.error
-      : `${response.status} ${response.statusText || 'error'}`;
-    if (response.status === 401 || response.status === 403) {
-      message = `${message} — admin access needed: enter the admin token on the Settings page.`;
-    }
+    const message = errorMessage(response, data);
+    if (response.status === 401 && prompt && unauthorizedHandler) unauthorizedHandler(message);
     throw new ApiError(response.status, message, data, response.headers);
   }
   return { data, status: response.status, headers: response.headers };

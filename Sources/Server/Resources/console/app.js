@@ -1,7 +1,11 @@
-// The console's entry point: hash routing, the navigation and the live indicator.
-import { replaceChildren, refreshAges } from './dom.js';
-import { clearErrors, showError } from './alerts.js';
-import { connect, onStatus, STATUS_TEXT } from './events.js';
+// The console's entry point: who is signed in (the key prompt), hash routing, the navigation and the live
+// indicator.
+import { h, replaceChildren, refreshAges } from './dom.js';
+import { clearErrors, showError, showStatus } from './alerts.js';
+import { getToken, setToken, onUnauthorized } from './api.js';
+import { setIdentity, whoami, can, describe, registerSession } from './auth.js';
+import { connect, close as closeEvents, onStatus, onStreamUnauthorized, STATUS_TEXT } from './events.js';
+import { renderPrompt } from './signin.js';
 import * as inbox from './inbox.js';
 import * as ticket from './ticket.js';
 import * as rules from './rules.js';
@@ -20,6 +24,9 @@ const routes = [
 
 let cleanup = null;
 let firstRoute = true;
+// 'starting' (asking /api/whoami), 'prompt' (the key prompt, nothing else) or 'in'.
+let phase = 'starting';
+let lastAuthRequired = null; // auth_required of the last identity: whether going on without a key is possible
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, '') || '/inbox';
@@ -27,7 +34,15 @@ function parseHash() {
   return { path, query: new URLSearchParams(qs) };
 }
 
+function unmount() {
+  if (cleanup) {
+    try { cleanup(); } catch (err) { console.warn('page cleanup failed', err); }
+    cleanup = null;
+  }
+}
+
 function route() {
+  if (phase !== 'in') return;
   const { path, query } = parseHash();
   if (!path.startsWith('/')) return; // an in-page anchor, not a route
   let match = null;
@@ -44,10 +59,7 @@ function route() {
     location.replace('#/inbox');
     return;
   }
-  if (cleanup) {
-    try { cleanup(); } catch (err) { console.warn('page cleanup failed', err); }
-    cleanup = null;
-  }
+  unmount();
   clearErrors();
   for (const link of document.querySelectorAll('.nav a')) {
     if (link.dataset.route === match.name) link.setAttribute('aria-current', 'page');
@@ -85,10 +97,100 @@ function setupLiveIndicator() {
   });
 }
 
+// ---- Signing in and out -----------------------------------------------------------------------------------
+
+function setPhase(next) {
+  phase = next;
+  document.body.dataset.auth = next;
+}
+
+function renderWho(who) {
+  const box = document.getElementById('who');
+  if (!who) { box.hidden = true; replaceChildren(box); return; }
+  const hasKey = who.credential === 'key' || who.credential === 'admin-token';
+  replaceChildren(box,
+    who.unknown ? null : h('span', { class: 'who-text', id: 'who-text', title: `Signed in as ${describe(who)}` },
+      h('span', { class: 'who-name', id: 'who-name' }, who.name || 'unknown'), ' ',
+      h('span', { class: `who-role role-${who.role}`, id: 'who-role' }, `(${who.role})`)),
+    hasKey ? h('button', { type: 'button', class: 'button secondary small', id: 'sign-out', onClick: signOut }, 'Sign out') : null);
+  box.hidden = !box.firstChild;
+  box.classList.toggle('has-key', hasKey);
+  // Read keys do not score messages, so the playground has nothing for them.
+  const playground = document.querySelector('.nav a[data-route="playground"]');
+  if (playground) playground.closest('li').hidden = !can('agent', who);
+}
+
+/** Shows the console as `who` (re-mounting the current page, whose controls depend on the role). */
+function enter(who) {
+  const promptBox = document.getElementById('signin');
+  promptBox.hidden = true;
+  replaceChildren(promptBox);
+  lastAuthRequired = who.auth_required;
+  setIdentity(who);
+  renderWho(who);
+  setPhase('in');
+  closeEvents('switching keys'); // a stream opened with another key (or none) must not stay
+  connect({ fresh: true });
+  route();
+}
+
+/** Shows the key prompt and nothing else; `message` is the server's reason, if any. */
+function ask(message) {
+  const wasIn = phase === 'in';
+  setPhase('prompt');
+  firstRoute = false; // once in, focus goes to the page's heading
+  unmount();
+  closeEvents('signed out');
+  setIdentity(null);
+  renderWho(null);
+  clearErrors();
+  replaceChildren(document.getElementById('view'));
+  document.title = 'Sign in · UrgencyIQ';
+  renderPrompt(document.getElementById('signin'), {
+    message,
+    onSignedIn: (key, who) => { setToken(key); enter(who); },
+    withoutKey: lastAuthRequired === false ? () => { setToken(''); begin(); } : null,
+  });
+  if (wasIn) window.scrollTo(0, 0);
+}
+
+/** Asks the server who the stored key (or no key) is, then shows the console or the prompt. */
+async function begin() {
+  setPhase('starting');
+  const hadKey = Boolean(getToken());
+  try {
+    enter(await whoami());
+  } catch (err) {
+    if (err && err.status === 401) {
+      if (hadKey) setToken(''); // unknown, revoked or expired: it will not work again
+      ask(hadKey ? err.message : '');
+      return;
+    }
+    // An older server without /api/whoami, or none at all: show everything, as before, and let the server say no.
+    enter({ name: '', role: 'admin', credential: hadKey ? 'key' : 'none', auth_required: false, unknown: true });
+    if (!(err && err.isMissing)) showError(err, 'Asking the server who you are');
+  }
+}
+
+function signOut() {
+  setToken('');
+  unmount();
+  closeEvents('signed out');
+  showStatus('Signed out: the key is forgotten.');
+  return begin();
+}
+
+/** An API call (or the event stream) answered 401: the key stopped working, or none was sent. */
+function unauthorized(message) {
+  if (phase === 'prompt') return;
+  setToken('');
+  ask(message);
+}
+
 function start() {
   document.querySelector('.skip-link').addEventListener('click', (event) => {
     event.preventDefault();
-    const heading = document.querySelector('#view h1');
+    const heading = document.querySelector('#signin:not([hidden]) h1') || document.querySelector('#view h1');
     const target = heading || document.getElementById('view');
     target.setAttribute('tabindex', '-1');
     target.focus();
@@ -98,12 +200,13 @@ function start() {
     showError(event.reason || 'unexpected error');
     event.preventDefault();
   });
+  registerSession({ signIn: (key, who) => { setToken(key); enter(who); }, signOut });
+  onUnauthorized(unauthorized);
+  onStreamUnauthorized(unauthorized);
   setupLiveIndicator();
-  connect();
   setInterval(() => refreshAges(), 30000);
-  route();
+  begin();
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
 else start();
-

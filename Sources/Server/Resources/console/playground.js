@@ -5,6 +5,7 @@ import { showError, showStatus, clearErrors } from './alerts.js';
 import { on } from './events.js';
 import { renderBreakdown, breakdownSummary } from './breakdown.js';
 import { gateResult } from './rules.js';
+import { can, needsRole } from './auth.js';
 
 const CHANGES_SHOWN = 50;
 
@@ -19,6 +20,16 @@ function retryText(err) {
 
 export function mount(view) {
   let disposed = false;
+  if (!can('agent')) {
+    // Scoring is the agent role's (POST /api/score), editing rules the admin's: nothing here for a read key.
+    replaceChildren(view,
+      h('div', { class: 'page-head' }, h('h1', null, 'Playground')),
+      h('section', { class: 'card', 'aria-labelledby': 'try-h' }, h('h2', { id: 'try-h' }, 'Not available'),
+        h('p', { class: 'readonly-note', id: 'playground-role-note' }, needsRole('Scoring messages and editing rules', 'agent')),
+        h('p', null, h('a', { href: '#/rules' }, 'The active rules'), ' can be read on the Rules page.')));
+    return () => { disposed = true; };
+  }
+  const admin = can('admin'); // the candidate editor (files, check, deploy)
 
   // ---- Scoring as you type -------------------------------------------------
   const messageInput = h('textarea', { name: 'message', rows: '3', placeholder: 'e.g. My account is blocked and I need to pay school fees today' });
@@ -119,7 +130,9 @@ export function mount(view) {
   replaceChildren(view,
     h('div', { class: 'page-head' }, h('h1', null, 'Playground')),
     scoreSection,
-    editorSection);
+    admin ? editorSection : h('section', { class: 'card', 'aria-labelledby': 'cand-h' },
+      h('h2', { id: 'cand-h' }, 'Candidate rules'),
+      h('p', { class: 'readonly-note', id: 'editor-role-note' }, needsRole('Checking and deploying rules', 'admin'))));
 
   function candidate() {
     const files = {};
@@ -189,7 +202,7 @@ export function mount(view) {
       if (disposed) return;
       let text = 'The active rule files could not be loaded.';
       if (err.isMissing) text = 'This server cannot hand out its rule files (GET /api/rules/files is not available), so the candidate editor is off.';
-      else if (err.isAuth) text = 'Editing rules needs the admin token: enter it in Settings, then come back.';
+      else if (err.isAuth) text = `Editing rules needs the admin role: ${err.message}`;
       replaceChildren(editorArea, h('p', { class: 'muted' }, text));
       if (!err.isMissing) showError(err, 'Loading the rule files');
     }
@@ -310,7 +323,7 @@ export function mount(view) {
   }
 
   const offRules = on('rules.activated', (d) => {
-    if (!d || !d.version || d.version === activeVersion) return;
+    if (!admin || !d || !d.version || d.version === activeVersion) return;
     if (modifiedPaths().length === 0) {
       loadFiles();
       showStatus(`The active rules changed to ${d.version}; the editor now holds them.`);
@@ -319,7 +332,7 @@ export function mount(view) {
     }
   });
 
-  loadFiles();
+  if (admin) loadFiles();
   return () => { disposed = true; debouncedScore.cancel(); if (scoreController) scoreController.abort(); offRules(); };
 }
 

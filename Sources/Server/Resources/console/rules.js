@@ -4,6 +4,7 @@ import { h, replaceChildren, ageElement, formatDateTime, dl, errorText, plural }
 import { showError, showStatus } from './alerts.js';
 import { on } from './events.js';
 import { genericValue } from './breakdown.js';
+import { can, needsRole } from './auth.js';
 
 export function lineCount(source) {
   const lines = String(source ?? '').split('\n');
@@ -52,6 +53,7 @@ export function attemptItem(a) {
 
 export function mount(view) {
   let disposed = false;
+  const admin = can('admin'); // the files, reloads and deploys are the admin role's
   const summary = h('section', { class: 'card', 'aria-labelledby': 'active-h' }, h('h2', { id: 'active-h' }, 'Active version'), h('p', { class: 'loading' }, 'Loading…'));
   const reloadResult = h('div', { class: 'reload-result', 'aria-live': 'polite' });
   const reloadButton = h('button', { type: 'button', class: 'button', onClick: reload }, 'Reload rules');
@@ -63,7 +65,9 @@ export function mount(view) {
 
   replaceChildren(view,
     h('div', { class: 'page-head' }, h('h1', null, 'Rules'),
-      h('div', { class: 'head-actions' }, reloadButton, h('a', { class: 'button secondary', href: '#/playground' }, 'Edit in the playground'))),
+      admin
+        ? h('div', { class: 'head-actions' }, reloadButton, h('a', { class: 'button secondary', href: '#/playground' }, 'Edit in the playground'))
+        : h('p', { class: 'readonly-note', id: 'rules-role-note' }, needsRole('Reloading, checking and deploying rules', 'admin'))),
     reloadResult,
     h('div', { class: 'grid-2' }, summary, history),
     h('div', { class: 'grid-2' }, fleet, h('div', null, gate, versions)),
@@ -105,7 +109,8 @@ export function mount(view) {
         ? h('div', { class: 'table-wrap' }, h('table', null,
           h('thead', null, h('tr', null, ['Instance', 'Rules version', 'Last seen', 'State'].map((t) => h('th', { scope: 'col' }, t)))),
           h('tbody', null, fl.map((i) => h('tr', { class: i.rules_version && a.version && i.rules_version !== a.version ? 'differs' : '' },
-            h('td', null, h('code', null, String(i.id || `${i.host}:${i.pid}`)), i.this ? h('span', { class: 'pill' }, 'this') : null),
+            h('td', null, i.id || i.host ? h('code', null, String(i.id || `${i.host}:${i.pid}`)) : h('span', { class: 'muted' }, i.this ? 'this server' : 'another server'),
+              i.this && (i.id || i.host) ? h('span', { class: 'pill' }, 'this') : null),
             h('td', null, h('code', null, String(i.rules_version || '?')), i.rules_version && a.version && i.rules_version !== a.version ? h('span', { class: 'pill warn' }, 'differs') : null),
             h('td', null, i.last_seen ? ageElement(i.last_seen) : '—'),
             h('td', null, i.stale ? h('span', { class: 'pill warn' }, 'stale') : 'up'))))))
@@ -131,6 +136,10 @@ export function mount(view) {
   }
 
   async function loadFiles() {
+    if (!admin) {
+      replaceChildren(files, h('h2', { id: 'files-h' }, 'Files'), h('p', { class: 'muted' }, needsRole('Reading the rule files', 'admin')));
+      return;
+    }
     try {
       const { data } = await api('/api/rules/files');
       if (disposed) return;
@@ -144,7 +153,7 @@ export function mount(view) {
       if (disposed) return;
       let text = 'The rule files could not be loaded.';
       if (err.isMissing) text = 'This server cannot show the rule files (GET /api/rules/files is not available).';
-      else if (err.isAuth) text = 'Showing the rule files needs the admin token: enter it in Settings.';
+      else if (err.isAuth) text = `Showing the rule files needs the admin role: ${err.message}`;
       replaceChildren(files, h('h2', { id: 'files-h' }, 'Files'), h('p', { class: 'muted' }, text));
       if (!err.isMissing) showError(err, 'Loading the rule files');
     }

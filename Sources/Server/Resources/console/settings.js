@@ -1,8 +1,10 @@
-// Settings: the admin token (this tab only), the LLM toggle and status, health, the live connection.
-import { api, getToken, setToken } from './api.js';
+// Settings: the API key (this tab only) and who it signs in as, the LLM toggle and status, health, the live
+// connection.
+import { api, getToken } from './api.js';
 import { h, replaceChildren, field, dl, formatDateTime } from './dom.js';
-import { showError, showStatus, clearErrors } from './alerts.js';
+import { showError, showStatus } from './alerts.js';
 import { onStatus, STATUS_TEXT } from './events.js';
+import { identity, whoami, signIn, signOut, can, describe, needsRole } from './auth.js';
 
 function yesNo(v) {
   return v ? 'yes' : 'no';
@@ -10,39 +12,59 @@ function yesNo(v) {
 
 export function mount(view) {
   let disposed = false;
+  const who = identity();
+  const admin = can('admin');
 
-  // ---- Admin token --------------------------------------------------------
-  const tokenInput = h('input', { type: 'password', name: 'admin_token', autocomplete: 'off', spellcheck: 'false' });
+  // ---- API key ------------------------------------------------------------
+  const tokenInput = h('input', { type: 'password', name: 'api_key', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off' });
   const tokenState = h('p', { class: 'token-state', id: 'token-state' });
-  const forgetButton = h('button', { type: 'button', class: 'button secondary', onClick: () => {
-    setToken('');
-    tokenInput.value = '';
-    renderToken();
-    showStatus('The admin token is forgotten.');
-  } }, 'Forget the token');
-  const tokenForm = h('form', { class: 'inline-form', 'aria-label': 'Admin token' },
-    field('Admin token', tokenInput, 'Kept in this browser tab only (sessionStorage), sent as Authorization: Bearer to the API.').wrap,
-    h('button', { type: 'submit', class: 'button' }, 'Save'), forgetButton);
-  tokenForm.addEventListener('submit', (event) => {
+  const tokenError = h('p', { class: 'field-error', id: 'token-error', role: 'alert', hidden: true });
+  const useButton = h('button', { type: 'submit', class: 'button' }, 'Use this key');
+  const forgetButton = h('button', { type: 'button', class: 'button secondary', onClick: () => signOut() }, 'Sign out');
+  const tokenForm = h('form', { class: 'inline-form', 'aria-label': 'API key' },
+    field('API key', tokenInput, 'An API key (uiq_…) or the server’s ADMIN_TOKEN. Kept in this browser tab only (sessionStorage), sent as Authorization: Bearer to the API.').wrap,
+    useButton, forgetButton);
+  tokenForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     const value = tokenInput.value.trim();
-    if (!value) { showError('Enter a token, or use “Forget the token”.'); return; }
-    setToken(value);
-    tokenInput.value = '';
-    renderToken();
-    clearErrors();
-    showStatus('The admin token is saved for this tab.');
+    tokenError.hidden = true;
+    tokenInput.removeAttribute('aria-invalid');
+    if (!value) { failKey('Enter a key, or use “Sign out” to forget the one in use.'); return; }
+    useButton.disabled = true;
+    try {
+      const next = await whoami(value); // checked before it replaces the key in use
+      if (disposed) return;
+      tokenInput.value = '';
+      showStatus(`Signed in as ${describe(next)}.`);
+      signIn(value, next);
+    } catch (err) {
+      if (!disposed) failKey(err && err.message ? err.message : String(err));
+    } finally {
+      useButton.disabled = false;
+    }
   });
+  function failKey(text) {
+    tokenError.textContent = text;
+    tokenError.hidden = false;
+    tokenInput.setAttribute('aria-invalid', 'true');
+    tokenInput.setAttribute('aria-describedby', `${tokenInput.id}-hint token-error`);
+    tokenInput.focus();
+  }
   function renderToken() {
     const has = Boolean(getToken());
-    tokenState.textContent = has
-      ? 'A token is stored for this tab.'
-      : 'No token stored. Without one, admin actions work only from the server’s own machine (loopback).';
+    let text;
+    if (!who) text = 'Not signed in.';
+    else if (who.unknown) text = has ? 'A key is stored for this tab; this server does not say whose it is.' : 'No key stored.';
+    else if (who.credential === 'key') text = `Signed in as ${describe(who)} with an API key kept in this tab.`;
+    else if (who.credential === 'admin-token') text = `Signed in with the server’s admin token: ${describe(who)}.`;
+    else text = `No key: the server lets this browser in as ${describe(who)}.${who.auth_required ? '' : ' A key signs you in as its holder.'}`;
+    tokenState.textContent = text;
     forgetButton.disabled = !has;
   }
 
   // ---- LLM ----------------------------------------------------------------
   const llmToggle = h('input', { type: 'checkbox', name: 'use_llm', role: 'switch', disabled: true });
+  const llmState = h('p', { class: 'readonly-note', id: 'llm-state' }); // for roles that may not change it
   const llmToggleLabel = h('label', { class: 'switch', for: 'llm-toggle' }, 'Use the LLM step when scoring');
   llmToggle.id = 'llm-toggle';
   const llmStatus = h('div', { class: 'llm-status' }, h('p', { class: 'loading' }, 'Loading…'));
@@ -67,6 +89,7 @@ export function mount(view) {
       if (disposed) return;
       llmToggle.checked = Boolean(toggle.use_llm);
       llmToggle.disabled = false;
+      llmState.textContent = `The LLM step is ${toggle.use_llm ? 'on' : 'off'}. ${needsRole('Changing it', 'admin')}`;
       const circuit = s.circuit || {};
       const latency = s.latency_ms || {};
       const failures = s.failures && typeof s.failures === 'object' ? Object.entries(s.failures) : [];
@@ -125,10 +148,10 @@ export function mount(view) {
 
   replaceChildren(view,
     h('div', { class: 'page-head' }, h('h1', null, 'Settings')),
-    h('section', { class: 'card', 'aria-labelledby': 'tok-h' }, h('h2', { id: 'tok-h' }, 'Admin access'), tokenState, tokenForm),
+    h('section', { class: 'card', 'aria-labelledby': 'tok-h' }, h('h2', { id: 'tok-h' }, 'API key'), tokenState, tokenForm, tokenError),
     h('div', { class: 'grid-2' },
       h('section', { class: 'card', 'aria-labelledby': 'llm-h' }, h('h2', { id: 'llm-h' }, 'LLM step'),
-        h('div', { class: 'switch-row' }, llmToggle, llmToggleLabel), llmStatus),
+        admin ? h('div', { class: 'switch-row' }, llmToggle, llmToggleLabel) : llmState, llmStatus),
       h('div', null,
         h('section', { class: 'card', 'aria-labelledby': 'health-h' }, h('h2', { id: 'health-h' }, 'Server health'), health, refreshHealth),
         h('section', { class: 'card', 'aria-labelledby': 'live-h' }, h('h2', { id: 'live-h' }, 'Live connection'), live))));

@@ -1,8 +1,11 @@
-// Ticket: the message, its urgency and breakdown, replies, actions and the customer's panel.
+// Ticket: the message, its urgency and breakdown, replies, its history, actions and the customer's panel.
+// What can be done follows the role of the key (GET /api/whoami): read keys see no reply form and no actions;
+// with a key, replies and assignments are made in the key holder's name.
 import { api, queryString } from './api.js';
 import { h, replaceChildren, ageElement, urgencyBadge, formatDateTime, field, dl, formatUrgency } from './dom.js';
 import { showError, showStatus } from './alerts.js';
 import { on } from './events.js';
+import { identity, can, actsAsKeyHolder, needsRole } from './auth.js';
 import { renderBreakdown } from './breakdown.js';
 import { ticketRow } from './inbox.js';
 
@@ -15,11 +18,36 @@ function rememberAgent(name) {
   try { localStorage.setItem(AGENT_KEY, name); } catch { /* not kept */ }
 }
 
+/** One history entry in words: "alice replied", "lead assigned to bob", "alice resolved". */
+export function historyText(entry) {
+  const actor = String(entry.actor ?? 'someone');
+  const detail = entry.detail && typeof entry.detail === 'object' ? entry.detail : {};
+  const agent = typeof detail.agent_name === 'string' ? detail.agent_name : null;
+  switch (entry.action) {
+    case 'message.reply': return agent && agent !== actor ? `${actor} replied as ${agent}` : `${actor} replied`;
+    case 'message.assign': return agent ? `${actor} assigned to ${agent}` : `${actor} assigned`;
+    case 'message.unassign': return `${actor} unassigned`;
+    case 'message.resolve': return `${actor} resolved`;
+    default: return `${actor}: ${String(entry.action ?? 'unknown action').replace(/^message\./, '')}`;
+  }
+}
+
+export function historyItem(entry) {
+  return h('li', { class: `history-entry action-${String(entry.action || '').replace(/[^a-z]/g, '-')}` },
+    h('span', { class: 'history-what' }, historyText(entry)),
+    h('span', { class: 'history-when' }, entry.role ? `${entry.role} · ` : '', formatDateTime(entry.at), ' (', ageElement(entry.at), ')',
+      entry.address ? ` · from ${entry.address}` : ''));
+}
+
 export function mount(view, params) {
   const id = Number(params.id);
   let disposed = false;
   let message = null;
   let busy = false;
+  const who = identity();
+  const mayAct = can('agent'); // reply, assign, unassign, resolve
+  const asHolder = actsAsKeyHolder(); // the server names the key's holder; the name fields are filled in
+  const mayAssignAnyone = !asHolder || can('admin');
 
   const head = h('div', { class: 'page-head' },
     h('p', { class: 'crumbs' }, h('a', { href: '#/inbox' }, '← Inbox')),
@@ -27,32 +55,41 @@ export function mount(view, params) {
   const messageSection = h('section', { class: 'card', 'aria-labelledby': 'msg-h' }, h('h2', { id: 'msg-h' }, 'Message'), h('p', { class: 'loading' }, 'Loading…'));
   const breakdownSection = h('section', { class: 'card', 'aria-labelledby': 'bd-h' }, h('h2', { id: 'bd-h' }, 'Why this urgency'));
   const repliesSection = h('section', { class: 'card', 'aria-labelledby': 'rep-h' }, h('h2', { id: 'rep-h' }, 'Replies'));
-  const actionsSection = h('section', { class: 'card', 'aria-labelledby': 'act-h' }, h('h2', { id: 'act-h' }, 'Actions'));
+  const historySection = h('section', { class: 'card', 'aria-labelledby': 'hist-h' }, h('h2', { id: 'hist-h' }, 'History'), h('p', { class: 'loading' }, 'Loading…'));
+  const actionsSection = h('section', { class: 'card', 'aria-labelledby': 'act-h' }, h('h2', { id: 'act-h' }, mayAct ? 'Actions' : 'Assignment'));
   const customerSection = h('section', { class: 'card', 'aria-labelledby': 'cust-h' }, h('h2', { id: 'cust-h' }, 'Customer'));
   const othersSection = h('section', { class: 'card', 'aria-labelledby': 'oth-h' }, h('h2', { id: 'oth-h' }, 'Their other tickets'));
 
   // The reply form and action controls are built once so typing survives live refreshes.
-  const agentInput = h('input', { type: 'text', name: 'agent_name', autocomplete: 'name', maxlength: '200', required: true, value: rememberedAgent() });
+  const agentInput = h('input', { type: 'text', name: 'agent_name', autocomplete: 'name', maxlength: '200', required: true,
+    value: asHolder ? who.name : rememberedAgent(), readonly: asHolder });
   const replyInput = h('textarea', { name: 'reply', rows: '4', required: true });
   const replyButton = h('button', { type: 'submit', class: 'button' }, 'Send reply');
   const replyForm = h('form', { class: 'reply-form', 'aria-label': 'Reply to the customer' },
-    field('Agent name', agentInput).wrap, field('Reply', replyInput).wrap, h('div', { class: 'form-actions' }, replyButton));
+    field('Agent name', agentInput, asHolder ? 'Replies are made in the name of the key’s holder.' : null).wrap, field('Reply', replyInput).wrap, h('div', { class: 'form-actions' }, replyButton));
   replyForm.addEventListener('submit', (event) => { event.preventDefault(); sendReply(); });
 
-  const assignInput = h('input', { type: 'text', name: 'assign_to', autocomplete: 'off', maxlength: '200', value: rememberedAgent() });
+  const assignInput = h('input', { type: 'text', name: 'assign_to', autocomplete: 'off', maxlength: '200',
+    value: asHolder ? who.name : rememberedAgent(), readonly: !mayAssignAnyone });
   const assignButton = h('button', { type: 'submit', class: 'button' }, 'Assign');
   const assignForm = h('form', { class: 'inline-form', 'aria-label': 'Assign the ticket' },
-    field('Assign to (agent name)', assignInput).wrap, assignButton);
+    field('Assign to (agent name)', assignInput, mayAssignAnyone ? null : 'An agent key assigns tickets to its holder.').wrap, assignButton);
   assignForm.addEventListener('submit', (event) => { event.preventDefault(); assign(); });
   const unassignButton = h('button', { type: 'button', class: 'button secondary', onClick: unassign }, 'Unassign');
   const resolveButton = h('button', { type: 'button', class: 'button resolve', onClick: resolve }, 'Resolve');
   const assignState = h('p', { class: 'assign-state' });
-  replaceChildren(actionsSection, h('h2', { id: 'act-h' }, 'Actions'), assignState, assignForm,
-    h('div', { class: 'button-row' }, unassignButton, resolveButton));
+  if (mayAct) {
+    replaceChildren(actionsSection, h('h2', { id: 'act-h' }, 'Actions'), assignState, assignForm,
+      h('div', { class: 'button-row' }, unassignButton, resolveButton));
+  } else {
+    replaceChildren(actionsSection, h('h2', { id: 'act-h' }, 'Assignment'), assignState,
+      h('p', { class: 'readonly-note' }, needsRole('Replying, assigning and resolving', 'agent')));
+  }
 
   const layout = h('div', { class: 'ticket-layout' },
     h('div', { class: 'ticket-col' }, messageSection, breakdownSection, repliesSection,
-      h('section', { class: 'card', 'aria-labelledby': 'new-h' }, h('h2', { id: 'new-h' }, 'Write a reply'), replyForm)),
+      mayAct ? h('section', { class: 'card', 'aria-labelledby': 'new-h' }, h('h2', { id: 'new-h' }, 'Write a reply'), replyForm) : null,
+      historySection),
     h('div', { class: 'ticket-side' }, actionsSection, customerSection, othersSection));
   replaceChildren(view, head, layout);
 
@@ -63,6 +100,7 @@ export function mount(view, params) {
       message = data;
       render();
       loadCustomer(data.customer_id);
+      loadHistory();
     } catch (err) {
       if (disposed) return;
       replaceChildren(messageSection, h('h2', { id: 'msg-h' }, 'Message'),
@@ -137,6 +175,25 @@ export function mount(view, params) {
     }
   }
 
+  let historySeq = 0;
+  async function loadHistory() {
+    historySeq += 1;
+    const seq = historySeq;
+    try {
+      const { data } = await api(`/api/messages/${id}/history`);
+      if (disposed || seq !== historySeq) return;
+      const entries = Array.isArray(data) ? data : [];
+      replaceChildren(historySection, h('h2', { id: 'hist-h' }, `History (${entries.length})`),
+        entries.length ? h('ol', { class: 'history', id: 'ticket-history' }, entries.map(historyItem))
+          : h('p', { class: 'muted' }, 'Nobody has replied, assigned or resolved it yet.'));
+    } catch (err) {
+      if (disposed || seq !== historySeq) return;
+      replaceChildren(historySection, h('h2', { id: 'hist-h' }, 'History'),
+        h('p', { class: 'muted' }, err.isMissing ? 'This server keeps no history of its tickets.' : 'The history could not be loaded.'));
+      if (!err.isMissing) showError(err, 'Loading the history');
+    }
+  }
+
   async function act(action, successText, path, body, done) {
     if (busy) return;
     busy = true;
@@ -148,6 +205,7 @@ export function mount(view, params) {
       const { data } = await api(`/api/messages/${id}`);
       if (disposed) return;
       message = data;
+      loadHistory();
     } catch (err) {
       if (!disposed) showError(err, action);
     } finally {
@@ -166,8 +224,10 @@ export function mount(view, params) {
       (!agent ? agentInput : replyInput).focus();
       return;
     }
-    rememberAgent(agent);
-    act('Sending the reply', 'Reply sent.', `/api/messages/${id}/reply`, { agent_name: agent, reply: text }, () => { replyInput.value = ''; });
+    // With a key the server names its holder; sending another name would be refused.
+    if (!asHolder) rememberAgent(agent);
+    const body = asHolder ? { reply: text } : { agent_name: agent, reply: text };
+    act('Sending the reply', 'Reply sent.', `/api/messages/${id}/reply`, body, () => { replyInput.value = ''; });
   }
 
   function assign() {
@@ -193,6 +253,7 @@ export function mount(view, params) {
           message = m;
           render();
           loadCustomer(m.customer_id);
+          loadHistory();
         } catch (err) { if (!disposed) showError(err, 'Refreshing the ticket'); }
       }, 150);
     } else if (message && data.user_id === message.customer_id) {

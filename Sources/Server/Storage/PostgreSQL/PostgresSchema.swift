@@ -239,7 +239,8 @@ enum PostgresSchema {
             address text NOT NULL,
             action text NOT NULL,
             message_id bigint,
-            detail text
+            detail text,
+            key_id bigint
         );
         CREATE INDEX audit_log_message ON audit_log(message_id, id) WHERE message_id IS NOT NULL;
         CREATE INDEX audit_log_actor ON audit_log(actor, id);

@@ -56,6 +56,10 @@ extension PostgresStore {
         }
     }
 
+    public func hasAnyAPIKeys() throws(StoreError) -> Bool {
+        try pool.withConnection { connection throws(PostgresError) in try connection.query("SELECT 1 FROM api_keys LIMIT 1").count > 0 }
+    }
+
     public func recordAudit(_ entry: AuditEntry) throws(StoreError) {
         try pool.withConnection { connection throws(PostgresError) in try PostgresStore.insertAudit(entry, connection) }
     }
@@ -68,7 +72,7 @@ extension PostgresStore {
             if let action = query.action { values.append(.text(action)); conditions.append("action = $\(values.count)") }
             values.append(.integer(Int64(query.limit)))
             let rows = try connection.query("""
-                SELECT id, at, actor, role, address, action, message_id, detail FROM audit_log
+                SELECT id, at, actor, role, address, action, message_id, detail, key_id FROM audit_log
                 WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT $\(values.count)
                 """, values)
             return (0..<rows.count).map { row in
@@ -76,6 +80,7 @@ extension PostgresStore {
                                        role: rows.text(row, 3), address: rows.text(row, 4), action: rows.text(row, 5),
                                        messageID: rows.optionalInteger(row, 6))
                 entry.detail = rows.isNull(row, 7) ? nil : rows.text(row, 7)
+                entry.keyID = rows.optionalInteger(row, 8)
                 return entry
             }
         }
@@ -84,9 +89,10 @@ extension PostgresStore {
     /// Appends `entry` inside the current transaction.
     static func insertAudit(_ entry: AuditEntry, _ connection: PostgresConnection) throws(PostgresError) {
         try connection.query("""
-            INSERT INTO audit_log(at, actor, role, address, action, message_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)
+            INSERT INTO audit_log(at, actor, role, address, action, message_id, detail, key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             """, [.integer(entry.at.microseconds), .text(entry.actor), .text(entry.role), .text(entry.address), .text(entry.action),
-                  entry.messageID.map { .integer($0) } ?? .null, entry.detail.map { .text($0) } ?? .null])
+                  entry.messageID.map { .integer($0) } ?? .null, entry.detail.map { .text($0) } ?? .null,
+                  entry.keyID.map { .integer($0) } ?? .null])
     }
 
     private static let keyColumns = "id, name, role, key_hash, key_prefix, created_at, created_by, expires_at, revoked_at"

@@ -315,7 +315,11 @@ public final class PostgresStore: Store {
         for (index, write) in writes.enumerated() { if case .insert(let message) = write.withoutAudit.write { inserts.append((index, message)) } }
         if !inserts.isEmpty {
             let ids = try insert(inserts.map(\.message), connection).ids
-            for (position, insert) in inserts.enumerated() { outcomes[insert.index] = .inserted(id: ids[position] ?? 0) }
+            for (position, insert) in inserts.enumerated() {
+                outcomes[insert.index] = .inserted(id: ids[position] ?? 0)
+                // An audited insert (none is today) is recorded when it stored a message, as on SQLite.
+                if let audit = writes[insert.index].withoutAudit.audit, ids[position] != nil { try insertAudit(audit, connection) }
+            }
         }
         for (index, audited) in writes.enumerated() {
             let (write, audit) = audited.withoutAudit

@@ -200,7 +200,8 @@ enum SQLiteSchema {
             address TEXT NOT NULL,
             action TEXT NOT NULL,
             message_id INTEGER,
-            detail TEXT
+            detail TEXT,
+            key_id INTEGER                        -- the API key used (names can be reused after a revocation)
         );
         CREATE INDEX audit_log_message ON audit_log(message_id, id) WHERE message_id IS NOT NULL;
         CREATE INDEX audit_log_actor ON audit_log(actor, id);

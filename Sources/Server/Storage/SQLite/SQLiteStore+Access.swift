@@ -58,6 +58,10 @@ extension SQLiteStore {
         }
     }
 
+    public func hasAnyAPIKeys() throws(StoreError) -> Bool {
+        try readers.read { connection throws(SQLiteError) in try connection.scalar("SELECT EXISTS (SELECT 1 FROM api_keys)") != 0 }
+    }
+
     public func recordAudit(_ entry: AuditEntry) throws(StoreError) {
         try writer.perform { connection throws(SQLiteError) in try SQLiteStore.insertAudit(entry, connection) }
     }
@@ -71,12 +75,13 @@ extension SQLiteStore {
             values.append(.integer(Int64(query.limit)))
             var entries: [AuditEntry] = []
             try connection.query("""
-                SELECT id, at, actor, role, address, action, message_id, detail FROM audit_log
+                SELECT id, at, actor, role, address, action, message_id, detail, key_id FROM audit_log
                 WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT ?
                 """, values) { row in
                 var entry = AuditEntry(id: row.integer(0), at: Timestamp(microseconds: row.integer(1)), actor: row.text(2), role: row.text(3),
                                        address: row.text(4), action: row.text(5), messageID: row.optionalInteger(6))
                 entry.detail = row.isNull(7) ? nil : row.text(7)
+                entry.keyID = row.optionalInteger(8)
                 entries.append(entry)
             }
             return entries
@@ -86,9 +91,10 @@ extension SQLiteStore {
     /// Appends `entry` inside the current transaction.
     static func insertAudit(_ entry: AuditEntry, _ connection: SQLiteConnection) throws(SQLiteError) {
         try connection.query("""
-            INSERT INTO audit_log(at, actor, role, address, action, message_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO audit_log(at, actor, role, address, action, message_id, detail, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, [.integer(entry.at.microseconds), .text(entry.actor), .text(entry.role), .text(entry.address), .text(entry.action),
-                  entry.messageID.map { .integer($0) } ?? .null, entry.detail.map { .text($0) } ?? .null])
+                  entry.messageID.map { .integer($0) } ?? .null, entry.detail.map { .text($0) } ?? .null,
+                  entry.keyID.map { .integer($0) } ?? .null])
     }
 
     private static let keyColumns = "id, name, role, key_hash, key_prefix, created_at, created_by, expires_at, revoked_at"
