@@ -284,6 +284,8 @@ final class AccessControlTests: XCTestCase {
         XCTAssertEqual(try client.request("POST", path + "/assign", json: ["agent_name": "bob"], headers: bearer(alice)).status, 403)
         XCTAssertEqual(try client.request("POST", path + "/reply", json: ["reply": "as someone else", "agent_name": "alice2"], headers: bearer(lead)).status,
                        403, "not even an admin replies as someone else")
+        XCTAssertEqual(try client.request("POST", path + "/reply", json: ["reply": "x", "agent_name": .null], headers: bearer(alice)).status, 400,
+                       "null is not leaving it out")
         XCTAssertEqual(try client.request("POST", path + "/reply", json: ["reply": "Looking now."], headers: bearer(alice)).status, 201)
         XCTAssertEqual(try client.request("POST", path + "/reply", json: ["reply": "Fixed.", "agent_name": "alice"], headers: bearer(alice)).status, 201)
         let assigned = try client.request("POST", path + "/assign", json: [:], headers: bearer(alice))

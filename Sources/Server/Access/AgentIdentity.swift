@@ -17,7 +17,7 @@ enum AgentIdentity {
                                 action: String) throws(HTTPError) -> String {
         let principal = request.principal
         guard principal.isNamedAgent else { return try fields.name("agent_name", maximumLength: maximumLength) }
-        guard fields.has("agent_name") else { return principal.name }
+        guard fields.isPresent("agent_name") else { return principal.name }  // null is not leaving it out: a 400 below
         let given = try fields.name("agent_name", maximumLength: maximumLength)
         guard given == principal.name || mayNameOthers else {
             throw HTTPError(403, "agent_name must be \(principal.name), the name of the key used: a key can \(action) only in its holder's name")
