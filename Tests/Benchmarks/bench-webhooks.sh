@@ -21,6 +21,17 @@ trap 'kill "$RECEIVER" 2>/dev/null || true' EXIT
 cat "$here/post.lua" "$here/report.lua" > "$BENCH_DIR/post_report.lua"
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 
+# cpu_ticks PID: "name ticks" per thread name of the process (user + system, clock ticks of 10 ms)
+cpu_ticks() {
+  for task in /proc/"$1"/task/*; do echo "$(tr ' ' _ < "$task/comm") $(awk '{ print $14 + $15 }' "$task/stat")"; done 2>/dev/null \
+    | awk '{ ticks[$1] += $2 } END { for (name in ticks) print name, ticks[name] }' | sort
+}
+# cpu_per_message BEFORE AFTER MESSAGES: microseconds of CPU per message, by thread group
+cpu_per_message() {
+  join "$1" "$2" | awk -v n="$3" '{ d = $3 - $2; group = $1; sub(/-[0-9]+$/, "", group); t[group] += d }
+    END { line = ""; for (g in t) if (t[g] > 0) line = line sprintf("%s %.0f µs, ", g, t[g] * 10000 / n); print line }'
+}
+
 run() {  # run off|on: one POST load on a fresh database; prints the rate
   rm -f "$BENCH_DIR"/webhooks.db*
   local hooks=()
@@ -29,9 +40,12 @@ run() {  # run off|on: one POST load on a fresh database; prints the rate
     --env-file /nonexistent 2>"$BENCH_DIR/webhooks-serve.log" &
   local server=$!
   wait_for "http://127.0.0.1:$PORT/api/health"
-  local result rps
+  local result rps requests
+  cpu_ticks "$server" > "$BENCH_DIR/cpu-before"
+  echo "receiver $(awk '{ print $14 + $15 }' /proc/"$RECEIVER"/stat)" >> "$BENCH_DIR/cpu-before"
   result=$(wrk -t2 -c64 -d"$DURATION" -s "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT" | grep RESULT)
   rps=$(echo "$result" | sed -n 's/.*rps=\([0-9]*\).*/\1/p')
+  requests=$(echo "$result" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
   local drained=""
   if [ "$1" = on ]; then
     local started=$(date +%s.%N) pending
@@ -42,8 +56,10 @@ run() {  # run off|on: one POST load on a fresh database; prints the rate
     done
     drained=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf ", the pending deliveries drained in %.1f s after the load", e - s }')
   fi
+  cpu_ticks "$server" > "$BENCH_DIR/cpu-after"
+  echo "receiver $(awk '{ print $14 + $15 }' /proc/"$RECEIVER"/stat)" >> "$BENCH_DIR/cpu-after"
   kill -TERM "$server"; wait "$server" || true
-  echo "webhooks $1: $rps POSTs/s$drained" >&2
+  echo "webhooks $1: $rps POSTs/s$drained; CPU per message: $(cpu_per_message "$BENCH_DIR/cpu-before" "$BENCH_DIR/cpu-after" "$requests")" >&2
   echo "$rps"
 }
 

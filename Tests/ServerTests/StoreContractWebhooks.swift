@@ -56,6 +56,7 @@ extension StoreContract {
             XCTAssertEqual(listed.first?.attempts, 2)
             XCTAssertEqual(listed.first?.body, "{\"first\":1}")
             XCTAssertEqual(listed.filter { $0.status == .delivered }.count, 3)
+            XCTAssertTrue(listed.filter { $0.status == .delivered }.allSatisfy { $0.body == nil }, "a delivered body is never sent again: not kept")
             XCTAssertEqual(try store.retryWebhookDelivery(id: again.id, now: retryAt), .queued)
             XCTAssertEqual(try store.retryWebhookDelivery(id: 999_999, now: retryAt), .notFound)
             let lease = Timestamp(microseconds: retryAt.microseconds + 30_000_000)

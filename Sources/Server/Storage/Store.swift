@@ -200,6 +200,14 @@ public struct WebhookDeliveryResult: Sendable, Equatable {
     public var error: String?
     public var outcome: Outcome
 
+    /// The body to keep with the delivery: what a later attempt must send again (the same payload, as Standard
+    /// Webhooks asks), so nothing once it is delivered (the listing never shows it; not writing it spares the
+    /// store's writer most of a delivery's bytes).
+    var bodyToKeep: String? {
+        if case .delivered = outcome { return nil }
+        return body
+    }
+
     /// The delivery's status after this attempt, and its next attempt's time when there is one (microseconds).
     var storedStatus: (status: String, nextAttempt: Int64?) {
         switch outcome {

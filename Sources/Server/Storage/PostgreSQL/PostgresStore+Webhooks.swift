@@ -54,7 +54,7 @@ extension PostgresStore {
                         WHERE id = $1 AND ($8::bigint IS NULL OR locked_until = $8)
                         """, [.integer(result.id), .text(status), .integer(result.attemptedAt.microseconds),
                               result.httpStatus.map { .integer(Int64($0)) } ?? .null, result.error.map(PostgresValue.text) ?? .null,
-                              .text(result.body), next.map(PostgresValue.integer) ?? .null,
+                              result.bodyToKeep.map(PostgresValue.text) ?? .null, next.map(PostgresValue.integer) ?? .null,
                               result.claim.map { .integer($0.microseconds) } ?? .null])
                 }
             }

@@ -47,7 +47,7 @@ extension SQLiteStore {
                         last_error = ?, body = coalesce(body, ?), next_attempt_at = coalesce(?, next_attempt_at), locked_until = NULL
                     WHERE id = ? AND (? IS NULL OR locked_until = ?)
                     """, [.text(status), .integer(result.attemptedAt.microseconds), result.httpStatus.map { .integer(Int64($0)) } ?? .null,
-                          result.error.map(SQLiteValue.text) ?? .null, .text(result.body), next.map(SQLiteValue.integer) ?? .null,
+                          result.error.map(SQLiteValue.text) ?? .null, result.bodyToKeep.map(SQLiteValue.text) ?? .null, next.map(SQLiteValue.integer) ?? .null,
                           .integer(result.id), result.claim.map { .integer($0.microseconds) } ?? .null,
                           result.claim.map { .integer($0.microseconds) } ?? .null])
             }
