@@ -51,13 +51,24 @@ final class AccessTests: XCTestCase {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         XCTAssertEqual(connected, 0)
-        let request = "POST /admin/seed HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        // Pipelined: an admin endpoint, then who this client is, then a ticket listing.
+        let request = "POST /admin/seed HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+            + "GET /api/whoami HTTP/1.1\r\nHost: x\r\n\r\n"
+            + "GET /api/messages?limit=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         _ = Array(request.utf8).withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, 0) }
+        var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, Int32(MSG_WAITALL)) }
-        let text = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            received += buffer.prefix(count)
+        }
+        let text = String(decoding: received, as: UTF8.self)
         XCTAssertTrue(text.hasPrefix("HTTP/1.1 403"), text)
         XCTAssertTrue(text.contains("loopback clients only"), text)
+        // --no-auth on a network address: a client elsewhere is `anonymous`, an agent, and reads tickets.
+        XCTAssertTrue(text.contains("\"credential\":\"none\"") && text.contains("\"name\":\"anonymous\"") && text.contains("\"role\":\"agent\""), text)
+        XCTAssertEqual(text.components(separatedBy: "HTTP/1.1 200").count - 1, 2, text)
     }
 
     func testTheRulesStatusShowsWhereTheServiceRunsToAdminsOnly() throws {

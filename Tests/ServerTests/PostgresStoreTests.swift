@@ -42,6 +42,26 @@ final class PostgresStoreTests: XCTestCase {
     func testGivesANameToOneActiveKey() throws { try contract.givesANameToOneActiveKey() }
     func testAuditsWritesOnceWithTheirChange() throws { try contract.auditsWritesOnceWithTheirChange() }
 
+    func testTheDatabaseHoldsOnlyTheKeysHashes() throws {
+        let store = try PostgresStore(url: url)
+        let secret = APIKeySecret()
+        let audit = AuditEntry(at: .now(), actor: "test", role: "admin", address: "x", action: "key.create", detail: ["name": "alice"])
+        _ = try store.createAPIKey(NewAPIKey(name: "alice", role: .agent, hash: APIKeySecret.hash(secret.key), prefix: secret.displayPrefix,
+                                             createdAt: .now(), createdBy: "test", expiresAt: nil), audit: audit)
+        store.close()
+        let connection = try PostgresConnection(url: url)
+        // Every row of every table of the database, as text.
+        let tables = try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        var everything = ""
+        for row in 0..<tables.count {
+            let rows = try connection.query("SELECT t::text FROM \"\(tables.text(row, 0))\" t")
+            for index in 0..<rows.count { everything += rows.text(index, 0) + "\n" }
+        }
+        XCTAssertFalse(everything.contains(secret.key), "the key itself is nowhere in the database")
+        XCTAssertFalse(everything.contains(String(secret.key.dropFirst(8))), "nor its random part")
+        XCTAssertTrue(everything.contains(APIKeySecret.hash(secret.key)), "its SHA-256 is")
+    }
+
     func testTheAuditTrailIsAppendOnlyInTheDatabase() throws {
         let store = try PostgresStore(url: url)
         try store.recordAudit(AuditEntry(at: .now(), actor: "a", role: "admin", address: "x", action: "llm.toggle"))
