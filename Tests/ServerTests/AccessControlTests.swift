@@ -253,6 +253,13 @@ final class AccessControlTests: XCTestCase {
         let crossSite = try client.request("POST", "/api/keys", json: ["name": "mallory", "role": "admin"],
                                            headers: ["Origin": "https://evil.example"])
         XCTAssertEqual(crossSite.status, 403, crossSite.text)
+        for (method, path, body) in [("POST", "/api/set/llm", ["use_llm": true] as JSONValue), ("PUT", "/api/rules", ["urgency.lua": "x"]),
+                                     ("POST", "/admin/rescore", [:])] {
+            XCTAssertEqual(try client.request(method, path, json: body, headers: ["Origin": "https://evil.example"]).status, 403,
+                           "\(method) \(path) from another site's page without credentials")
+        }
+        XCTAssertEqual(try client.request("GET", "/api/messages", headers: ["Origin": "https://app.example"]).status, 200,
+                       "a browser client elsewhere still reads, as CORS allows")
         XCTAssertEqual(try client.request("POST", "/api/keys", json: ["name": "loopback", "role": "admin"]).status, 400, "a reserved name")
         XCTAssertEqual(try client.request("GET", "/api/messages").status, 200, "still no key")
         let created = try client.request("POST", "/api/keys", json: ["name": "alice", "role": "admin"],

@@ -87,7 +87,7 @@ public final class APIHandler: HTTPHandler {
     /// Runs the route's handler for `principal` when their role allows it, else answers why not.
     private func admit(_ principal: Principal, to route: Route, required: Role, _ request: HTTPRequest, _ parameters: RouteParameters,
                        _ answer: @escaping HTTPRespond, onWorker: Bool = false) {
-        if let denied = gate.authorize(principal, for: required) {
+        if let denied = gate.authorize(principal, for: required, request) {
             answer(denied.response)
             return
         }

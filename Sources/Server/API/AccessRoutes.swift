@@ -47,7 +47,6 @@ struct AccessRoutes {
 
     /// `POST /api/keys {name, role, expires_in?}` → 201 with the key, shown this once.
     private func create(_ request: HTTPRequest) throws -> HTTPResponse {
-        try AccessRoutes.refuseCrossSiteWithoutCredentials(request)
         let fields = try RequestFields(request)
         let name = try fields.name("name", maximumLength: 64)
         if let problem = NewAPIKey.nameProblem(name) { throw HTTPError.badRequest(problem) }
@@ -77,17 +76,6 @@ struct AccessRoutes {
             var response = HTTPResponse.json(.object(object), status: 201)
             response.addHeader("Cache-Control", "no-store")
             return response
-        }
-    }
-
-    /// A caller without credentials (an open loopback server) is an admin, and CORS may allow any origin: a page on
-    /// another site must not be able to make itself a key there. Such a request carries the page's `Origin`;
-    /// the console's own requests carry the server's.
-    private static func refuseCrossSiteWithoutCredentials(_ request: HTTPRequest) throws(HTTPError) {
-        guard request.principal.credential == .none, let origin = request.header("origin") else { return }
-        let host = request.header("host") ?? ""
-        guard origin == "http://" + host || origin == "https://" + host else {
-            throw HTTPError(403, "keys cannot be created from another site's page without credentials")
         }
     }
 

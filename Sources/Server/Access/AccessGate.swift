@@ -111,11 +111,15 @@ public final class AccessGate: @unchecked Sendable {
         }
     }
 
-    /// nil when `principal` may call an endpoint that needs `required`, else the answer: 403 for a key (or token)
-    /// without the role, 401 for a caller without credentials (a key would help), and the seed's 403 for admin
-    /// endpoints from a network address without `ADMIN_TOKEN`.
-    public func authorize(_ principal: Principal, for required: Role) -> HTTPError? {
-        guard !principal.role.allows(required) else { return nil }
+    /// nil when `principal` may call an endpoint that needs `required` with `request`, else the answer: 403 for a
+    /// key (or token) without the role, 401 for a caller without credentials (a key would help), the seed's 403 for
+    /// admin endpoints from a network address without `ADMIN_TOKEN`, and 403 for an admin endpoint called without
+    /// credentials from another site's page.
+    public func authorize(_ principal: Principal, for required: Role, _ request: HTTPRequest) -> HTTPError? {
+        if principal.role.allows(required) {
+            return required == .admin && principal.credential == .none && AccessGate.isCrossSite(request)
+                ? HTTPError(403, "admin endpoints cannot be called without credentials from another site's page") : nil
+        }
         if principal.credential == .none {
             if required == .admin, principal.name == Principal.anonymousName, adminToken == nil {
                 return HTTPError(403, "admin endpoints answer loopback clients only unless ADMIN_TOKEN is set or keys are used")
@@ -124,6 +128,15 @@ public final class AccessGate: @unchecked Sendable {
                              headers: AccessGate.challenge)
         }
         return HTTPError(403, "this endpoint needs the \(required.rawValue) role; \(principal.name) has \(principal.role.rawValue)")
+    }
+
+    /// Whether a browser sent `request` from a page of another site: its `Origin` is not this server. Without
+    /// credentials (an open loopback server, where the caller is an admin) such a page must not change the rules,
+    /// the keys or the settings, whatever CORS allows: CORS protects what a page reads, not what it sends.
+    static func isCrossSite(_ request: HTTPRequest) -> Bool {
+        guard let origin = request.header("origin") else { return false }
+        let host = request.header("host") ?? ""
+        return origin != "http://" + host && origin != "https://" + host
     }
 
     private static let challenge = [("WWW-Authenticate", "Bearer")]
