@@ -973,6 +973,33 @@ class PageTests(ConsoleTestCase):
         if page == "settings":
             self.wait_text(".llm-status", "Circuit")
 
+    def test_event_stream_parser_follows_the_sse_spec_at_every_split(self):
+        # The console reads /api/events with fetch (so the key goes in a header): its parser, fed the same stream cut
+        # at every point, with CR, LF and CRLF line ends, empty pieces, comments, multi-line data, retry and ids.
+        result = self.driver.execute_async_script(r"""
+            const done = arguments[arguments.length - 1];
+            import('/console/events.js').then(({ sseParser }) => {
+              const stream = '\ufeff: hello\r\nretry: 0\r\nid: 7\revent: message.created\ndata: {"a":\r\ndata: 1}\r\n\r\n'
+                + 'data: plain\n\n: keep-alive\r\n\rid: 8\nevent: resync\ndata:\r\n\r\n' + 'data: unfinished';
+              const runs = [];
+              for (let cut = 0; cut <= stream.length; cut += 1) {
+                for (const cut2 of [cut, Math.min(stream.length, cut + 1)]) {
+                  const events = [], retries = [], ids = [];
+                  const feed = sseParser({ onEvent: (e) => events.push([e.type, e.data, e.lastEventId]),
+                                           onRetry: (ms) => retries.push(ms), onLastEventId: (id) => ids.push(id) });
+                  feed(stream.slice(0, cut)); feed(''); feed(stream.slice(cut, cut2)); feed(''); feed(stream.slice(cut2));
+                  runs.push(JSON.stringify([events, retries]));
+                }
+              }
+              done({ distinct: [...new Set(runs)], first: runs[0] });
+            }).catch((err) => done({ error: String(err) }));
+        """)
+        self.assertNotIn("error", result, result)
+        self.assertEqual(len(result["distinct"]), 1, f"the events depend on where the stream is cut: {result['distinct']}")
+        events, retries = json.loads(result["first"])
+        self.assertEqual(events, [["message.created", '{"a":\n1}', "7"], ["message", "plain", "7"], ["resync", "", "8"]])
+        self.assertEqual(retries, [0], "the parser reports retry: 0; the reader never waits less than a second")
+
     def test_no_console_errors_on_any_page(self):
         for page in PAGES:
             with self.subTest(page=page):

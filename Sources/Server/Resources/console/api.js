@@ -55,7 +55,11 @@ export function errorMessage(response, data) {
  * key) unless `prompt: false`; `token` tries another key than the stored one.
  */
 export async function api(path, { method = 'GET', body, signal, token, prompt = true } = {}) {
-  const headers = { Accept: 'application/json', ...authHeaders(token === undefined ? getToken() : token) };
+  const sent = token === undefined ? getToken() : token;
+  if (sent && !/^[\x21-\x7E]+$/.test(sent)) {
+    throw new ApiError(0, 'That key has characters no key has (spaces or letters beyond ASCII): check what was pasted.', null, null);
+  }
+  const headers = { Accept: 'application/json', ...authHeaders(sent) };
   let payload;
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -75,7 +79,7 @@ export async function api(path, { method = 'GET', body, signal, token, prompt = 
   }
   if (!response.ok) {
     const message = errorMessage(response, data);
-    if (response.status === 401 && prompt && unauthorizedHandler) unauthorizedHandler(message);
+    if (response.status === 401 && prompt && unauthorizedHandler) unauthorizedHandler(message, sent);
     throw new ApiError(response.status, message, data, response.headers);
   }
   return { data, status: response.status, headers: response.headers };

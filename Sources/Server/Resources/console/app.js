@@ -24,8 +24,11 @@ const routes = [
 
 let cleanup = null;
 let firstRoute = true;
-// 'starting' (asking /api/whoami), 'prompt' (the key prompt, nothing else) or 'in'.
+// 'starting' (asking /api/whoami), 'prompt' (the key prompt, nothing else), 'unreachable' (whoami failed: trying
+// again) or 'in'.
 let phase = 'starting';
+let retryTimer = null;
+let retryDelay = 2000; // ms before asking whoami again after a failure; doubles up to 30 s
 let lastAuthRequired = null; // auth_required of the last identity: whether going on without a key is possible
 
 function parseHash() {
@@ -156,20 +159,45 @@ function ask(message) {
 
 /** Asks the server who the stored key (or no key) is, then shows the console or the prompt. */
 async function begin() {
+  clearTimeout(retryTimer);
   setPhase('starting');
   const hadKey = Boolean(getToken());
   try {
-    enter(await whoami());
+    const who = await whoami();
+    retryDelay = 2000;
+    enter(who);
   } catch (err) {
     if (err && err.status === 401) {
       if (hadKey) setToken(''); // unknown, revoked or expired: it will not work again
       ask(hadKey ? err.message : '');
       return;
     }
-    // An older server without /api/whoami, or none at all: show everything, as before, and let the server say no.
-    enter({ name: '', role: 'admin', credential: hadKey ? 'key' : 'none', auth_required: false, unknown: true });
-    if (!(err && err.isMissing)) showError(err, 'Asking the server who you are');
+    if (err && err.isMissing) {
+      // An older server without /api/whoami: show everything, as before, and let the server say no.
+      enter({ name: '', role: 'admin', credential: hadKey ? 'key' : 'none', auth_required: false, unknown: true });
+      return;
+    }
+    unreachable(err);
   }
+}
+
+/** whoami failed (the server is down, busy or cannot check keys now): say so and try again, keeping the key;
+ *  nothing is shown as if some role were known. */
+function unreachable(err) {
+  setPhase('unreachable');
+  unmount();
+  closeEvents('the server cannot be reached');
+  setIdentity(null);
+  renderWho(null);
+  const seconds = Math.round(retryDelay / 1000);
+  replaceChildren(document.getElementById('view'),
+    h('section', { class: 'card', 'aria-labelledby': 'unreachable-h' },
+      h('h1', { id: 'unreachable-h', tabindex: '-1' }, 'The server cannot say who you are'),
+      h('p', null, `${err && err.message ? err.message : String(err)} Trying again in ${seconds} s.`),
+      h('div', { class: 'form-actions' },
+        h('button', { type: 'button', class: 'button', id: 'retry-whoami', onClick: () => begin() }, 'Try again now'))));
+  retryTimer = setTimeout(() => begin(), retryDelay);
+  retryDelay = Math.min(retryDelay * 2, 30000);
 }
 
 function signOut() {
@@ -180,9 +208,11 @@ function signOut() {
   return begin();
 }
 
-/** An API call (or the event stream) answered 401: the key stopped working, or none was sent. */
-function unauthorized(message) {
-  if (phase === 'prompt') return;
+/** An API call (or the event stream) answered 401: the key it sent (`sent`, '' for none) stopped working, or
+ *  none was sent. An answer to a request made with a key the user has since replaced changes nothing. */
+function unauthorized(message, sent) {
+  if (phase === 'prompt' || phase === 'unreachable') return;
+  if (sent !== undefined && sent !== getToken()) return;
   setToken('');
   ask(message);
 }

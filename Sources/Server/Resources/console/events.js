@@ -6,7 +6,7 @@
 // time with a Last-Event-ID header, so that the server replays what was missed (or sends `resync`); failed
 // attempts back off, doubling up to two minutes. A 401 goes to the same handler as any API call (it asks
 // for a key) and the stream stays closed until connect() is called again.
-import { authHeaders, errorMessage } from './api.js';
+import { authHeaders, errorMessage, getToken } from './api.js';
 
 // 'resync': the server says this client missed more than it can replay, so pages reload what they show.
 export const EVENT_NAMES = ['message.created', 'message.updated', 'rules.activated', 'resync'];
@@ -14,6 +14,8 @@ export const EVENT_NAMES = ['message.created', 'message.updated', 'rules.activat
 const INITIAL_RETRY_MS = 2000; // until the server sends its own `retry:`
 const FAILED_RETRY_MS = 5000; // first delay after the server refused the stream (a non-200 answer)
 const MAX_RETRY_MS = 120000;
+const MIN_RETRY_MS = 1000; // a `retry:` below this (0 from a proxy) would reconnect in a tight loop
+const STABLE_MS = 10000; // a stream that stayed open this long (or delivered an event) resets the backoff
 
 const listeners = new Map(); // name -> Set(fn)
 const statusListeners = new Set();
@@ -128,6 +130,7 @@ export function sseParser({ onEvent, onRetry, onLastEventId, lastEventId: initia
       first = false;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
+    if (!text) return; // an empty piece says nothing about a LF after a CR
     if (skipLF && text.charCodeAt(0) === 10) text = text.slice(1);
     skipLF = false;
     buffer += text;
@@ -151,7 +154,8 @@ export function sseParser({ onEvent, onRetry, onLastEventId, lastEventId: initia
 
 /** Reads one stream until it ends; resolves true when it opened, false when the server refused it. */
 async function openStream(ctrl) {
-  const headers = { Accept: 'text/event-stream', ...authHeaders() };
+  const sent = getToken();
+  const headers = { Accept: 'text/event-stream', ...authHeaders(sent) };
   if (state.lastEventId !== null && state.lastEventId !== '') headers['Last-Event-ID'] = state.lastEventId;
   const response = await fetch('/api/events', { headers, signal: ctrl.signal, cache: 'no-store' });
   const type = response.headers.get('Content-Type') || '';
@@ -163,7 +167,7 @@ async function openStream(ctrl) {
       wanted = false;
       needResync = true;
       setStatus('unavailable', `live updates need a key: ${message}`);
-      if (unauthorized) unauthorized(message);
+      if (unauthorized) unauthorized(message, sent);
       return 'unauthorized';
     }
     const err = new Error(response.ok ? `the server answered ${type || 'no content type'}` : message);
@@ -171,7 +175,8 @@ async function openStream(ctrl) {
     throw err;
   }
 
-  failures = 0;
+  const openedAt = Date.now();
+  let sawEvent = false;
   state.connectedAt = new Date();
   setStatus('live');
   if (needResync) {
@@ -180,8 +185,8 @@ async function openStream(ctrl) {
   }
 
   const parse = sseParser({
-    onEvent: (event) => { if (ctrl === controller) dispatch(event.type, event); },
-    onRetry: (ms) => { reconnectMs = ms; },
+    onEvent: (event) => { if (ctrl === controller) { sawEvent = true; dispatch(event.type, event); } },
+    onRetry: (ms) => { reconnectMs = Math.max(MIN_RETRY_MS, ms); },
     lastEventId: state.lastEventId ?? '',
     onLastEventId: (id) => { if (ctrl === controller) state.lastEventId = id === '' ? null : id; },
   });
@@ -197,7 +202,8 @@ async function openStream(ctrl) {
   } finally {
     try { reader.releaseLock(); } catch { /* already released */ }
   }
-  return 'ended';
+  // A stream that ended at once without an event (a proxy, a server answering and closing) is not a success.
+  return sawEvent || Date.now() - openedAt >= STABLE_MS ? 'ended' : 'ended-quickly';
 }
 
 function scheduleReconnect(delay, status, detail) {
@@ -223,10 +229,12 @@ async function open() {
   controller = null;
   if (ctrl.signal.aborted || !wanted || outcome === 'unauthorized') return;
   if (outcome === 'ended') {
-    // The server closed a stream that was open: come back after its retry time, asking for what was missed.
+    // The server closed a stream that had worked: come back after its retry time, asking for what was missed.
+    failures = 0;
     scheduleReconnect(reconnectMs, 'reconnecting', 'connection lost; reconnecting');
     return;
   }
+  // Refused, unreachable, or a stream that ended at once: back off instead of asking again and again.
   failures += 1;
   needResync = true;
   const base = error && error.refused ? Math.max(FAILED_RETRY_MS, reconnectMs) : reconnectMs;

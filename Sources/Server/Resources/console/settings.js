@@ -75,11 +75,14 @@ export function mount(view) {
       await api('/api/set/llm', { method: 'POST', body: { use_llm: want } });
       showStatus(want ? 'The LLM step is on.' : 'The LLM step is off.');
     } catch (err) {
+      if (disposed) return;
       llmToggle.checked = !want;
       showError(err, 'Changing the LLM setting');
     } finally {
-      llmToggle.disabled = false;
-      loadLlm();
+      if (!disposed) {
+        llmToggle.disabled = false;
+        loadLlm();
+      }
     }
   });
 

@@ -9,7 +9,7 @@ import { whoami } from './auth.js';
  */
 export function renderPrompt(box, { message = '', onSignedIn, withoutKey = null }) {
   const input = h('input', {
-    type: 'password', id: 'signin-key', name: 'api_key', autocomplete: 'current-password', spellcheck: 'false',
+    type: 'password', id: 'signin-key', name: 'api_key', autocomplete: 'off', spellcheck: 'false',
     autocapitalize: 'off', required: true, 'aria-describedby': 'signin-hint signin-error',
   });
   const error = h('p', { class: 'field-error', id: 'signin-error', role: 'alert' }, message);
@@ -60,5 +60,6 @@ export function renderPrompt(box, { message = '', onSignedIn, withoutKey = null 
       form));
   box.hidden = false;
   if (message) input.setAttribute('aria-invalid', 'true');
+  input.addEventListener('input', () => input.removeAttribute('aria-invalid'));
   input.focus();
 }
