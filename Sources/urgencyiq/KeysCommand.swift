@@ -53,12 +53,10 @@ enum KeysCommand {
             case "create":
                 guard let options = createOptions else { return 2 }
                 let secret = APIKeySecret()
-                let expiresAt = options.expires.map { Timestamp(microseconds: now.microseconds + Int64($0 * 1e6)) }
-                let key = NewAPIKey(name: options.name, role: options.role, hash: APIKeySecret.hash(secret.key), prefix: secret.displayPrefix,
-                                    createdAt: now, createdBy: actor, expiresAt: expiresAt)
+                let key = NewAPIKey(secret: secret, name: options.name, role: options.role, createdAt: now, createdBy: actor,
+                                    validity: options.expires)
                 let audit = AuditEntry(at: now, actor: actor, role: Role.admin.rawValue, address: "cli", action: "key.create",
-                                       detail: ["name": .string(options.name), "role": .string(options.role.rawValue),
-                                                "expires_at": expiresAt.map { .string($0.isoformat) } ?? .null])
+                                       detail: key.auditDetail)
                 switch try store.createAPIKey(key, audit: audit) {
                 case .nameTaken:
                     Terminal.error("urgencyiq keys create: an active key is named \(options.name) already: revoke it first or pick another name")
@@ -72,7 +70,7 @@ enum KeysCommand {
                         Terminal.write(secret.key + "\n")
                     }
                     Terminal.error("created \(record.role.rawValue) key \(record.prefix)… for \(record.name)"
-                        + (expiresAt.map { ", valid until \($0.isoformat) UTC" } ?? "") + ": store it now, it is not shown again")
+                        + (key.expiresAt.map { ", valid until \($0.isoformat) UTC" } ?? "") + ": store it now, it is not shown again")
                 }
             case "list":
                 let keys = try store.apiKeys()

@@ -23,7 +23,7 @@ enum ServeCommand {
             .init(names: ["--webhook-events"], valueName: "TYPES", help: "event types to send, comma-separated (WEBHOOK_EVENTS; default all)"),
             .init(names: ["--webhook-min-urgency"], valueName: "X", help: "message.created only at or above X (WEBHOOK_MIN_URGENCY)"),
             .init(names: ["--reuse-port"], help: "share the port with other servers (SO_REUSEPORT), e.g. to start a new one before stopping the old"),
-            .init(names: ["--no-auth"], help: "serve a network address without API keys, on purpose (AUTH=off); without keys or ADMIN_TOKEN the server refuses to"),
+            .init(names: ["--no-auth"], help: "serve without API keys, on purpose (AUTH=off): without this, a key or ADMIN_TOKEN, a network address is refused"),
             ServerCommandSupport.envFileOption,
         ],
         details: "Environment variables (flags win, then the environment, then the .env file):\n"

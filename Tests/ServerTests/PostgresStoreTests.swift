@@ -46,8 +46,7 @@ final class PostgresStoreTests: XCTestCase {
         let store = try PostgresStore(url: url)
         let secret = APIKeySecret()
         let audit = AuditEntry(at: .now(), actor: "test", role: "admin", address: "x", action: "key.create", detail: ["name": "alice"])
-        _ = try store.createAPIKey(NewAPIKey(name: "alice", role: .agent, hash: APIKeySecret.hash(secret.key), prefix: secret.displayPrefix,
-                                             createdAt: .now(), createdBy: "test", expiresAt: nil), audit: audit)
+        _ = try store.createAPIKey(NewAPIKey(secret: secret, name: "alice", role: .agent, createdAt: .now(), createdBy: "test"), audit: audit)
         store.close()
         let connection = try PostgresConnection(url: url)
         // Every row of every table of the database, as text.

@@ -11,8 +11,7 @@ extension StoreContract {
     private static func newKey(_ name: String, _ role: Role = .agent, at seconds: Int64, expiresAfter: Int64? = nil) -> (NewAPIKey, String) {
         let secret = APIKeySecret()
         let created = Timestamp(microseconds: seconds * 1_000_000)
-        return (NewAPIKey(name: name, role: role, hash: APIKeySecret.hash(secret.key), prefix: secret.displayPrefix, createdAt: created,
-                          createdBy: "contract", expiresAt: expiresAfter.map { Timestamp(microseconds: (seconds + $0) * 1_000_000) }),
+        return (NewAPIKey(secret: secret, name: name, role: role, createdAt: created, createdBy: "contract", validity: expiresAfter.map(Double.init)),
                 secret.key)
     }
 

@@ -62,23 +62,19 @@ public final class APIHandler: HTTPHandler {
                 answer(error.response)
             case .principal(let principal):
                 admit(principal, to: route, required: required, request, parameters, answer)
-            case .storedKey(let hash) where !gate.lookupMayBlock:
-                // A local read (SQLite in WAL mode): here, without a hop to another thread.
-                switch gate.lookUp(hash: hash) {
-                case .success(let principal): admit(principal, to: route, required: required, request, parameters, answer)
-                case .failure(let error): answer(error.response)
-                }
             case .storedKey(let hash):
-                // A read that may wait on the network: on a worker, which then runs the handler too.
-                let gate = gate
-                let submitted = workers.submit { [self] in
+                let admitHolder: @Sendable (Bool) -> Void = { [self] onWorker in
                     switch gate.lookUp(hash: hash) {
                     case .success(let principal):
-                        admit(principal, to: route, required: required, request, parameters, answer, onWorker: true)
+                        admit(principal, to: route, required: required, request, parameters, answer, onWorker: onWorker)
                     case .failure(let error): answer(error.response)
                     }
                 }
-                if !submitted { answer(HTTPError.busy("the server is busy: try again shortly").response) }
+                if !gate.lookupMayBlock {
+                    admitHolder(false)  // a local read (SQLite in WAL mode): here, without a hop to another thread
+                } else if !workers.submit({ admitHolder(true) }) {  // it may wait on the network: on a worker, which runs the handler too
+                    answer(HTTPError.busy("the server is busy: try again shortly").response)
+                }
             }
             return template
         }

@@ -53,20 +53,17 @@ struct AccessRoutes {
         guard let role = fields.rawString("role").flatMap(Role.init(rawValue:)) else {
             throw HTTPError.badRequest("role must be read, agent or admin")
         }
-        let now = gate.clock()
-        var expiresAt: Timestamp?
+        var validity: Double?
         if fields.has("expires_in") {
             guard let text = fields.rawString("expires_in"), let seconds = NewAPIKey.duration(text) else {
                 throw HTTPError.badRequest("expires_in must be a whole number of days, hours, minutes or seconds, like 90d, 12h, 30m or 45s (at most 10 years)")
             }
-            expiresAt = Timestamp(microseconds: now.microseconds + Int64(seconds * 1e6))
+            validity = seconds
         }
+        let now = gate.clock()
         let secret = APIKeySecret()
-        let key = NewAPIKey(name: name, role: role, hash: APIKeySecret.hash(secret.key), prefix: secret.displayPrefix, createdAt: now,
-                            createdBy: request.principal.name, expiresAt: expiresAt)
-        let entry = request.auditEntry("key.create", detail: ["name": .string(name), "role": .string(role.rawValue),
-                                                              "expires_at": expiresAt.map { .string($0.isoformat) } ?? .null], at: now)
-        switch try store.createAPIKey(key, audit: entry) {
+        let key = NewAPIKey(secret: secret, name: name, role: role, createdAt: now, createdBy: request.principal.name, validity: validity)
+        switch try store.createAPIKey(key, audit: request.auditEntry("key.create", detail: key.auditDetail, at: now)) {
         case .nameTaken:
             throw HTTPError.conflict("an active key is named \(name) already: revoke it first (DELETE /api/keys/\(name)) or pick another name")
         case .created(let record):
@@ -107,10 +104,7 @@ struct AccessRoutes {
         let entries = try store.auditEntries(query)
         var response = HTTPResponse.json(.array(entries.map { $0.json(withAddress: true) }))
         if entries.count == query.limit, let last = entries.last {
-            var parameters = request.query.filter { $0.name != "before" }
-            parameters.append(("before", String(last.id)))
-            response.addHeader("Link", "<" + request.path + "?" + parameters.map { FormDecoder.encode($0.name) + "=" + FormDecoder.encode($0.value) }
-                .joined(separator: "&") + ">; rel=\"next\"")
+            response.addNextPageLink(for: request, parameter: "before", value: String(last.id))
         }
         return response
     }

@@ -54,13 +54,5 @@ enum MessageListing {
         return query
     }
 
-    /// The URL of the next page: the same parameters with the new cursor.
-    static func link(for request: HTTPRequest, cursor: PageCursor) -> String {
-        var parameters = request.query.filter { $0.name != "cursor" }
-        parameters.append(("cursor", cursor.token))
-        return request.path + "?" + parameters.map { FormDecoder.encode($0.name) + "=" + FormDecoder.encode($0.value) }
-            .joined(separator: "&")
-    }
-
     private static func positiveInteger(_ text: String) -> Int64? { RequestFields.plainPositiveInteger(text) }
 }

@@ -124,7 +124,7 @@ struct MessageRoutes {
             response.addHeader("X-Total-Count-Estimate", String(estimate))
         }
         if let next = page.next {
-            response.addHeader("Link", "<\(MessageListing.link(for: request, cursor: next))>; rel=\"next\"")
+            response.addNextPageLink(for: request, parameter: "cursor", value: next.token)
         }
         return response
     }

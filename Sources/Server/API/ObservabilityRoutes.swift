@@ -31,9 +31,11 @@ struct ObservabilityRoutes {
     }
 
     private func exposition(_ request: HTTPRequest) throws -> HTTPResponse {
-        if let metricsToken, let denied = BearerToken(metricsToken).check(request) {
-            throw HTTPError(denied.status, denied.status == 401 ? "metrics token required (Authorization: Bearer …)" : "wrong metrics token",
-                            headers: denied.status == 401 ? [("WWW-Authenticate", "Bearer")] : [])
+        if let metricsToken {
+            guard let given = request.bearerToken else {
+                throw HTTPError(401, "metrics token required (Authorization: Bearer …)", headers: [("WWW-Authenticate", "Bearer")])
+            }
+            guard ConstantTime.equal(Array(given.utf8), Array(metricsToken.utf8)) else { throw HTTPError(403, "wrong metrics token") }
         }
         guard let metrics = metrics.metrics else { throw HTTPError.busy("the server is starting") }
         return HTTPResponse(status: 200, headers: [("Content-Type", PrometheusText.contentType)], body: Array(metrics.exposition().utf8))

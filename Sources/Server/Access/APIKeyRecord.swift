@@ -30,6 +30,12 @@ public struct APIKeyRecord: Sendable, Equatable {
         self.revokedAt = revokedAt
     }
 
+    /// A key just stored under `id`.
+    init(id: Int64, _ key: NewAPIKey) {
+        self.init(id: id, name: key.name, role: key.role, hash: key.hash, prefix: key.prefix, createdAt: key.createdAt,
+                  createdBy: key.createdBy, expiresAt: key.expiresAt, revokedAt: nil)
+    }
+
     /// Whether the key lets its holder in at `now`: not revoked, not expired.
     public func isActive(at now: Timestamp) -> Bool {
         revokedAt == nil && (expiresAt.map { $0.microseconds > now.microseconds } ?? true)

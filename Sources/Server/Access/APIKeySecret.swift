@@ -11,31 +11,12 @@ public struct APIKeySecret: Sendable {
     public init() {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        key = APIKeySecret.prefix + APIKeySecret.base64URL(bytes)
+        key = APIKeySecret.prefix + Base64URL.encode(bytes)
     }
 
     /// The SHA-256 of a key as presented, lowercase hex: what the store looks keys up by.
-    public static func hash(_ key: String) -> String {
-        var digest = SHA256()
-        digest.update(key.utf8)
-        return digest.finalizeHex()
-    }
+    public static func hash(_ key: String) -> String { SHA256.hex(key.utf8) }
 
     /// The part of the key lists show: the prefix and 4 characters.
     public var displayPrefix: String { String(key.prefix(APIKeySecret.prefix.count + 4)) }
-
-    private static func base64URL(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-        var output: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<min(index + 3, bytes.count)]
-            var value = UInt32(0)
-            for (offset, byte) in chunk.enumerated() { value |= UInt32(byte) << (16 - 8 * offset) }
-            let characters = chunk.count + 1
-            for position in 0..<characters { output.append(alphabet[Int((value >> (18 - 6 * position)) & 63)]) }
-            index += 3
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
 }

@@ -52,20 +52,16 @@ public final class AccessGate: @unchecked Sendable {
     /// Who sent `request`, as far as that is known without the store. Where no credentials are needed, an
     /// `Authorization` header that is not `Bearer` (a proxy's Basic credentials) is ignored, as before keys existed.
     public func authenticate(_ request: HTTPRequest) -> Authentication {
-        let header = request.header("authorization")
-        let isBearer = header.map { $0.utf8.count > 7 && $0.prefix(7).lowercased() == "bearer " } ?? false
-        guard let header, isBearer || needsCredentials else {
-            if needsCredentials {
-                return .denied(HTTPError(401, "an API key is required: send Authorization: Bearer KEY", headers: AccessGate.challenge))
+        guard let given = request.bearerToken else {
+            guard needsCredentials else {
+                return .principal(request.isFromLoopback
+                    ? Principal(name: Principal.loopbackName, role: adminToken == nil ? .admin : .agent, credential: .none)
+                    : Principal(name: Principal.anonymousName, role: .agent, credential: .none))
             }
-            return .principal(request.isFromLoopback
-                ? Principal(name: Principal.loopbackName, role: adminToken == nil ? .admin : .agent, credential: .none)
-                : Principal(name: Principal.anonymousName, role: .agent, credential: .none))
+            return .denied(HTTPError(401, request.header("authorization") == nil ? "an API key is required: send Authorization: Bearer KEY"
+                                                                                 : "the Authorization header must be Bearer KEY",
+                                     headers: AccessGate.challenge))
         }
-        guard isBearer else {
-            return .denied(HTTPError(401, "the Authorization header must be Bearer KEY", headers: AccessGate.challenge))
-        }
-        let given = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
         if let adminToken, ConstantTime.equal(Array(given.utf8), adminToken) {
             return .principal(Principal(name: Principal.adminTokenName, role: .admin, credential: .adminToken))
         }
@@ -103,11 +99,9 @@ public final class AccessGate: @unchecked Sendable {
 
     /// Whether the key with this hash still lets its holder in; nil when the store cannot tell now.
     public func isKeyActive(hash: String) -> Bool? {
-        do {
-            guard let record = try store.apiKey(hash: hash) else { return false }
-            return record.isActive(at: clock())
-        } catch {
-            return nil
+        switch lookUp(hash: hash) {
+        case .success: true
+        case .failure(let refusal): refusal.status == 401 ? false : nil
         }
     }
 

@@ -20,18 +20,30 @@ public struct NewAPIKey: Sendable, Equatable {
         self.expiresAt = expiresAt
     }
 
+    /// The key to store for `secret`: its hash and prefix; valid for `validity` seconds from `createdAt`, or for ever.
+    public init(secret: APIKeySecret, name: String, role: Role, createdAt: Timestamp, createdBy: String, validity: Double? = nil) {
+        self.init(name: name, role: role, hash: APIKeySecret.hash(secret.key), prefix: secret.displayPrefix, createdAt: createdAt,
+                  createdBy: createdBy,
+                  expiresAt: validity.map { Timestamp(microseconds: createdAt.microseconds + Int64($0 * 1e6)) })
+    }
+
+    /// What the audit trail keeps of its creation.
+    public var auditDetail: JSONValue {
+        ["name": .string(name), "role": .string(role.rawValue), "expires_at": expiresAt.map { .string($0.isoformat) } ?? .null]
+    }
+
     /// Names the audit trail gives callers without a key: no key may take them.
     public static let reservedNames: Set<String> = [Principal.loopbackName, Principal.adminTokenName, Principal.anonymousName]
 
-    /// Key names are agent names that also go in paths (`DELETE /api/keys/{name}`): 1 to 64 letters, digits,
-    /// `.`, `_` and `-`, not starting with a dot, and none of the reserved names. nil when `name` is one, else why not.
+    /// Key names are agent names that also go in paths (`DELETE /api/keys/{name}`): 1 to 64 of the bytes a path's
+    /// `{name}` may hold (letters, digits, `.`, `_` and `-`), not starting with a dot, and none of the reserved names.
+    /// nil when `name` is one, else why not.
     public static func nameProblem(_ name: String) -> String? {
         guard !name.isEmpty, name.utf8.count <= 64 else { return "a key name must have 1 to 64 characters" }
         guard !reservedNames.contains(name) else { return "\(name) is reserved for callers without a key" }
-        guard name.first != ".", name.utf8.allSatisfy({ byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2D || byte == 0x5F || byte == 0x2E
-        }) else { return "a key name may hold letters, digits, '.', '_' and '-' only, and must not start with a dot" }
+        guard name.first != ".", name.utf8.allSatisfy(Route.isFileNameByte) else {
+            return "a key name may hold letters, digits, '.', '_' and '-' only, and must not start with a dot"
+        }
         return nil
     }
 

@@ -21,9 +21,12 @@ public struct Principal: Sendable, Equatable {
     }
 
     /// Whether the name is a person's, fixed by the key: then `agent_name` in a reply or an assignment is theirs.
-    public var isNamedAgent: Bool {
-        if case .key = credential { return true }
-        return false
+    public var isNamedAgent: Bool { keyID != nil }
+
+    /// The id of the API key this caller used, if any (the audit trail records it).
+    public var keyID: Int64? {
+        if case .key(let id, _) = credential { return id }
+        return nil
     }
 
     /// The SHA-256 of the API key this caller used, if any (an event stream opened with it ends when it is revoked).

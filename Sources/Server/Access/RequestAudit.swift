@@ -3,9 +3,7 @@ import Support
 extension HTTPRequest {
     /// The audit entry for a change this request makes: its caller, their role and address, now.
     func auditEntry(_ action: String, messageID: Int64? = nil, detail: JSONValue? = nil, at time: Timestamp = .now()) -> AuditEntry {
-        var keyID: Int64?
-        if case .key(let id, _) = principal.credential { keyID = id }
-        return AuditEntry(at: time, actor: principal.name, role: principal.role.rawValue, address: clientAddress, action: action,
-                          messageID: messageID, detail: detail, keyID: keyID)
+        AuditEntry(at: time, actor: principal.name, role: principal.role.rawValue, address: clientAddress, action: action,
+                   messageID: messageID, detail: detail, keyID: principal.keyID)
     }
 }

@@ -72,7 +72,8 @@ public struct Route: Sendable {
         return parameters
     }
 
-    private static func isFileNameByte(_ byte: UInt8) -> Bool {
+    /// The bytes a `{name}` segment may hold: letters, digits, `-`, `_` and `.`.
+    static func isFileNameByte(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
             || byte == 0x2D || byte == 0x5F || byte == 0x2E
     }

@@ -92,17 +92,13 @@ public struct PageCursor: Sendable, Equatable {
                                            "i": .integer(id)]
         if sort == .due { object["d"] = .integer(dueKey) }
         let json = JSONValue.object(object)
-        return Data(json.jsonText.utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Base64URL.encode(json.jsonText.utf8)
     }
 
     /// Decodes a token; nil for anything that is not one of ours.
     public init?(token: String) {
         guard token.utf8.count <= 512 else { return nil }
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let json = try? JSONParser.parse([UInt8](data)),
+        guard let data = Base64URL.decode(token), let json = try? JSONParser.parse(data),
               let sort = json["s"]?.stringValue.flatMap(MessageQuery.Sort.init(rawValue:)),
               let urgency = json["u"]?.doubleValue, urgency.isFinite,
               case .integer(let time)? = json["t"], case .integer(let id)? = json["i"] else { return nil }

@@ -56,7 +56,8 @@ final class MessageListingTests: XCTestCase {
 
     func testTheNextLinkKeepsTheOtherParameters() {
         let cursor = PageCursor(sort: .time, urgency: 2, createdAt: Timestamp(microseconds: 5), id: 3)
-        let link = MessageListing.link(for: request([("search", "a b&c"), ("cursor", "old"), ("sort", "time")]), cursor: cursor)
-        XCTAssertEqual(link, "/api/messages?search=a%20b%26c&sort=time&cursor=" + FormDecoder.encode(cursor.token))
+        var response = HTTPResponse.json(.array([]))
+        response.addNextPageLink(for: request([("search", "a b&c"), ("cursor", "old"), ("sort", "time")]), parameter: "cursor", value: cursor.token)
+        XCTAssertEqual(response.header("link"), "</api/messages?search=a%20b%26c&sort=time&cursor=" + FormDecoder.encode(cursor.token) + ">; rel=\"next\"")
     }
 }

@@ -17,8 +17,7 @@ extension PostgresStore {
                     """, [.text(key.name), .text(key.role.rawValue), .text(key.hash), .text(key.prefix), .integer(key.createdAt.microseconds),
                           .text(key.createdBy), key.expiresAt.map { .integer($0.microseconds) } ?? .null])
                 try PostgresStore.insertAudit(audit, connection)
-                return .created(APIKeyRecord(id: rows.integer(0, 0), name: key.name, role: key.role, hash: key.hash, prefix: key.prefix,
-                                             createdAt: key.createdAt, createdBy: key.createdBy, expiresAt: key.expiresAt, revokedAt: nil))
+                return .created(APIKeyRecord(id: rows.integer(0, 0), key))
             }
         }
     }

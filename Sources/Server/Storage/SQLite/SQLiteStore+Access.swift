@@ -16,8 +16,7 @@ extension SQLiteStore {
                       .text(key.createdBy), key.expiresAt.map { .integer($0.microseconds) } ?? .null])
             let id = connection.lastInsertRowID
             try SQLiteStore.insertAudit(audit, connection)
-            return .created(APIKeyRecord(id: id, name: key.name, role: key.role, hash: key.hash, prefix: key.prefix,
-                                         createdAt: key.createdAt, createdBy: key.createdBy, expiresAt: key.expiresAt, revokedAt: nil))
+            return .created(APIKeyRecord(id: id, key))
         }
     }
 
