@@ -77,8 +77,96 @@ public final class CSVReader {
         return true
     }
 
+    /// One field of the record just parsed: its bytes in the read buffer (inside the quotes when it was quoted)
+    /// and whether they hold doubled quotes (`""`, one quote each).
+    struct FieldSpan {
+        var start: Int
+        var end: Int
+        var isQuoted: Bool
+        var hasDoubledQuotes: Bool
+    }
+
+    /// Where the record just parsed lies in the read buffer: from `start` to `contentEnd` (its line end excluded);
+    /// its fields are in `spans` (none for a blank line) until the next record is parsed.
+    struct ParsedRecord {
+        var start: Int
+        var contentEnd: Int
+        var line: Int
+    }
+
+    /// The fields of the last record `nextParsed` returned, reused from record to record.
+    private var spans: [FieldSpan] = []
+
     /// The next record, or nil at the end of the file. A blank line yields a record without fields.
     public func next() throws(CSVReader.Error) -> Record? {
+        guard let parsed = try nextParsed() else { return nil }
+        let source = self.source
+        let fields = try buffer.withUnsafeBufferPointer { b throws(CSVReader.Error) -> [String] in
+            var fields: [String] = []
+            fields.reserveCapacity(spans.count)
+            for span in spans {
+                let bytes = UnsafeBufferPointer(rebasing: b[span.start..<span.end])
+                let field = span.hasDoubledQuotes
+                    ? String(validating: CSVReader.unquoting(bytes), as: UTF8.self) : String(validating: bytes, as: UTF8.self)
+                guard let field else { throw Error(source: source, line: parsed.line, message: "invalid UTF-8") }
+                fields.append(field)
+            }
+            return fields
+        }
+        return Record(fields: fields, line: parsed.line)
+    }
+
+    /// Appends the next record to `batch` as the file's bytes (see `CSVRawBatch`), with `valueColumn`'s value
+    /// unquoted and where `replacedColumn`'s bytes are. False at the end of the file; blank lines are skipped.
+    /// `fieldLimit`: more fields than that is an error naming the line (the header's count).
+    func appendRaw(to batch: inout CSVRawBatch, valueColumn: Int, replacedColumn: Int?, fieldLimit: Int) throws(CSVReader.Error) -> Bool {
+        while let parsed = try nextParsed() {
+            if spans.isEmpty { continue }
+            guard spans.count <= fieldLimit else {
+                throw Error(source: source, line: parsed.line, message: "\(spans.count) fields, but the header has \(fieldLimit)")
+            }
+            let source = self.source
+            let spans = self.spans
+            try buffer.withUnsafeBufferPointer { b throws(CSVReader.Error) in
+                let raw = UnsafeBufferPointer(rebasing: b[parsed.start..<parsed.contentEnd])
+                guard UTF8Validation.isValid(UnsafeRawBufferPointer(raw)) else { throw Error(source: source, line: parsed.line, message: "invalid UTF-8") }
+                let rawStart = batch.bytes.count
+                batch.bytes.append(contentsOf: raw)
+                let valueStart = batch.values.count
+                if valueColumn < spans.count {
+                    let span = spans[valueColumn]
+                    let bytes = UnsafeBufferPointer(rebasing: b[span.start..<span.end])
+                    if span.hasDoubledQuotes { batch.values.append(contentsOf: CSVReader.unquoting(bytes)) } else { batch.values.append(contentsOf: bytes) }
+                }
+                var replaced: Range<Int>?
+                if let replacedColumn, replacedColumn < spans.count {
+                    var span = spans[replacedColumn]
+                    if span.isQuoted { span.start -= 1; span.end += 1 }  // with its quotes
+                    replaced = (rawStart + span.start - parsed.start)..<(rawStart + span.end - parsed.start)
+                }
+                batch.records.append(CSVRawBatch.Record(line: parsed.line, raw: rawStart..<batch.bytes.count, fieldCount: spans.count,
+                                                        value: valueStart..<batch.values.count, replaced: replaced))
+            }
+            return true
+        }
+        return false
+    }
+
+    /// A quoted field's bytes with each doubled quote made one.
+    private static func unquoting(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var skip = false
+        for byte in bytes {
+            if skip { skip = false; continue }
+            out.append(byte)
+            if byte == UInt8(ascii: "\"") { skip = true }
+        }
+        return out
+    }
+
+    /// Parses the next record, refilling the buffer as needed; its fields are left in `spans`. Nil at the end.
+    private func nextParsed() throws(CSVReader.Error) -> ParsedRecord? {
         if atStart {
             atStart = false
             while buffer.count - position < 3, refill() {}
@@ -92,36 +180,30 @@ public final class CSVReader {
             if let record = try parseRecord(final: exhausted) { return record }
             if !refill() {
                 // The source ended inside this record: read it as what there is.
-                guard let record = try parseRecord(final: true) else { return nil }
-                return record
+                return try parseRecord(final: true)
             }
         }
     }
 
-    /// Parses the record at `position`, a field at a time; nil when it runs past the bytes read so far and more
-    /// may come (`final` false). Moves `position` and `line` past it only when it is complete.
-    private func parseRecord(final: Bool) throws(CSVReader.Error) -> Record? {
+    /// Parses the record at `position` into `spans`, a field at a time; nil when it runs past the bytes read so far
+    /// and more may come (`final` false). Moves `position` and `line` past it only when it is complete.
+    private func parseRecord(final: Bool) throws(CSVReader.Error) -> ParsedRecord? {
         let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), newline: UInt8 = 10, carriageReturn: UInt8 = 13
         let startLine = line
         let source = self.source
+        let start = position
         var line = self.line
         var crlf = false
-        let parsed: (record: Record, end: Int)? = try buffer.withUnsafeBufferPointer { b throws(CSVReader.Error) -> (record: Record, end: Int)? in
+        spans.removeAll(keepingCapacity: true)
+        let parsed: (contentEnd: Int, end: Int)? = try buffer.withUnsafeBufferPointer { b throws(CSVReader.Error) -> (contentEnd: Int, end: Int)? in
             let n = b.count
-            var i = position
-            func text(_ range: Range<Int>) throws(CSVReader.Error) -> String {
-                guard let text = String(validating: UnsafeBufferPointer(rebasing: b[range]), as: UTF8.self) else {
-                    throw Error(source: source, line: startLine, message: "invalid UTF-8")
-                }
-                return text
-            }
-            var fields: [String] = []
+            var i = start
             while true {
                 if i < n, b[i] == quote {
                     // A quoted field: up to the closing quote; "" inside is one quote.
                     i += 1
-                    var escaped: [UInt8]? = nil
-                    var segment = i
+                    let fieldStart = i
+                    var doubled = false
                     while true {
                         guard i < n else {
                             if final {
@@ -133,9 +215,8 @@ public final class CSVReader {
                         if byte == quote {
                             guard i + 1 < n || final else { return nil }
                             if i + 1 < n, b[i + 1] == quote {
-                                escaped = (escaped ?? []) + b[segment...i]
+                                doubled = true
                                 i += 2
-                                segment = i
                                 continue
                             }
                             break
@@ -143,15 +224,7 @@ public final class CSVReader {
                         if byte == newline { line += 1 }
                         i += 1
                     }
-                    if var bytes = escaped {
-                        bytes += b[segment..<i]
-                        guard let field = String(validating: bytes, as: UTF8.self) else {
-                            throw Error(source: source, line: startLine, message: "invalid UTF-8")
-                        }
-                        fields.append(field)
-                    } else {
-                        fields.append(try text(segment..<i))
-                    }
+                    spans.append(FieldSpan(start: fieldStart, end: i, isQuoted: true, hasDoubledQuotes: doubled))
                     i += 1
                     if i < n, b[i] != comma, b[i] != newline, b[i] != carriageReturn {
                         throw Error(source: source, line: line,
@@ -162,34 +235,36 @@ public final class CSVReader {
                     let fieldStart = i
                     while i < n, b[i] != comma, b[i] != newline, b[i] != carriageReturn { i += 1 }
                     guard i < n || final else { return nil }
-                    if fields.isEmpty, i == fieldStart, i < n, b[i] != comma {  // a blank line
+                    if spans.isEmpty, i == fieldStart, i < n, b[i] != comma {  // a blank line
+                        let contentEnd = i
                         if b[i] == carriageReturn {
                             guard i + 1 < n || final else { return nil }
                             if i + 1 < n, b[i + 1] == newline { i += 1; crlf = true }
                         }
                         line += 1
-                        return (Record(fields: [], line: startLine), i + 1)
+                        return (contentEnd, i + 1)
                     }
-                    fields.append(try text(fieldStart..<i))
+                    spans.append(FieldSpan(start: fieldStart, end: i, isQuoted: false, hasDoubledQuotes: false))
                 }
-                guard i < n else { return (Record(fields: fields, line: startLine), i) }
+                guard i < n else { return (i, i) }
                 if b[i] == comma {
                     i += 1
                     continue
                 }
+                let contentEnd = i
                 if b[i] == carriageReturn {
                     guard i + 1 < n || final else { return nil }
                     if i + 1 < n, b[i + 1] == newline { i += 1; crlf = true }
                 }
                 line += 1
-                return (Record(fields: fields, line: startLine), i + 1)
+                return (contentEnd, i + 1)
             }
         }
         guard let parsed else { return nil }
         position = parsed.end
         self.line = line
         if crlf { usesCRLF = true }
-        return parsed.record
+        return ParsedRecord(start: start, contentEnd: parsed.contentEnd, line: startLine)
     }
 }
 
@@ -229,6 +304,17 @@ public final class CSVTable {
         if let column = index["message"] ?? index["Message Body"] { return column }
         throw CSVReader.Error(source: reader.source, line: 1, message: "no message column: expected 'message' or 'Message Body' "
             + "(the header has: \(header.joined(separator: ", "))); name another with --column")
+    }
+
+    /// Appends the next data rows to `batch` until it holds `count` records or the file ends (see `CSVRawBatch`);
+    /// false when it ended before any was added. Errors as `next`.
+    public func appendRaw(to batch: inout CSVRawBatch, count: Int, valueColumn: Int, replacedColumn: Int?) throws(CSVReader.Error) -> Bool {
+        var added = false
+        while batch.records.count < count,
+              try reader.appendRaw(to: &batch, valueColumn: valueColumn, replacedColumn: replacedColumn, fieldLimit: header.count) {
+            added = true
+        }
+        return added
     }
 
     /// The next data row, skipping blank lines; an error when it has more fields than the header.

@@ -7,7 +7,7 @@ import Support
 /// written only from that thread until `finish` returns.
 final class CSVBatchWriter: @unchecked Sendable {
     /// One batch: the records as read, and each one's urgency or the reason the rules gave none.
-    typealias Batch = (records: [CSVReader.Record], results: [Result<Double, ScoringError>])
+    typealias Batch = (records: CSVRawBatch, results: [Result<Double, ScoringError>])
 
     private let batches = BoundedHandoff<Batch>(capacity: 2)
     private let finished = DispatchSemaphore(value: 0)

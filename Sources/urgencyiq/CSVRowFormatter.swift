@@ -2,16 +2,18 @@ import Foundation
 import RulesEngine
 import Support
 
-/// The rows `score --csv` writes: each record with its urgency (in its own column, or replacing an `urgency`
-/// column the file has), as CSV bytes on standard output; a message the rules failed on is reported on standard
-/// error with its line and gets an empty urgency. Used from one thread at a time.
+/// The rows `score --csv` writes: each record as it was read with its urgency (in its own column, or in place of an
+/// `urgency` column the file has), as CSV bytes on standard output; a message the rules failed on is reported on
+/// standard error with its line and gets an empty urgency. Used from one thread at a time.
 final class CSVRowFormatter: @unchecked Sendable {
     private let path: String
     private let columns: Int
     private let urgencyColumn: Int?
-    private let writer: CSVWriter
+    private let lineEnding: [UInt8]
     private let progress = ProgressReporter(label: "scoring")
     private var output: [UInt8] = []
+    /// Each urgency's text, formatted once (scores take few distinct values).
+    private var formatted: [UInt64: [UInt8]] = [:]
     private(set) var rows = 0
     private(set) var failures = 0
 
@@ -20,29 +22,52 @@ final class CSVRowFormatter: @unchecked Sendable {
         self.path = path
         columns = header.count
         self.urgencyColumn = urgencyColumn
-        self.writer = writer
+        lineEnding = Array(writer.lineEnding.utf8)
         writer.append(urgencyColumn == nil ? header + ["urgency"] : header, to: &output)
     }
 
-    func write(_ records: [CSVReader.Record], _ results: [Result<Double, ScoringError>]) {
-        for (record, result) in zip(records, results) {
-            var fields = record.fields
-            while fields.count < columns { fields.append("") }
-            let urgency: String
+    func write(_ batch: CSVRawBatch, _ results: [Result<Double, ScoringError>]) {
+        let comma = UInt8(ascii: ",")
+        for (record, result) in zip(batch.records, results) {
+            let urgency: [UInt8]
             switch result {
             case .success(let value):
-                urgency = JSONValue.format(number: value)
+                urgency = text(of: value)
             case .failure(let error):
                 failures += 1
-                urgency = ""
+                urgency = []
                 Terminal.error("\(path):\(record.line): the rules failed on this message: \(error)")
             }
-            if let urgencyColumn { fields[urgencyColumn] = urgency } else { fields.append(urgency) }
-            writer.append(fields, to: &output)
+            // The record's own bytes; a short record gets its missing fields as empty ones.
+            if let replaced = record.replaced {
+                output.append(contentsOf: batch.bytes[record.raw.lowerBound..<replaced.lowerBound])
+                output.append(contentsOf: urgency)
+                output.append(contentsOf: batch.bytes[replaced.upperBound..<record.raw.upperBound])
+                for _ in record.fieldCount..<columns { output.append(comma) }
+            } else if let urgencyColumn {  // a short record, without the urgency column
+                output.append(contentsOf: batch.bytes[record.raw])
+                for _ in record.fieldCount..<urgencyColumn { output.append(comma) }
+                output.append(comma)
+                output.append(contentsOf: urgency)
+                for _ in (urgencyColumn + 1)..<columns { output.append(comma) }
+            } else {
+                output.append(contentsOf: batch.bytes[record.raw])
+                for _ in record.fieldCount..<columns { output.append(comma) }
+                output.append(comma)
+                output.append(contentsOf: urgency)
+            }
+            output.append(contentsOf: lineEnding)
             if output.count >= 1 << 16 { flush() }
         }
-        rows += records.count
+        rows += batch.records.count
         progress.update(rows)
+    }
+
+    private func text(of value: Double) -> [UInt8] {
+        if let text = formatted[value.bitPattern] { return text }
+        let text = Array(JSONValue.format(number: value).utf8)
+        if formatted.count < 4096 { formatted[value.bitPattern] = text }
+        return text
     }
 
     /// Hands what is formatted to standard output (`done`: and the progress line its end).

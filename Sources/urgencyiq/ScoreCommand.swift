@@ -93,13 +93,21 @@ enum ScoreCommand {
             formatter = rows
             // Three stages, each on its own thread: the next batch is read while this one is scored on every core
             // (the score-only path, in input order) and the previous one is written.
-            let batches = CSVBatchReader(table: table, batchSize: csvBatch)
+            // Each record stays the file's bytes: written back as it was with its urgency, its message scored
+            // from them without a string per row.
+            let batches = CSVBatchReader(table: table, batchSize: csvBatch, valueColumn: messageColumn,
+                                         replacedColumn: table.column("urgency"))
             let output = CSVBatchWriter(format: rows)
             defer { output.finish() }
             while let batch = try batches.next() {
-                let inputs = batch.map { ScoringInput(text: messageColumn < $0.fields.count ? $0.fields[messageColumn] : "") }
-                let runs = stride(from: 0, to: inputs.count, by: 256).map { Array(inputs[$0..<min(inputs.count, $0 + 256)]) }
-                let results = parallelMap(runs, .cores(chunk: 1)) { run in scorer.scoreEach(run) }
+                let runs = stride(from: 0, to: batch.records.count, by: 256).map { $0..<min(batch.records.count, $0 + 256) }
+                let results = parallelMap(runs, .cores(chunk: 1)) { run in
+                    batch.values.withUnsafeBytes { values in
+                        scorer.scoreEach(count: run.count) { i in
+                            UnsafeRawBufferPointer(rebasing: values[batch.records[run.lowerBound + i].value])
+                        }
+                    }
+                }
                 output.write((batch, results.flatMap { $0 }))
             }
         } catch {

@@ -61,6 +61,19 @@ final class ScoreCommandTests: XCTestCase {
         XCTAssertEqual(result.output, "id,message,urgency\r\n1,\"Why rejected, why??\",5.0\r\n2,\"multi\r\nline thanks\",1.0\r\n")
     }
 
+    /// Each row is written back byte for byte, its urgency put in the file's own `urgency` column (quoted or not,
+    /// a short row padded with empty fields); quotes inside the message are read as one.
+    func testCSVWritesEachRowBackAsItWasWithItsUrgency() throws {
+        let input = try TemporaryFile("urgency,message,note\n\"9\",\"was \"\"charged\"\" twice, fraud\",\"x\"\n,hello\n7,\"  fraud  \",\n")
+        defer { input.remove() }
+        let result = try CommandRunner.run(["score", "--csv", input.path] + Self.seed)
+        XCTAssertEqual(result.status, 0, result.errors)
+        XCTAssertEqual(result.output, "urgency,message,note\n5.0,\"was \"\"charged\"\" twice, fraud\",\"x\"\n1.0,hello,\n5.0,\"  fraud  \",\n")
+        let short = try TemporaryFile("id,message,urgency,note\n1,fraud\n")
+        defer { short.remove() }
+        XCTAssertEqual(try CommandRunner.run(["score", "--csv", short.path] + Self.seed).output, "id,message,urgency,note\n1,fraud,5.0,\n")
+    }
+
     func testCSVWithAnotherColumnName() throws {
         let input = try TemporaryFile("text\nfraud\n")
         defer { input.remove() }

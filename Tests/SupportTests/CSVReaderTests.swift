@@ -64,6 +64,42 @@ final class CSVReaderTests: XCTestCase {
         }
     }
 
+    /// The raw records `score --csv` writes back: each record's bytes as in the file, its value unquoted, and the
+    /// replaced column's bytes with their quotes; the same records, lines and errors as `next`.
+    func testRawRecordsKeepTheFilesBytes() throws {
+        let text = "id,message,urgency\r\n1,\"say \"\"hi\"\"\",\"2.0\"\r\n\r\n2,\"multi\r\nline, too\"\r\n3\r\n4,plain,\r\n"
+        let table = try CSVTable(reader: CSVReader(bytes: Array(text.utf8), source: "t"))
+        var batch = CSVRawBatch()
+        XCTAssertTrue(try table.appendRaw(to: &batch, count: 100, valueColumn: 1, replacedColumn: 2))
+        XCTAssertFalse(try table.appendRaw(to: &batch, count: 100, valueColumn: 1, replacedColumn: 2))
+        func raw(_ range: Range<Int>) -> String { String(decoding: batch.bytes[range], as: UTF8.self) }
+        func value(_ record: CSVRawBatch.Record) -> String { String(decoding: batch.values[record.value], as: UTF8.self) }
+        XCTAssertEqual(batch.records.map { raw($0.raw) }, ["1,\"say \"\"hi\"\"\",\"2.0\"", "2,\"multi\r\nline, too\"", "3", "4,plain,"])
+        XCTAssertEqual(batch.records.map(value), ["say \"hi\"", "multi\r\nline, too", "", "plain"])
+        XCTAssertEqual(batch.records.map(\.line), [2, 4, 6, 7])
+        XCTAssertEqual(batch.records.map(\.fieldCount), [3, 2, 1, 3])
+        XCTAssertEqual(batch.records.map { $0.replaced.map(raw) }, ["\"2.0\"", nil, nil, ""])
+        XCTAssertTrue(table.reader.usesCRLF)
+    }
+
+    func testRawRecordsComeInBatchesAndKeepTheirErrors() throws {
+        let table = try CSVTable(reader: CSVReader(bytes: Array("message\na\nb\nc\n".utf8) + [0xC3, 0x28, 0x0A] + Array("d,e\n".utf8),
+                                                   source: "t"))
+        var first = CSVRawBatch()
+        XCTAssertTrue(try table.appendRaw(to: &first, count: 2, valueColumn: 0, replacedColumn: nil))
+        XCTAssertEqual(first.records.count, 2)
+        var second = CSVRawBatch()
+        XCTAssertThrowsError(try table.appendRaw(to: &second, count: 2, valueColumn: 0, replacedColumn: nil)) { error in
+            XCTAssertEqual(error as? CSVReader.Error, CSVReader.Error(source: "t", line: 5, message: "invalid UTF-8"))
+        }
+        XCTAssertEqual(second.records.map { String(decoding: second.bytes[$0.raw], as: UTF8.self) }, ["c"], "the rows before the error are kept")
+        let extra = try CSVTable(reader: CSVReader(bytes: Array("message\nd,e\n".utf8), source: "t"))
+        var batch = CSVRawBatch()
+        XCTAssertThrowsError(try extra.appendRaw(to: &batch, count: 2, valueColumn: 0, replacedColumn: nil)) { error in
+            XCTAssertEqual("\(error)", "t:2: 2 fields, but the header has 1")
+        }
+    }
+
     func testEmptyFileIsAnError() {
         XCTAssertThrowsError(try CSVTable(reader: CSVReader(bytes: [], source: "empty.csv"))) { error in
             XCTAssertEqual("\(error)", "empty.csv:1: empty file: expected a header row")

@@ -89,6 +89,14 @@ final class RuleVM: @unchecked Sendable {
     /// Runs `score(message, ctx)` once. Returns the score and, when `explain` is set, the breakdown table
     /// the rules returned (converted to JSON).
     func evaluate(_ input: ScoringInput, options: ScoringOptions) throws(ScoringError) -> (value: Double, details: JSONValue?) {
+        try withUTF8(input.text) { bytes in
+            Result { () throws(ScoringError) in try evaluate(text: bytes, customerID: input.customerID, options: options) }
+        }.get()
+    }
+
+    /// `evaluate` for a message given as its UTF-8 bytes (bulk scoring, without a `String` per message).
+    func evaluate(text bytes: UnsafeRawBufferPointer, customerID: Int64?,
+                  options: ScoringOptions) throws(ScoringError) -> (value: Double, details: JSONValue?) {
         let explain = options.explain
         environment.logLines = 0
         environment.llm = options.llm
@@ -96,12 +104,9 @@ final class RuleVM: @unchecked Sendable {
             state.top = 0
             environment.arena.reset()
         }
-        let status = withUTF8(input.text) { bytes in
-            uiq_evaluate(state.raw, evaluator.raw, bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
-                         bytes.count, input.customerID ?? 0,
-                         input.customerID == nil ? 0 : 1, explain ? 1 : 0, options.llmEnabled ? 1 : 0,
-                         Int64(limits.instructionsPerEvaluation))
-        }
+        let status = uiq_evaluate(state.raw, evaluator.raw, bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                  bytes.count, customerID ?? 0, customerID == nil ? 0 : 1, explain ? 1 : 0,
+                                  options.llmEnabled ? 1 : 0, Int64(limits.instructionsPerEvaluation))
         do {
             try state.check(status, context: nil)
         } catch {

@@ -47,20 +47,36 @@ public final class Scorer: Sendable {
     /// batch on every core does with a run of messages (one Lua state for the run, counted once).
     public func scoreEach(_ inputs: [ScoringInput], options: ScoringOptions = ScoringOptions(explain: false))
         -> [Result<Double, ScoringError>] {
+        scoreEach(count: inputs.count, options: options) { vm, index, options throws(ScoringError) in
+            try vm.evaluate(inputs[index], options: options).value
+        }
+    }
+
+    /// `scoreEach` for messages given as UTF-8 bytes, `text(i)` for the i-th of `count` (valid UTF-8; bulk scoring
+    /// of a file without a `String` per message). The bytes need only live for the call.
+    public func scoreEach(count: Int, options: ScoringOptions = ScoringOptions(explain: false),
+                          text: (Int) -> UnsafeRawBufferPointer) -> [Result<Double, ScoringError>] {
+        scoreEach(count: count, options: options) { vm, index, options throws(ScoringError) in
+            try vm.evaluate(text: text(index), customerID: nil, options: options).value
+        }
+    }
+
+    private func scoreEach(count: Int, options: ScoringOptions,
+                           evaluate: (RuleVM, Int, ScoringOptions) throws(ScoringError) -> Double) -> [Result<Double, ScoringError>] {
         var options = options
         options.explain = false
         var failed = 0
         let results = pool.withVMs { current in
-            inputs.map { input -> Result<Double, ScoringError> in
+            (0..<count).map { index -> Result<Double, ScoringError> in
                 do throws(ScoringError) {
-                    return .success(try current().evaluate(input, options: options).value)
+                    return .success(try evaluate(try current(), index, options))
                 } catch {
                     failed += 1
                     return .failure(error)
                 }
             }
         }
-        statistics.recordEvaluations(inputs.count, failed: failed)
+        statistics.recordEvaluations(count, failed: failed)
         return results
     }
 
