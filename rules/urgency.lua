@@ -164,67 +164,18 @@ local spec = {
 for key, value in pairs(vocabulary) do spec[key] = value end
 local words = lexicon.compile(spec)
 
-local floor, cap, decimals, default_level = RULES.floor, RULES.cap, RULES.decimals, RULES.default_level
+local decimals = RULES.decimals
 local round, format = decimal.round, string.format
 
-local function clamp(score)
-  if score > cap then return cap elseif score < floor then return floor end
-  return score
-end
-
--- The level: the most urgent intent stated (weak intents only when nothing else is), then the modifiers' step,
--- within the floor and the cap, rounded: all of it in the host, one call per message.
-local function keyword_score(text)
-  return (words:rate(text))
-end
-
--- The same, with the breakdown: the intent chosen; the concepts stated (name → the words that stated it) and
--- those set aside (negated, hypothetical or resolved); `fired` lists every intent that counts, every concept
--- stated and every modifier applied.
--- The host's lists come as text ("3,7,12"; "name=state:words|…"), split here with plain finds: pattern
--- matching would cost more than everything else in the breakdown.
-local find, sub = string.find, string.sub
-
-local function each_number(list, visit)
-  local position = 1
-  while position <= #list do
-    local comma = find(list, ",", position, true) or #list + 1
-    visit(tonumber(sub(list, position, comma - 1)))
-    position = comma + 1
-  end
-end
-
+-- A message is read in one host call. `words:rate(text)` → the score and the number of the intent chosen: the
+-- most urgent intent stated (weak intents only when nothing else is), then the modifiers' step, within the
+-- floor and the cap, rounded. `words:breakdown(text)` → the score before rounding and the breakdown from the
+-- same reading: the intent chosen ({ name, level }); the concepts stated (name → the words that stated it) and
+-- those set aside (name → "negated: words", hypothetical or resolved); the modifiers applied ({ name, add });
+-- `fired` lists every intent that counts, every concept stated and every modifier applied. It is an ordinary
+-- table: add to it or change it here as you like.
 local function explained_score(text)
-  local chosen, stated, mentioned, shift, applying = words:read(text)
-  local fired, concepts, set_aside, applied = {}, {}, {}, {}
-  each_number(stated, function(number) fired[#fired + 1] = "intent " .. intent_list[number].name end)
-  local position = 1
-  while position <= #mentioned do
-    local bar = find(mentioned, "|", position, true) or #mentioned + 1
-    local equals = find(mentioned, "=", position, true)
-    local colon = find(mentioned, ":", equals + 1, true)
-    local name, state, evidence = sub(mentioned, position, equals - 1), sub(mentioned, equals + 1, colon - 1),
-                                  sub(mentioned, colon + 1, bar - 1)
-    if state == "active" then
-      concepts[name] = evidence
-      fired[#fired + 1] = "concept " .. name
-    else
-      set_aside[name] = state .. ": " .. evidence
-    end
-    position = bar + 1
-  end
-  each_number(applying, function(number)
-    local spec = modifier_list[number]
-    applied[#applied + 1] = { name = spec.name, add = spec.add }
-    fired[#fired + 1] = "modifier " .. spec.name
-  end)
-  return clamp((chosen and intent_list[chosen].level or default_level) + shift), {
-    intent = chosen and { name = intent_list[chosen].name, level = intent_list[chosen].level } or nil,
-    concepts = concepts,
-    set_aside = set_aside,
-    modifiers = applied,
-    fired = fired,
-  }
+  return words:breakdown(text)
 end
 
 -- Every intent, concept and modifier, as breakdowns name them in `fired` (`urgencyiq check --coverage`).
@@ -301,9 +252,8 @@ end
 function score(message, ctx)
   local text = message.text
   if not ctx.explain then
-    local keyword = keyword_score(text)
+    local keyword, chosen = words:rate(text)
     if not ctx.llm_enabled then return keyword end
-    local chosen = words:read(text)
     if not_worth_a_call(chosen and intent_list[chosen].name) then return keyword end
     local opinion = llm_score(text)
     if not opinion then return keyword end

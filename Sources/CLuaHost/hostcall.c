@@ -61,6 +61,74 @@ static int adopt_objects_k(lua_State *L) {
     return lua_gettop(L) - 1;
 }
 
+// MARK: - Tables host functions return
+
+/// Runs a table plan (see UIQ_PLAN_TABLE), leaving the one value it builds on the stack. A malformed plan is a
+/// bug of the host function that wrote it: raised as an error naming it, never read past its end.
+static void push_table_plan(lua_State *L, const unsigned char *plan, size_t length) {
+    int base = lua_gettop(L);
+    size_t at = 0;
+#define NEED(n) do { if (length - at < (size_t)(n)) goto malformed; } while (0)
+    while (at < length) {
+        unsigned char op = plan[at++];
+        if (!lua_checkstack(L, 2)) luaL_error(L, "host table: too deeply nested");
+        switch (op) {
+        case UIQ_PLAN_TABLE: {
+            int32_t sizes[2];
+            NEED(sizeof sizes);
+            memcpy(sizes, plan + at, sizeof sizes);
+            at += sizeof sizes;
+            lua_createtable(L, sizes[0] < 0 ? 0 : sizes[0], sizes[1] < 0 ? 0 : sizes[1]);
+            break;
+        }
+        case UIQ_PLAN_STRING: {
+            uint32_t count;
+            NEED(sizeof count);
+            memcpy(&count, plan + at, sizeof count);
+            at += sizeof count;
+            NEED(count);
+            lua_pushlstring(L, (const char *)plan + at, count);
+            at += count;
+            break;
+        }
+        case UIQ_PLAN_INTEGER: {
+            int64_t value;
+            NEED(sizeof value);
+            memcpy(&value, plan + at, sizeof value);
+            at += sizeof value;
+            lua_pushinteger(L, (lua_Integer)value);
+            break;
+        }
+        case UIQ_PLAN_NUMBER: {
+            double value;
+            NEED(sizeof value);
+            memcpy(&value, plan + at, sizeof value);
+            at += sizeof value;
+            lua_pushnumber(L, value);
+            break;
+        }
+        case UIQ_PLAN_BOOLEAN:
+            NEED(1);
+            lua_pushboolean(L, plan[at++] != 0);
+            break;
+        case UIQ_PLAN_SET:
+            if (lua_gettop(L) - base < 3 || lua_type(L, -3) != LUA_TTABLE || lua_isnil(L, -2)) goto malformed;
+            lua_rawset(L, -3);
+            break;
+        case UIQ_PLAN_APPEND:
+            if (lua_gettop(L) - base < 2 || lua_type(L, -2) != LUA_TTABLE) goto malformed;
+            lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+            break;
+        default:
+            goto malformed;
+        }
+    }
+#undef NEED
+    if (lua_gettop(L) - base == 1) return;
+malformed:
+    luaL_error(L, "host table: malformed plan (a bug of the host function that returned it)");
+}
+
 // MARK: - Calling Swift
 
 /// Calls the Swift host function and turns its results (or error) into Lua values (or a Lua error). Runs in
@@ -96,6 +164,7 @@ static int call_host(lua_State *L, const binding *b, uiq_call *call) {
         case UIQ_NUMBER: lua_pushnumber(L, v->number); break;
         case UIQ_STRING: lua_pushlstring(L, v->string ? v->string : "", v->length); break;
         case UIQ_OBJECT: lua_pushvalue(L, next_object++); break;
+        case UIQ_TABLE: push_table_plan(L, (const unsigned char *)v->string, v->string ? v->length : 0); break;
         default: lua_pushnil(L); break;
         }
     }

@@ -98,15 +98,28 @@ unsigned uiq_prefilter_flag_multiline(void);
 
 /// What a Swift host function returns to Lua, one value each.
 typedef enum uiq_kind {
-    UIQ_NIL = 0, UIQ_BOOLEAN, UIQ_INTEGER, UIQ_NUMBER, UIQ_STRING, UIQ_OBJECT
+    UIQ_NIL = 0, UIQ_BOOLEAN, UIQ_INTEGER, UIQ_NUMBER, UIQ_STRING, UIQ_OBJECT, UIQ_TABLE
 } uiq_kind;
+
+/// A table a host function returns (UIQ_TABLE) is a short program the trampoline runs once Swift has returned,
+/// so the tables are built in C (where Lua may raise) without a Lua API call from Swift. Each op is one byte,
+/// its operands follow in native byte order:
+enum {
+    UIQ_PLAN_TABLE = 'T',    /// int32 array size, int32 record size: push a new table
+    UIQ_PLAN_STRING = 'S',   /// uint32 length, the bytes: push a string
+    UIQ_PLAN_INTEGER = 'I',  /// int64: push an integer
+    UIQ_PLAN_NUMBER = 'N',   /// double: push a float
+    UIQ_PLAN_BOOLEAN = 'B',  /// uint8: push a boolean
+    UIQ_PLAN_SET = '=',      /// table[key] = value: the table, key and value on top; pops key and value
+    UIQ_PLAN_APPEND = '+',   /// table[#table + 1] = value: the table and value on top; pops the value
+};
 
 typedef struct uiq_value {
     int kind;
     int boolean;
     long long integer;
     double number;
-    const char *string;   /// UIQ_STRING: bytes that stay valid until the trampoline has pushed them
+    const char *string;   /// UIQ_STRING, UIQ_TABLE (its plan): bytes that stay valid until the trampoline has pushed them
     size_t length;
     void *object;         /// UIQ_OBJECT: a retained host object; the new userdata owns it
     const void *native;   /// UIQ_OBJECT: the object's C view (a uiq_regex, …), or NULL
@@ -154,6 +167,10 @@ static inline void uiq_return_number(uiq_call *call, double n) {
 /// `bytes` must stay valid until the host function has returned and the trampoline has copied them.
 static inline void uiq_return_string(uiq_call *call, const char *bytes, size_t length) {
     uiq_value *v = uiq_call_next(call); v->kind = UIQ_STRING; v->string = bytes; v->length = length;
+}
+/// Returns the table `plan` builds (see UIQ_PLAN_TABLE); the plan's bytes must stay valid as for a string.
+static inline void uiq_return_table(uiq_call *call, const char *plan, size_t length) {
+    uiq_value *v = uiq_call_next(call); v->kind = UIQ_TABLE; v->string = plan; v->length = length;
 }
 /// Hands a retained host object (and its C view, or NULL) to Lua; a userdata of `type_id` will own it.
 static inline void uiq_return_object(uiq_call *call, void *object, const void *native, int type_id) {

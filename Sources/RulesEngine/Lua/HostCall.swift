@@ -55,6 +55,12 @@ struct HostCall {
         uiq_return_string(call, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
     }
 
+    /// Returns the table `plan` builds; its bytes are copied into `arena` until the trampoline has run it.
+    func returnTable(_ plan: LuaTablePlan, in arena: ReturnArena) {
+        let bytes = plan.bytes.withUnsafeBytes { arena.copy($0) }
+        uiq_return_table(call, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+    }
+
     /// Hands a new host object to Lua, which owns it from now on. `native` is the object's C view for the C
     /// methods (a `uiq_regex`), valid as long as the object lives.
     func returnObject(_ object: HostObject, native: UnsafeRawPointer? = nil, type: HostObjectType) {

@@ -59,6 +59,8 @@ final class IntentTable: @unchecked Sendable {
 
     /// The intents' names, in declaration order.
     let names: [String]
+    /// Each intent's level and each modifier's step as the rules wrote them (an integer stays one in a breakdown).
+    let levels: [LuaNumber], steps: [LuaNumber]
     private let intents: FrozenArray<Intent>
     private let alternatives: FrozenArray<Concepts>
     /// The concepts weak intents may live beside.
@@ -96,7 +98,8 @@ final class IntentTable: @unchecked Sendable {
         }
         var alternatives: [Concepts] = []
         /// The entries of a list of intents (or modifiers, whose `add` is read as the level).
-        func entries(_ key: String, kind: String, value: String) throws(Lexicon.BuildError) -> (entries: [Intent], names: [String]) {
+        func entries(_ key: String, kind: String, value: String) throws(Lexicon.BuildError)
+            -> (entries: [Intent], names: [String], values: [LuaNumber]) {
             let list: [JSONValue]
             switch spec[key] {
             case .array(let items)?: list = items
@@ -104,7 +107,7 @@ final class IntentTable: @unchecked Sendable {
             case nil where kind == "modifier": list = []
             default: throw Lexicon.BuildError(description: "\(key) must be a list")
             }
-            var entries: [Intent] = [], names: [String] = []
+            var entries: [Intent] = [], names: [String] = [], values: [LuaNumber] = []
             for (number, item) in list.enumerated() {
                 guard case .string(let name)? = item["name"] else { throw Lexicon.BuildError(description: "\(kind) \(number + 1) needs a name") }
                 let owner = "\(kind) \"\(name)\""
@@ -119,14 +122,17 @@ final class IntentTable: @unchecked Sendable {
                     alternatives.append(set)
                 }
                 names.append(name)
+                if case .integer(let integer)? = item[value] { values.append(.integer(integer)) } else { values.append(.float(level)) }
                 entries.append(Intent(level: level, weak: item["weak"]?.boolValue ?? false, first: first,
                                       count: when.count, unless: try conceptSet(item["unless"], owner)))
             }
-            return (entries, names)
+            return (entries, names, values)
         }
-        let (intents, intentNames) = try entries("intents", kind: "intent", value: "level")
-        let (modifiers, modifierNames) = try entries("modifiers", kind: "modifier", value: "add")
+        let (intents, intentNames, levels) = try entries("intents", kind: "intent", value: "level")
+        let (modifiers, modifierNames, steps) = try entries("modifiers", kind: "modifier", value: "add")
         names = intentNames
+        self.levels = levels
+        self.steps = steps
         self.intents = FrozenArray(intents)
         self.modifiers = FrozenArray(modifiers)
         self.modifierNames = modifierNames
@@ -163,9 +169,15 @@ final class IntentTable: @unchecked Sendable {
     /// The score of a message with these active concepts, and the intent that won (nil: none).
     func rate(_ active: Concepts) -> (score: Double, chosen: Int?) {
         let chosen = choose(active)
-        let level = chosen.map { intents.pointer[$0].level } ?? defaultLevel
-        let score = min(cap, max(floor, level + shift(active)))
+        let score = unroundedScore(active, chosen: chosen)
         return (decimals.map { uiq_round_decimal(score, $0) } ?? score, chosen)
+    }
+
+    /// The score before rounding: the chosen intent's level (`default_level` when nil), the modifiers' step,
+    /// within `floor`…`cap`.
+    func unroundedScore(_ active: Concepts, chosen: Int?) -> Double {
+        let level = chosen.map { intents.pointer[$0].level } ?? defaultLevel
+        return min(cap, max(floor, level + shift(active)))
     }
 
     /// The modifiers that hold for these active concepts, in declaration order.

@@ -648,31 +648,41 @@ final class Lexicon: HostObject, @unchecked Sendable {
     /// Every concept `text` mentions, in declaration order, with its state and the words of its most telling
     /// occurrence (`lex:explain`, `lex:read`).
     func explain(_ text: UnsafeRawBufferPointer) -> Explanation {
+        var mentions: [(name: String, state: State, words: String)] = []
+        let active = forEachMention(in: text) { concept, state, words in
+            mentions.append((name: conceptNames[concept], state: state, words: String(decoding: words, as: UTF8.self)))
+        }
+        return Explanation(mentions: mentions, active: active)
+    }
+
+    /// Calls `body` with every concept `text` mentions, in declaration order: its index, its state and the words
+    /// of its most telling occurrence (as read: vocabulary words, space-separated; valid only during the call).
+    /// Returns the active concepts.
+    func forEachMention(in text: UnsafeRawBufferPointer,
+                        _ body: (_ concept: Int, _ state: State, _ words: UnsafeBufferPointer<UInt8>) -> Void) -> IntentTable.Concepts {
         let conceptCount = conceptNames.count
-        // the words of each concept's most telling occurrence, as word positions: strings only at the end
-        var evidence = [(first: Int, last: Int)](repeating: (0, -1), count: conceptCount)
-        var names = [String](repeating: "", count: conceptCount)
-        let states = [State](unsafeUninitializedCapacity: conceptCount) { buffer, initialized in
-            buffer.initialize(repeating: .absent)
-            withWords(in: text) { words, atoms in
-                judge(words, atoms, into: buffer.baseAddress!) { concept, first, last in evidence[concept] = (first, last) }
-                for concept in 0..<conceptCount where buffer[concept] != .absent {
-                    let (first, last) = evidence[concept]
+        var active = IntentTable.Concepts()
+        withUnsafeTemporaryAllocation(of: State.self, capacity: conceptCount) { states in
+            // the words of each concept's most telling occurrence, as word positions: bytes only at the end
+            withUnsafeTemporaryAllocation(of: (first: Int32, last: Int32).self, capacity: conceptCount) { evidence in
+                states.initialize(repeating: .absent)
+                evidence.initialize(repeating: (0, -1))
+                withWords(in: text) { words, atoms in
+                    judge(words, atoms, into: states.baseAddress!) { concept, first, last in evidence[concept] = (Int32(first), Int32(last)) }
                     var phrase: [UInt8] = []
-                    for position in first...last {
-                        if position > first { phrase.append(UInt8(ascii: " ")) }
-                        phrase.append(contentsOf: self.reading(of: words[position]))
+                    for concept in 0..<conceptCount where states[concept] != .absent {
+                        let (first, last) = evidence[concept]
+                        phrase.removeAll(keepingCapacity: true)
+                        for position in Int(first)..<Int(last) + 1 {
+                            if position > Int(first) { phrase.append(UInt8(ascii: " ")) }
+                            phrase.append(contentsOf: self.reading(of: words[position]))
+                        }
+                        if states[concept] == .active { active.insert(concept) }
+                        phrase.withUnsafeBufferPointer { body(concept, states[concept], $0) }
                     }
-                    names[concept] = String(decoding: phrase, as: UTF8.self)
                 }
             }
-            initialized = conceptCount
         }
-        var explanation = Explanation(mentions: [], active: IntentTable.Concepts())
-        for index in states.indices where states[index] != .absent {
-            explanation.mentions.append((name: conceptNames[index], state: states[index], words: names[index]))
-            if states[index] == .active { explanation.active.insert(index) }
-        }
-        return explanation
+        return active
     }
 }

@@ -12,6 +12,8 @@ final class HostEnvironment {
     var llm: LLMSource = .unconfigured
     /// Strings handed back to Lua, kept alive until the trampoline has copied them.
     let arena = ReturnArena()
+    /// The table a host function is building to return (`LuaTablePlan`), kept for its capacity.
+    var plan = LuaTablePlan()
 
     init(ruleSet: RuleSet, limits: EngineLimits, log: any RuleLogSink) {
         self.ruleSet = ruleSet
@@ -42,7 +44,7 @@ final class ReturnArena {
 
     func copy(bytes: [UInt8]) -> UnsafeRawBufferPointer { bytes.withUnsafeBytes { copy($0) } }
 
-    private func copy(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    func copy(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         let count = bytes.count
         let target: UnsafeMutableRawBufferPointer
         if count <= block.count - used {
