@@ -49,7 +49,8 @@ static int adopt_objects_k(lua_State *L) {
     for (int i = 0; i < call->result_count; i++) {
         uiq_value *v = &call->results[i];
         if (v->kind != UIQ_OBJECT) continue;
-        uiq_object_slot *slot = (uiq_object_slot *)lua_newuserdatauv(L, sizeof(uiq_object_slot), 0);
+        // One user value: where table plans keep their constants (UIQ_PLAN_CONSTANTS).
+        uiq_object_slot *slot = (uiq_object_slot *)lua_newuserdatauv(L, sizeof(uiq_object_slot), 1);
         slot->tag = UIQ_OBJECT_TAG;
         slot->type_id = v->object_type;
         slot->object = v->object;
@@ -63,16 +64,72 @@ static int adopt_objects_k(lua_State *L) {
 
 // MARK: - Tables host functions return
 
+/// Pushes the table of a plan's constant strings ([uint32 length, bytes] each): the one the receiver at stack
+/// index 1 keeps as its user value when it was made from the same bytes, else a new one, kept there if it can be.
+static void push_plan_constants(lua_State *L, const unsigned char *strings, size_t length, uint32_t count) {
+    int receiver = lua_type(L, 1) == LUA_TUSERDATA && lua_rawlen(L, 1) == sizeof(uiq_object_slot)
+                   && ((uiq_object_slot *)lua_touserdata(L, 1))->tag == UIQ_OBJECT_TAG;
+    if (receiver && lua_getiuservalue(L, 1, 1) == LUA_TTABLE) {
+        int same = lua_rawgeti(L, -1, 0) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == (void *)strings;
+        lua_pop(L, 1);
+        if (same) return;
+    }
+    if (receiver) lua_pop(L, 1);
+    lua_createtable(L, (int)count, 1);
+    size_t at = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t size;
+        if (length - at < sizeof size) luaL_error(L, "host table: malformed constants");
+        memcpy(&size, strings + at, sizeof size);
+        at += sizeof size;
+        if (length - at < size) luaL_error(L, "host table: malformed constants");
+        lua_pushlstring(L, (const char *)strings + at, size);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+        at += size;
+    }
+    lua_pushlightuserdata(L, (void *)strings);
+    lua_rawseti(L, -2, 0);
+    if (receiver) {
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, 1, 1);  // pops the copy (and keeps nothing when the userdata has no user value)
+    }
+}
+
 /// Runs a table plan (see UIQ_PLAN_TABLE), leaving the one value it builds on the stack. A malformed plan is a
 /// bug of the host function that wrote it: raised as an error naming it, never read past its end.
 static void push_table_plan(lua_State *L, const unsigned char *plan, size_t length) {
     int base = lua_gettop(L);
+    int constants = 0;  // the stack index of the constants' table, once there is one
+    uint32_t constant_count = 0;
     size_t at = 0;
 #define NEED(n) do { if (length - at < (size_t)(n)) goto malformed; } while (0)
     while (at < length) {
         unsigned char op = plan[at++];
         if (!lua_checkstack(L, 2)) luaL_error(L, "host table: too deeply nested");
         switch (op) {
+        case UIQ_PLAN_CONSTANTS: {
+            const unsigned char *strings;
+            uint32_t sizes[2];
+            if (constants != 0 || lua_gettop(L) != base) goto malformed;
+            NEED(sizeof strings + sizeof sizes);
+            memcpy(&strings, plan + at, sizeof strings);
+            memcpy(sizes, plan + at + sizeof strings, sizeof sizes);
+            at += sizeof strings + sizeof sizes;
+            push_plan_constants(L, strings, sizes[0], sizes[1]);
+            constants = lua_gettop(L);
+            constant_count = sizes[1];
+            base = constants;
+            break;
+        }
+        case UIQ_PLAN_CONSTANT: {
+            uint32_t index;
+            NEED(sizeof index);
+            memcpy(&index, plan + at, sizeof index);
+            at += sizeof index;
+            if (constants == 0 || index >= constant_count) goto malformed;
+            lua_rawgeti(L, constants, (lua_Integer)index + 1);
+            break;
+        }
         case UIQ_PLAN_TABLE: {
             int32_t sizes[2];
             NEED(sizeof sizes);
@@ -124,7 +181,10 @@ static void push_table_plan(lua_State *L, const unsigned char *plan, size_t leng
         }
     }
 #undef NEED
-    if (lua_gettop(L) - base == 1) return;
+    if (lua_gettop(L) - base == 1) {
+        if (constants != 0) lua_remove(L, constants);
+        return;
+    }
 malformed:
     luaL_error(L, "host table: malformed plan (a bug of the host function that returned it)");
 }

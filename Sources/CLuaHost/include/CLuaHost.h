@@ -112,6 +112,11 @@ enum {
     UIQ_PLAN_BOOLEAN = 'B',  /// uint8: push a boolean
     UIQ_PLAN_SET = '=',      /// table[key] = value: the table, key and value on top; pops key and value
     UIQ_PLAN_APPEND = '+',   /// table[#table + 1] = value: the table and value on top; pops the value
+    /// Only first, once: a pointer, uint32 byte count, uint32 count: the plan's constant strings ([uint32 length,
+    /// bytes] each, in memory the receiver owns). Methods keep them as Lua strings with their receiver (its user
+    /// value) from the first call on, so names are not hashed into Lua's string table on every call.
+    UIQ_PLAN_CONSTANTS = 'k',
+    UIQ_PLAN_CONSTANT = 'K', /// uint32 index: push constant `index` (0-based)
 };
 
 typedef struct uiq_value {

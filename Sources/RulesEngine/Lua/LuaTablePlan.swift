@@ -55,6 +55,20 @@ struct LuaTablePlan {
         }
     }
 
+    /// Makes `constants` the plan's constant strings (`constant(_:)`); first in a plan, at most once.
+    mutating func use(_ constants: LuaPlanConstants) {
+        bytes.append(UInt8(UIQ_PLAN_CONSTANTS))
+        append(UInt(bitPattern: constants.strings.pointer))
+        append(UInt32(constants.byteCount))
+        append(UInt32(constants.count))
+    }
+
+    /// Pushes constant string `index` of the plan's constants.
+    mutating func constant(_ index: Int32) {
+        bytes.append(UInt8(UIQ_PLAN_CONSTANT))
+        append(UInt32(index))
+    }
+
     /// Sets the value on top into the table below its key: `table[key] = value`.
     mutating func set() { bytes.append(UInt8(UIQ_PLAN_SET)) }
 
@@ -80,4 +94,25 @@ struct LuaTablePlan {
 enum LuaNumber: Equatable, Sendable {
     case integer(Int64)
     case float(Double)
+}
+
+/// Strings a host function's tables name on every call (keys, names, labels), laid out once for table plans:
+/// the receiver keeps them as Lua strings after the first call (`UIQ_PLAN_CONSTANTS`). Immutable, so one set
+/// serves every Lua state and thread.
+final class LuaPlanConstants: Sendable {
+    /// Each string as its uint32 length and its bytes, in order.
+    let strings: FrozenArray<UInt8>
+    let byteCount: Int
+    let count: Int
+
+    init(_ texts: [String]) {
+        var bytes: [UInt8] = []
+        for text in texts {
+            withUnsafeBytes(of: UInt32(text.utf8.count)) { bytes.append(contentsOf: $0) }
+            bytes.append(contentsOf: text.utf8)
+        }
+        strings = FrozenArray(bytes)
+        byteCount = bytes.count
+        count = texts.count
+    }
 }

@@ -72,6 +72,8 @@ final class Lexicon: HostObject, @unchecked Sendable {
     private let trie: PhraseTrie
     /// The profile's intents, when the specification declares them (`lex:classify`).
     let intents: IntentTable?
+    /// What `lex:breakdown` names, when there are intents.
+    let breakdownStrings: BreakdownStrings?
     private let corrector: SpellingCorrector
     let fuzzyMinimum: Int
     let negationWindow: Int
@@ -244,6 +246,7 @@ final class Lexicon: HostObject, @unchecked Sendable {
         trie = PhraseTrie(phrases)
         intents = spec["intents"] == nil ? nil
             : try IntentTable(spec, concepts: Dictionary(names.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first }))
+        breakdownStrings = intents.map { BreakdownStrings(conceptNames: names, intentNames: $0.names, modifierNames: $0.modifierNames) }
         corrector = SpellingCorrector(vocabulary: self.vocabulary, minimumLength: fuzzyMinimum)
     }
 

@@ -172,59 +172,65 @@ enum LexiconModule {
             let chosen = intents.choose(active)
             let stated = intents.counting(active), applying = intents.applying(active)
             let activeCount = mentions.reduce(0) { $0 + ($1.state == .active ? 1 : 0) }
+            guard let strings = lexicon.breakdownStrings else { return call.fail("breakdown: the lexicon declares no intents") }
             var plan = environment.plan
             plan.reset()
+            plan.use(strings.constants)
             plan.table(record: 5)
             if let chosen {
-                plan.key("intent")
+                plan.constant(strings.intentKey)
                 plan.table(record: 2)
-                plan.field("name", string: intents.names[chosen])
-                plan.key("level")
+                plan.constant(strings.nameKey)
+                plan.constant(strings.intentName(chosen))
+                plan.set()
+                plan.constant(strings.levelKey)
                 plan.number(intents.levels[chosen])
                 plan.set()
                 plan.set()
             }
             mentionWords.withUnsafeBufferPointer { words in
-                plan.key("concepts")
+                plan.constant(strings.conceptsKey)
                 plan.table(record: activeCount)
                 for mention in mentions where mention.state == .active {
-                    plan.string(lexicon.conceptNames[mention.concept])
+                    plan.constant(strings.conceptName(mention.concept))
                     plan.string(bytes: UnsafeBufferPointer(rebasing: words[mention.words]))
                     plan.set()
                 }
                 plan.set()
-                plan.key("set_aside")
+                plan.constant(strings.setAsideKey)
                 plan.table(record: mentions.count - activeCount)
                 for mention in mentions where mention.state != .active {
-                    plan.string(lexicon.conceptNames[mention.concept])
+                    plan.constant(strings.conceptName(mention.concept))
                     plan.string(setAsideLabel(mention.state), bytes: UnsafeBufferPointer(rebasing: words[mention.words]))
                     plan.set()
                 }
                 plan.set()
             }
-            plan.key("modifiers")
+            plan.constant(strings.modifiersKey)
             plan.table(array: applying.count)
             for modifier in applying {
                 plan.table(record: 2)
-                plan.field("name", string: intents.modifierNames[modifier])
-                plan.key("add")
+                plan.constant(strings.nameKey)
+                plan.constant(strings.modifierName(modifier))
+                plan.set()
+                plan.constant(strings.addKey)
                 plan.number(intents.steps[modifier])
                 plan.set()
                 plan.appendToList()
             }
             plan.set()
-            plan.key("fired")
+            plan.constant(strings.firedKey)
             plan.table(array: stated.count + activeCount + applying.count)
             for intent in stated {
-                plan.string("intent ", intents.names[intent])
+                plan.constant(strings.intentLabel(intent))
                 plan.appendToList()
             }
             for mention in mentions where mention.state == .active {
-                plan.string("concept ", lexicon.conceptNames[mention.concept])
+                plan.constant(strings.conceptLabel(mention.concept))
                 plan.appendToList()
             }
             for modifier in applying {
-                plan.string("modifier ", intents.modifierNames[modifier])
+                plan.constant(strings.modifierLabel(modifier))
                 plan.appendToList()
             }
             plan.set()
