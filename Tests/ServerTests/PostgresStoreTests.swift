@@ -34,6 +34,7 @@ final class PostgresStoreTests: XCTestCase {
     func testKeepsFirstResponseTimes() throws { try contract.keepsFirstResponseTimes() }
     func testReportsEachOverdueMessageOnce() throws { try contract.reportsEachOverdueMessageOnce() }
     func testPaginatesByDueTime() throws { try contract.paginatesByDueTime() }
+    func testPaginatesEveryStatusInEachOrder() throws { try contract.paginatesEveryStatusInEachOrder() }
     func testQueuesWebhookDeliveries() throws { try contract.queuesWebhookDeliveries() }
     func testClaimsEachWebhookDeliveryOnce() throws { try contract.claimsEachWebhookDeliveryOnce() }
     func testQueuesRefinements() throws { try contract.queuesRefinements() }

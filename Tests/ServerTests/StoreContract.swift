@@ -144,6 +144,48 @@ struct StoreContract {
         }
     }
 
+    /// Listing every status, in each order: open and resolved messages interleaved in the order's keys, paged
+    /// through, every message once and in order (the stores merge a walk per status, or walk one index).
+    func paginatesEveryStatusInEachOrder() throws {
+        try withStore { store in
+            var expected: [Message] = []
+            for i in 0..<150 {
+                let due = i % 4 == 0 ? nil : Timestamp(microseconds: Int64(1_000 + (i * 37) % 61) * 1_000_000)
+                let new = NewMessage(customerID: Int64(i % 7 + 1), body: "message \(i)", createdAt: Timestamp(microseconds: Int64(i % 13) * 1_000_000),
+                                     urgency: Double(i % 5) + 1 + Double(i % 3) / 100, rulesVersion: "v", breakdown: .null, responseDue: due)
+                let id = try store.insertMessage(new)
+                if i % 3 == 0 { XCTAssertTrue(try store.resolve(messageID: id)) }
+                if i % 10 == 1 { XCTAssertTrue(try store.addReply(messageID: id, agentName: "Ann", text: "on it", at: Timestamp(microseconds: 5))) }
+                expected.append(try XCTUnwrap(try store.message(id: id)))
+            }
+            for sort in [MessageQuery.Sort.urgency, .time, .due] {
+                var query = MessageQuery()
+                query.status = .all
+                query.sort = sort
+                query.limit = 7
+                var seen: [Message] = []
+                var pages = 0
+                repeat {
+                    let page = try store.messages(query)
+                    XCTAssertEqual(page.total, 150)
+                    seen += page.messages
+                    query.after = page.next
+                    pages += 1
+                } while query.after != nil && pages < 100
+                func key(_ message: Message) -> [Int64] {
+                    switch sort {
+                    case .urgency: [-Int64((message.urgency * 100).rounded()), -message.createdAt.microseconds, -message.id]
+                    case .time: [-message.createdAt.microseconds, -message.id]
+                    case .due: [PageCursor.dueKey(of: message), message.id]
+                    }
+                }
+                let order = expected.sorted { key($0).lexicographicallyPrecedes(key($1)) }.map(\.id)
+                XCTAssertEqual(seen.map(\.id), order, "\(sort)")
+                XCTAssertEqual(Set(seen.map(\.status)), [.open, .resolved], "\(sort)")
+            }
+        }
+    }
+
     func keepsRepliesInOrder() throws {
         try withStore { store in
             let id = try store.insertMessage(message(1, "help", urgency: 3, at: 1))

@@ -208,6 +208,12 @@ enum SQLiteSchema {
         CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
         CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
         """,
+        """
+        -- Listing every status merges a walk of each status's index (SQLiteStore.messages), so the indexes that
+        -- ordered messages across statuses only cost pages on every insert.
+        DROP INDEX IF EXISTS messages_urgency;
+        DROP INDEX IF EXISTS messages_due;
+        """,
     ]
 
     /// Brings the database up to the latest version, each migration in its own transaction.

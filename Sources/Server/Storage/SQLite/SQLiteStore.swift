@@ -335,10 +335,22 @@ public final class SQLiteStore: Store {
                 pageFilters.append(after)
                 pageValues += paging.after.map(SQLiteValue.init)
             }
-            pageValues.append(.integer(KeysetPaging.rowsToRead(query)))
+            let rows = SQLiteValue.integer(KeysetPaging.rowsToRead(query))
+            var sql = "SELECT \(SQLiteStore.columns) FROM \(source)\(SQLiteStore.whereClause(pageFilters)) ORDER BY \(paging.order) LIMIT ?"
+            if query.status == .all, query.customerID == nil, query.sinceID == nil, query.overdueAt == nil, source == "messages" {
+                // Every status, in any order: a walk of each status's own listing index, the two pages merged. No
+                // index orders messages across statuses: each would cost its pages on every insert (README,
+                // Performance), and without one a sort over every message was the only way.
+                let branch = "SELECT \(SQLiteStore.columns) FROM messages WHERE status = ?\(pageFilters.map { " AND " + $0 }.joined()) "
+                    + "ORDER BY \(paging.order) LIMIT ?"
+                sql = "SELECT * FROM (SELECT * FROM (\(branch)) UNION ALL SELECT * FROM (\(branch))) "
+                    + "ORDER BY \(KeysetPaging(query, id: "id").order) LIMIT ?"
+                pageValues = [.text(MessageQuery.StatusFilter.open.rawValue)] + pageValues + [rows]
+                    + [.text(MessageQuery.StatusFilter.resolved.rawValue)] + pageValues + [rows]
+            }
+            pageValues.append(rows)
             var messages: [Message] = []
-            try connection.query("SELECT \(SQLiteStore.columns) FROM \(source)\(SQLiteStore.whereClause(pageFilters)) "
-                                 + "ORDER BY \(paging.order) LIMIT ?", pageValues) { messages.append(SQLiteStore.message(from: $0)) }
+            try connection.query(sql, pageValues) { messages.append(SQLiteStore.message(from: $0)) }
             let next = KeysetPaging.cut(&messages, query)
             let replies = try SQLiteStore.replies(for: messages.map(\.id), connection)
             for index in messages.indices { messages[index].replies = replies[messages[index].id] ?? [] }
