@@ -251,6 +251,13 @@ enum PostgresSchema {
         CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
             FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
         """,
+        """
+        -- Listing every status merges a walk of each status's index (PostgresStore.messages), so the indexes that
+        -- ordered messages across statuses only cost pages on every insert.
+        DROP INDEX IF EXISTS messages_urgency;
+        DROP INDEX IF EXISTS messages_time;
+        DROP INDEX IF EXISTS messages_due;
+        """,
     ]
 
     /// An arbitrary key for the advisory lock that serialises migrations.
