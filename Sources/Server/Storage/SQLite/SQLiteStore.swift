@@ -338,15 +338,16 @@ public final class SQLiteStore: Store {
             let rows = SQLiteValue.integer(KeysetPaging.rowsToRead(query))
             var sql = "SELECT \(SQLiteStore.columns) FROM \(source)\(SQLiteStore.whereClause(pageFilters)) ORDER BY \(paging.order) LIMIT ?"
             if query.status == .all, query.customerID == nil, query.sinceID == nil, query.overdueAt == nil, source == "messages" {
-                // Every status, in any order: a walk of each status's own listing index, the two pages merged. No
-                // index orders messages across statuses: each would cost its pages on every insert (README,
-                // Performance), and without one a sort over every message was the only way.
-                let branch = "SELECT \(SQLiteStore.columns) FROM messages WHERE status = ?\(pageFilters.map { " AND " + $0 }.joined()) "
-                    + "ORDER BY \(paging.order) LIMIT ?"
-                sql = "SELECT * FROM (SELECT * FROM (\(branch)) UNION ALL SELECT * FROM (\(branch))) "
-                    + "ORDER BY \(KeysetPaging(query, id: "id").order) LIMIT ?"
-                pageValues = [.text(MessageQuery.StatusFilter.open.rawValue)] + pageValues + [rows]
-                    + [.text(MessageQuery.StatusFilter.resolved.rawValue)] + pageValues + [rows]
+                // Every status, in any order: a walk of each status's own listing index, merged. No index orders
+                // messages across statuses: each would cost its pages on every insert (README, Performance), and
+                // without one a sort over every message was the only way. One compound SELECT ordered by its key
+                // columns (k0, k1, …), which SQLite merges straight from the two walks, reading only what the page needs.
+                let keys = paging.columns.enumerated().map { "\($0.element) AS k\($0.offset)" }.joined(separator: ", ")
+                let branch = "SELECT \(SQLiteStore.columns), \(keys) FROM messages WHERE status = ?\(pageFilters.map { " AND " + $0 }.joined())"
+                let direction = paging.ascending ? " ASC" : " DESC"
+                sql = "\(branch) UNION ALL \(branch) ORDER BY \(paging.columns.indices.map { "k\($0)" + direction }.joined(separator: ", ")) LIMIT ?"
+                pageValues = [.text(MessageQuery.StatusFilter.open.rawValue)] + pageValues
+                    + [.text(MessageQuery.StatusFilter.resolved.rawValue)] + pageValues
             }
             pageValues.append(rows)
             var messages: [Message] = []
