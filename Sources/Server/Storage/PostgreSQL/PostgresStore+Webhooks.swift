@@ -24,6 +24,8 @@ extension PostgresStore {
         }
     }
 
+    /// The due deliveries, earliest due first (the order of the index on status and due time, so the walk stops at
+    /// `limit` however many are pending), each locked once across the fleet.
     public func claimWebhookDeliveries(now: Timestamp, limit: Int, leaseUntil: Timestamp) throws(StoreError) -> [WebhookDelivery] {
         try pool.withConnection { connection throws(PostgresError) in
             let claimed = try connection.query("""
@@ -33,7 +35,7 @@ extension PostgresStore {
                       AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.id = d.endpoint_id AND w.enabled)
                       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.status = 'pending' AND p.endpoint_id = d.endpoint_id
                                       AND p.message_id = d.message_id AND p.id < d.id)
-                    ORDER BY d.id LIMIT $2 FOR UPDATE SKIP LOCKED)
+                    ORDER BY d.next_attempt_at, d.id LIMIT $2 FOR UPDATE SKIP LOCKED)
                 RETURNING id
                 """, [.integer(now.microseconds), .integer(Int64(limit)), .integer(leaseUntil.microseconds)])
             let ids = (0..<claimed.count).map { claimed.integer($0, 0) }

@@ -20,6 +20,8 @@ extension SQLiteStore {
         }
     }
 
+    /// The due deliveries, earliest due first, in the order of their index (status, due time, id): the walk stops
+    /// at `limit`, however many are pending (ordered by id it read and sorted every due delivery on each claim).
     public func claimWebhookDeliveries(now: Timestamp, limit: Int, leaseUntil: Timestamp) throws(StoreError) -> [WebhookDelivery] {
         try writer.perform { connection throws(SQLiteError) in
             var ids: [Int64] = []
@@ -29,7 +31,7 @@ extension SQLiteStore {
                   AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.id = d.endpoint_id AND w.enabled)
                   AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.status = 'pending' AND p.endpoint_id = d.endpoint_id
                                   AND p.message_id = d.message_id AND p.id < d.id)
-                ORDER BY d.id LIMIT ?
+                ORDER BY d.next_attempt_at, d.id LIMIT ?
                 """, [.integer(now.microseconds), .integer(now.microseconds), .integer(Int64(limit))]) { ids.append($0.integer(0)) }
             guard !ids.isEmpty else { return [] }
             let list = ids.map(String.init).joined(separator: ",")
