@@ -95,6 +95,14 @@ static void push_plan_constants(lua_State *L, const unsigned char *strings, size
     }
 }
 
+/// Copies the plan's next `size` bytes (an operand) into `out`; 0 when the plan ends first.
+static int take_operand(const unsigned char *plan, size_t length, size_t *at, void *out, size_t size) {
+    if (length - *at < size) return 0;
+    memcpy(out, plan + *at, size);
+    *at += size;
+    return 1;
+}
+
 /// Runs a table plan (see UIQ_PLAN_TABLE), leaving the one value it builds on the stack. A malformed plan is a
 /// bug of the host function that wrote it: raised as an error naming it, never read past its end.
 static void push_table_plan(lua_State *L, const unsigned char *plan, size_t length) {
@@ -102,7 +110,7 @@ static void push_table_plan(lua_State *L, const unsigned char *plan, size_t leng
     int constants = 0;  // the stack index of the constants' table, once there is one
     uint32_t constant_count = 0;
     size_t at = 0;
-#define NEED(n) do { if (length - at < (size_t)(n)) goto malformed; } while (0)
+#define TAKE(operand) do { if (!take_operand(plan, length, &at, &(operand), sizeof(operand))) goto malformed; } while (0)
     while (at < length) {
         unsigned char op = plan[at++];
         if (!lua_checkstack(L, 2)) luaL_error(L, "host table: too deeply nested");
@@ -111,10 +119,8 @@ static void push_table_plan(lua_State *L, const unsigned char *plan, size_t leng
             const unsigned char *strings;
             uint32_t sizes[2];
             if (constants != 0 || lua_gettop(L) != base) goto malformed;
-            NEED(sizeof strings + sizeof sizes);
-            memcpy(&strings, plan + at, sizeof strings);
-            memcpy(sizes, plan + at + sizeof strings, sizeof sizes);
-            at += sizeof strings + sizeof sizes;
+            TAKE(strings);
+            TAKE(sizes);
             push_plan_constants(L, strings, sizes[0], sizes[1]);
             constants = lua_gettop(L);
             constant_count = sizes[1];
@@ -123,51 +129,43 @@ static void push_table_plan(lua_State *L, const unsigned char *plan, size_t leng
         }
         case UIQ_PLAN_CONSTANT: {
             uint32_t index;
-            NEED(sizeof index);
-            memcpy(&index, plan + at, sizeof index);
-            at += sizeof index;
+            TAKE(index);
             if (constants == 0 || index >= constant_count) goto malformed;
             lua_rawgeti(L, constants, (lua_Integer)index + 1);
             break;
         }
         case UIQ_PLAN_TABLE: {
             int32_t sizes[2];
-            NEED(sizeof sizes);
-            memcpy(sizes, plan + at, sizeof sizes);
-            at += sizeof sizes;
+            TAKE(sizes);
             lua_createtable(L, sizes[0] < 0 ? 0 : sizes[0], sizes[1] < 0 ? 0 : sizes[1]);
             break;
         }
         case UIQ_PLAN_STRING: {
             uint32_t count;
-            NEED(sizeof count);
-            memcpy(&count, plan + at, sizeof count);
-            at += sizeof count;
-            NEED(count);
+            TAKE(count);
+            if (length - at < count) goto malformed;
             lua_pushlstring(L, (const char *)plan + at, count);
             at += count;
             break;
         }
         case UIQ_PLAN_INTEGER: {
             int64_t value;
-            NEED(sizeof value);
-            memcpy(&value, plan + at, sizeof value);
-            at += sizeof value;
+            TAKE(value);
             lua_pushinteger(L, (lua_Integer)value);
             break;
         }
         case UIQ_PLAN_NUMBER: {
             double value;
-            NEED(sizeof value);
-            memcpy(&value, plan + at, sizeof value);
-            at += sizeof value;
+            TAKE(value);
             lua_pushnumber(L, value);
             break;
         }
-        case UIQ_PLAN_BOOLEAN:
-            NEED(1);
-            lua_pushboolean(L, plan[at++] != 0);
+        case UIQ_PLAN_BOOLEAN: {
+            unsigned char value;
+            TAKE(value);
+            lua_pushboolean(L, value != 0);
             break;
+        }
         case UIQ_PLAN_SET:
             if (lua_gettop(L) - base < 3 || lua_type(L, -3) != LUA_TTABLE || lua_isnil(L, -2)) goto malformed;
             lua_rawset(L, -3);
@@ -180,7 +178,7 @@ static void push_table_plan(lua_State *L, const unsigned char *plan, size_t leng
             goto malformed;
         }
     }
-#undef NEED
+#undef TAKE
     if (lua_gettop(L) - base == 1) {
         if (constants != 0) lua_remove(L, constants);
         return;

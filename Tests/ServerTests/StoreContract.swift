@@ -116,6 +116,24 @@ struct StoreContract {
         }
     }
 
+    /// Every message of `query`'s listing, read 7 at a time by following each page's cursor (at most 100 pages),
+    /// each page checked for its size and the total.
+    private func pages(of query: MessageQuery, in store: any Store, total: Int) throws -> [Message] {
+        var query = query
+        query.limit = 7
+        var seen: [Message] = []
+        var pages = 0
+        repeat {
+            let page = try store.messages(query)
+            XCTAssertEqual(page.total, total)
+            XCTAssertLessThanOrEqual(page.messages.count, 7)
+            seen += page.messages
+            query.after = page.next
+            pages += 1
+        } while query.after != nil && pages < 100
+        return seen
+    }
+
     func paginatesEveryRowExactlyOnce() throws {
         try withStore { store in
             var ids: [Int64] = []
@@ -125,17 +143,7 @@ struct StoreContract {
             for sort in [MessageQuery.Sort.urgency, .time] {
                 var query = MessageQuery()
                 query.sort = sort
-                query.limit = 7
-                var seen: [Message] = []
-                var pages = 0
-                repeat {
-                    let page = try store.messages(query)
-                    XCTAssertEqual(page.total, 230)
-                    XCTAssertLessThanOrEqual(page.messages.count, 7)
-                    seen += page.messages
-                    query.after = page.next
-                    pages += 1
-                } while query.after != nil && pages < 100
+                let seen = try pages(of: query, in: store, total: 230)
                 XCTAssertEqual(seen.map(\.id).sorted(), ids.sorted(), "\(sort)")
                 let keys = seen.map { sort == .urgency ? [$0.urgency, Double($0.createdAt.microseconds), Double($0.id)]
                                                       : [Double($0.createdAt.microseconds), Double($0.id)] }
@@ -162,16 +170,7 @@ struct StoreContract {
                 var query = MessageQuery()
                 query.status = .all
                 query.sort = sort
-                query.limit = 7
-                var seen: [Message] = []
-                var pages = 0
-                repeat {
-                    let page = try store.messages(query)
-                    XCTAssertEqual(page.total, 150)
-                    seen += page.messages
-                    query.after = page.next
-                    pages += 1
-                } while query.after != nil && pages < 100
+                let seen = try pages(of: query, in: store, total: 150)
                 func key(_ message: Message) -> [Int64] {
                     switch sort {
                     case .urgency: [-Int64((message.urgency * 100).rounded()), -message.createdAt.microseconds, -message.id]

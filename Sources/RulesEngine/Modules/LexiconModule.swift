@@ -176,16 +176,20 @@ enum LexiconModule {
             var plan = environment.plan
             plan.reset()
             plan.use(strings.constants)
+            /// Pushes `{name = <constant name>, <key> = value}`: the intent, or a modifier.
+            func entry(_ name: Int32, _ key: Int32, _ value: LuaNumber) {
+                plan.table(record: 2)
+                plan.constant(strings.nameKey)
+                plan.constant(name)
+                plan.set()
+                plan.constant(key)
+                plan.number(value)
+                plan.set()
+            }
             plan.table(record: 5)
             if let chosen {
                 plan.constant(strings.intentKey)
-                plan.table(record: 2)
-                plan.constant(strings.nameKey)
-                plan.constant(strings.intentName(chosen))
-                plan.set()
-                plan.constant(strings.levelKey)
-                plan.number(intents.levels[chosen])
-                plan.set()
+                entry(strings.intentName(chosen), strings.levelKey, intents.levels[chosen])
                 plan.set()
             }
             mentionWords.withUnsafeBufferPointer { words in
@@ -209,13 +213,7 @@ enum LexiconModule {
             plan.constant(strings.modifiersKey)
             plan.table(array: applying.count)
             for modifier in applying {
-                plan.table(record: 2)
-                plan.constant(strings.nameKey)
-                plan.constant(strings.modifierName(modifier))
-                plan.set()
-                plan.constant(strings.addKey)
-                plan.number(intents.steps[modifier])
-                plan.set()
+                entry(strings.modifierName(modifier), strings.addKey, intents.steps[modifier])
                 plan.appendToList()
             }
             plan.set()
