@@ -160,12 +160,6 @@ static void push_table_plan(lua_State *L, const unsigned char *plan, size_t leng
             lua_pushnumber(L, value);
             break;
         }
-        case UIQ_PLAN_BOOLEAN: {
-            unsigned char value;
-            TAKE(value);
-            lua_pushboolean(L, value != 0);
-            break;
-        }
         case UIQ_PLAN_SET:
             if (lua_gettop(L) - base < 3 || lua_type(L, -3) != LUA_TTABLE || lua_isnil(L, -2)) goto malformed;
             lua_rawset(L, -3);

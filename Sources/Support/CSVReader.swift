@@ -18,6 +18,11 @@ public final class CSVReader {
         public var message: String
         /// `file:line: message`, or `file: message` for the file as a whole (it cannot be opened).
         public var description: String { line > 0 ? "\(source):\(line): \(message)" : "\(source): \(message)" }
+
+        /// A record with more fields than the header names.
+        static func tooManyFields(_ count: Int, limit: Int, source: String, line: Int) -> Error {
+            Error(source: source, line: line, message: "\(count) fields, but the header has \(limit)")
+        }
     }
 
     /// Name used in error messages (the file path).
@@ -122,9 +127,7 @@ public final class CSVReader {
     func appendRaw(to batch: inout CSVRawBatch, valueColumn: Int, replacedColumn: Int?, fieldLimit: Int) throws(CSVReader.Error) -> Bool {
         while let parsed = try nextParsed() {
             if spans.isEmpty { continue }
-            guard spans.count <= fieldLimit else {
-                throw Error(source: source, line: parsed.line, message: "\(spans.count) fields, but the header has \(fieldLimit)")
-            }
+            guard spans.count <= fieldLimit else { throw Error.tooManyFields(spans.count, limit: fieldLimit, source: source, line: parsed.line) }
             let source = self.source
             let spans = self.spans
             try buffer.withUnsafeBufferPointer { b throws(CSVReader.Error) in
@@ -322,8 +325,7 @@ public final class CSVTable {
         while let record = try reader.next() {
             if record.fields.isEmpty { continue }
             guard record.fields.count <= header.count else {
-                throw CSVReader.Error(source: reader.source, line: record.line,
-                                      message: "\(record.fields.count) fields, but the header has \(header.count)")
+                throw CSVReader.Error.tooManyFields(record.fields.count, limit: header.count, source: reader.source, line: record.line)
             }
             return record
         }

@@ -27,7 +27,6 @@ final class CSVRowFormatter: @unchecked Sendable {
     }
 
     func write(_ batch: CSVRawBatch, _ results: [Result<Double, ScoringError>]) {
-        let comma = UInt8(ascii: ",")
         for (record, result) in zip(batch.records, results) {
             let urgency: [UInt8]
             switch result {
@@ -38,29 +37,31 @@ final class CSVRowFormatter: @unchecked Sendable {
                 urgency = []
                 Terminal.error("\(path):\(record.line): the rules failed on this message: \(error)")
             }
-            // The record's own bytes; a short record gets its missing fields as empty ones.
+            // The record's own bytes with the urgency in its column (the file's own, or a new last one); a short
+            // record gets its missing fields as empty ones.
             if let replaced = record.replaced {
                 output.append(contentsOf: batch.bytes[record.raw.lowerBound..<replaced.lowerBound])
                 output.append(contentsOf: urgency)
                 output.append(contentsOf: batch.bytes[replaced.upperBound..<record.raw.upperBound])
-                for _ in record.fieldCount..<columns { output.append(comma) }
-            } else if let urgencyColumn {  // a short record, without the urgency column
-                output.append(contentsOf: batch.bytes[record.raw])
-                for _ in record.fieldCount..<urgencyColumn { output.append(comma) }
-                output.append(comma)
-                output.append(contentsOf: urgency)
-                for _ in (urgencyColumn + 1)..<columns { output.append(comma) }
+                appendEmptyFields(columns - record.fieldCount)
             } else {
+                let column = urgencyColumn ?? columns
                 output.append(contentsOf: batch.bytes[record.raw])
-                for _ in record.fieldCount..<columns { output.append(comma) }
-                output.append(comma)
+                appendEmptyFields(column - record.fieldCount)
+                output.append(UInt8(ascii: ","))
                 output.append(contentsOf: urgency)
+                appendEmptyFields(columns - column - 1)
             }
             output.append(contentsOf: lineEnding)
             if output.count >= 1 << 16 { flush() }
         }
         rows += batch.records.count
         progress.update(rows)
+    }
+
+    /// Appends `count` empty fields (a comma each; none when `count` is not positive).
+    private func appendEmptyFields(_ count: Int) {
+        for _ in 0..<max(0, count) { output.append(UInt8(ascii: ",")) }
     }
 
     private func text(of value: Double) -> [UInt8] {

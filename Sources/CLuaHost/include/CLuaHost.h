@@ -109,7 +109,6 @@ enum {
     UIQ_PLAN_STRING = 'S',   /// uint32 length, the bytes: push a string
     UIQ_PLAN_INTEGER = 'I',  /// int64: push an integer
     UIQ_PLAN_NUMBER = 'N',   /// double: push a float
-    UIQ_PLAN_BOOLEAN = 'B',  /// uint8: push a boolean
     UIQ_PLAN_SET = '=',      /// table[key] = value: the table, key and value on top; pops key and value
     UIQ_PLAN_APPEND = '+',   /// table[#table + 1] = value: the table and value on top; pops the value
     /// Only first, once: a pointer, uint32 byte count, uint32 count: the plan's constant strings ([uint32 length,

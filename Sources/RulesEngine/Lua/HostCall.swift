@@ -57,7 +57,7 @@ struct HostCall {
 
     /// Returns the table `plan` builds; its bytes are copied into `arena` until the trampoline has run it.
     func returnTable(_ plan: LuaTablePlan, in arena: ReturnArena) {
-        let bytes = plan.bytes.withUnsafeBytes { arena.copy($0) }
+        let bytes = arena.copy(bytes: plan.bytes)
         uiq_return_table(call, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
     }
 

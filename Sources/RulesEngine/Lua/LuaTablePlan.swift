@@ -16,14 +16,6 @@ struct LuaTablePlan {
         append(Int32(clamping: record))
     }
 
-    mutating func string(_ text: String) { string("", text) }
-
-    /// Pushes a string: `prefix` (ASCII) then `text`.
-    mutating func string(_ prefix: StaticString, _ text: String) {
-        var text = text
-        text.withUTF8 { string(prefix, bytes: $0) }
-    }
-
     /// Pushes a string: `prefix` (ASCII) then `text`.
     mutating func string(_ prefix: StaticString = "", bytes text: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(UIQ_PLAN_STRING))
@@ -40,11 +32,6 @@ struct LuaTablePlan {
     mutating func number(_ value: Double) {
         bytes.append(UInt8(UIQ_PLAN_NUMBER))
         append(value.bitPattern)
-    }
-
-    mutating func boolean(_ value: Bool) {
-        bytes.append(UInt8(UIQ_PLAN_BOOLEAN))
-        bytes.append(value ? 1 : 0)
     }
 
     /// Pushes a number as Lua would hold it: an integer stays one (`5`, not `5.0`, in a breakdown).
@@ -75,44 +62,7 @@ struct LuaTablePlan {
     /// Appends the value on top to the table below it: `table[#table + 1] = value`.
     mutating func appendToList() { bytes.append(UInt8(UIQ_PLAN_APPEND)) }
 
-    /// Pushes `key`, the first half of a `set`.
-    mutating func key(_ key: StaticString) { string(key, bytes: UnsafeBufferPointer(start: nil, count: 0)) }
-
-    /// `table[key] = "text"` for the table on top.
-    mutating func field(_ key: StaticString, string text: String) {
-        self.key(key)
-        string(text)
-        set()
-    }
-
     private mutating func append<T: FixedWidthInteger>(_ value: T) {
         withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
-    }
-}
-
-/// A number as the rules wrote it: Lua keeps integers and floats apart, and so does JSON output (`5` or `5.0`).
-enum LuaNumber: Equatable, Sendable {
-    case integer(Int64)
-    case float(Double)
-}
-
-/// Strings a host function's tables name on every call (keys, names, labels), laid out once for table plans:
-/// the receiver keeps them as Lua strings after the first call (`UIQ_PLAN_CONSTANTS`). Immutable, so one set
-/// serves every Lua state and thread.
-final class LuaPlanConstants: Sendable {
-    /// Each string as its uint32 length and its bytes, in order.
-    let strings: FrozenArray<UInt8>
-    let byteCount: Int
-    let count: Int
-
-    init(_ texts: [String]) {
-        var bytes: [UInt8] = []
-        for text in texts {
-            withUnsafeBytes(of: UInt32(text.utf8.count)) { bytes.append(contentsOf: $0) }
-            bytes.append(contentsOf: text.utf8)
-        }
-        strings = FrozenArray(bytes)
-        byteCount = bytes.count
-        count = texts.count
     }
 }

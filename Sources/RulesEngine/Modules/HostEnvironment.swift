@@ -44,7 +44,7 @@ final class ReturnArena {
 
     func copy(bytes: [UInt8]) -> UnsafeRawBufferPointer { bytes.withUnsafeBytes { copy($0) } }
 
-    func copy(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    private func copy(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         let count = bytes.count
         let target: UnsafeMutableRawBufferPointer
         if count <= block.count - used {

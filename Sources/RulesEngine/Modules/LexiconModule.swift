@@ -160,7 +160,9 @@ enum LexiconModule {
         let call = HostCall(raw!)
         let environment = call.context(as: HostEnvironment.self)
         return call.withReceiver(as: Lexicon.self) { lexicon in
-            guard let intents = lexicon.intents else { return call.fail("breakdown: the lexicon declares no intents") }
+            guard let intents = lexicon.intents, let strings = lexicon.breakdownStrings else {
+                return call.fail("breakdown: the lexicon declares no intents")
+            }
             // The mentions first (their words back to back): the active concepts decide the rest.
             var mentionWords: [UInt8] = []
             var mentions: [(concept: Int, state: Lexicon.State, words: Range<Int>)] = []
@@ -172,7 +174,6 @@ enum LexiconModule {
             let chosen = intents.choose(active)
             let stated = intents.counting(active), applying = intents.applying(active)
             let activeCount = mentions.reduce(0) { $0 + ($1.state == .active ? 1 : 0) }
-            guard let strings = lexicon.breakdownStrings else { return call.fail("breakdown: the lexicon declares no intents") }
             var plan = environment.plan
             plan.reset()
             plan.use(strings.constants)
