@@ -86,20 +86,30 @@ public enum JSONValue: Sendable, Equatable {
 
     /// Appends `s` as a JSON string literal, escaping quotes, backslashes and control characters.
     public static func encode(string s: String, into out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { encode(utf8: UnsafeRawBufferPointer($0), into: &out) }
+    }
+
+    /// Appends UTF-8 bytes as a JSON string literal, escaping quotes, backslashes and control characters (the
+    /// bytes are copied as they are: the caller has checked they are UTF-8).
+    public static func encode(utf8 bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in s.utf8 {
+        var run = 0  // where the bytes not yet copied start
+        for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[run..<i]))
+            run = i + 1
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
             case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
             case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
             case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
             case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-            default: out.append(byte)
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex.utf8Start[Int(byte >> 4)], hex.utf8Start[Int(byte & 15)]])
             }
         }
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[run...]))
         out.append(UInt8(ascii: "\""))
     }
 }

@@ -22,7 +22,8 @@ enum BenchCommand {
             .init(names: ["--compare"], valueName: "DIR",
                   help: "also score with these rules, run for run in turn, and print the rate of --rules relative to them"),
             .init(names: ["--mode"], valueName: "MODE",
-                  help: "score (urgency only), explain (with the breakdown), both (default), or cores: score only on every "
+                  help: "score (urgency only), explain (with the breakdown, written as JSON text the way the stores keep it), "
+                      + "both (default), or cores: score only on every "
                       + "core the way bulk scoring does, against one thread in turn"),
         ],
         details: "The corpus is synthetic support messages generated from the project's own phrase lists.")
@@ -80,15 +81,18 @@ enum BenchCommand {
         }
         for explain in modes {
             var rates: [Double] = [], referenceRates: [Double] = []
-            var checksum = 0.0, referenceChecksum = 0.0
+            var checksum = 0.0, referenceChecksum = 0.0, storedBytes = 0, referenceStoredBytes = 0
             for _ in 0..<runs {
-                rates.append(measure(scorer, corpus: corpus, count: count, explain: explain, checksum: &checksum))
+                rates.append(measure(scorer, corpus: corpus, count: count, explain: explain, checksum: &checksum,
+                                     storedBytes: &storedBytes))
                 if let reference {
-                    referenceRates.append(measure(reference, corpus: corpus, count: count, explain: explain, checksum: &referenceChecksum))
+                    referenceRates.append(measure(reference, corpus: corpus, count: count, explain: explain,
+                                                  checksum: &referenceChecksum, storedBytes: &referenceStoredBytes))
                 }
             }
             let label = explain ? "score + breakdown" : "score only       "
             let median = report(label, rates: rates, runs: runs, count: count, checksum: checksum)
+            if explain { Terminal.write("  (the breakdown as stored: JSON text, \(storedBytes / (runs * count)) bytes a message)\n") }
             if reference != nil {
                 let referenceMedian = report("  compared with  ", rates: referenceRates, runs: runs, count: count, checksum: referenceChecksum)
                 Terminal.write("  ratio: \(String(format: "%.2f", median / referenceMedian)) of the compared rules' rate\n")
@@ -98,12 +102,17 @@ enum BenchCommand {
         return 0
     }
 
-    /// Messages per second of one run of `count` messages.
-    private static func measure(_ scorer: Scorer, corpus: [String], count: Int, explain: Bool, checksum: inout Double) -> Double {
+    /// Messages per second of one run of `count` messages. With `explain`, each breakdown is written as the
+    /// stores keep it (its JSON text), and `storedBytes` counts them.
+    private static func measure(_ scorer: Scorer, corpus: [String], count: Int, explain: Bool, checksum: inout Double,
+                                storedBytes: inout Int) -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         for i in 0..<count {
             let input = ScoringInput(text: corpus[i % corpus.count], customerID: Int64(i))
-            if let score = try? scorer.score(input, options: ScoringOptions(explain: explain)) { checksum += score.value }
+            if let score = try? scorer.score(input, options: ScoringOptions(explain: explain)) {
+                checksum += score.value
+                if let breakdown = score.breakdown { storedBytes += breakdown.jsonText.utf8.count }
+            }
         }
         return Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
@@ -120,7 +129,9 @@ enum BenchCommand {
             let results = parallelMap(chunks, .cores(chunk: 1)) { chunk in scorer.scoreEach(chunk) }
             parallelRates.append(Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
             for chunk in results { for case .success(let value) in chunk { checksum += value } }
-            serialRates.append(measure(scorer, corpus: corpus, count: count, explain: false, checksum: &serialChecksum))
+            var unused = 0
+            serialRates.append(measure(scorer, corpus: corpus, count: count, explain: false, checksum: &serialChecksum,
+                                       storedBytes: &unused))
         }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let parallel = report("score only, \(cores) cores", rates: parallelRates, runs: runs, count: count, checksum: checksum)

@@ -280,4 +280,27 @@ const luaL_Reg *uiq_decimal_natives(void);
 /// Whether all `length` bytes are below 0x80.
 int uiq_is_ascii(const unsigned char *bytes, size_t length);
 
+/// Writing a Lua value as compact JSON text (json.c), as the host's JSON values would write it: lists are tables
+/// with keys exactly 1...n, objects have their keys sorted (a later duplicate key winning), an empty table is
+/// `[]`, non-finite numbers `null`, other types their name in parentheses; at most UIQ_JSON_MAX_DEPTH levels
+/// and `budget` values. Raw access only, so it never raises a Lua error. A key that is not plain ASCII (or
+/// that JSON escapes) and text that is not UTF-8 are left to the host (UIQ_JSON_NEEDS_HOST): Swift's string
+/// order and U+FFFD replacement are its own.
+#define UIQ_JSON_OK 0
+#define UIQ_JSON_NEEDS_HOST 1
+#define UIQ_JSON_NO_MEMORY 2
+#define UIQ_JSON_MAX_DEPTH 16
+/// Writes a float as the host writes JSON numbers into `buffer` (at most `capacity` bytes); returns the length.
+typedef size_t (*uiq_format_double_fn)(double value, char *buffer, size_t capacity);
+typedef struct uiq_json_writer uiq_json_writer;
+uiq_json_writer *uiq_json_writer_new(uiq_format_double_fn format_double);
+void uiq_json_writer_free(uiq_json_writer *writer);
+/// Writes the value at `index`; returns UIQ_JSON_OK, UIQ_JSON_NEEDS_HOST or UIQ_JSON_NO_MEMORY.
+int uiq_json_write(uiq_json_writer *writer, lua_State *L, int index, int budget);
+/// The text written (valid until the next write).
+const char *uiq_json_text(const uiq_json_writer *writer, size_t *length);
+/// When the value was an object: its members, three offsets each (start of the key, end of the key, end of
+/// the value), in key order.
+const size_t *uiq_json_top_members(const uiq_json_writer *writer, size_t *count);
+
 #endif

@@ -21,6 +21,8 @@ final class RuleVM: @unchecked Sendable {
     /// Set when an evaluation hit the instruction budget or the memory cap: the pool then drops this state
     /// instead of reusing it, so nothing an aborted evaluation left half-done can affect the next one.
     private(set) var isSpent = false
+    /// Writes the breakdown tables the rules return as JSON.
+    private let breakdownWriter = LuaJSONWriter()
 
     init(ruleSet: RuleSet, limits: EngineLimits, log: any RuleLogSink) throws(RulesError) {
         self.ruleSet = ruleSet
@@ -87,8 +89,8 @@ final class RuleVM: @unchecked Sendable {
     }
 
     /// Runs `score(message, ctx)` once. Returns the score and, when `explain` is set, the breakdown table
-    /// the rules returned (converted to JSON).
-    func evaluate(_ input: ScoringInput, options: ScoringOptions) throws(ScoringError) -> (value: Double, details: JSONValue?) {
+    /// the rules returned, as JSON members (none when they returned nil).
+    func evaluate(_ input: ScoringInput, options: ScoringOptions) throws(ScoringError) -> (value: Double, details: JSONObjectText?) {
         try withUTF8(input.text) { bytes in
             Result { () throws(ScoringError) in try evaluate(text: bytes, customerID: input.customerID, options: options) }
         }.get()
@@ -96,7 +98,7 @@ final class RuleVM: @unchecked Sendable {
 
     /// `evaluate` for a message given as its UTF-8 bytes (bulk scoring, without a `String` per message).
     func evaluate(text bytes: UnsafeRawBufferPointer, customerID: Int64?,
-                  options: ScoringOptions) throws(ScoringError) -> (value: Double, details: JSONValue?) {
+                  options: ScoringOptions) throws(ScoringError) -> (value: Double, details: JSONObjectText?) {
         let explain = options.explain
         environment.logLines = 0
         environment.llm = options.llm
@@ -123,9 +125,8 @@ final class RuleVM: @unchecked Sendable {
             throw ScoringError(kind: .invalidResult, file: RuleSet.entryFile,
                                message: "score() must return a finite number, it returned \(value.isNaN ? "NaN" : value > 0 ? "inf" : "-inf")")
         }
-        guard explain, !stack.isNoneOrNil(at: 2) else { return (value, nil) }
-        var budget = 10_000
-        return (value, stack.json(at: 2, budget: &budget))
+        guard explain else { return (value, nil) }
+        return (value, breakdownWriter.breakdown(state.raw, at: 2))
     }
 
     /// What the rules' global function `inventory()` returns (the names of every tier keyword, modifier,

@@ -24,29 +24,96 @@ public struct Breakdown: Sendable, Equatable {
     public var rulesVersion: String
     /// Wall time of the evaluation, in microseconds.
     public var evaluationMicroseconds: Double
-    /// The breakdown table the rules returned (`tier`, `modifiers`, `llm`, …): the rules' own vocabulary.
-    public var rules: [String: JSONValue]
     /// Set when the rules failed on this message and `urgency` is a fallback.
     public var error: String?
+    /// The rules' part: as the scorer wrote it (JSON text), or as values once somebody changed it.
+    private var rulesPart: RulesPart
+
+    private enum RulesPart: Sendable {
+        case text(JSONObjectText)
+        case values([String: JSONValue])
+    }
+
+    /// The breakdown table the rules returned (`tier`, `modifiers`, `llm`, …): the rules' own vocabulary.
+    public var rules: [String: JSONValue] {
+        get {
+            switch rulesPart {
+            case .text(let text): text.values
+            case .values(let values): values
+            }
+        }
+        set { rulesPart = .values(newValue) }
+    }
 
     public init(urgency: Double, rulesVersion: String, evaluationMicroseconds: Double,
                 rules: [String: JSONValue], error: String? = nil) {
+        self.init(urgency: urgency, rulesVersion: rulesVersion, evaluationMicroseconds: evaluationMicroseconds,
+                  rulesPart: .values(rules), error: error)
+    }
+
+    /// A breakdown whose rules' part is already JSON (as the rule VM writes it).
+    public init(urgency: Double, rulesVersion: String, evaluationMicroseconds: Double,
+                rulesText: JSONObjectText, error: String? = nil) {
+        self.init(urgency: urgency, rulesVersion: rulesVersion, evaluationMicroseconds: evaluationMicroseconds,
+                  rulesPart: .text(rulesText), error: error)
+    }
+
+    private init(urgency: Double, rulesVersion: String, evaluationMicroseconds: Double, rulesPart: RulesPart,
+                 error: String?) {
         self.urgency = urgency
         self.rulesVersion = rulesVersion
         self.evaluationMicroseconds = evaluationMicroseconds
-        self.rules = rules
+        self.rulesPart = rulesPart
         self.error = error
+    }
+
+    /// The rules' field `key` (without turning the rest into values).
+    public func rule(_ key: String) -> JSONValue? {
+        switch rulesPart {
+        case .text(let text): text.value(of: key)
+        case .values(let values): values[key]
+        }
+    }
+
+    /// Sets the rules' field `key` (letters, digits and `_`), keeping the rest as it is.
+    public mutating func setRule(_ key: String, to value: JSONValue) {
+        switch rulesPart {
+        case .text(let text): rulesPart = .text(text.merging([(key, value)]))
+        case .values(var values):
+            values[key] = value
+            rulesPart = .values(values)
+        }
+    }
+
+    /// The host's fields, in key order: they follow the rules' fields and win on a name clash.
+    private var hostFields: [(key: String, value: JSONValue)] {
+        var fields: [(key: String, value: JSONValue)] = []
+        if let error { fields.append(("error", .string(error))) }
+        fields.append(("evaluation_us", .number((evaluationMicroseconds * 10).rounded() / 10)))
+        fields.append(("rules_version", .string(rulesVersion)))
+        fields.append(("urgency", .number(urgency)))
+        return fields
     }
 
     /// One JSON object: the rules' fields, then the host's (`urgency`, `rules_version`, `evaluation_us`,
     /// `error`), which win on a name clash.
     public var json: JSONValue {
         var object = rules
-        object["urgency"] = .number(urgency)
-        object["rules_version"] = .string(rulesVersion)
-        object["evaluation_us"] = .number((evaluationMicroseconds * 10).rounded() / 10)
-        if let error { object["error"] = .string(error) }
+        for (key, value) in hostFields { object[key] = value }
         return .object(object)
+    }
+
+    /// `json` as text (what the stores keep), written from the rules' text without parsing it.
+    public var jsonText: String {
+        switch rulesPart {
+        case .text(let text): text.text(merging: hostFields)
+        case .values: json.jsonText
+        }
+    }
+
+    public static func == (a: Breakdown, b: Breakdown) -> Bool {
+        a.urgency == b.urgency && a.rulesVersion == b.rulesVersion && a.evaluationMicroseconds == b.evaluationMicroseconds
+            && a.error == b.error && a.rules == b.rules
     }
 
     /// Reads a breakdown back from its JSON form (as stored).
@@ -58,6 +125,6 @@ public struct Breakdown: Sendable, Equatable {
         evaluationMicroseconds = object["evaluation_us"]?.doubleValue ?? 0
         error = object["error"]?.stringValue
         for key in ["urgency", "rules_version", "evaluation_us", "error"] { object[key] = nil }
-        rules = object
+        rulesPart = .values(object)
     }
 }

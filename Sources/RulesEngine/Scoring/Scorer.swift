@@ -108,7 +108,7 @@ public final class Scorer: Sendable {
     /// number); the scorer stays usable either way.
     public func score(_ input: ScoringInput, options: ScoringOptions = ScoringOptions()) throws(ScoringError) -> Score {
         let started = options.explain ? DispatchTime.now().uptimeNanoseconds : 0
-        let value: Double, details: JSONValue?
+        let value: Double, details: JSONObjectText?
         do {
             (value, details) = try pool.withVM { vm throws(ScoringError) in try vm.evaluate(input, options: options) }
             statistics.recordEvaluation(failed: false)
@@ -118,13 +118,8 @@ public final class Scorer: Sendable {
         }
         guard options.explain else { return Score(value: value, rulesVersion: ruleSet.version, breakdown: nil) }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1000
-        let rules: [String: JSONValue] = switch details {
-        case .object(let object)?: object
-        case nil, .null?: [:]
-        case let other?: ["explanation": other]
-        }
         let breakdown = Breakdown(urgency: value, rulesVersion: ruleSet.version, evaluationMicroseconds: elapsed,
-                                  rules: rules)
+                                  rulesText: details ?? JSONObjectText(members: []))
         return Score(value: value, rulesVersion: ruleSet.version, breakdown: breakdown)
     }
 }

@@ -70,7 +70,7 @@ struct MessageRoutes {
             let (score, failure, targets) = scoring.score(input, options: options, stored: true)
             let now = Timestamp.now()
             var message = NewMessage(customerID: user, body: text, createdAt: now, urgency: score.value,
-                                     rulesVersion: score.rulesVersion, breakdown: score.breakdown?.json ?? .null,
+                                     rulesVersion: score.rulesVersion, breakdownJSON: score.breakdown?.jsonText ?? "null",
                                      responseDue: targets?.due(createdAt: now, score: score.value))
             // Background mode: the rules asked for the model, so a refiner will (queued in the insert's transaction),
             // unless the queue is full of more urgent messages.
@@ -80,8 +80,8 @@ struct MessageRoutes {
                     queued = true
                     message.refinementPriority = score.value
                 } else if var breakdown = score.breakdown {
-                    breakdown.rules["llm"] = ["state": "skipped", "used": false, "skipped": "backlog"]
-                    message.breakdown = breakdown.json
+                    breakdown.setRule("llm", to: ["state": "skipped", "used": false, "skipped": "backlog"])
+                    message.breakdownJSON = breakdown.jsonText
                 }
             }
             let urgency = score.value  // all the answer needs: the breakdown is freed here, not on the writer

@@ -77,7 +77,7 @@ public final class SeedImporter: Sendable {
                 let score = scored.score
                 batch.append(NewMessage(customerID: row.input.customerID ?? 0, body: row.input.text, createdAt: row.time,
                                         urgency: score.value, rulesVersion: score.rulesVersion,
-                                        breakdown: LLMBreakdownState.stored(score.breakdown), importKey: row.key,
+                                        breakdownJSON: LLMBreakdownState.stored(score.breakdown), importKey: row.key,
                                         responseDue: scoring.scorer.responseTargets?.due(createdAt: row.time, score: score.value)))
             }
             pending.removeAll(keepingCapacity: true)

@@ -8,20 +8,20 @@ enum LLMBreakdownState {
     /// The reason `llm.complete` gives while the call is deferred to a refiner.
     static let pendingReason = "pending"
 
-    /// The breakdown as stored: its JSON with `state` added (null without a breakdown).
-    static func stored(_ breakdown: Breakdown?) -> JSONValue {
-        guard var breakdown else { return .null }
+    /// The breakdown as stored: its JSON text with `state` added (null without a breakdown).
+    static func stored(_ breakdown: Breakdown?) -> String {
+        guard var breakdown else { return "null" }
         annotate(&breakdown)
-        return breakdown.json
+        return breakdown.jsonText
     }
 
     /// Adds `state` to the breakdown's `llm` part, when it has one.
     static func annotate(_ breakdown: inout Breakdown) {
-        guard case .object(var part)? = breakdown.rules["llm"] else { return }
+        guard case .object(var part)? = breakdown.rule("llm") else { return }
         let state = if part["used"]?.boolValue == true { "used" }
             else if part["skipped"]?.stringValue == pendingReason { "pending" }
             else { "skipped" }
         part["state"] = .string(state)
-        breakdown.rules["llm"] = .object(part)
+        breakdown.setRule("llm", to: .object(part))
     }
 }

@@ -157,7 +157,7 @@ final class LLMRefiner: @unchecked Sendable {
         var breakdown = score.breakdown ?? Breakdown(urgency: score.value, rulesVersion: score.rulesVersion, evaluationMicroseconds: 0, rules: [:])
         LLMBreakdownState.annotate(&breakdown)
         let update = ScoreUpdate(id: job.messageID, urgency: score.value, rulesVersion: score.rulesVersion,
-                                 breakdownJSON: breakdown.json.jsonText,
+                                 breakdownJSON: breakdown.jsonText,
                                  responseDue: scorer.responseTargets?.due(createdAt: job.createdAt, score: score.value))
         return RefinementResult(messageID: job.messageID, claim: job.claim, outcome: .refined(update, replacing: job.rulesVersion))
     }

@@ -67,7 +67,7 @@ public struct Rescorer: Sendable {
                     if score.value > message.urgency { report.increased += 1 } else { report.decreased += 1 }
                 }
                 updates.append(ScoreUpdate(id: message.id, urgency: score.value, rulesVersion: score.rulesVersion,
-                                           breakdownJSON: LLMBreakdownState.stored(score.breakdown).jsonText,
+                                           breakdownJSON: LLMBreakdownState.stored(score.breakdown),
                                            responseDue: scoring.scorer.responseTargets?.due(createdAt: message.createdAt, score: score.value)))
             }
             try store.updateScores(updates)

@@ -490,8 +490,8 @@ public struct NewMessage: Sendable, Equatable {
         get { (try? JSONParser.parse(Array(breakdownJSON.utf8))) ?? .null }
         set { breakdownJSON = newValue.jsonText }
     }
-    /// The breakdown as JSON text.
-    public private(set) var breakdownJSON: String
+    /// The breakdown as JSON text (a JSON document: the stores keep it as it is).
+    public var breakdownJSON: String
     /// Set for imported rows: a hash of customer, time and body that makes re-imports add nothing.
     public var importKey: String?
     /// When it must first be answered (the rules' sla for its urgency), if the rules set a target.
@@ -502,13 +502,19 @@ public struct NewMessage: Sendable, Equatable {
 
     public init(customerID: Int64, body: String, createdAt: Timestamp, urgency: Double, rulesVersion: String,
                 breakdown: JSONValue, importKey: String? = nil, responseDue: Timestamp? = nil) {
+        self.init(customerID: customerID, body: body, createdAt: createdAt, urgency: urgency, rulesVersion: rulesVersion,
+                  breakdownJSON: breakdown.jsonText, importKey: importKey, responseDue: responseDue)
+    }
+
+    public init(customerID: Int64, body: String, createdAt: Timestamp, urgency: Double, rulesVersion: String,
+                breakdownJSON: String, importKey: String? = nil, responseDue: Timestamp? = nil) {
         self.responseDue = responseDue
         self.customerID = customerID
         self.body = body
         self.createdAt = createdAt
         self.urgency = urgency
         self.rulesVersion = rulesVersion
-        breakdownJSON = breakdown.jsonText
+        self.breakdownJSON = breakdownJSON
         self.importKey = importKey
     }
 }

@@ -1,0 +1,362 @@
+// Writing the table a rule returned as JSON text, without building Swift values (see uiq_json_write).
+#include "CLuaHost.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+/// One member of an object being written: its key literal and value, as offsets of the output.
+typedef struct json_member {
+    size_t key_start, key_end, value_end;
+} json_member;
+
+struct uiq_json_writer {
+    char *out;
+    size_t length, capacity;
+    char *sorted;  // an object's members in key order, before they replace their unsorted text
+    size_t sorted_capacity;
+    json_member *members;  // a stack: each object's members follow those of the objects it is inside
+    size_t member_count, member_capacity;
+    size_t *top;  // the top-level object's members: start, key end, end, for each
+    size_t top_count, top_capacity;
+    uiq_format_double_fn format_double;
+    int status;  // UIQ_JSON_OK, or why the host must write this value itself
+};
+
+uiq_json_writer *uiq_json_writer_new(uiq_format_double_fn format_double) {
+    uiq_json_writer *w = calloc(1, sizeof *w);
+    if (w != NULL) w->format_double = format_double;
+    return w;
+}
+
+void uiq_json_writer_free(uiq_json_writer *w) {
+    if (w == NULL) return;
+    free(w->out);
+    free(w->sorted);
+    free(w->members);
+    free(w->top);
+    free(w);
+}
+
+const char *uiq_json_text(const uiq_json_writer *w, size_t *length) {
+    *length = w->length;
+    return w->out;
+}
+
+const size_t *uiq_json_top_members(const uiq_json_writer *w, size_t *count) {
+    *count = w->top_count;
+    return w->top;
+}
+
+static int grow(char **buffer, size_t *capacity, size_t needed) {
+    if (needed <= *capacity) return 1;
+    size_t capacity_wanted = *capacity < 512 ? 512 : *capacity;
+    while (capacity_wanted < needed) capacity_wanted *= 2;
+    char *grown = realloc(*buffer, capacity_wanted);
+    if (grown == NULL) return 0;
+    *buffer = grown;
+    *capacity = capacity_wanted;
+    return 1;
+}
+
+static void put(uiq_json_writer *w, const char *bytes, size_t count) {
+    if (w->status != UIQ_JSON_OK) return;
+    if (!grow(&w->out, &w->capacity, w->length + count)) {
+        w->status = UIQ_JSON_NO_MEMORY;
+        return;
+    }
+    memcpy(w->out + w->length, bytes, count);
+    w->length += count;
+}
+
+static void put_char(uiq_json_writer *w, char c) { put(w, &c, 1); }
+
+static void put_text(uiq_json_writer *w, const char *text) { put(w, text, strlen(text)); }
+
+static void put_integer(uiq_json_writer *w, lua_Integer value, int quoted) {
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, quoted ? "\"%lld\"" : "%lld", (long long)value);
+    put(w, digits, (size_t)n);
+}
+
+static void put_double(uiq_json_writer *w, double value, int quoted) {
+    char text[64];
+    size_t n = w->format_double(value, text + 1, sizeof text - 2);
+    if (quoted) {
+        text[0] = '"';
+        text[n + 1] = '"';
+        put(w, text, n + 2);
+    } else {
+        put(w, text + 1, n);
+    }
+}
+
+/// Whether the bytes are well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
+static int is_utf8(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i += 1;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80) return 0;
+            i += 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            if (i + 2 >= n || (s[i + 1] & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80) return 0;
+            if (c == 0xE0 && s[i + 1] < 0xA0) return 0;
+            if (c == 0xED && s[i + 1] > 0x9F) return 0;
+            i += 3;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            if (i + 3 >= n || (s[i + 1] & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80)
+                return 0;
+            if (c == 0xF0 && s[i + 1] < 0x90) return 0;
+            if (c == 0xF4 && s[i + 1] > 0x8F) return 0;
+            i += 4;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/// A string as a JSON literal: quotes, backslashes and control characters escaped as JSONValue escapes them.
+/// Text that is not UTF-8 is left to the host (which writes it with U+FFFD in place of the bad bytes).
+static void put_string(uiq_json_writer *w, const char *s, size_t n) {
+    if (!is_utf8((const unsigned char *)s, n)) {
+        w->status = UIQ_JSON_NEEDS_HOST;
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    put_char(w, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        put(w, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': put(w, "\\\"", 2); break;
+        case '\\': put(w, "\\\\", 2); break;
+        case '\n': put(w, "\\n", 2); break;
+        case '\r': put(w, "\\r", 2); break;
+        case '\t': put(w, "\\t", 2); break;
+        default: {
+            char escape[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put(w, escape, 6);
+        }
+        }
+    }
+    put(w, s + run, n - run);
+    put_char(w, '"');
+}
+
+static void put_type_name(uiq_json_writer *w, lua_State *L, int index) {
+    put_text(w, "\"(");
+    put_text(w, lua_typename(L, lua_type(L, index)));
+    put_text(w, ")\"");
+}
+
+static void write_value(uiq_json_writer *w, lua_State *L, int index, int depth, int *budget);
+
+/// How many keys the table has, counting no further than `limit`.
+static int key_count(lua_State *L, int index, int limit) {
+    int count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, index) != 0) {
+        count += 1;
+        if (count >= limit) {
+            lua_settop(L, -3);
+            return count;
+        }
+        lua_settop(L, -2);
+    }
+    return count;
+}
+
+/// Whether keys 1...length are all present.
+static int is_sequence(lua_State *L, int index, lua_Unsigned length) {
+    for (lua_Unsigned position = 1; position <= length; position++) {
+        int present = lua_rawgeti(L, index, (lua_Integer)position) != LUA_TNIL;
+        lua_settop(L, -2);
+        if (!present) return 0;
+    }
+    return 1;
+}
+
+/// Compares two keys' literals (plain ASCII, nothing escaped: the same order as the keys themselves).
+static int compare_keys(const char *out, const json_member *a, const json_member *b) {
+    size_t length_a = a->key_end - a->key_start, length_b = b->key_end - b->key_start;
+    int c = memcmp(out + a->key_start, out + b->key_start, length_a < length_b ? length_a : length_b);
+    if (c != 0) return c;
+    return length_a < length_b ? -1 : length_a > length_b ? 1 : 0;
+}
+
+static void write_table(uiq_json_writer *w, lua_State *L, int index, int depth, int *budget) {
+    // A list: keys exactly 1...n (n keys in all, each of 1...n present), read in order by index.
+    lua_Unsigned length = lua_rawlen(L, index);
+    int keys = key_count(L, index, *budget > 1 ? *budget : 1);
+    if (length > 0 && length <= INT32_MAX && (lua_Unsigned)keys == length && is_sequence(L, index, length)) {
+        put_char(w, '[');
+        int first = 1;
+        for (lua_Unsigned position = 1; position <= length && *budget > 0 && w->status == UIQ_JSON_OK; position++) {
+            if (!first) put_char(w, ',');
+            first = 0;
+            lua_rawgeti(L, index, (lua_Integer)position);
+            write_value(w, L, -1, depth + 1, budget);
+            lua_settop(L, -2);
+        }
+        put_char(w, ']');
+        return;
+    }
+    size_t start = w->length, first_member = w->member_count;
+    int saw_key = 0;
+    lua_pushnil(L);
+    while (lua_next(L, index) != 0) {
+        saw_key = 1;
+        if (*budget <= 0 || w->status != UIQ_JSON_OK) {
+            lua_settop(L, -2);
+            continue;
+        }
+        size_t key_start = w->length;
+        int is_integer = 0;
+        lua_Integer integer_key = lua_type(L, -2) == LUA_TNUMBER ? lua_tointegerx(L, -2, &is_integer) : 0;
+        if (is_integer) {
+            put_integer(w, integer_key, 1);
+        } else if (lua_type(L, -2) == LUA_TSTRING) {
+            size_t n;
+            const char *s = lua_tolstring(L, -2, &n);
+            for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c >= 0x80 || c < 0x20 || c == '"' || c == '\\') w->status = UIQ_JSON_NEEDS_HOST;  // sorts otherwise
+            }
+            put_string(w, s, n);
+        } else if (lua_type(L, -2) == LUA_TNUMBER) {
+            put_double(w, lua_tonumberx(L, -2, NULL), 1);
+        } else {
+            put_type_name(w, L, -2);
+        }
+        size_t key_end = w->length;
+        write_value(w, L, -1, depth + 1, budget);
+        lua_settop(L, -2);
+        if (w->member_count == w->member_capacity) {
+            size_t capacity = w->member_capacity < 64 ? 64 : w->member_capacity * 2;
+            json_member *grown = realloc(w->members, capacity * sizeof *grown);
+            if (grown == NULL) {
+                w->status = UIQ_JSON_NO_MEMORY;
+                continue;
+            }
+            w->members = grown;
+            w->member_capacity = capacity;
+        }
+        w->members[w->member_count++] = (json_member){key_start, key_end, w->length};
+    }
+    if (!saw_key) {
+        put_text(w, "[]");  // an empty table is most often an empty list
+        return;
+    }
+    if (w->status != UIQ_JSON_OK) {
+        w->member_count = first_member;
+        return;
+    }
+    // Insertion sort by key (objects have a few members); a later duplicate replaces the earlier one.
+    json_member *members = w->members + first_member;
+    size_t count = w->member_count - first_member, kept = 0;
+    for (size_t i = 0; i < count; i++) {
+        json_member member = members[i];
+        size_t position = kept;
+        int replaces = 0;
+        while (position > 0) {
+            int c = compare_keys(w->out, &members[position - 1], &member);
+            if (c < 0) break;
+            if (c == 0) {
+                replaces = 1;
+                position -= 1;
+                break;
+            }
+            position -= 1;
+        }
+        if (replaces) {
+            members[position] = member;
+        } else {
+            memmove(members + position + 1, members + position, (kept - position) * sizeof *members);
+            members[position] = member;
+            kept += 1;
+        }
+    }
+    size_t text_length = 2 + kept;  // braces and separators (one comma fewer than members, one colon each)
+    for (size_t i = 0; i < kept; i++) text_length += members[i].value_end - members[i].key_start;
+    int room = grow(&w->sorted, &w->sorted_capacity, text_length);
+    if (room && depth == 0 && w->top_capacity < 3 * kept) {
+        size_t *grown = realloc(w->top, 3 * kept * sizeof *grown);
+        if (grown != NULL) {
+            w->top = grown;
+            w->top_capacity = 3 * kept;
+        }
+        room = grown != NULL;
+    }
+    if (!room) {
+        w->status = UIQ_JSON_NO_MEMORY;
+        w->member_count = first_member;
+        return;
+    }
+    char *sorted = w->sorted;
+    size_t n = 0;
+    sorted[n++] = '{';
+    for (size_t i = 0; i < kept; i++) {
+        if (i > 0) sorted[n++] = ',';
+        size_t member_start = n, key_length = members[i].key_end - members[i].key_start;
+        memcpy(sorted + n, w->out + members[i].key_start, key_length);
+        n += key_length;
+        size_t key_end = n;
+        sorted[n++] = ':';
+        size_t value_length = members[i].value_end - members[i].key_end;
+        memcpy(sorted + n, w->out + members[i].key_end, value_length);
+        n += value_length;
+        if (depth == 0) {
+            w->top[3 * i] = member_start;
+            w->top[3 * i + 1] = key_end;
+            w->top[3 * i + 2] = n;
+        }
+    }
+    sorted[n++] = '}';
+    if (depth == 0) w->top_count = kept;
+    w->member_count = first_member;
+    w->length = start;
+    put(w, sorted, n);
+}
+
+static void write_value(uiq_json_writer *w, lua_State *L, int index, int depth, int *budget) {
+    *budget -= 1;
+    switch (lua_type(L, index)) {
+    case LUA_TNIL:
+    case LUA_TNONE: put_text(w, "null"); break;
+    case LUA_TBOOLEAN: put_text(w, lua_toboolean(L, index) ? "true" : "false"); break;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, index)) put_integer(w, lua_tointegerx(L, index, NULL), 0);
+        else put_double(w, lua_tonumberx(L, index, NULL), 0);
+        break;
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, index, &n);
+        put_string(w, s, n);
+        break;
+    }
+    case LUA_TTABLE:
+        if (depth >= UIQ_JSON_MAX_DEPTH || *budget <= 0 || !lua_checkstack(L, 3)) {
+            put_text(w, "\"(table too deep)\"");
+            break;
+        }
+        write_table(w, L, lua_absindex(L, index), depth, budget);
+        break;
+    default: put_type_name(w, L, index); break;
+    }
+}
+
+int uiq_json_write(uiq_json_writer *w, lua_State *L, int index, int budget) {
+    w->length = 0;
+    w->member_count = 0;
+    w->top_count = 0;
+    w->status = UIQ_JSON_OK;
+    int top = lua_gettop(L);
+    write_value(w, L, lua_absindex(L, index), 0, &budget);
+    lua_settop(L, top);
+    return w->status;
+}

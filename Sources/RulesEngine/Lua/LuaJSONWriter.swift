@@ -1,0 +1,75 @@
+import CLua
+import CLuaHost
+import Support
+
+/// Writes the breakdown table a rule returned as JSON text, without a `JSONValue` tree: the same text
+/// `LuaStack.json(at:)` followed by `JSONValue.encode(into:)` gives (lists found the same way, keys named and
+/// sorted the same way, a later duplicate key winning, the same depth and value budget). The C writer
+/// (`uiq_json_write`) does the work; what it leaves to the host (keys that are not plain ASCII, text that is not
+/// UTF-8) goes the `JSONValue` way. One per rule VM; its buffers are reused from message to message.
+final class LuaJSONWriter {
+    private let native: OpaquePointer?
+    /// How many values went the `JSONValue` way (for tests).
+    private(set) var valuesPathCount = 0
+
+    /// The most values a breakdown may have, as for `LuaStack.json(at:)`.
+    static let valueBudget = 10_000
+
+    init() { native = uiq_json_writer_new(formatDouble) }
+
+    deinit { uiq_json_writer_free(native) }
+
+    /// The value at `index` as a breakdown's members: a table that is an object gives its members; `nil` gives
+    /// none; any other value (a list, a string…) becomes the one member `explanation`.
+    func breakdown(_ raw: OpaquePointer, at index: Int32) -> JSONObjectText {
+        let index = lua_absindex(raw, index)
+        if lua_type(raw, index) <= LUA_TNIL { return JSONObjectText(members: []) }
+        guard let native, uiq_json_write(native, raw, index, Int32(Self.valueBudget)) == UIQ_JSON_OK else {
+            return valuesPath(raw, at: index)
+        }
+        var length = 0, count = 0
+        guard let text = uiq_json_text(native, &length) else { return valuesPath(raw, at: index) }
+        let bytes = UnsafeRawBufferPointer(start: text, count: length)
+        guard bytes.first == UInt8(ascii: "{") else {
+            let key = "\"explanation\"".utf8
+            var object: [UInt8] = []
+            object.reserveCapacity(length + key.count + 3)
+            object.append(UInt8(ascii: "{"))
+            object += key
+            object.append(UInt8(ascii: ":"))
+            object += bytes
+            object.append(UInt8(ascii: "}"))
+            return JSONObjectText(bytes: object, members: [.init(start: 1, keyEnd: 1 + key.count, end: object.count - 1)])
+        }
+        let offsets = UnsafeBufferPointer(start: uiq_json_top_members(native, &count), count: 3 * count)
+        let members = (0..<count).map { i in
+            JSONObjectText.Member(start: offsets[3 * i], keyEnd: offsets[3 * i + 1], end: offsets[3 * i + 2])
+        }
+        return JSONObjectText(bytes: Array(bytes), members: members)
+    }
+
+    /// The value converted to `JSONValue`s, then written: for what the C writer leaves to the host.
+    private func valuesPath(_ raw: OpaquePointer, at index: Int32) -> JSONObjectText {
+        valuesPathCount += 1
+        var budget = Self.valueBudget
+        switch LuaStack(raw).json(at: index, budget: &budget) {
+        case .object(let object):
+            return JSONObjectText(members: object.keys.sorted().map { ($0, object[$0]!) })
+        case .null:
+            return JSONObjectText(members: [])
+        case let other:
+            return JSONObjectText(members: [("explanation", other)])
+        }
+    }
+}
+
+/// Writes a float as JSON numbers are written (`JSONValue.format(number:)`), for the C writer.
+private let formatDouble: uiq_format_double_fn = { value, buffer, capacity in
+    guard let buffer else { return 0 }
+    var text = JSONValue.format(number: value)
+    return text.withUTF8 { bytes in
+        let count = min(bytes.count, capacity)
+        UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress!, byteCount: count)
+        return count
+    }
+}

@@ -1,0 +1,151 @@
+/// A JSON object kept as its text, keys in order (as `JSONValue` writes them), with where each member lies: what
+/// a rule's breakdown is between the rule VM and the store, so that it is encoded once and never held as a tree
+/// of values. Other members (the host's) can be merged in while it is written out.
+public struct JSONObjectText: Sendable, Equatable {
+    /// Where one member lies in `bytes`: its key's literal starts at `start` and ends at `keyEnd` (the `:`), its
+    /// value ends at `end`.
+    public struct Member: Sendable, Equatable {
+        public var start: Int
+        public var keyEnd: Int
+        public var end: Int
+
+        public init(start: Int, keyEnd: Int, end: Int) {
+            self.start = start
+            self.keyEnd = keyEnd
+            self.end = end
+        }
+    }
+
+    /// The object's compact JSON text, `{` to `}`.
+    public let bytes: [UInt8]
+    /// Its members, in key order, each key once.
+    public let members: [Member]
+
+    /// An object given as its text and members (which the caller guarantees are in key order, keys unique).
+    public init(bytes: [UInt8], members: [Member]) {
+        self.bytes = bytes
+        self.members = members
+    }
+
+    /// An empty object, or one of the given members (JSON literals: key, value) in the order given.
+    public init(members: [(key: String, value: JSONValue)]) {
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        var spans: [Member] = []
+        for (n, member) in members.enumerated() {
+            if n > 0 { bytes.append(UInt8(ascii: ",")) }
+            let start = bytes.count
+            JSONValue.encode(string: member.key, into: &bytes)
+            let keyEnd = bytes.count
+            bytes.append(UInt8(ascii: ":"))
+            member.value.encode(into: &bytes)
+            spans.append(Member(start: start, keyEnd: keyEnd, end: bytes.count))
+        }
+        bytes.append(UInt8(ascii: "}"))
+        self.init(bytes: bytes, members: spans)
+    }
+
+    /// The members as values (parsed from the text).
+    public var values: [String: JSONValue] {
+        guard case .object(let object)? = try? JSONParser.parse(bytes) else { return [:] }
+        return object
+    }
+
+    /// The value of the member `key`, if there is one (parsed from the text).
+    public func value(of key: String) -> JSONValue? {
+        bytes.withUnsafeBufferPointer { bytes in
+            guard let member = members.first(where: { compare(bytes, $0, key) == 0 }) else { return nil }
+            return try? JSONParser.parse(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[(member.keyEnd + 1)..<member.end])))
+        }
+    }
+
+    /// The object with `other` members merged in by key order; where a key is in both, `other`'s member is kept.
+    /// `other` must be in key order, and its keys plain (letters, digits and `_`), whose order against any key
+    /// literal is the same escaped or not.
+    public func merging(_ other: [(key: String, value: JSONValue)]) -> JSONObjectText {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 24 * other.count + 8)
+        var spans: [Member] = []
+        spans.reserveCapacity(members.count + other.count)
+        out.append(UInt8(ascii: "{"))
+        var i = 0, j = 0
+        bytes.withUnsafeBufferPointer { bytes in
+            while i < members.count || j < other.count {
+                if out.count > 1 { out.append(UInt8(ascii: ",")) }
+                let order = i == members.count ? 1 : j == other.count ? -1 : compare(bytes, members[i], other[j].key)
+                let start = out.count
+                if order < 0 {
+                    let member = members[i]
+                    out += bytes[member.start..<member.end]
+                    spans.append(Member(start: start, keyEnd: start + member.keyEnd - member.start, end: out.count))
+                    i += 1
+                } else {
+                    if order == 0 { i += 1 }
+                    JSONValue.encode(string: other[j].key, into: &out)
+                    let keyEnd = out.count
+                    out.append(UInt8(ascii: ":"))
+                    other[j].value.encode(into: &out)
+                    spans.append(Member(start: start, keyEnd: keyEnd, end: out.count))
+                    j += 1
+                }
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+        return JSONObjectText(bytes: out, members: spans)
+    }
+
+    /// The object's text.
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// `merging(other).text`, written straight into the string.
+    public func text(merging other: [(key: String, value: JSONValue)]) -> String {
+        var added: [UInt8] = []  // `"key":value` of each of `other`, back to back
+        added.reserveCapacity(32 * other.count)
+        var addedEnds = [Int](repeating: 0, count: other.count)
+        for (j, member) in other.enumerated() {
+            JSONValue.encode(string: member.key, into: &added)
+            added.append(UInt8(ascii: ":"))
+            member.value.encode(into: &added)
+            addedEnds[j] = added.count
+        }
+        return String(unsafeUninitializedCapacity: bytes.count + added.count + other.count) { text in
+            var n = 0
+            func put(_ source: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
+                if n > 1 { text[n] = UInt8(ascii: ","); n += 1 }
+                _ = UnsafeMutableBufferPointer(rebasing: text[n..<(n + range.count)]).initialize(from: source[range])
+                n += range.count
+            }
+            text[0] = UInt8(ascii: "{")
+            n = 1
+            var i = 0, j = 0
+            bytes.withUnsafeBufferPointer { bytes in
+                added.withUnsafeBufferPointer { added in
+                    while i < members.count || j < other.count {
+                        let order = i == members.count ? 1 : j == other.count ? -1 : compare(bytes, members[i], other[j].key)
+                        if order < 0 {
+                            put(bytes, members[i].start..<members[i].end)
+                            i += 1
+                        } else {
+                            if order == 0 { i += 1 }
+                            put(added, (j == 0 ? 0 : addedEnds[j - 1])..<addedEnds[j])
+                            j += 1
+                        }
+                    }
+                }
+            }
+            text[n] = UInt8(ascii: "}")
+            return n + 1
+        }
+    }
+
+    /// How a member's key (its literal without the quotes) orders against `key`.
+    private func compare(_ bytes: UnsafeBufferPointer<UInt8>, _ member: Member, _ key: String) -> Int {
+        var position = member.start + 1
+        let end = member.keyEnd - 1
+        for byte in key.utf8 {
+            guard position < end else { return -1 }
+            if bytes[position] != byte { return Int(bytes[position]) - Int(byte) }
+            position += 1
+        }
+        return position < end ? 1 : 0
+    }
+}
