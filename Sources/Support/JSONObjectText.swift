@@ -62,32 +62,16 @@ public struct JSONObjectText: Sendable, Equatable {
     /// `other` must be in key order, and its keys plain (letters, digits and `_`), whose order against any key
     /// literal is the same escaped or not.
     public func merging(_ other: [(key: String, value: JSONValue)]) -> JSONObjectText {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + 24 * other.count + 8)
+        let added = Added(other)
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(bytes.count + added.bytes.count + other.count)
         var spans: [Member] = []
         spans.reserveCapacity(members.count + other.count)
-        out.append(UInt8(ascii: "{"))
-        var i = 0, j = 0
-        bytes.withUnsafeBufferPointer { bytes in
-            while i < members.count || j < other.count {
-                if out.count > 1 { out.append(UInt8(ascii: ",")) }
-                let order = i == members.count ? 1 : j == other.count ? -1 : compare(bytes, members[i], other[j].key)
-                let start = out.count
-                if order < 0 {
-                    let member = members[i]
-                    out += bytes[member.start..<member.end]
-                    spans.append(Member(start: start, keyEnd: start + member.keyEnd - member.start, end: out.count))
-                    i += 1
-                } else {
-                    if order == 0 { i += 1 }
-                    JSONValue.encode(string: other[j].key, into: &out)
-                    let keyEnd = out.count
-                    out.append(UInt8(ascii: ":"))
-                    other[j].value.encode(into: &out)
-                    spans.append(Member(start: start, keyEnd: keyEnd, end: out.count))
-                    j += 1
-                }
-            }
+        forEachMerged(added) { source, range, keyLength in
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
+            let start = out.count
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: source[range]))
+            spans.append(Member(start: start, keyEnd: start + keyLength, end: out.count))
         }
         out.append(UInt8(ascii: "}"))
         return JSONObjectText(bytes: out, members: spans)
@@ -98,42 +82,62 @@ public struct JSONObjectText: Sendable, Equatable {
 
     /// `merging(other).text`, written straight into the string.
     public func text(merging other: [(key: String, value: JSONValue)]) -> String {
-        var added: [UInt8] = []  // `"key":value` of each of `other`, back to back
-        added.reserveCapacity(32 * other.count)
-        var addedEnds = [Int](repeating: 0, count: other.count)
-        for (j, member) in other.enumerated() {
-            JSONValue.encode(string: member.key, into: &added)
-            added.append(UInt8(ascii: ":"))
-            member.value.encode(into: &added)
-            addedEnds[j] = added.count
-        }
-        return String(unsafeUninitializedCapacity: bytes.count + added.count + other.count) { text in
-            var n = 0
-            func put(_ source: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
-                if n > 1 { text[n] = UInt8(ascii: ","); n += 1 }
+        let added = Added(other)
+        return String(unsafeUninitializedCapacity: bytes.count + added.bytes.count + other.count) { text in
+            text[0] = UInt8(ascii: "{")
+            var n = 1
+            forEachMerged(added) { source, range, _ in
+                if n > 1 {
+                    text[n] = UInt8(ascii: ",")
+                    n += 1
+                }
                 _ = UnsafeMutableBufferPointer(rebasing: text[n..<(n + range.count)]).initialize(from: source[range])
                 n += range.count
             }
-            text[0] = UInt8(ascii: "{")
-            n = 1
-            var i = 0, j = 0
-            bytes.withUnsafeBufferPointer { bytes in
-                added.withUnsafeBufferPointer { added in
-                    while i < members.count || j < other.count {
-                        let order = i == members.count ? 1 : j == other.count ? -1 : compare(bytes, members[i], other[j].key)
-                        if order < 0 {
-                            put(bytes, members[i].start..<members[i].end)
-                            i += 1
-                        } else {
-                            if order == 0 { i += 1 }
-                            put(added, (j == 0 ? 0 : addedEnds[j - 1])..<addedEnds[j])
-                            j += 1
-                        }
+            text[n] = UInt8(ascii: "}")
+            return n + 1
+        }
+    }
+
+    /// Members to merge in, written: `"key":value` of each, back to back.
+    private struct Added {
+        var bytes: [UInt8] = []
+        var keys: [String] = []
+        /// Where each one's key ends and where it ends.
+        var keyEnds: [Int] = [], ends: [Int] = []
+
+        init(_ members: [(key: String, value: JSONValue)]) {
+            bytes.reserveCapacity(32 * members.count)
+            for (key, value) in members {
+                JSONValue.encode(string: key, into: &bytes)
+                keyEnds.append(bytes.count)
+                bytes.append(UInt8(ascii: ":"))
+                value.encode(into: &bytes)
+                ends.append(bytes.count)
+                keys.append(key)
+            }
+        }
+    }
+
+    /// Hands each member of the merge to `visit`, in key order: the buffer holding its text (`"key":value`), where
+    /// in it, and its key literal's length.
+    private func forEachMerged(_ added: Added, _ visit: (UnsafeBufferPointer<UInt8>, Range<Int>, Int) -> Void) {
+        bytes.withUnsafeBufferPointer { bytes in
+            added.bytes.withUnsafeBufferPointer { addedBytes in
+                var i = 0, j = 0
+                while i < members.count || j < added.keys.count {
+                    let order = i == members.count ? 1 : j == added.keys.count ? -1 : compare(bytes, members[i], added.keys[j])
+                    if order < 0 {
+                        visit(bytes, members[i].start..<members[i].end, members[i].keyEnd - members[i].start)
+                        i += 1
+                    } else {
+                        if order == 0 { i += 1 }
+                        let start = j == 0 ? 0 : added.ends[j - 1]
+                        visit(addedBytes, start..<added.ends[j], added.keyEnds[j] - start)
+                        j += 1
                     }
                 }
             }
-            text[n] = UInt8(ascii: "}")
-            return n + 1
         }
     }
 
