@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Server
+import Support
 import TestSupport
 
 /// The store contract against SQLite (a real database file in a temporary directory).
@@ -86,6 +87,39 @@ final class SQLiteStoreTests: XCTestCase {
         XCTAssertEqual(page.total, 2)
         try waitForSearchIndex(path)
         XCTAssertEqual(Set(try store.messages(query).messages.map(\.id)), [indexed, tail])
+    }
+
+    /// The overdue check runs on the writer once a second: it must read the overdue messages only, through the
+    /// indexes made for it, not every open message (which stalled every write for ~1 ms per 1,000 messages).
+    func testOverdueQueriesReadOnlyTheirIndexes() throws {
+        let path = directory.appendingPathComponent("store.db").path
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: path)
+        defer { store.close() }
+        let now = Timestamp.now()
+        for i in 0..<300 {  // due in the past and in the future: rows the planner must weigh
+            let due = Timestamp(microseconds: now.microseconds + Int64(i % 7 - 3) * 3_600_000_000)
+            _ = try store.insertMessage(NewMessage(customerID: Int64(i % 5 + 1), body: "message \(i)", createdAt: now,
+                                                   urgency: Double(i % 5 + 1), rulesVersion: "v", breakdown: .null,
+                                                   responseDue: due))
+        }
+        let connection = try SQLiteConnection(path: path, readOnly: true)
+        func plan(_ sql: String, _ values: [SQLiteValue]) throws -> String {
+            var steps: [String] = []
+            try connection.query("EXPLAIN QUERY PLAN " + sql, values) { steps.append($0.text(3)) }
+            return steps.joined(separator: "; ")
+        }
+        let report = try plan(SQLiteStore.overdueToReportSQL, [.integer(now.microseconds), .integer(1000)])
+        XCTAssertTrue(report.contains("USING INDEX messages_overdue (first_response_due"), report)
+        XCTAssertFalse(report.contains("TEMP B-TREE"), report)
+        let count = try plan(SQLiteStore.overdueCountSQL, [.integer(now.microseconds)])
+        XCTAssertTrue(count.contains("messages_status_due (status=? AND <expr><?)"), count)
+        // And they answer what they claim: 3 of every 7 messages are past due (none answered, none reported).
+        let overdue = (0..<300).filter { $0 % 7 - 3 < 0 }.count
+        XCTAssertEqual(try store.overdueCount(now: now), overdue)
+        XCTAssertEqual(try store.reportOverdue(now: now, limit: 1000), overdue)
+        XCTAssertEqual(try store.reportOverdue(now: now, limit: 1000), 0, "each is reported once")
+        XCTAssertEqual(try store.overdueCount(now: now), overdue, "reported or not, they are still overdue")
     }
 
     func testVeryCommonSearchesArePagedWithoutAnExactTotal() throws {
