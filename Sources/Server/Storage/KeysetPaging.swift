@@ -40,9 +40,14 @@ struct KeysetPaging {
         order = columns.map { $0 + direction }.joined(separator: ", ")
     }
 
-    /// The filter that starts after the cursor, with the store's placeholders for `after`; nil on the first page.
-    func afterFilter(_ placeholders: [String]) -> String? {
-        after.isEmpty ? nil : "(\(columns.joined(separator: ", "))) \(ascending ? ">" : "<") (\(placeholders.joined(separator: ", ")))"
+    /// The filter that starts after the cursor, `placeholder` giving the store's placeholder for each value it
+    /// binds (in order); nil on the first page. The row comparison comes with a bound on the first key column
+    /// alone (implied by it): SQLite uses a row value as an index range only for some orders, and without it
+    /// the `due` order walked its index from the start on every later page.
+    func afterFilter(_ placeholder: (KeyValue) -> String) -> String? {
+        guard let first = after.first else { return nil }
+        let bound = "\(columns[0]) \(ascending ? ">=" : "<=") \(placeholder(first))"
+        return "\(bound) AND (\(columns.joined(separator: ", "))) \(ascending ? ">" : "<") (\(after.map(placeholder).joined(separator: ", ")))"
     }
 
     /// Rows to read: the page and one more.

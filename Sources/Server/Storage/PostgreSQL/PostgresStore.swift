@@ -212,8 +212,8 @@ public final class PostgresStore: Store {
             if let customer = query.customerID { filters.append("customer_id = \(parameter(.integer(customer)))") }
             if let since = query.sinceID { filters.append("id > \(parameter(.integer(since)))") }
             if let now = query.overdueAt {
-                filters.append("first_response_at IS NULL AND status = 'open' AND first_response_due IS NOT NULL "
-                    + "AND first_response_due < \(parameter(.integer(now.microseconds)))")
+                // As `messages_status_due`'s expression: only the overdue part of that index is read.
+                filters.append("status = 'open' AND \(KeysetPaging.dueKey) < \(parameter(.integer(now.microseconds)))")
             }
             let searching = !(query.search ?? "").isEmpty
             if let search = query.search, searching {
@@ -247,7 +247,7 @@ public final class PostgresStore: Store {
 
             var pageFilters = filters
             let paging = KeysetPaging(query, id: "id")
-            if let after = paging.afterFilter(paging.after.map { parameter(PostgresValue($0)) }) { pageFilters.append(after) }
+            if let after = paging.afterFilter({ parameter(PostgresValue($0)) }) { pageFilters.append(after) }
             let limit = parameter(.integer(KeysetPaging.rowsToRead(query)))
             var sql = "SELECT \(PostgresStore.columns) FROM messages\(PostgresStore.whereClause(pageFilters)) ORDER BY \(paging.order) LIMIT \(limit)"
             if query.status == .all, query.customerID == nil, query.sinceID == nil, query.overdueAt == nil {
