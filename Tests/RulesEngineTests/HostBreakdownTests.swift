@@ -72,20 +72,9 @@ final class HostBreakdownTests: XCTestCase {
 
     /// Every message of the labelled sets, the golden fixtures and the sample data, plus hostile ones.
     private func messages() throws -> [String] {
-        var texts = ["", " ", "??", "🙂🙂🙂", "not not blocked", String(repeating: "fraud stolen not ", count: 300),
-                     "if my phone is stolen what happens", "it works now, thanks, but I was charged twice",
-                     "ACCOUNT BLOCKED!!! help urgently 5000 ksh", "nimeibiwa simu, sijapokea pesa", "a\u{0}b"]
-        let directories = [Repository.labelled, Repository.golden, Repository.root.appendingPathComponent("data").path]
-        for directory in directories {
-            for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".csv") {
-                let table = try CSVTable(reader: CSVReader(path: directory + "/" + file))
-                let column = try table.messageColumn(named: nil)
-                while let record = try table.next() {
-                    if column < record.fields.count { texts.append(record.fields[column]) }
-                }
-            }
-        }
-        return texts
+        try Repository.everyMessage() + ["", " ", "??", "🙂🙂🙂", "not not blocked", String(repeating: "fraud stolen not ", count: 300),
+                                         "if my phone is stolen what happens", "it works now, thanks, but I was charged twice",
+                                         "ACCOUNT BLOCKED!!! help urgently 5000 ksh", "nimeibiwa simu, sijapokea pesa", "a\u{0}b"]
     }
 
     func testTheHostsBreakdownIsTheOneTheRulesLuaBuilt() throws {

@@ -146,16 +146,6 @@ final class LuaJSONWriterTests: XCTestCase {
 
     /// Every message of the labelled sets, the golden fixtures and the sample data, plus hostile ones.
     private func labelledMessages() throws -> [String] {
-        var texts = ["", " ", "\u{0}", "a\"b\\c", "🙂", String(repeating: "urgent fraud not ", count: 300)]
-        for directory in [Repository.labelled, Repository.golden, Repository.root.appendingPathComponent("data").path] {
-            for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".csv") {
-                let table = try CSVTable(reader: CSVReader(path: directory + "/" + file))
-                let column = try table.messageColumn(named: nil)
-                while let record = try table.next() {
-                    if column < record.fields.count { texts.append(record.fields[column]) }
-                }
-            }
-        }
-        return texts
+        try Repository.everyMessage() + ["", " ", "\u{0}", "a\"b\\c", "🙂", String(repeating: "urgent fraud not ", count: 300)]
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import RulesEngine
+import Support
 
 /// Paths inside the repository, for tests that use the shipped rules and fixtures.
 enum Repository {
@@ -14,6 +15,21 @@ enum Repository {
     static let variantRules = root.appendingPathComponent("rules/profiles/seed-variant").path
     static let golden = root.appendingPathComponent("data/golden").path
     static let labelled = root.appendingPathComponent("data/labelled").path
+
+    /// The message of every row of the labelled sets, the golden fixtures and the sample data.
+    static func everyMessage() throws -> [String] {
+        var texts: [String] = []
+        for directory in [labelled, golden, root.appendingPathComponent("data").path] {
+            for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".csv") {
+                let table = try CSVTable(reader: CSVReader(path: directory + "/" + file))
+                let column = try table.messageColumn(named: nil)
+                while let record = try table.next() {
+                    if column < record.fields.count { texts.append(record.fields[column]) }
+                }
+            }
+        }
+        return texts
+    }
 }
 
 /// A scorer over rules given as source text (file name → source), loaded from memory.
