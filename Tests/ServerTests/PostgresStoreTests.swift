@@ -37,6 +37,7 @@ final class PostgresStoreTests: XCTestCase {
     func testPaginatesEveryStatusInEachOrder() throws { try contract.paginatesEveryStatusInEachOrder() }
     func testQueuesWebhookDeliveries() throws { try contract.queuesWebhookDeliveries() }
     func testClaimsEachWebhookDeliveryOnce() throws { try contract.claimsEachWebhookDeliveryOnce() }
+    func testHoldsBackTheDeliveriesBehindARetry() throws { try contract.holdsBackTheDeliveriesBehindARetry() }
     func testQueuesRefinements() throws { try contract.queuesRefinements() }
     func testClaimsEachRefinementOnce() throws { try contract.claimsEachRefinementOnce() }
     func testStoresAPIKeys() throws { try contract.storesAPIKeys() }

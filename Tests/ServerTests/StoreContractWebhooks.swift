@@ -85,6 +85,44 @@ extension StoreContract {
         }
     }
 
+    /// A delivery that must be tried again holds back the later deliveries of its message to its endpoint until
+    /// its next attempt (they are not due before it, so a claim does not read them meanwhile); others are not held.
+    func holdsBackTheDeliveriesBehindARetry() throws {
+        try withStore { store in
+            try store.configureWebhookEndpoints([WebhookEndpoint(url: "http://a.example/hook"), WebhookEndpoint(url: "http://b.example/hook")])
+            let first = try store.insertMessage(message(1, "first", urgency: 3))
+            let other = try store.insertMessage(message(2, "other", urgency: 3))
+            let now = Timestamp.now()
+            let later = Timestamp(microseconds: now.microseconds + 60_000_000)
+            let claimed = try store.claimWebhookDeliveries(now: later, limit: 10, leaseUntil: later)
+            XCTAssertEqual(claimed.count, 4, "created, for each message and endpoint")
+            XCTAssertTrue(try store.addReply(messageID: first, agentName: "Ann", text: "on it", at: .now()))
+            XCTAssertTrue(try store.addReply(messageID: other, agentName: "Ann", text: "on it", at: .now()))
+            let retryAt = Timestamp(microseconds: later.microseconds + 300_000_000)
+            let head = try XCTUnwrap(claimed.first { $0.message?.id == first && $0.url == "http://a.example/hook" })
+            for delivery in claimed {
+                let outcome: WebhookDeliveryResult.Outcome = delivery.id == head.id ? .retry(at: retryAt) : .delivered
+                try store.finishWebhookDelivery(WebhookDeliveryResult(id: delivery.id, body: "{}", attemptedAt: later, httpStatus: 500,
+                                                                      error: nil, outcome: outcome))
+            }
+            let pending = try store.webhookDeliveries(limit: 20).filter { $0.status == .pending }
+            let held = pending.filter { $0.message?.id == first && $0.url == "http://a.example/hook" && $0.id != head.id }
+            XCTAssertEqual(held.count, 1, "the reply to the first message, for a")
+            XCTAssertEqual(held.first?.nextAttemptAt, retryAt, "waits for the head's next attempt")
+            let free = pending.filter { $0.id != head.id && !held.contains($0) }
+            XCTAssertEqual(free.count, 3, "the replies to the other message, and the first's for b")
+            XCTAssertTrue(free.allSatisfy { $0.nextAttemptAt.microseconds < later.microseconds }, "not held")
+            let due = try store.claimWebhookDeliveries(now: later, limit: 10, leaseUntil: later)
+            XCTAssertEqual(Set(due.map(\.id)), Set(free.map(\.id)))
+            for delivery in due {
+                try store.finishWebhookDelivery(WebhookDeliveryResult(id: delivery.id, body: "{}", attemptedAt: later, httpStatus: 200,
+                                                                      error: nil, outcome: .delivered))
+            }
+            let afterRetry = try store.claimWebhookDeliveries(now: retryAt, limit: 10, leaseUntil: retryAt)
+            XCTAssertEqual(afterRetry.map(\.id), [head.id], "the head first, its follower after it is delivered")
+        }
+    }
+
     /// Two servers claiming at once never take the same delivery.
     func claimsEachWebhookDeliveryOnce() throws {
         let later = Timestamp(microseconds: Timestamp.now().microseconds + 60_000_000)

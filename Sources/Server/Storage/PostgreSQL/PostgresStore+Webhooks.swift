@@ -50,14 +50,24 @@ extension PostgresStore {
             try connection.transaction { () throws(PostgresError) in
                 for result in results {
                     let (status, next) = result.storedStatus
-                    try connection.query("""
+                    let recorded = try connection.query("""
                         UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_attempt_at = $3, last_status = $4,
                             last_error = $5, body = coalesce(body, $6), next_attempt_at = coalesce($7, next_attempt_at), locked_until = NULL
                         WHERE id = $1 AND ($8::bigint IS NULL OR locked_until = $8)
                         """, [.integer(result.id), .text(status), .integer(result.attemptedAt.microseconds),
                               result.httpStatus.map { .integer(Int64($0)) } ?? .null, result.error.map(PostgresValue.text) ?? .null,
                               result.bodyToKeep.map(PostgresValue.text) ?? .null, next.map(PostgresValue.integer) ?? .null,
-                              result.claim.map { .integer($0.microseconds) } ?? .null])
+                              result.claim.map { .integer($0.microseconds) } ?? .null]).affected
+                    if let next, recorded > 0 {
+                        // The message's later deliveries to this endpoint go after this one: they wait for its next
+                        // attempt too, so that meanwhile claims do not read them, due and blocked, again and again.
+                        try connection.query("""
+                            UPDATE webhook_deliveries d SET next_attempt_at = $2
+                            FROM webhook_deliveries h
+                            WHERE h.id = $1 AND d.status = 'pending' AND d.endpoint_id = h.endpoint_id AND d.message_id = h.message_id
+                              AND d.id > $1 AND d.next_attempt_at < $2
+                            """, [.integer(result.id), .integer(next)])
+                    }
                 }
             }
         }

@@ -52,6 +52,16 @@ extension SQLiteStore {
                           result.error.map(SQLiteValue.text) ?? .null, result.bodyToKeep.map(SQLiteValue.text) ?? .null, next.map(SQLiteValue.integer) ?? .null,
                           .integer(result.id), result.claim.map { .integer($0.microseconds) } ?? .null,
                           result.claim.map { .integer($0.microseconds) } ?? .null])
+                if let next, connection.changes > 0 {
+                    // The message's later deliveries to this endpoint go after this one: they wait for its next
+                    // attempt too, so that meanwhile claims do not read them, due and blocked, again and again.
+                    try connection.query("""
+                        UPDATE webhook_deliveries SET next_attempt_at = ?
+                        WHERE status = 'pending' AND next_attempt_at < ? AND id > ?
+                          AND endpoint_id = (SELECT endpoint_id FROM webhook_deliveries WHERE id = ?)
+                          AND message_id = (SELECT message_id FROM webhook_deliveries WHERE id = ?)
+                        """, [.integer(next), .integer(next), .integer(result.id), .integer(result.id), .integer(result.id)])
+                }
             }
         }
     }
