@@ -181,19 +181,66 @@ static int is_sequence(lua_State *L, int index, lua_Unsigned length) {
     return 1;
 }
 
-/// Compares two keys' literals (plain ASCII, nothing escaped: the same order as the keys themselves).
+/// Compares two keys by their literals' insides (plain ASCII, nothing escaped: the keys' own bytes, in the order
+/// Swift gives their strings).
 static int compare_keys(const char *out, const json_member *a, const json_member *b) {
-    size_t length_a = a->key_end - a->key_start, length_b = b->key_end - b->key_start;
-    int c = memcmp(out + a->key_start, out + b->key_start, length_a < length_b ? length_a : length_b);
+    size_t length_a = a->key_end - a->key_start - 2, length_b = b->key_end - b->key_start - 2;
+    int c = memcmp(out + a->key_start + 1, out + b->key_start + 1, length_a < length_b ? length_a : length_b);
     if (c != 0) return c;
     return length_a < length_b ? -1 : length_a > length_b ? 1 : 0;
+}
+
+/// The text `qsort` compares members in (it has no context argument).
+static _Thread_local const char *sorting_text;
+
+/// By key, then in the order `next` gave them (their place in the text).
+static int compare_members(const void *a, const void *b) {
+    const json_member *x = a, *y = b;
+    int c = compare_keys(sorting_text, x, y);
+    if (c != 0) return c;
+    return x->key_start < y->key_start ? -1 : 1;
+}
+
+/// Sorts `count` members by key, keeping of each key the one `next` gave last (as a dictionary assigned in that
+/// order keeps); returns how many are kept, in order, at the start of `members`.
+static size_t sort_members(const char *out, json_member *members, size_t count) {
+    size_t kept = 0;
+    if (count <= 16) {  // insertion sort: most objects have a few members
+        for (size_t i = 0; i < count; i++) {
+            json_member member = members[i];
+            size_t position = kept;
+            int replaces = 0;
+            while (position > 0) {
+                int c = compare_keys(out, &members[position - 1], &member);
+                if (c < 0) break;
+                position -= 1;
+                if (c == 0) {
+                    replaces = 1;
+                    break;
+                }
+            }
+            if (!replaces) {
+                memmove(members + position + 1, members + position, (kept - position) * sizeof *members);
+                kept += 1;
+            }
+            members[position] = member;
+        }
+        return kept;
+    }
+    sorting_text = out;
+    qsort(members, count, sizeof *members, compare_members);
+    for (size_t i = 0; i < count; i++) {
+        if (i + 1 < count && compare_keys(out, &members[i], &members[i + 1]) == 0) continue;  // a later one follows
+        members[kept++] = members[i];
+    }
+    return kept;
 }
 
 static void write_table(uiq_json_writer *w, lua_State *L, int index, int depth, int *budget) {
     // A list: keys exactly 1...n (n keys in all, each of 1...n present), read in order by index.
     lua_Unsigned length = lua_rawlen(L, index);
-    int keys = key_count(L, index, *budget > 1 ? *budget : 1);
-    if (length > 0 && length <= INT32_MAX && (lua_Unsigned)keys == length && is_sequence(L, index, length)) {
+    if (length > 0 && length <= INT32_MAX && (lua_Unsigned)key_count(L, index, *budget > 1 ? *budget : 1) == length &&
+        is_sequence(L, index, length)) {
         put_char(w, '[');
         int first = 1;
         for (lua_Unsigned position = 1; position <= length && *budget > 0 && w->status == UIQ_JSON_OK; position++) {
@@ -256,32 +303,10 @@ static void write_table(uiq_json_writer *w, lua_State *L, int index, int depth, 
         w->member_count = first_member;
         return;
     }
-    // Insertion sort by key (objects have a few members); a later duplicate replaces the earlier one.
     json_member *members = w->members + first_member;
-    size_t count = w->member_count - first_member, kept = 0;
-    for (size_t i = 0; i < count; i++) {
-        json_member member = members[i];
-        size_t position = kept;
-        int replaces = 0;
-        while (position > 0) {
-            int c = compare_keys(w->out, &members[position - 1], &member);
-            if (c < 0) break;
-            if (c == 0) {
-                replaces = 1;
-                position -= 1;
-                break;
-            }
-            position -= 1;
-        }
-        if (replaces) {
-            members[position] = member;
-        } else {
-            memmove(members + position + 1, members + position, (kept - position) * sizeof *members);
-            members[position] = member;
-            kept += 1;
-        }
-    }
-    size_t text_length = 2 + kept;  // braces and separators (one comma fewer than members, one colon each)
+    size_t kept = sort_members(w->out, members, w->member_count - first_member);
+    // Braces, a colon per member, a comma between two. (None kept: every key was past the value budget.)
+    size_t text_length = kept == 0 ? 2 : 2 + kept + (kept - 1);
     for (size_t i = 0; i < kept; i++) text_length += members[i].value_end - members[i].key_start;
     int room = grow(&w->sorted, &w->sorted_capacity, text_length);
     if (room && depth == 0 && w->top_capacity < 3 * kept) {

@@ -59,8 +59,7 @@ public struct JSONObjectText: Sendable, Equatable {
     }
 
     /// The object with `other` members merged in by key order; where a key is in both, `other`'s member is kept.
-    /// `other` must be in key order, and its keys plain (letters, digits and `_`), whose order against any key
-    /// literal is the same escaped or not.
+    /// `other` must be in key order (as Swift orders strings).
     public func merging(_ other: [(key: String, value: JSONValue)]) -> JSONObjectText {
         let added = Added(other)
         var out: [UInt8] = [UInt8(ascii: "{")]
@@ -141,15 +140,22 @@ public struct JSONObjectText: Sendable, Equatable {
         }
     }
 
-    /// How a member's key (its literal without the quotes) orders against `key`.
+    /// How a member's key orders against `key`, as Swift orders strings: byte by byte when the literal is plain
+    /// ASCII with nothing escaped (the same order), as strings otherwise (Swift compares canonical forms: a KELVIN
+    /// SIGN key sorts as K).
     private func compare(_ bytes: UnsafeBufferPointer<UInt8>, _ member: Member, _ key: String) -> Int {
-        var position = member.start + 1
-        let end = member.keyEnd - 1
+        let literal = UnsafeBufferPointer(rebasing: bytes[(member.start + 1)..<(member.keyEnd - 1)])
+        guard !literal.contains(where: { $0 >= 0x80 || $0 == UInt8(ascii: "\\") }) else {
+            let text = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[member.start..<member.keyEnd]))
+            let name = (try? JSONParser.parse(text))?.stringValue ?? ""
+            return name < key ? -1 : name == key ? 0 : 1
+        }
+        var position = 0
         for byte in key.utf8 {
-            guard position < end else { return -1 }
-            if bytes[position] != byte { return Int(bytes[position]) - Int(byte) }
+            guard position < literal.count else { return -1 }
+            if literal[position] != byte { return Int(literal[position]) - Int(byte) }
             position += 1
         }
-        return position < end ? 1 : 0
+        return position < literal.count ? 1 : 0
     }
 }

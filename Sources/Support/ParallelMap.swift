@@ -17,7 +17,10 @@ public func parallelMap<Item: Sendable, Result: Sendable>(_ items: [Item], _ par
                                                           _ transform: @escaping @Sendable (Item) -> Result) -> [Result] {
     let results = UnsafeMutableBufferPointer<Result?>.allocate(capacity: items.count)
     results.initialize(repeating: nil)
-    defer { results.deallocate() }
+    defer {
+        _ = results.deinitialize()  // the results were copied out: release the buffer's references before freeing it
+        results.deallocate()
+    }
     let slots = Slots(results)
     let done = Atomic<Int>(0)
     switch parallelism {

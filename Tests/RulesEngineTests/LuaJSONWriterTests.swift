@@ -75,10 +75,20 @@ final class LuaJSONWriterTests: XCTestCase {
             "local t = {}; for i = 1, 200 do t[i] = { name = 'n' .. i, add = i / 7 } end; return { modifiers = t }",
             "return { urgency = 'the rules say', rules_version = 'theirs', evaluation_us = -1, error = 'theirs', keep = 1 }",
             "return { aaa = 1, urgency2 = 2, urgenc = 3, rules = 4, rules_versio = 5, evaluation = 6, ['error '] = 7, ['~'] = 8 }",
+            // Keys that are prefixes of others, followed by bytes below and above the closing quote's.
+            "return { a = 1, ['a b'] = 2, ['a!'] = 3, ['a#'] = 4, ab = 5, ['a\"'] = 6 }",
+            "return { urgency = 'x', ['urgency x'] = 1, ['urgency!'] = 2, urgency_ = 3, error = 4, ['error b'] = 5 }",
+            // A key Swift orders by its canonical form (KELVIN SIGN as K), beside the host's names.
+            "return { ['\\u{212A}'] = 1, urgency = 2, error = 3, K = 4, ['Å'] = 5, ['\\u{212B}'] = 6 }",
+            // Objects big enough to be sorted the other way (over 16 members), and one whose text lands on the
+            // writer's first buffer size (512 bytes), where the sorted copy must still fit.
+            "local t = {}; for i = 10, 81 do t['k' .. i] = 1 end; return t",
+            "local t = {}; for i = 1, 300 do t['key' .. (i * 7919 % 1000)] = i end; t.key5 = 'last'; return { big = t }",
+            "local t = {}; for n = 1, 120 do t['m' .. n] = n end; return { nested = { t, t } }",
         ]
         var written = 0
         for source in cases where try assertSameJSON(source) { written += 1 }
-        XCTAssertGreaterThan(written, cases.count - 5, "the C writer wrote all but the non-ASCII keys and text")
+        XCTAssertGreaterThan(written, cases.count - 6, "the C writer wrote all but the non-ASCII keys and text")
         // What the C writer leaves to the host: text that is not UTF-8, keys that are not plain ASCII.
         XCTAssertFalse(try assertSameJSON("return { 'caf\\xe9' }"))
         XCTAssertFalse(try assertSameJSON("return { ['é'] = 1 }"))

@@ -18,6 +18,31 @@ final class ParallelMapTests: XCTestCase {
         }
     }
 
+    /// A result lives as long as the caller keeps it: the map's own buffer releases its references (it kept
+    /// every result alive, which made an import of 100,000 messages peak at 373 MB instead of 48).
+    func testReleasesItsResults() {
+        final class Count: Sendable {
+            let value = Atomic<Int>(0)
+        }
+        final class Tracked: Sendable {
+            let alive: Count
+            init(_ alive: Count) {
+                self.alive = alive
+                alive.value.add(1, ordering: .relaxed)
+            }
+            deinit { alive.value.add(-1, ordering: .relaxed) }
+        }
+        for parallelism in [Parallelism.cores(chunk: 3), .threads(1), .threads(4)] {
+            let alive = Count()
+            do {
+                let results = parallelMap(Array(0..<200), parallelism) { _ in Tracked(alive) }
+                XCTAssertEqual(alive.value.load(ordering: .relaxed), 200, "\(parallelism): alive while the caller holds them")
+                XCTAssertEqual(results.count, 200)
+            }
+            XCTAssertEqual(alive.value.load(ordering: .relaxed), 0, "\(parallelism): freed with the caller's array")
+        }
+    }
+
     func testThreadsRunAtOnce() {
         // Four items that each wait for all four to have started finish only if four threads run them together.
         let started = Atomic<Int>(0)

@@ -313,7 +313,7 @@ public final class SQLiteStore: Store {
         // testing every open message (a second at 1,000,000 messages).
         var byID = false
         if let since = query.sinceID {
-            byID = try connection.scalar("SELECT COALESCE(MAX(id), 0) FROM messages") - since <= recentWindow
+            byID = since >= (try connection.scalar("SELECT COALESCE(MAX(id), 0) FROM messages")) - recentWindow
         }
         if query.status != .all {
             filters.append(byID || query.customerID != nil ? "+status = ?" : "status = ?")
