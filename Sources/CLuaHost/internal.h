@@ -26,4 +26,6 @@ void uiq_abort_run(lua_State *L);
 void uiq_regex_free_scratch(uiq_host *host);
 /// Creates the state's regex match resources; 0 when out of memory.
 int uiq_regex_make_scratch(uiq_host *host, uint32_t match_limit, uint32_t depth_limit);
+/// Whether the bytes are well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
+int uiq_is_utf8(const unsigned char *s, size_t n);
 #endif

@@ -1,5 +1,5 @@
 // Writing the table a rule returned as JSON text, without building Swift values (see uiq_json_write).
-#include "CLuaHost.h"
+#include "internal.h"
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -89,38 +89,10 @@ static void put_double(uiq_json_writer *w, double value, int quoted) {
     }
 }
 
-/// Whether the bytes are well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
-static int is_utf8(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i += 1;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80) return 0;
-            i += 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            if (i + 2 >= n || (s[i + 1] & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80) return 0;
-            if (c == 0xE0 && s[i + 1] < 0xA0) return 0;
-            if (c == 0xED && s[i + 1] > 0x9F) return 0;
-            i += 3;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            if (i + 3 >= n || (s[i + 1] & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80)
-                return 0;
-            if (c == 0xF0 && s[i + 1] < 0x90) return 0;
-            if (c == 0xF4 && s[i + 1] > 0x8F) return 0;
-            i += 4;
-        } else {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /// A string as a JSON literal: quotes, backslashes and control characters escaped as JSONValue escapes them.
 /// Text that is not UTF-8 is left to the host (which writes it with U+FFFD in place of the bad bytes).
 static void put_string(uiq_json_writer *w, const char *s, size_t n) {
-    if (!is_utf8((const unsigned char *)s, n)) {
+    if (!uiq_is_utf8((const unsigned char *)s, n)) {
         w->status = UIQ_JSON_NEEDS_HOST;
         return;
     }

@@ -44,6 +44,18 @@ public struct JSONObjectText: Sendable, Equatable {
         self.init(bytes: bytes, members: spans)
     }
 
+    /// An object of one member, `key`, whose value is `valueText` (compact JSON).
+    public init(key: String, valueText: UnsafeRawBufferPointer) {
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(valueText.count + key.utf8.count + 5)
+        JSONValue.encode(string: key, into: &bytes)
+        let keyEnd = bytes.count
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(contentsOf: valueText)
+        bytes.append(UInt8(ascii: "}"))
+        self.init(bytes: bytes, members: [Member(start: 1, keyEnd: keyEnd, end: bytes.count - 1)])
+    }
+
     /// The members as values (parsed from the text).
     public var values: [String: JSONValue] {
         guard case .object(let object)? = try? JSONParser.parse(bytes) else { return [:] }

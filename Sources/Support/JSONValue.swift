@@ -90,9 +90,8 @@ public enum JSONValue: Sendable, Equatable {
         s.withUTF8 { encode(utf8: UnsafeRawBufferPointer($0), into: &out) }
     }
 
-    /// Appends UTF-8 bytes as a JSON string literal, escaping quotes, backslashes and control characters (the
-    /// bytes are copied as they are: the caller has checked they are UTF-8).
-    public static func encode(utf8 bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    /// Appends a string's UTF-8 bytes as a JSON string literal, copying the runs that need no escape at once.
+    private static func encode(utf8 bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var run = 0  // where the bytes not yet copied start
         for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {

@@ -81,13 +81,14 @@ enum BenchCommand {
         }
         for explain in modes {
             var rates: [Double] = [], referenceRates: [Double] = []
-            var checksum = 0.0, referenceChecksum = 0.0, storedBytes = 0, referenceStoredBytes = 0
+            var checksum = 0.0, referenceChecksum = 0.0, storedBytes = 0
             for _ in 0..<runs {
-                rates.append(measure(scorer, corpus: corpus, count: count, explain: explain, checksum: &checksum,
-                                     storedBytes: &storedBytes))
+                let run = measure(scorer, corpus: corpus, count: count, explain: explain, checksum: &checksum)
+                rates.append(run.rate)
+                storedBytes += run.storedBytes
                 if let reference {
                     referenceRates.append(measure(reference, corpus: corpus, count: count, explain: explain,
-                                                  checksum: &referenceChecksum, storedBytes: &referenceStoredBytes))
+                                                  checksum: &referenceChecksum).rate)
                 }
             }
             let label = explain ? "score + breakdown" : "score only       "
@@ -103,9 +104,10 @@ enum BenchCommand {
     }
 
     /// Messages per second of one run of `count` messages. With `explain`, each breakdown is written as the
-    /// stores keep it (its JSON text), and `storedBytes` counts them.
-    private static func measure(_ scorer: Scorer, corpus: [String], count: Int, explain: Bool, checksum: inout Double,
-                                storedBytes: inout Int) -> Double {
+    /// stores keep it (its JSON text), and `storedBytes` are that text's bytes.
+    private static func measure(_ scorer: Scorer, corpus: [String], count: Int, explain: Bool,
+                                checksum: inout Double) -> (rate: Double, storedBytes: Int) {
+        var storedBytes = 0
         let start = DispatchTime.now().uptimeNanoseconds
         for i in 0..<count {
             let input = ScoringInput(text: corpus[i % corpus.count], customerID: Int64(i))
@@ -114,7 +116,7 @@ enum BenchCommand {
                 if let breakdown = score.breakdown { storedBytes += breakdown.jsonText.utf8.count }
             }
         }
-        return Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        return (Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9), storedBytes)
     }
 
     /// Score-only on every core, in runs of 256 messages (what `score --csv` does), against one thread, run for
@@ -129,9 +131,7 @@ enum BenchCommand {
             let results = parallelMap(chunks, .cores(chunk: 1)) { chunk in scorer.scoreEach(chunk) }
             parallelRates.append(Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
             for chunk in results { for case .success(let value) in chunk { checksum += value } }
-            var unused = 0
-            serialRates.append(measure(scorer, corpus: corpus, count: count, explain: false, checksum: &serialChecksum,
-                                       storedBytes: &unused))
+            serialRates.append(measure(scorer, corpus: corpus, count: count, explain: false, checksum: &serialChecksum).rate)
         }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let parallel = report("score only, \(cores) cores", rates: parallelRates, runs: runs, count: count, checksum: checksum)

@@ -8,6 +8,9 @@ import TestSupport
 final class SQLiteStoreTests: XCTestCase {
     private var directory: URL!
 
+    /// The database file of the test, in its own directory.
+    private var storePath: String { directory.appendingPathComponent("store.db").path }
+
     override func setUp() {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("uiq-store-\(UUID().uuidString)")
     }
@@ -15,7 +18,7 @@ final class SQLiteStoreTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(at: directory) }
 
     private var contract: StoreContract {
-        let path = directory.appendingPathComponent("store.db").path
+        let path = storePath
         return StoreContract { try SQLiteStore(path: path) }
     }
 
@@ -49,7 +52,7 @@ final class SQLiteStoreTests: XCTestCase {
     func testAuditsWritesOnceWithTheirChange() throws { try contract.auditsWritesOnceWithTheirChange() }
 
     func testTheAuditTrailIsAppendOnlyInTheDatabase() throws {
-        let path = directory.appendingPathComponent("store.db").path
+        let path = storePath
         let store = try SQLiteStore(path: path)
         try store.recordAudit(AuditEntry(at: .now(), actor: "a", role: "admin", address: "x", action: "llm.toggle"))
         store.close()
@@ -69,9 +72,8 @@ final class SQLiteStoreTests: XCTestCase {
     }
 
     func testSearchUsesTheTrigramIndexAndTheUnindexedTail() throws {
-        let path = directory.appendingPathComponent("store.db").path
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: path)
+        let path = storePath
+        let store = try SQLiteStore(path: path)  // creates its directory
         defer { store.close() }
         func insert(_ body: String) throws -> Int64 {
             try store.insertMessage(NewMessage(customerID: 1, body: body, createdAt: .now(), urgency: 3, rulesVersion: "v",
@@ -93,9 +95,8 @@ final class SQLiteStoreTests: XCTestCase {
     /// The overdue check runs on the writer once a second: it must read the overdue messages only, through the
     /// indexes made for it, not every open message (which stalled every write for ~1 ms per 1,000 messages).
     func testOverdueQueriesReadOnlyTheirIndexes() throws {
-        let path = directory.appendingPathComponent("store.db").path
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: path)
+        let path = storePath
+        let store = try SQLiteStore(path: path)  // creates its directory
         defer { store.close() }
         let now = Timestamp.now()
         for i in 0..<300 {  // due in the past and in the future: rows the planner must weigh
@@ -127,9 +128,8 @@ final class SQLiteStoreTests: XCTestCase {
     /// planner had walked a status index over every open message for overdue, customer and `since_id`
     /// listings, and from the start of the `due` order for every later page: up to 2 s at 1,000,000 messages).
     func testListingsReadThroughTheirIndexes() throws {
-        let path = directory.appendingPathComponent("store.db").path
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: path)
+        let path = storePath
+        let store = try SQLiteStore(path: path)  // creates its directory
         defer { store.close() }
         let now = Timestamp.now()
         let count = Int(SQLiteStore.recentWindow) + 500  // wider than the `since_id` window read by id
@@ -194,9 +194,8 @@ final class SQLiteStoreTests: XCTestCase {
     }
 
     func testVeryCommonSearchesArePagedWithoutAnExactTotal() throws {
-        let path = directory.appendingPathComponent("store.db").path
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: path)
+        let path = storePath
+        let store = try SQLiteStore(path: path)  // creates its directory
         defer { store.close() }
         let count = SQLiteStore.searchCandidateLimit + 200
         var batch: [NewMessage] = []
@@ -228,7 +227,7 @@ final class SQLiteStoreTests: XCTestCase {
     }
 
     func testSchemaVersionIsRecordedAndNewerDatabasesAreRefused() throws {
-        let path = directory.appendingPathComponent("store.db").path
+        let path = storePath
         try SQLiteStore(path: path).close()
         let connection = try SQLiteConnection(path: path, readOnly: false)
         XCTAssertEqual(try connection.scalar("PRAGMA user_version"), Int64(SQLiteSchema.migrations.count))

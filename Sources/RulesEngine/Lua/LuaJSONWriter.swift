@@ -30,17 +30,7 @@ final class LuaJSONWriter {
         var length = 0, count = 0
         guard let text = uiq_json_text(native, &length) else { return valuesPath(raw, at: index) }
         let bytes = UnsafeRawBufferPointer(start: text, count: length)
-        guard bytes.first == UInt8(ascii: "{") else {
-            let key = "\"explanation\"".utf8
-            var object: [UInt8] = []
-            object.reserveCapacity(length + key.count + 3)
-            object.append(UInt8(ascii: "{"))
-            object += key
-            object.append(UInt8(ascii: ":"))
-            object += bytes
-            object.append(UInt8(ascii: "}"))
-            return JSONObjectText(bytes: object, members: [.init(start: 1, keyEnd: 1 + key.count, end: object.count - 1)])
-        }
+        guard bytes.first == UInt8(ascii: "{") else { return JSONObjectText(key: "explanation", valueText: bytes) }
         let offsets = UnsafeBufferPointer(start: uiq_json_top_members(native, &count), count: 3 * count)
         let members = (0..<count).map { i in
             JSONObjectText.Member(start: offsets[3 * i], keyEnd: offsets[3 * i + 1], end: offsets[3 * i + 2])
@@ -68,8 +58,9 @@ private let formatDouble: uiq_format_double_fn = { value, buffer, capacity in
     guard let buffer else { return 0 }
     var text = JSONValue.format(number: value)
     return text.withUTF8 { bytes in
+        guard let start = bytes.baseAddress else { return 0 }
         let count = min(bytes.count, capacity)
-        UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress!, byteCount: count)
+        UnsafeMutableRawPointer(buffer).copyMemory(from: start, byteCount: count)
         return count
     }
 }

@@ -21,6 +21,11 @@ struct KeysetPaging {
     static let dueKey = "(CASE WHEN first_response_at IS NULL AND first_response_due IS NOT NULL THEN first_response_due "
         + "ELSE 9223372036854775807 END)"
 
+    /// The condition that a message is overdue at `now` (a placeholder): open, and its `due` key below it. Written
+    /// as the key both stores index (per status), so that a listing or count reads the overdue part of that index
+    /// only.
+    static func overdue(at now: String) -> String { "status = 'open' AND \(dueKey) < \(now)" }
+
     init(_ query: MessageQuery, id: String) {
         switch query.sort {
         case .urgency:

@@ -18,12 +18,8 @@ extension PostgresStore {
 
     public func overdueCount(now: Timestamp) throws(StoreError) -> Int {
         try pool.withConnection { connection throws(PostgresError) in
-            // Written as `messages_status_due`'s expression, so the count reads the overdue part of that index only.
-            Int(try connection.scalar("""
-                SELECT count(*) FROM messages
-                WHERE status = 'open' AND (CASE WHEN first_response_at IS NULL AND first_response_due IS NOT NULL
-                    THEN first_response_due ELSE 9223372036854775807 END) < $1
-                """, [.integer(now.microseconds)]))
+            Int(try connection.scalar("SELECT count(*) FROM messages WHERE \(KeysetPaging.overdue(at: "$1"))",
+                                      [.integer(now.microseconds)]))
         }
     }
 }

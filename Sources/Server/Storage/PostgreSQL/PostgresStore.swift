@@ -212,8 +212,7 @@ public final class PostgresStore: Store {
             if let customer = query.customerID { filters.append("customer_id = \(parameter(.integer(customer)))") }
             if let since = query.sinceID { filters.append("id > \(parameter(.integer(since)))") }
             if let now = query.overdueAt {
-                // As `messages_status_due`'s expression: only the overdue part of that index is read.
-                filters.append("status = 'open' AND \(KeysetPaging.dueKey) < \(parameter(.integer(now.microseconds)))")
+                filters.append(KeysetPaging.overdue(at: parameter(.integer(now.microseconds))))
             }
             let searching = !(query.search ?? "").isEmpty
             if let search = query.search, searching {

@@ -26,14 +26,9 @@ extension SQLiteStore {
         ORDER BY first_response_due LIMIT ?
         """
 
-    /// How many open messages are past their first-response target: parameter now. Written as
-    /// `messages_status_due`'s expression (the due time while unanswered, else the largest integer), so the count
-    /// reads the overdue part of that index only, not every open message.
-    static let overdueCountSQL = """
-        SELECT count(*) FROM messages
-        WHERE status = 'open' AND (CASE WHEN first_response_at IS NULL AND first_response_due IS NOT NULL
-            THEN first_response_due ELSE 9223372036854775807 END) < ?
-        """
+    /// How many open messages are past their first-response target: parameter now (through `messages_status_due`,
+    /// reading the overdue messages only).
+    static let overdueCountSQL = "SELECT count(*) FROM messages WHERE \(KeysetPaging.overdue(at: "?"))"
 
     public func overdueCount(now: Timestamp) throws(StoreError) -> Int {
         try readers.read { connection throws(SQLiteError) in

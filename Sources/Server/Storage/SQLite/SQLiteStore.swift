@@ -328,8 +328,7 @@ public final class SQLiteStore: Store {
             values.append(.integer(since))
         }
         if let now = query.overdueAt {
-            // As `messages_status_due`'s expression: only the overdue part of that index is read.
-            filters.append("status = 'open' AND \(KeysetPaging.dueKey) < ?")
+            filters.append(KeysetPaging.overdue(at: "?"))
             values.append(.integer(now.microseconds))
         }
         // Search: a case-insensitive (ASCII, as the seed on SQLite) substring test — LIKE, which folds ASCII
