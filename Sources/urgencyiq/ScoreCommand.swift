@@ -83,11 +83,25 @@ enum ScoreCommand {
     static let csvBatch = 8192
 
     private static func scoreCSV(_ path: String, column: String?, arguments: ParsedArguments) -> Int32 {
-        let scorer = RulesOptions.loadScorer(arguments)
+        // The rules load on a thread of their own while the file is opened and its first batches read. A rules
+        // error still comes first: `loadScorer` exits with it before anything else is reported.
+        let loadedScorer = BoundedHandoff<Scorer>(capacity: 1)
+        Thread {
+            nameCurrentThread("rules-load")
+            loadedScorer.put(RulesOptions.loadScorer(arguments))
+            loadedScorer.close()
+        }.start()
         var formatter: CSVRowFormatter?
         do {
-            let table = try CSVTable(reader: try CSVReader(path: path))
-            let messageColumn = try table.messageColumn(named: column)
+            let table: CSVTable
+            let messageColumn: Int
+            do {
+                table = try CSVTable(reader: try CSVReader(path: path))
+                messageColumn = try table.messageColumn(named: column)
+            } catch {
+                _ = loadedScorer.take()
+                throw error
+            }
             let rows = CSVRowFormatter(path: path, header: table.header, urgencyColumn: table.column("urgency"),
                                        writer: CSVWriter(lineEnding: table.reader.usesCRLF ? "\r\n" : "\n"))
             formatter = rows
@@ -97,6 +111,7 @@ enum ScoreCommand {
             // from them without a string per row.
             let batches = CSVBatchReader(table: table, batchSize: csvBatch, valueColumn: messageColumn,
                                          replacedColumn: table.column("urgency"))
+            guard let scorer = loadedScorer.take() else { return 2 }  // (loadScorer exits on an error)
             let output = CSVBatchWriter(format: rows)
             defer { output.finish() }
             while let batch = try batches.next() {

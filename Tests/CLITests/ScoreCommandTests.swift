@@ -165,6 +165,17 @@ final class ScoreCommandTests: XCTestCase {
         let result = try CommandRunner.run(["score", "--rules", directory.path, "hello"])
         XCTAssertEqual(result.status, 2)
         XCTAssertTrue(result.errors.contains("urgency.lua:3: syntax error: unexpected symbol near 'end'"), result.errors)
+        // With --csv the rules load while the file is read; their error still comes first, and alone.
+        let input = try TemporaryFile("message\nhello\n")
+        defer { input.remove() }
+        for file in [input.path, "/nonexistent/missing.csv"] {
+            let csv = try CommandRunner.run(["score", "--rules", directory.path, "--csv", file])
+            XCTAssertEqual(csv.status, 2, file)
+            XCTAssertEqual(csv.output, "", file)
+            XCTAssertTrue(csv.errors.hasPrefix("urgencyiq: cannot load the rules in \(directory.path): "), csv.errors)
+            XCTAssertTrue(csv.errors.contains("urgency.lua:3: syntax error: unexpected symbol near 'end'"), csv.errors)
+            XCTAssertFalse(csv.errors.contains("missing.csv"), csv.errors)
+        }
     }
 
     func testHelpAndUsageErrors() throws {
