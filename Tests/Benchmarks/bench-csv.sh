@@ -4,7 +4,7 @@
 # numbers on every row.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BIN=.build/release/urgencyiq
+BIN=${BIN:-.build/release/urgencyiq}
 BENCH_DIR=${BENCH_DIR:-/tmp/urgencyiq-bench}
 ROWS=${ROWS:-200000}
 mkdir -p "$BENCH_DIR"
@@ -20,7 +20,7 @@ for i in range(int(sys.argv[1])):
 ' "$ROWS" > "$input"
 fi
 # seconds COMMAND…: its wall time (its own output to score-out.csv, its messages to score-err.log)
-seconds() { local TIMEFORMAT=%R; { time "$@" > "$BENCH_DIR/score-out.csv" 2> "$BENCH_DIR/score-err.log"; } 2>&1; }
+seconds() { sync; local TIMEFORMAT=%R; { time "$@" > "$BENCH_DIR/score-out.csv" 2> "$BENCH_DIR/score-err.log"; } 2>&1; }
 median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 python_times=(); default_times=(); seed_times=()
 for _ in 1 2 3; do
