@@ -10,6 +10,7 @@ public struct RequestLogger: Sendable {
     public init(format: Format) { self.format = format }
 
     func log(_ entry: RequestLogEntry) {
+        if format == .off { return }  // before the clock is read and formatted
         let time = Timestamp.now().isoformat
         let milliseconds = (entry.duration * 1e6).rounded() / 1e3
         let line: String

@@ -58,6 +58,7 @@ enum RequestFraming {
 
     /// The path of `http://host[:port]/path` (or `https://…`): `/path`, `/` when there is none; nil for any other form.
     static func pathOfAbsoluteForm(_ target: String) -> String? {
+        if target.utf8.first == UInt8(ascii: "/") { return nil }  // origin-form, nearly every request
         let lowered = target.prefix(8).lowercased()
         let scheme = lowered.hasPrefix("http://") ? 7 : lowered.hasPrefix("https://") ? 8 : 0
         guard scheme > 0 else { return nil }

@@ -44,7 +44,7 @@ final class RequestState: @unchecked Sendable {
         MHD_get_connection_values(connection, .HEADER_KIND, { context, _, key, value in
             guard let context, let key else { return .YES }
             let state = Unmanaged<RequestState>.fromOpaque(context).takeUnretainedValue()
-            let name = String(decoding: UnsafeRawBufferPointer(start: key, count: strlen(key)), as: UTF8.self).lowercased()
+            let name = RequestState.lowercasedName(key)
             let text = value.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? ""
             state.headers[name] = state.headers[name].map { $0 + ", " + text } ?? text
             return .YES
@@ -77,6 +77,24 @@ final class RequestState: @unchecked Sendable {
                                   isFromLoopback: isFromLoopback, clientAddress: clientAddress)
         request.queryIsValidUTF8 = queryIsValidUTF8
         return request
+    }
+
+    /// A header's name, ASCII letters lower-cased (names are tokens: ASCII; a name with other bytes is kept as it
+    /// is, decoded as UTF-8, with U+FFFD for what is not).
+    static func lowercasedName(_ key: UnsafePointer<CChar>) -> String {
+        let count = strlen(key)
+        return key.withMemoryRebound(to: UInt8.self, capacity: count) { bytes in
+            let name = UnsafeBufferPointer(start: bytes, count: count)
+            guard name.allSatisfy({ $0 < 0x80 }) else {
+                return String(decoding: name, as: UTF8.self)
+            }
+            return String(unsafeUninitializedCapacity: count) { lowered in
+                for (i, byte) in name.enumerated() {
+                    lowered[i] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                }
+                return count
+            }
+        }
     }
 
     /// C text as Swift text, or nil when it is not UTF-8.

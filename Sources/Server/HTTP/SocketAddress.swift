@@ -58,14 +58,30 @@ struct SocketAddress: CustomStringConvertible {
         }
     }
 
+    /// The address as text ("203.0.113.7", "2001:db8::1"), the way `inet_ntop` writes it: read for every request
+    /// (logs, audit), so without a heap buffer.
     var description: String {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        switch storage {
-        case .v4(var address): inet_ntop(AF_INET, &address.sin_addr, &buffer, socklen_t(buffer.count))
-        case .v6(var address): inet_ntop(AF_INET6, &address.sin6_addr, &buffer, socklen_t(buffer.count))
+        String(unsafeUninitializedCapacity: Int(INET6_ADDRSTRLEN)) { text in
+            switch storage {
+            case .v4(let address):
+                var n = 0
+                withUnsafeBytes(of: address.sin_addr.s_addr) { octets in  // network order: the first octet first
+                    for (i, octet) in octets.enumerated() {
+                        if i > 0 { text[n] = UInt8(ascii: "."); n += 1 }
+                        if octet >= 100 { text[n] = 0x30 + octet / 100; n += 1 }
+                        if octet >= 10 { text[n] = 0x30 + octet / 10 % 10; n += 1 }
+                        text[n] = 0x30 + octet % 10
+                        n += 1
+                    }
+                }
+                return n
+            case .v6(var address):
+                return text.withMemoryRebound(to: CChar.self) { buffer in
+                    _ = inet_ntop(AF_INET6, &address.sin6_addr, buffer.baseAddress, socklen_t(buffer.count))
+                    return buffer.firstIndex(of: 0) ?? 0
+                }
+            }
         }
-        let length = buffer.firstIndex(of: 0) ?? buffer.count
-        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Calls `body` with the address as a `sockaddr` pointer (valid during the call).
