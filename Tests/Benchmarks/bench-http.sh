@@ -35,6 +35,7 @@ load() {  # load LABEL CONNECTIONS SCRIPT URL; the requests/s in LAST_RPS
   result=$(wrk -t2 -c"$2" -d"$DURATION" -s "$3" "$4" | grep RESULT)
   echo "$1 ($2 connections): ${result#RESULT }"
   LAST_RPS=$(echo "$result" | sed -n 's/.*rps=\([0-9]*\).*/\1/p')
+  LAST_REQUESTS=$(echo "$result" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
 }
 share() { awk -v ours="$1" -v reference="$2" 'BEGIN { printf "%.2f", ours / reference }'; }
 # thread_cpu PID: "name ticks" per thread (user + system, in clock ticks of 10 ms)
@@ -43,6 +44,10 @@ thread_cpu() {
     echo "$(tr ' ' _ < "$task/comm") $(awk '{ print $14 + $15 }' "$task/stat")"
   done 2>/dev/null | awk '{ ticks[$1] += $2 } END { for (name in ticks) print name, ticks[name] }'
 }
+# process_cpu PID: the clock ticks (10 ms) the process has used, user + system
+process_cpu() { awk '{ print $14 + $15 }' /proc/"$1"/stat; }
+# cpu_per_request PID TICKS_BEFORE: microseconds of the process's CPU per request of the last load
+cpu_per_request() { awk -v t="$(( $(process_cpu "$1") - $2 ))" -v n="$LAST_REQUESTS" 'BEGIN { printf "%.2f", t * 10000 / n }'; }
 written_bytes() { awk '/^write_bytes/ { print $2 }' /proc/"$1"/io; }
 stored_count() {
   curl -fsI "http://127.0.0.1:$PORT/api/messages?status=all&limit=1" | awk -F': ' 'tolower($1) == "x-total-count" {print $2}' | tr -d '\r'
@@ -61,8 +66,10 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null 
 cat "$here/post.lua" "$here/report.lua" > "$BENCH_DIR/post_report.lua"
 load "trivial handler, POST" 64 "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT"
 REFERENCE_POST=$LAST_RPS
+cpu_before=$(process_cpu "$TRIVIAL")
 load "trivial handler, GET" 64 "$here/report.lua" "http://127.0.0.1:$PORT/api/health"
 REFERENCE_GET=$LAST_RPS
+REFERENCE_GET_CPU=$(cpu_per_request "$TRIVIAL" "$cpu_before")
 kill "$TRIVIAL"; wait "$TRIVIAL" 2>/dev/null || true
 
 echo "== POST /api/messages/send and GET /api/messages on a fresh $STORE database"
@@ -80,8 +87,11 @@ peak=0
   done ) &
 SAMPLER=$!
 # Health first, on the empty database: after the POST runs the search indexer catches up on a core of its own.
+cpu_before=$(process_cpu "$SERVER")
 load "GET /api/health" 64 "$here/report.lua" "http://127.0.0.1:$PORT/api/health"
 echo "  = $(share "$LAST_RPS" "$REFERENCE_GET") of the trivial handler's $REFERENCE_GET requests/s (goal 0.70)"
+health_cpu=$(cpu_per_request "$SERVER" "$cpu_before")
+echo "  CPU a request (the process, user + system): $health_cpu µs, the trivial handler's $REFERENCE_GET_CPU µs: $(share "$REFERENCE_GET_CPU" "$health_cpu") (steadier than the rates)"
 load "POST /api/messages/send" 16 "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT"
 before_threads=$(thread_cpu "$SERVER"); before_written=$(written_bytes "$SERVER"); before_count=$(stored_count)
 before_database=$(database_cpu)
