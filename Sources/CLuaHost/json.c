@@ -89,10 +89,41 @@ static void put_double(uiq_json_writer *w, double value, int quoted) {
     }
 }
 
+/// The bytes a string literal holds as they are: printable ASCII (DEL included) but the quote and the backslash.
+static const unsigned char plain_byte[256] = {
+    ['\x20'] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  // 0x20-0x2F, '"' not
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,               // 0x30-0x3F
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,               // 0x40-0x4F
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,               // 0x50-0x5F, '\\' not
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,               // 0x60-0x6F
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,               // 0x70-0x7F
+};
+
+/// How many of the first bytes of `s` are plain (see plain_byte): all `n` for most strings of a breakdown.
+static size_t plain_prefix(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && plain_byte[(unsigned char)s[i]]) i++;
+    return i;
+}
+
 /// A string as a JSON literal: quotes, backslashes and control characters escaped as JSONValue escapes them.
 /// Text that is not UTF-8 is left to the host (which writes it with U+FFFD in place of the bad bytes).
 static void put_string(uiq_json_writer *w, const char *s, size_t n) {
-    if (!uiq_is_utf8((const unsigned char *)s, n)) {
+    if (w->status != UIQ_JSON_OK) return;
+    size_t plain = plain_prefix(s, n);
+    if (plain == n) {  // nothing to escape or check: one copy between the quotes
+        if (!grow(&w->out, &w->capacity, w->length + n + 2)) {
+            w->status = UIQ_JSON_NO_MEMORY;
+            return;
+        }
+        char *out = w->out + w->length;
+        out[0] = '"';
+        memcpy(out + 1, s, n);
+        out[n + 1] = '"';
+        w->length += n + 2;
+        return;
+    }
+    if (!uiq_is_utf8((const unsigned char *)s + plain, n - plain)) {
         w->status = UIQ_JSON_NEEDS_HOST;
         return;
     }
@@ -141,16 +172,6 @@ static int key_count(lua_State *L, int index, int limit) {
         lua_settop(L, -2);
     }
     return count;
-}
-
-/// Whether keys 1...length are all present.
-static int is_sequence(lua_State *L, int index, lua_Unsigned length) {
-    for (lua_Unsigned position = 1; position <= length; position++) {
-        int present = lua_rawgeti(L, index, (lua_Integer)position) != LUA_TNIL;
-        lua_settop(L, -2);
-        if (!present) return 0;
-    }
-    return 1;
 }
 
 /// Compares two keys by their literals' insides (plain ASCII, nothing escaped: the keys' own bytes, in the order
@@ -209,23 +230,31 @@ static size_t sort_members(const char *out, json_member *members, size_t count) 
 }
 
 static void write_table(uiq_json_writer *w, lua_State *L, int index, int depth, int *budget) {
-    // A list: keys exactly 1...n (n keys in all, each of 1...n present), read in order by index.
+    // A list: keys exactly 1...n (n keys in all, each of 1...n present), read in order by index. A key missing
+    // on the way (n keys, but not those) undoes what was written: the table is written as an object.
     lua_Unsigned length = lua_rawlen(L, index);
-    if (length > 0 && length <= INT32_MAX && (lua_Unsigned)key_count(L, index, *budget > 1 ? *budget : 1) == length &&
-        is_sequence(L, index, length)) {
+    size_t start = w->length;
+    if (length > 0 && length <= INT32_MAX && (lua_Unsigned)key_count(L, index, *budget > 1 ? *budget : 1) == length) {
+        int budget_before = *budget, missing = 0;
         put_char(w, '[');
-        int first = 1;
         for (lua_Unsigned position = 1; position <= length && *budget > 0 && w->status == UIQ_JSON_OK; position++) {
-            if (!first) put_char(w, ',');
-            first = 0;
-            lua_rawgeti(L, index, (lua_Integer)position);
+            if (lua_rawgeti(L, index, (lua_Integer)position) == LUA_TNIL) {
+                lua_settop(L, -2);
+                missing = 1;
+                break;
+            }
+            if (position > 1) put_char(w, ',');
             write_value(w, L, -1, depth + 1, budget);
             lua_settop(L, -2);
         }
-        put_char(w, ']');
-        return;
+        if (!missing) {
+            put_char(w, ']');
+            return;
+        }
+        w->length = start;
+        *budget = budget_before;
     }
-    size_t start = w->length, first_member = w->member_count;
+    size_t first_member = w->member_count;
     int saw_key = 0;
     lua_pushnil(L);
     while (lua_next(L, index) != 0) {
@@ -242,10 +271,7 @@ static void write_table(uiq_json_writer *w, lua_State *L, int index, int depth, 
         } else if (lua_type(L, -2) == LUA_TSTRING) {
             size_t n;
             const char *s = lua_tolstring(L, -2, &n);
-            for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c >= 0x80 || c < 0x20 || c == '"' || c == '\\') w->status = UIQ_JSON_NEEDS_HOST;  // sorts otherwise
-            }
+            if (plain_prefix(s, n) != n) w->status = UIQ_JSON_NEEDS_HOST;  // sorts otherwise
             put_string(w, s, n);
         } else if (lua_type(L, -2) == LUA_TNUMBER) {
             put_double(w, lua_tonumberx(L, -2, NULL), 1);

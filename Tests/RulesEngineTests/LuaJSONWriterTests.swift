@@ -62,6 +62,9 @@ final class LuaJSONWriterTests: XCTestCase {
             "return { ['1'] = 'string key', [1] = 'number key', [2] = 'two' }",
             "return { 'a', nil, 'c' }",
             "return { [1] = 'a', [3] = 'c' }",
+            // As many keys as the length (3) says, but not 1...n: started as a list, undone, written as an object.
+            "return { 'a', nil, 'c', x = 1 }",
+            "local t = { { a = 1, b = { 2 } }, nil, 'z', k = { d = 4, e = 'é' } }; return { t = t, u = t }",
             "return { n = 0, list = {}, empty = {} }",
             "return { quote = 'a \"quoted\" word', slash = 'back\\\\slash', control = 'tab\\tnew\\nline\\r\\1\\31', del = '\\127' }",
             "return { ['key \"with\" quotes'] = 1, ['key\\nwith\\nnewlines'] = 2, ['\\0'] = 3 }",
@@ -138,7 +141,7 @@ final class LuaJSONWriterTests: XCTestCase {
         let state = try LuaState(memoryLimit: 1 << 20, regexMatchLimit: 100_000, regexDepthLimit: 10_000)
         try state.runChunk("return { intent = { name = 'fraud', level = 5 }, llm = { used = false, skipped = 'disabled' }, z = 'last' }",
                            chunkName: "=table", arguments: 0, results: 1, budget: 1_000_000)
-        var writer = LuaJSONWriter()
+        let writer = LuaJSONWriter()
         var text = Breakdown(urgency: 5, rulesVersion: "v", evaluationMicroseconds: 1, rulesText: writer.breakdown(state.raw, at: -1))
         var values = Breakdown(urgency: 5, rulesVersion: "v", evaluationMicroseconds: 1, rules: text.rules)
         XCTAssertEqual(text.rule("llm"), ["used": false, "skipped": "disabled"])
