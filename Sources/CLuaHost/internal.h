@@ -26,6 +26,18 @@ void uiq_abort_run(lua_State *L);
 void uiq_regex_free_scratch(uiq_host *host);
 /// Creates the state's regex match resources; 0 when out of memory.
 int uiq_regex_make_scratch(uiq_host *host, uint32_t match_limit, uint32_t depth_limit);
+/// Lua's blocks of at most this many bytes come from the state's block pool (blockpool.c), larger ones from malloc.
+#define UIQ_SMALL_BLOCK 256
+typedef struct uiq_block_pool uiq_block_pool;
+uiq_block_pool *uiq_block_pool_new(void);
+/// Frees every slab, and with them every block ever taken.
+void uiq_block_pool_free(uiq_block_pool *pool);
+/// A block of `size` (1...UIQ_SMALL_BLOCK) bytes, 16-byte aligned; NULL when out of memory.
+void *uiq_block_take(uiq_block_pool *pool, size_t size);
+/// Returns a block taken for `size` bytes (or for a larger size of the pool: it then serves the smaller class).
+void uiq_block_give(uiq_block_pool *pool, void *block, size_t size);
+/// Whether blocks of `a` and `b` bytes are the same block size.
+int uiq_block_same_class(size_t a, size_t b);
 /// Whether the bytes are well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
 int uiq_is_utf8(const unsigned char *s, size_t n);
 #endif

@@ -53,13 +53,35 @@ static void release_excess(uiq_host *host) {
 
 // MARK: - Allocation under a cap
 
+/// Frees a block of `size` bytes, to the pool it came from when it is small.
+static void release_block(uiq_block_pool *pool, void *block, size_t size) {
+    if (size <= UIQ_SMALL_BLOCK) uiq_block_give(pool, block, size);
+    else free(block);
+}
+
+/// Lua's allocation without the cap: a block of `nsize` bytes (nsize > 0) holding the first bytes of `ptr` (of
+/// `old` bytes, 0 when new), small ones from the pool. A shrink that finds no memory keeps its larger block, as
+/// Lua requires shrinking to succeed (a block from malloc then stays in the pool for good).
+static void *resize(uiq_block_pool *pool, void *ptr, size_t old, size_t nsize) {
+    int was_small = ptr != NULL && old <= UIQ_SMALL_BLOCK, small = nsize <= UIQ_SMALL_BLOCK;
+    if (ptr != NULL && !was_small && !small) return realloc(ptr, nsize);
+    if (was_small && small && uiq_block_same_class(old, nsize)) return ptr;
+    void *block = small ? uiq_block_take(pool, nsize) : malloc(nsize);
+    if (block == NULL) return ptr != NULL && nsize < old ? ptr : NULL;
+    if (ptr != NULL) {
+        memcpy(block, ptr, old < nsize ? old : nsize);
+        release_block(pool, ptr, old);
+    }
+    return block;
+}
+
 /// Refuses growth past the state's cap or the shared budget (Lua then collects garbage and retries, or raises
 /// "not enough memory"); shrinking and freeing always succeed, as Lua requires.
 static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     uiq_host *host = (uiq_host *)ud;
     size_t old = ptr ? osize : 0;  // with ptr == NULL, osize is a type tag, not a size
     if (nsize == 0) {
-        free(ptr);
+        if (ptr != NULL) release_block(host->small_blocks, ptr, old);
         host->memory_used -= old;
         release_excess(host);
         return NULL;
@@ -76,7 +98,7 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
             return NULL;
         }
     }
-    void *grown = realloc(ptr, nsize);
+    void *grown = resize(host->small_blocks, ptr, old, nsize);
     if (grown == NULL) return NULL;
     host->memory_used = host->memory_used - old + nsize;
     if (nsize < old) release_excess(host);
@@ -102,8 +124,10 @@ lua_State *uiq_state_new(size_t memory_limit, uiq_memory_budget *budget, uiq_rel
         free(host);
         return NULL;
     }
-    lua_State *L = lua_newstate(capped_alloc, host);
+    host->small_blocks = uiq_block_pool_new();
+    lua_State *L = host->small_blocks != NULL ? lua_newstate(capped_alloc, host) : NULL;
     if (L == NULL) {
+        uiq_block_pool_free(host->small_blocks);
         uiq_regex_free_scratch(host);
         if (budget) atomic_fetch_sub(&budget->used, host->reserved);
         free(host);
@@ -119,9 +143,15 @@ void uiq_state_close(lua_State *L) {
     uiq_host *host = uiq_host_of(L);
     lua_sethook(L, NULL, 0, 0);
     lua_close(L);
+    uiq_block_pool_free(host->small_blocks);
     uiq_regex_free_scratch(host);
     if (host->budget) atomic_fetch_sub(&host->budget->used, host->reserved);
     free(host);
+}
+
+size_t uiq_collect_garbage(lua_State *L) {
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    return (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
 }
 
 // MARK: - Instruction budget

@@ -60,6 +60,7 @@ typedef struct uiq_host {
     unsigned *candidate_marks; /// per pattern: the scan that last let it through (one entry per pattern, not per match)
     unsigned scan_number;
     int candidate_capacity;
+    void *small_blocks;        /// uiq_block_pool *: where the state's small objects come from (blockpool.c)
 } uiq_host;
 
 /// A compiled regular expression as the C hot path sees it (owned by a Swift RegexPattern).
@@ -197,6 +198,8 @@ static inline int uiq_call_fail(uiq_call *call, const char *message, size_t leng
 lua_State *uiq_state_new(size_t memory_limit, uiq_memory_budget *budget, uiq_release_fn release, uint32_t match_limit,
                          uint32_t depth_limit);
 void uiq_state_close(lua_State *L);
+/// Runs a full garbage collection; returns the bytes the state holds after it, as Lua counts them.
+size_t uiq_collect_garbage(lua_State *L);
 /// The bookkeeping of a state created by uiq_state_new (kept in the state's extra space).
 static inline uiq_host *uiq_host_of(lua_State *L) { return *(uiq_host **)lua_getextraspace(L); }
 
