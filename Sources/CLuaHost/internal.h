@@ -26,18 +26,25 @@ void uiq_abort_run(lua_State *L);
 void uiq_regex_free_scratch(uiq_host *host);
 /// Creates the state's regex match resources; 0 when out of memory.
 int uiq_regex_make_scratch(uiq_host *host, uint32_t match_limit, uint32_t depth_limit);
-/// Lua's blocks of at most this many bytes come from the state's block pool (blockpool.c), larger ones from malloc.
+/// Lua's blocks of at most this many bytes come from the state's block pool (blockpool.c) while its region lasts
+/// (and not at all under AddressSanitizer: see state.c); larger ones, and the rest, from malloc.
 #define UIQ_SMALL_BLOCK 256
 typedef struct uiq_block_pool uiq_block_pool;
+/// A pool with its region mapped; NULL when out of memory.
 uiq_block_pool *uiq_block_pool_new(void);
-/// Frees every slab, and with them every block ever taken.
+/// Unmaps the region, and with it every block the pool gave.
 void uiq_block_pool_free(uiq_block_pool *pool);
-/// A block of `size` (1...UIQ_SMALL_BLOCK) bytes, 16-byte aligned; NULL when out of memory.
+/// A block of `size` (1...UIQ_SMALL_BLOCK) bytes, 16-byte aligned; NULL when the region is carved up and no block
+/// of its size is free.
 void *uiq_block_take(uiq_block_pool *pool, size_t size);
-/// Returns a block taken for `size` bytes (or for a larger size of the pool: it then serves the smaller class).
+/// Returns a block of the pool taken for `size` bytes (or for a larger size: it then serves the smaller class).
 void uiq_block_give(uiq_block_pool *pool, void *block, size_t size);
+/// Whether `block` lies in the pool's region (so it is the pool's to take back).
+int uiq_block_owns(const uiq_block_pool *pool, const void *block);
 /// Whether blocks of `a` and `b` bytes are the same block size.
 int uiq_block_same_class(size_t a, size_t b);
+/// How much of the region has been carved into blocks so far.
+size_t uiq_block_pool_carved(const uiq_block_pool *pool);
 /// Whether the bytes are well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
 int uiq_is_utf8(const unsigned char *s, size_t n);
 #endif

@@ -130,7 +130,7 @@ static void put_string(uiq_json_writer *w, const char *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
     put_char(w, '"');
     size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = plain; i < n; i++) {  // the plain prefix needs no escape
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') continue;
         put(w, s + run, i - run);
@@ -236,8 +236,9 @@ static void write_table(uiq_json_writer *w, lua_State *L, int index, int depth, 
     size_t start = w->length;
     if (length > 0 && length <= INT32_MAX && (lua_Unsigned)key_count(L, index, *budget > 1 ? *budget : 1) == length) {
         int budget_before = *budget, missing = 0;
+        lua_Unsigned position = 1;
         put_char(w, '[');
-        for (lua_Unsigned position = 1; position <= length && *budget > 0 && w->status == UIQ_JSON_OK; position++) {
+        for (; position <= length && *budget > 0 && w->status == UIQ_JSON_OK; position++) {
             if (lua_rawgeti(L, index, (lua_Integer)position) == LUA_TNIL) {
                 lua_settop(L, -2);
                 missing = 1;
@@ -245,6 +246,11 @@ static void write_table(uiq_json_writer *w, lua_State *L, int index, int depth, 
             }
             if (position > 1) put_char(w, ',');
             write_value(w, L, -1, depth + 1, budget);
+            lua_settop(L, -2);
+        }
+        // Stopped short (the value budget ran out): whether it is a list still depends on the keys not read.
+        for (; !missing && position <= length; position++) {
+            missing = lua_rawgeti(L, index, (lua_Integer)position) == LUA_TNIL;
             lua_settop(L, -2);
         }
         if (!missing) {

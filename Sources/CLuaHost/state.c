@@ -53,21 +53,40 @@ static void release_excess(uiq_host *host) {
 
 // MARK: - Allocation under a cap
 
-/// Frees a block of `size` bytes, to the pool it came from when it is small.
+/// Lua's blocks of at most this many bytes come from the state's pool. Under AddressSanitizer none do, so that it
+/// sees every Lua object as its own allocation (a pool's blocks share a region it cannot tell apart).
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UIQ_POOLED_BLOCK 0
+#endif
+#endif
+#if !defined(UIQ_POOLED_BLOCK) && defined(__SANITIZE_ADDRESS__)
+#define UIQ_POOLED_BLOCK 0
+#endif
+#ifndef UIQ_POOLED_BLOCK
+#define UIQ_POOLED_BLOCK UIQ_SMALL_BLOCK
+#endif
+_Static_assert(UIQ_POOLED_BLOCK <= UIQ_SMALL_BLOCK, "the pool has classes up to UIQ_SMALL_BLOCK bytes only");
+
+/// Frees a block of `size` bytes: back to the pool when it is the pool's, else to malloc.
 static void release_block(uiq_block_pool *pool, void *block, size_t size) {
-    if (size <= UIQ_SMALL_BLOCK) uiq_block_give(pool, block, size);
+    if (uiq_block_owns(pool, block)) uiq_block_give(pool, block, size);
     else free(block);
 }
 
 /// Lua's allocation without the cap: a block of `nsize` bytes (nsize > 0) holding the first bytes of `ptr` (of
-/// `old` bytes, 0 when new), small ones from the pool. A shrink that finds no memory keeps its larger block, as
-/// Lua requires shrinking to succeed (a block from malloc then stays in the pool for good).
+/// `old` bytes, 0 when new). Small blocks come from the pool while its region lasts, the rest from malloc; a block
+/// stays where it came from until it moves to a block of another size. A shrink that finds no memory keeps its
+/// larger block, as Lua requires shrinking to succeed.
 static void *resize(uiq_block_pool *pool, void *ptr, size_t old, size_t nsize) {
-    int was_small = ptr != NULL && old <= UIQ_SMALL_BLOCK, small = nsize <= UIQ_SMALL_BLOCK;
-    if (ptr != NULL && !was_small && !small) return realloc(ptr, nsize);
-    if (was_small && small && uiq_block_same_class(old, nsize)) return ptr;
-    void *block = small ? uiq_block_take(pool, nsize) : malloc(nsize);
-    if (block == NULL) return ptr != NULL && nsize < old ? ptr : NULL;
+    int pooled = ptr != NULL && uiq_block_owns(pool, ptr), small = nsize <= UIQ_POOLED_BLOCK;
+    if (pooled && small && uiq_block_same_class(old, nsize)) return ptr;
+    void *block = small ? uiq_block_take(pool, nsize) : NULL;
+    if (block == NULL) {
+        if (ptr != NULL && !pooled) return realloc(ptr, nsize);
+        block = malloc(nsize);
+        if (block == NULL) return ptr != NULL && nsize < old ? ptr : NULL;
+    }
     if (ptr != NULL) {
         memcpy(block, ptr, old < nsize ? old : nsize);
         release_block(pool, ptr, old);
@@ -153,6 +172,8 @@ size_t uiq_collect_garbage(lua_State *L) {
     lua_gc(L, LUA_GCCOLLECT, 0);
     return (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
 }
+
+size_t uiq_state_pooled_bytes(lua_State *L) { return uiq_block_pool_carved(uiq_host_of(L)->small_blocks); }
 
 // MARK: - Instruction budget
 

@@ -46,6 +46,32 @@ final class LuaAllocatorTests: XCTestCase {
         XCTAssertEqual(result, "ok")
     }
 
+    /// More small objects than the pool's region holds: the rest come from malloc, and every one reads back, is
+    /// freed and counted back wherever it came from.
+    func testBeyondThePoolsRegionBlocksComeFromMalloc() throws {
+        let state = try state()
+        let before = uiq_state_pooled_bytes(state.raw)
+        let result = try run(state, """
+            local all = {}
+            for i = 1, 250000 do all[i] = { i } end  -- 250,000 tables of ~56 bytes: past 8 MiB
+            for i = 1, 250000, 997 do if all[i][1] ~= i then return "lost " .. i end end
+            for i = 1, 250000 do all[i] = { i, i } end  -- the first tables freed as these are made
+            for i = 1, 250000, 991 do if all[i][2] ~= i then return "lost again " .. i end end
+            return "ok"
+            """)
+        XCTAssertEqual(result, "ok")
+        let carved = uiq_state_pooled_bytes(state.raw)
+        XCTAssertGreaterThan(carved, before)
+        XCTAssertLessThanOrEqual(carved, 8 << 20, "the region bounds the pool")
+        // (Twice: Lua's own string table grows on the first run and keeps its size.)
+        let again = "local t = {} for i = 1, 250000 do t[i] = { tostring(i) } end return 'again'"
+        _ = try run(state, again)
+        let baseline = uiq_collect_garbage(state.raw)
+        _ = try run(state, again)
+        XCTAssertLessThan(uiq_collect_garbage(state.raw), baseline + 16 * 1024, "what malloc and the pool gave is counted back")
+        XCTAssertEqual(uiq_collect_garbage(state.raw), uiq_host_of(state.raw).pointee.memory_used)
+    }
+
     /// Churning through small objects run after run: the state's count of what it holds comes back to where it
     /// was after each collection (every block freed is counted back at its size).
     func testWhatIsFreedIsCountedBack() throws {

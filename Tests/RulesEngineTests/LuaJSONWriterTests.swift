@@ -65,6 +65,9 @@ final class LuaJSONWriterTests: XCTestCase {
             // As many keys as the length (3) says, but not 1...n: started as a list, undone, written as an object.
             "return { 'a', nil, 'c', x = 1 }",
             "local t = { { a = 1, b = { 2 } }, nil, 'z', k = { d = 4, e = 'é' } }; return { t = t, u = t }",
+            // ... with the value budget spent before the hole: still an object (keys not read decide).
+            "local big = {}; for i = 1, 12000 do big[i] = i end; return { big, nil, 'c', x = 1 }",
+            "local big = {}; for i = 1, 12000 do big[i] = i end; return { list = { big, 'b', 'c' } }",
             "return { n = 0, list = {}, empty = {} }",
             "return { quote = 'a \"quoted\" word', slash = 'back\\\\slash', control = 'tab\\tnew\\nline\\r\\1\\31', del = '\\127' }",
             "return { ['key \"with\" quotes'] = 1, ['key\\nwith\\nnewlines'] = 2, ['\\0'] = 3 }",

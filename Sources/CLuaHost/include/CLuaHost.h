@@ -200,6 +200,9 @@ lua_State *uiq_state_new(size_t memory_limit, uiq_memory_budget *budget, uiq_rel
 void uiq_state_close(lua_State *L);
 /// Runs a full garbage collection; returns the bytes the state holds after it, as Lua counts them.
 size_t uiq_collect_garbage(lua_State *L);
+/// How much of the state's region for small objects has been carved into blocks (blocks freed are reused, so this
+/// is the most they held at once, rounded up to their size classes).
+size_t uiq_state_pooled_bytes(lua_State *L);
 /// The bookkeeping of a state created by uiq_state_new (kept in the state's extra space).
 static inline uiq_host *uiq_host_of(lua_State *L) { return *(uiq_host **)lua_getextraspace(L); }
 
