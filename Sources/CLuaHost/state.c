@@ -173,6 +173,8 @@ size_t uiq_collect_garbage(lua_State *L) {
     return (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
 }
 
+int uiq_small_objects_pooled(void) { return UIQ_POOLED_BLOCK > 0; }
+
 size_t uiq_state_pooled_bytes(lua_State *L) { return uiq_block_pool_carved(uiq_host_of(L)->small_blocks); }
 
 // MARK: - Instruction budget

@@ -203,6 +203,8 @@ size_t uiq_collect_garbage(lua_State *L);
 /// How much of the state's region for small objects has been carved into blocks (blocks freed are reused, so this
 /// is the most they held at once, rounded up to their size classes).
 size_t uiq_state_pooled_bytes(lua_State *L);
+/// Whether Lua's small objects come from a pool in this build (not under AddressSanitizer, which must see each).
+int uiq_small_objects_pooled(void);
 /// The bookkeeping of a state created by uiq_state_new (kept in the state's extra space).
 static inline uiq_host *uiq_host_of(lua_State *L) { return *(uiq_host **)lua_getextraspace(L); }
 
