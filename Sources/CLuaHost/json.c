@@ -57,14 +57,21 @@ static int grow(char **buffer, size_t *capacity, size_t needed) {
     return 1;
 }
 
-static void put(uiq_json_writer *w, const char *bytes, size_t count) {
-    if (w->status != UIQ_JSON_OK) return;
+/// Room for `count` more bytes at the end of the text: where they go, or NULL (the status says why).
+static char *room(uiq_json_writer *w, size_t count) {
+    if (w->status != UIQ_JSON_OK) return NULL;
     if (!grow(&w->out, &w->capacity, w->length + count)) {
         w->status = UIQ_JSON_NO_MEMORY;
-        return;
+        return NULL;
     }
-    memcpy(w->out + w->length, bytes, count);
+    char *at = w->out + w->length;
     w->length += count;
+    return at;
+}
+
+static void put(uiq_json_writer *w, const char *bytes, size_t count) {
+    char *at = room(w, count);
+    if (at != NULL) memcpy(at, bytes, count);
 }
 
 static void put_char(uiq_json_writer *w, char c) { put(w, &c, 1); }
@@ -111,16 +118,12 @@ static size_t plain_prefix(const char *s, size_t n) {
 static void put_string(uiq_json_writer *w, const char *s, size_t n) {
     if (w->status != UIQ_JSON_OK) return;
     size_t plain = plain_prefix(s, n);
-    if (plain == n) {  // nothing to escape or check: one copy between the quotes
-        if (!grow(&w->out, &w->capacity, w->length + n + 2)) {
-            w->status = UIQ_JSON_NO_MEMORY;
-            return;
-        }
-        char *out = w->out + w->length;
-        out[0] = '"';
-        memcpy(out + 1, s, n);
-        out[n + 1] = '"';
-        w->length += n + 2;
+    if (plain == n) {  // most strings: nothing to check or escape, one copy between the quotes
+        char *at = room(w, n + 2);
+        if (at == NULL) return;
+        at[0] = '"';
+        memcpy(at + 1, s, n);
+        at[n + 1] = '"';
         return;
     }
     if (!uiq_is_utf8((const unsigned char *)s + plain, n - plain)) {
@@ -236,21 +239,14 @@ static void write_table(uiq_json_writer *w, lua_State *L, int index, int depth, 
     size_t start = w->length;
     if (length > 0 && length <= INT32_MAX && (lua_Unsigned)key_count(L, index, *budget > 1 ? *budget : 1) == length) {
         int budget_before = *budget, missing = 0;
-        lua_Unsigned position = 1;
         put_char(w, '[');
-        for (; position <= length && *budget > 0 && w->status == UIQ_JSON_OK; position++) {
-            if (lua_rawgeti(L, index, (lua_Integer)position) == LUA_TNIL) {
-                lua_settop(L, -2);
-                missing = 1;
-                break;
-            }
-            if (position > 1) put_char(w, ',');
-            write_value(w, L, -1, depth + 1, budget);
-            lua_settop(L, -2);
-        }
-        // Stopped short (the value budget ran out): whether it is a list still depends on the keys not read.
-        for (; !missing && position <= length; position++) {
+        // Every key is checked; values are written while the budget lasts (a list past it is still a list).
+        for (lua_Unsigned position = 1; position <= length && !missing; position++) {
             missing = lua_rawgeti(L, index, (lua_Integer)position) == LUA_TNIL;
+            if (!missing && *budget > 0 && w->status == UIQ_JSON_OK) {
+                if (position > 1) put_char(w, ',');
+                write_value(w, L, -1, depth + 1, budget);
+            }
             lua_settop(L, -2);
         }
         if (!missing) {

@@ -93,15 +93,8 @@ enum ScoreCommand {
         }.start()
         var formatter: CSVRowFormatter?
         do {
-            let table: CSVTable
-            let messageColumn: Int
-            do {
-                table = try CSVTable(reader: try CSVReader(path: path))
-                messageColumn = try table.messageColumn(named: column)
-            } catch {
-                _ = loadedScorer.take()
-                throw error
-            }
+            let table = try CSVTable(reader: try CSVReader(path: path))
+            let messageColumn = try table.messageColumn(named: column)
             let rows = CSVRowFormatter(path: path, header: table.header, urgencyColumn: table.column("urgency"),
                                        writer: CSVWriter(lineEnding: table.reader.usesCRLF ? "\r\n" : "\n"))
             formatter = rows
@@ -126,6 +119,7 @@ enum ScoreCommand {
                 output.write((batch, results.flatMap { $0 }))
             }
         } catch {
+            _ = loadedScorer.take()  // the rules loaded (or their error reported and the process gone) first
             formatter?.flush()  // the rows scored before the error, then the error
             Terminal.flush()
             Terminal.error("urgencyiq score: \(error)")

@@ -38,14 +38,16 @@ load() {  # load LABEL CONNECTIONS SCRIPT URL; the requests/s in LAST_RPS
   LAST_REQUESTS=$(echo "$result" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
 }
 share() { awk -v ours="$1" -v reference="$2" 'BEGIN { printf "%.2f", ours / reference }'; }
-# thread_cpu PID: "name ticks" per thread (user + system, in clock ticks of 10 ms)
+# ticks STAT_FILE: user + system CPU in clock ticks of 10 ms, from a /proc stat file (a process's or a thread's)
+ticks() { awk '{ print $14 + $15 }' "$1"; }
+# thread_cpu PID: "name ticks" per thread
 thread_cpu() {
   for task in /proc/"$1"/task/*; do
-    echo "$(tr ' ' _ < "$task/comm") $(awk '{ print $14 + $15 }' "$task/stat")"
+    echo "$(tr ' ' _ < "$task/comm") $(ticks "$task/stat")"
   done 2>/dev/null | awk '{ ticks[$1] += $2 } END { for (name in ticks) print name, ticks[name] }'
 }
-# process_cpu PID: the clock ticks (10 ms) the process has used, user + system
-process_cpu() { awk '{ print $14 + $15 }' /proc/"$1"/stat; }
+# process_cpu PID: the ticks the process has used
+process_cpu() { ticks /proc/"$1"/stat; }
 # cpu_per_request PID TICKS_BEFORE: microseconds of the process's CPU per request of the last load
 cpu_per_request() { awk -v t="$(( $(process_cpu "$1") - $2 ))" -v n="$LAST_REQUESTS" 'BEGIN { printf "%.2f", t * 10000 / n }'; }
 written_bytes() { awk '/^write_bytes/ { print $2 }' /proc/"$1"/io; }
@@ -55,7 +57,7 @@ stored_count() {
 # database_cpu: clock ticks used so far by the PostgreSQL server's processes (0 on SQLite)
 database_cpu() {
   [ "$STORE" = postgres ] || { echo 0; return; }
-  for pid in $(pgrep -x postgres); do awk '{ print $14 + $15 }' /proc/"$pid"/stat 2>/dev/null; done | awk '{ t += $1 } END { print t + 0 }'
+  for pid in $(pgrep -x postgres); do process_cpu "$pid" 2>/dev/null; done | awk '{ t += $1 } END { print t + 0 }'
 }
 
 echo "== the reference: a trivial libmicrohttpd handler configured like the server (Tests/Benchmarks/trivial-mhd.c)"
