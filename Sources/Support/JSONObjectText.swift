@@ -65,7 +65,12 @@ public struct JSONObjectText: Sendable, Equatable {
     /// The value of the member `key`, if there is one (parsed from the text).
     public func value(of key: String) -> JSONValue? {
         bytes.withUnsafeBufferPointer { bytes in
-            guard let member = members.first(where: { compare(bytes, $0, key) == 0 }) else { return nil }
+            var literal: [UInt8] = []
+            JSONValue.encode(string: key, into: &literal)
+            let member = literal.withUnsafeBufferPointer { literal in
+                members.first { compare(UnsafeBufferPointer(rebasing: bytes[$0.start..<$0.keyEnd]), literal) == 0 }
+            }
+            guard let member else { return nil }
             return try? JSONParser.parse(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[(member.keyEnd + 1)..<member.end])))
         }
     }
@@ -73,7 +78,7 @@ public struct JSONObjectText: Sendable, Equatable {
     /// The object with `other` members merged in by key order; where a key is in both, `other`'s member is kept.
     /// `other` must be in key order (as Swift orders strings).
     public func merging(_ other: [(key: String, value: JSONValue)]) -> JSONObjectText {
-        let added = Added(other)
+        let added = Additions(other)
         var out: [UInt8] = [UInt8(ascii: "{")]
         out.reserveCapacity(bytes.count + added.bytes.count + other.count)
         var spans: [Member] = []
@@ -92,9 +97,12 @@ public struct JSONObjectText: Sendable, Equatable {
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
     /// `merging(other).text`, written straight into the string.
-    public func text(merging other: [(key: String, value: JSONValue)]) -> String {
-        let added = Added(other)
-        return String(unsafeUninitializedCapacity: bytes.count + added.bytes.count + other.count) { text in
+    public func text(merging other: [(key: String, value: JSONValue)]) -> String { text(merging: Additions(other)) }
+
+    /// The text of the object with `added` merged in by key order (its members win on a clash), written straight
+    /// into the string.
+    public func text(merging added: Additions) -> String {
+        String(unsafeUninitializedCapacity: bytes.count + added.bytes.count + added.spans.count) { text in
             text[0] = UInt8(ascii: "{")
             var n = 1
             forEachMerged(added) { source, range, _ in
@@ -110,41 +118,63 @@ public struct JSONObjectText: Sendable, Equatable {
         }
     }
 
-    /// Members to merge in, written: `"key":value` of each, back to back.
-    private struct Added {
-        var bytes: [UInt8] = []
-        var keys: [String] = []
-        /// Where each one's key ends and where it ends.
-        var keyEnds: [Int] = [], ends: [Int] = []
+    /// Members to merge into an object: `"key":value` of each, written back to back, in key order (as Swift orders
+    /// strings).
+    public struct Additions: Sendable {
+        fileprivate var bytes: [UInt8] = []
+        /// Where each one's key literal ends and where it ends.
+        fileprivate var spans: [(keyEnd: Int, end: Int)] = []
+
+        /// Room for `count` members of about `bytes` bytes in all.
+        public init(count: Int, bytes: Int) {
+            self.bytes.reserveCapacity(bytes)
+            spans.reserveCapacity(count)
+        }
 
         init(_ members: [(key: String, value: JSONValue)]) {
-            bytes.reserveCapacity(32 * members.count)
-            for (key, value) in members {
-                JSONValue.encode(string: key, into: &bytes)
-                keyEnds.append(bytes.count)
-                bytes.append(UInt8(ascii: ":"))
-                value.encode(into: &bytes)
-                ends.append(bytes.count)
-                keys.append(key)
-            }
+            self.init(count: members.count, bytes: 32 * members.count)
+            for (key, value) in members { add(key, value) }
+        }
+
+        public mutating func add(_ key: String, _ value: JSONValue) {
+            JSONValue.encode(string: key, into: &bytes)
+            addValue(value)
+        }
+
+        /// A member whose key is plain ASCII that needs no escaping.
+        public mutating func add(_ key: StaticString, _ value: JSONValue) {
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+            bytes.append(UInt8(ascii: "\""))
+            addValue(value)
+        }
+
+        /// The value after the key literal just written.
+        private mutating func addValue(_ value: JSONValue) {
+            spans.append((bytes.count, bytes.count))
+            bytes.append(UInt8(ascii: ":"))
+            value.encode(into: &bytes)
+            spans[spans.count - 1].end = bytes.count
         }
     }
 
     /// Hands each member of the merge to `visit`, in key order: the buffer holding its text (`"key":value`), where
     /// in it, and its key literal's length.
-    private func forEachMerged(_ added: Added, _ visit: (UnsafeBufferPointer<UInt8>, Range<Int>, Int) -> Void) {
+    private func forEachMerged(_ added: Additions, _ visit: (UnsafeBufferPointer<UInt8>, Range<Int>, Int) -> Void) {
         bytes.withUnsafeBufferPointer { bytes in
             added.bytes.withUnsafeBufferPointer { addedBytes in
                 var i = 0, j = 0
-                while i < members.count || j < added.keys.count {
-                    let order = i == members.count ? 1 : j == added.keys.count ? -1 : compare(bytes, members[i], added.keys[j])
+                while i < members.count || j < added.spans.count {
+                    let start = j == 0 ? 0 : added.spans[j - 1].end
+                    let order = i == members.count ? 1 : j == added.spans.count ? -1
+                        : compare(UnsafeBufferPointer(rebasing: bytes[members[i].start..<members[i].keyEnd]),
+                                  UnsafeBufferPointer(rebasing: addedBytes[start..<added.spans[j].keyEnd]))
                     if order < 0 {
                         visit(bytes, members[i].start..<members[i].end, members[i].keyEnd - members[i].start)
                         i += 1
                     } else {
                         if order == 0 { i += 1 }
-                        let start = j == 0 ? 0 : added.ends[j - 1]
-                        visit(addedBytes, start..<added.ends[j], added.keyEnds[j] - start)
+                        visit(addedBytes, start..<added.spans[j].end, added.spans[j].keyEnd - start)
                         j += 1
                     }
                 }
@@ -152,22 +182,26 @@ public struct JSONObjectText: Sendable, Equatable {
         }
     }
 
-    /// How a member's key orders against `key`, as Swift orders strings: byte by byte when the literal is plain
-    /// ASCII with nothing escaped (the same order), as strings otherwise (Swift compares canonical forms: a KELVIN
-    /// SIGN key sorts as K).
-    private func compare(_ bytes: UnsafeBufferPointer<UInt8>, _ member: Member, _ key: String) -> Int {
-        let literal = UnsafeBufferPointer(rebasing: bytes[(member.start + 1)..<(member.keyEnd - 1)])
-        guard !literal.contains(where: { $0 >= 0x80 || $0 == UInt8(ascii: "\\") }) else {
-            let text = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[member.start..<member.keyEnd]))
-            let name = (try? JSONParser.parse(text))?.stringValue ?? ""
-            return name < key ? -1 : name == key ? 0 : 1
+    /// How two key literals order, as Swift orders the strings: byte by byte when both are plain ASCII with nothing
+    /// escaped (the same order), as strings otherwise (Swift compares canonical forms: a KELVIN SIGN key sorts as K).
+    private func compare(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
+        let a = UnsafeBufferPointer(rebasing: a[1..<(a.count - 1)]), b = UnsafeBufferPointer(rebasing: b[1..<(b.count - 1)])
+        func plain(_ literal: UnsafeBufferPointer<UInt8>) -> Bool {
+            !literal.contains(where: { $0 >= 0x80 || $0 == UInt8(ascii: "\\") })
         }
-        var position = 0
-        for byte in key.utf8 {
-            guard position < literal.count else { return -1 }
-            if literal[position] != byte { return Int(literal[position]) - Int(byte) }
-            position += 1
+        guard plain(a), plain(b) else {
+            func name(_ inside: UnsafeBufferPointer<UInt8>) -> String {
+                var literal: [UInt8] = [UInt8(ascii: "\"")]
+                literal.append(contentsOf: inside)
+                literal.append(UInt8(ascii: "\""))
+                return (try? JSONParser.parse(literal))?.stringValue ?? ""
+            }
+            let x = name(a), y = name(b)
+            return x < y ? -1 : x == y ? 0 : 1
         }
-        return position < literal.count ? 1 : 0
+        for position in 0..<min(a.count, b.count) where a[position] != b[position] {
+            return Int(a[position]) - Int(b[position])
+        }
+        return a.count - b.count
     }
 }

@@ -85,29 +85,31 @@ public struct Breakdown: Sendable, Equatable {
         }
     }
 
-    /// The host's fields, in key order: they follow the rules' fields and win on a name clash.
-    private var hostFields: [(key: String, value: JSONValue)] {
-        var fields: [(key: String, value: JSONValue)] = []
-        if let error { fields.append(("error", .string(error))) }
-        fields.append(("evaluation_us", .number((evaluationMicroseconds * 10).rounded() / 10)))
-        fields.append(("rules_version", .string(rulesVersion)))
-        fields.append(("urgency", .number(urgency)))
-        return fields
+    /// Hands each of the host's fields to `visit`, in key order: they follow the rules' fields and win on a name
+    /// clash.
+    private func forEachHostField(_ visit: (StaticString, JSONValue) -> Void) {
+        if let error { visit("error", .string(error)) }
+        visit("evaluation_us", .number((evaluationMicroseconds * 10).rounded() / 10))
+        visit("rules_version", .string(rulesVersion))
+        visit("urgency", .number(urgency))
     }
 
     /// One JSON object: the rules' fields, then the host's (`urgency`, `rules_version`, `evaluation_us`,
     /// `error`), which win on a name clash.
     public var json: JSONValue {
         var object = rules
-        for (key, value) in hostFields { object[key] = value }
+        forEachHostField { key, value in object["\(key)"] = value }
         return .object(object)
     }
 
     /// `json` as text (what the stores keep), written from the rules' text without parsing it.
     public var jsonText: String {
         switch rulesPart {
-        case .text(let text): text.text(merging: hostFields)
-        case .values: json.jsonText
+        case .text(let text):
+            var added = JSONObjectText.Additions(count: 4, bytes: 96 + (error?.utf8.count ?? 0))
+            forEachHostField { key, value in added.add(key, value) }
+            return text.text(merging: added)
+        case .values: return json.jsonText
         }
     }
 
