@@ -217,6 +217,10 @@ static int call_host(lua_State *L, const binding *b, uiq_call *call) {
         case UIQ_STRING: lua_pushlstring(L, v->string ? v->string : "", v->length); break;
         case UIQ_OBJECT: lua_pushvalue(L, next_object++); break;
         case UIQ_TABLE: push_table_plan(L, (const unsigned char *)v->string, v->string ? v->length : 0); break;
+        case UIQ_DEFERRED_TABLE:
+            if (call->self_object == NULL) luaL_error(L, "host table: '%s' is not a method: it cannot defer a table", b->name);
+            uiq_push_deferred_table(L, v->string, v->string ? v->length : 0, b->name);
+            break;
         default: lua_pushnil(L); break;
         }
     }

@@ -45,6 +45,12 @@ int uiq_block_owns(const uiq_block_pool *pool, const void *block);
 int uiq_block_same_class(size_t a, size_t b);
 /// How much of the region has been carved into blocks so far.
 size_t uiq_block_pool_carved(const uiq_block_pool *pool);
-/// Whether the bytes are well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
-int uiq_is_utf8(const unsigned char *s, size_t n);
+/// The description of the deferred table at `index` when it is one not built yet, else NULL. Never raises.
+const uiq_deferred_header *uiq_deferred_header_at(lua_State *L, int index);
+/// Whether the value at `index` is the hidden key of deferred tables (to skip when reading one raw).
+int uiq_deferred_is_hidden_key(lua_State *L, int index);
+/// Pushes a deferred table for the method `method` called with stack values 1 (receiver) and 2 (text). May raise.
+void uiq_push_deferred_table(lua_State *L, const char *description, size_t length, const char *method);
+/// Creates the metatable deferred tables share (at state creation). May raise.
+void uiq_deferred_open(lua_State *L);
 #endif

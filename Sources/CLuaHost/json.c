@@ -19,6 +19,7 @@ struct uiq_json_writer {
     size_t top_count, top_capacity;
     uiq_format_double_fn format_double;
     int status;  // UIQ_JSON_OK, or why the host must write this value itself
+    unsigned long long deferred_written;  // deferred tables written from their text, ever
 };
 
 uiq_json_writer *uiq_json_writer_new(uiq_format_double_fn format_double) {
@@ -40,6 +41,8 @@ const char *uiq_json_text(const uiq_json_writer *w, size_t *length) {
     *length = w->length;
     return w->out;
 }
+
+unsigned long long uiq_json_deferred_written(const uiq_json_writer *w) { return w->deferred_written; }
 
 const size_t *uiq_json_top_members(const uiq_json_writer *w, size_t *count) {
     *count = w->top_count;
@@ -232,34 +235,31 @@ static size_t sort_members(const char *out, json_member *members, size_t count) 
     return kept;
 }
 
-static void write_table(uiq_json_writer *w, lua_State *L, int index, int depth, int *budget) {
-    // A list: keys exactly 1...n (n keys in all, each of 1...n present), read in order by index. A key missing
-    // on the way (n keys, but not those) undoes what was written: the table is written as an object.
-    lua_Unsigned length = lua_rawlen(L, index);
-    size_t start = w->length;
-    if (length > 0 && length <= INT32_MAX && (lua_Unsigned)key_count(L, index, *budget > 1 ? *budget : 1) == length) {
-        int budget_before = *budget, missing = 0;
-        put_char(w, '[');
-        // Every key is checked; values are written while the budget lasts (a list past it is still a list).
-        for (lua_Unsigned position = 1; position <= length && !missing; position++) {
-            missing = lua_rawgeti(L, index, (lua_Integer)position) == LUA_TNIL;
-            if (!missing && *budget > 0 && w->status == UIQ_JSON_OK) {
-                if (position > 1) put_char(w, ',');
-                write_value(w, L, -1, depth + 1, budget);
-            }
-            lua_settop(L, -2);
-        }
-        if (!missing) {
-            put_char(w, ']');
+/// Adds a member (its key literal and value, written at these offsets) to the object being written.
+static void add_member(uiq_json_writer *w, size_t key_start, size_t key_end, size_t value_end) {
+    if (w->member_count == w->member_capacity) {
+        size_t capacity = w->member_capacity < 64 ? 64 : w->member_capacity * 2;
+        json_member *grown = realloc(w->members, capacity * sizeof *grown);
+        if (grown == NULL) {
+            w->status = UIQ_JSON_NO_MEMORY;
             return;
         }
-        w->length = start;
-        *budget = budget_before;
+        w->members = grown;
+        w->member_capacity = capacity;
     }
-    size_t first_member = w->member_count;
+    w->members[w->member_count++] = (json_member){key_start, key_end, value_end};
+}
+
+/// Writes the table's entries as members (key literal, then value) in the order `next` gives them; returns
+/// whether it has any. The hidden entry of a deferred table is not one.
+static int write_members(uiq_json_writer *w, lua_State *L, int index, int depth, int *budget) {
     int saw_key = 0;
     lua_pushnil(L);
     while (lua_next(L, index) != 0) {
+        if (lua_type(L, -2) == LUA_TLIGHTUSERDATA && uiq_deferred_is_hidden_key(L, -2)) {
+            lua_settop(L, -2);
+            continue;
+        }
         saw_key = 1;
         if (*budget <= 0 || w->status != UIQ_JSON_OK) {
             lua_settop(L, -2);
@@ -283,22 +283,14 @@ static void write_table(uiq_json_writer *w, lua_State *L, int index, int depth, 
         size_t key_end = w->length;
         write_value(w, L, -1, depth + 1, budget);
         lua_settop(L, -2);
-        if (w->member_count == w->member_capacity) {
-            size_t capacity = w->member_capacity < 64 ? 64 : w->member_capacity * 2;
-            json_member *grown = realloc(w->members, capacity * sizeof *grown);
-            if (grown == NULL) {
-                w->status = UIQ_JSON_NO_MEMORY;
-                continue;
-            }
-            w->members = grown;
-            w->member_capacity = capacity;
-        }
-        w->members[w->member_count++] = (json_member){key_start, key_end, w->length};
+        if (w->status == UIQ_JSON_OK) add_member(w, key_start, key_end, w->length);
     }
-    if (!saw_key) {
-        put_text(w, "[]");  // an empty table is most often an empty list
-        return;
-    }
+    return saw_key;
+}
+
+/// Replaces the members written since `start` (from `first_member` on) by the object: sorted by key, a later
+/// duplicate winning, with braces, colons and commas. At the top, records where each member went.
+static void finish_object(uiq_json_writer *w, size_t start, size_t first_member, int depth) {
     if (w->status != UIQ_JSON_OK) {
         w->member_count = first_member;
         return;
@@ -346,6 +338,69 @@ static void write_table(uiq_json_writer *w, lua_State *L, int index, int depth, 
     w->member_count = first_member;
     w->length = start;
     put(w, sorted, n);
+}
+
+/// A deferred table not built yet: the members its method described, then those the rules set on it (which
+/// win), as one object: the text the table would give once built. When the description's values would not all
+/// fit in the budget or the depth, or the rules' members run past the budget, the writer cannot know what the
+/// built table would give: the host builds the deferred tables and writes again.
+static void write_deferred(uiq_json_writer *w, lua_State *L, int index, int depth, int *budget,
+                           const uiq_deferred_header *header) {
+    if (depth + (int)header->depth >= UIQ_JSON_MAX_DEPTH || *budget - (int)header->value_count <= 0) {
+        w->status = UIQ_JSON_NEEDS_BUILDING;
+        return;
+    }
+    *budget -= (int)header->value_count;
+    w->deferred_written += 1;
+    size_t start = w->length, first_member = w->member_count;
+    const uint64_t *offsets = (const uint64_t *)(const void *)(header + 1);
+    const char *text = (const char *)(offsets + 3 * (size_t)header->member_count);
+    char *at = room(w, header->text_length);
+    if (at == NULL) return;
+    memcpy(at, text, header->text_length);
+    for (uint32_t i = 0; i < header->member_count && w->status == UIQ_JSON_OK; i++) {
+        add_member(w, start + offsets[3 * i], start + offsets[3 * i + 1], start + offsets[3 * i + 2]);
+    }
+    write_members(w, L, index, depth, budget);
+    if (*budget <= 0 && w->status == UIQ_JSON_OK) w->status = UIQ_JSON_NEEDS_BUILDING;
+    finish_object(w, start, first_member, depth);
+}
+
+static void write_table(uiq_json_writer *w, lua_State *L, int index, int depth, int *budget) {
+    const uiq_deferred_header *deferred = uiq_deferred_header_at(L, index);
+    if (deferred != NULL) {
+        write_deferred(w, L, index, depth, budget, deferred);
+        return;
+    }
+    // A list: keys exactly 1...n (n keys in all, each of 1...n present), read in order by index. A key missing
+    // on the way (n keys, but not those) undoes what was written: the table is written as an object.
+    lua_Unsigned length = lua_rawlen(L, index);
+    size_t start = w->length;
+    if (length > 0 && length <= INT32_MAX && (lua_Unsigned)key_count(L, index, *budget > 1 ? *budget : 1) == length) {
+        int budget_before = *budget, missing = 0;
+        put_char(w, '[');
+        // Every key is checked; values are written while the budget lasts (a list past it is still a list).
+        for (lua_Unsigned position = 1; position <= length && !missing; position++) {
+            missing = lua_rawgeti(L, index, (lua_Integer)position) == LUA_TNIL;
+            if (!missing && *budget > 0 && w->status == UIQ_JSON_OK) {
+                if (position > 1) put_char(w, ',');
+                write_value(w, L, -1, depth + 1, budget);
+            }
+            lua_settop(L, -2);
+        }
+        if (!missing) {
+            put_char(w, ']');
+            return;
+        }
+        w->length = start;
+        *budget = budget_before;
+    }
+    size_t first_member = w->member_count;
+    if (!write_members(w, L, index, depth, budget)) {
+        put_text(w, "[]");  // an empty table is most often an empty list
+        return;
+    }
+    finish_object(w, start, first_member, depth);
 }
 
 static void write_value(uiq_json_writer *w, lua_State *L, int index, int depth, int *budget) {

@@ -91,7 +91,7 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// Appends a string's UTF-8 bytes as a JSON string literal, copying the runs that need no escape at once.
-    private static func encode(utf8 bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    public static func encode(utf8 bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var run = 0  // where the bytes not yet copied start
         for (i, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {

@@ -61,6 +61,7 @@ typedef struct uiq_host {
     unsigned scan_number;
     int candidate_capacity;
     void *small_blocks;        /// uiq_block_pool *: where the state's small objects come from (blockpool.c)
+    int building_tables;       /// > 0 while a deferred table is being built (lazytable.c): host functions build now
 } uiq_host;
 
 /// A compiled regular expression as the C hot path sees it (owned by a Swift RegexPattern).
@@ -99,7 +100,7 @@ unsigned uiq_prefilter_flag_multiline(void);
 
 /// What a Swift host function returns to Lua, one value each.
 typedef enum uiq_kind {
-    UIQ_NIL = 0, UIQ_BOOLEAN, UIQ_INTEGER, UIQ_NUMBER, UIQ_STRING, UIQ_OBJECT, UIQ_TABLE
+    UIQ_NIL = 0, UIQ_BOOLEAN, UIQ_INTEGER, UIQ_NUMBER, UIQ_STRING, UIQ_OBJECT, UIQ_TABLE, UIQ_DEFERRED_TABLE
 } uiq_kind;
 
 /// A table a host function returns (UIQ_TABLE) is a short program the trampoline runs once Swift has returned,
@@ -176,6 +177,11 @@ static inline void uiq_return_string(uiq_call *call, const char *bytes, size_t l
 /// Returns the table `plan` builds (see UIQ_PLAN_TABLE); the plan's bytes must stay valid as for a string.
 static inline void uiq_return_table(uiq_call *call, const char *plan, size_t length) {
     uiq_value *v = uiq_call_next(call); v->kind = UIQ_TABLE; v->string = plan; v->length = length;
+}
+/// Returns a deferred table (see uiq_deferred_header): `description` is its header, offsets and JSON text, valid as
+/// for a string. Only methods return them (the table is built again by calling the method on the same text).
+static inline void uiq_return_deferred_table(uiq_call *call, const char *description, size_t length) {
+    uiq_value *v = uiq_call_next(call); v->kind = UIQ_DEFERRED_TABLE; v->string = description; v->length = length;
 }
 /// Hands a retained host object (and its C view, or NULL) to Lua; a userdata of `type_id` will own it.
 static inline void uiq_return_object(uiq_call *call, void *object, const void *native, int type_id) {
@@ -287,6 +293,42 @@ double uiq_round_decimal_by_printing(double x, int digits);
 const luaL_Reg *uiq_decimal_natives(void);
 /// Whether all `length` bytes are below 0x80.
 int uiq_is_ascii(const unsigned char *bytes, size_t length);
+/// Whether the bytes are well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
+int uiq_is_utf8(const unsigned char *s, size_t n);
+
+// MARK: Tables built only when the rules look at them (lazytable.c)
+
+/// A method's table that Lua gets as an empty table standing in for it (a "deferred" table) together with the JSON
+/// text the table would be written as. The JSON writer writes that text (merged with whatever the rules set on
+/// the table since) without the table ever being built; the first time the rules read it, iterate it, take its
+/// length or write one of its keys (or call next, rawget, rawlen or getmetatable on it), the method is called
+/// again on the same receiver and text with deferring off, and the table it returns fills the stand-in, which
+/// becomes an ordinary table. A method may defer only what it builds the same way from the same arguments.
+///
+/// The description a method returns: this header, then `member_count` × 3 uint64 offsets into the text (start
+/// of a member's key literal, end of the key literal, end of its value), then the text: the members' key literals
+/// (plain ASCII, nothing escaped) and values back to back, in key order, no colon and no commas, as the object's
+/// members would be written. At least one member.
+#define UIQ_DEFERRED_MAGIC 0x55495144u  /* "UIQD" */
+typedef struct uiq_deferred_header {
+    uint32_t magic;
+    uint32_t member_count;
+    uint32_t value_count;  /// JSON values in the members (each member's value and every value inside it)
+    uint32_t depth;        /// at most this many levels of tables below the object itself
+    uint64_t text_length;
+    char method[64];       /// filled by the trampoline: the method to call again (NUL-terminated)
+} uiq_deferred_header;
+/// Whether host functions may return deferred tables right now (not while one is being built).
+static inline int uiq_may_defer(lua_State *L) { return uiq_host_of(L)->building_tables == 0; }
+/// Whether the value at `index` is a deferred table not built yet. Never raises.
+int uiq_deferred_pending(lua_State *L, int index);
+/// Builds the deferred table at `index` (nothing for any other value), in a protected call. Status.
+int uiq_deferred_build(lua_State *L, int index);
+/// Builds every deferred table inside the value at `index` (down to UIQ_JSON_MAX_DEPTH levels), protected.
+int uiq_deferred_build_all(lua_State *L, int index);
+/// `next`, `rawget`, `rawlen`, `getmetatable` that build a deferred table first, and `build(value)` (for the
+/// sandbox's own rawset and setmetatable).
+const luaL_Reg *uiq_deferred_natives(void);
 
 /// Writing a Lua value as compact JSON text (json.c), as the host's JSON values would write it: lists are tables
 /// with keys exactly 1...n, objects have their keys sorted (a later duplicate key winning), an empty table is
@@ -297,16 +339,19 @@ int uiq_is_ascii(const unsigned char *bytes, size_t length);
 #define UIQ_JSON_OK 0
 #define UIQ_JSON_NEEDS_HOST 1
 #define UIQ_JSON_NO_MEMORY 2
+#define UIQ_JSON_NEEDS_BUILDING 3  /// a deferred table it cannot write exactly from its text: build them, write again
 #define UIQ_JSON_MAX_DEPTH 16
 /// Writes a float as the host writes JSON numbers into `buffer` (at most `capacity` bytes); returns the length.
 typedef size_t (*uiq_format_double_fn)(double value, char *buffer, size_t capacity);
 typedef struct uiq_json_writer uiq_json_writer;
 uiq_json_writer *uiq_json_writer_new(uiq_format_double_fn format_double);
 void uiq_json_writer_free(uiq_json_writer *writer);
-/// Writes the value at `index`; returns UIQ_JSON_OK, UIQ_JSON_NEEDS_HOST or UIQ_JSON_NO_MEMORY.
+/// Writes the value at `index`; returns one of the UIQ_JSON_ statuses.
 int uiq_json_write(uiq_json_writer *writer, lua_State *L, int index, int budget);
 /// The text written (valid until the next write).
 const char *uiq_json_text(const uiq_json_writer *writer, size_t *length);
+/// How many deferred tables the writer has written from their text (not built), over all its writes.
+unsigned long long uiq_json_deferred_written(const uiq_json_writer *writer);
 /// When the value was an object: its members, three offsets each (start of the key, end of the key, end of
 /// the value), in key order.
 const size_t *uiq_json_top_members(const uiq_json_writer *writer, size_t *count);

@@ -61,6 +61,15 @@ struct HostCall {
         uiq_return_table(call, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
     }
 
+    /// Whether a method may return a deferred table now (`returnDeferredTable`): not while one is being built.
+    var mayDefer: Bool { uiq_may_defer(call.pointee.L) != 0 }
+
+    /// Methods only: returns a deferred table (see `DeferredTable`) whose description stays valid until the
+    /// trampoline has run.
+    func returnDeferredTable(_ description: UnsafeRawBufferPointer) {
+        uiq_return_deferred_table(call, description.baseAddress?.assumingMemoryBound(to: CChar.self), description.count)
+    }
+
     /// Hands a new host object to Lua, which owns it from now on. `native` is the object's C view for the C
     /// methods (a `uiq_regex`), valid as long as the object lives.
     func returnObject(_ object: HostObject, native: UnsafeRawPointer? = nil, type: HostObjectType) {

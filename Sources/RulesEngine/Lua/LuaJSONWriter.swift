@@ -11,6 +11,10 @@ final class LuaJSONWriter {
     private let native: OpaquePointer?
     /// How many values went the `JSONValue` way (for tests).
     private(set) var valuesPathCount = 0
+    /// How many breakdowns had their deferred tables built to be written (for tests).
+    private(set) var deferredTablesBuilt = 0
+    /// How many deferred tables were written from their text, never built (for tests).
+    var deferredTablesWritten: UInt64 { native.map { UInt64(uiq_json_deferred_written($0)) } ?? 0 }
 
     /// The most values a breakdown may have, as for `LuaStack.json(at:)`.
     static let valueBudget = 10_000
@@ -24,9 +28,15 @@ final class LuaJSONWriter {
     func breakdown(_ raw: OpaquePointer, at index: Int32) -> JSONObjectText {
         let index = lua_absindex(raw, index)
         if lua_type(raw, index) <= LUA_TNIL { return JSONObjectText(members: []) }
-        guard let native, uiq_json_write(native, raw, index, Int32(Self.valueBudget)) == UIQ_JSON_OK else {
-            return valuesPath(raw, at: index)
+        guard let native else { return valuesPath(raw, at: index) }
+        var status = uiq_json_write(native, raw, index, Int32(Self.valueBudget))
+        if status == UIQ_JSON_NEEDS_BUILDING {
+            // A deferred table the text cannot stand for here (too deep, past the budget): build them all.
+            deferredTablesBuilt += 1
+            status = uiq_deferred_build_all(raw, index) == LUA_OK
+                ? uiq_json_write(native, raw, index, Int32(Self.valueBudget)) : UIQ_JSON_NEEDS_HOST
         }
+        guard status == UIQ_JSON_OK else { return valuesPath(raw, at: index) }
         var length = 0, count = 0
         guard let text = uiq_json_text(native, &length) else { return valuesPath(raw, at: index) }
         let bytes = UnsafeRawBufferPointer(start: text, count: length)

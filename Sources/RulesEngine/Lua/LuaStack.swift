@@ -93,6 +93,8 @@ struct LuaStack {
     }
 
     private func table(at index: Int32, depth: Int, budget: inout Int) -> JSONValue {
+        // A deferred table is read as the table it stands for (when it cannot be built, out of memory, as it is).
+        if uiq_deferred_pending(raw, index) != 0 { _ = uiq_deferred_build(raw, index) }
         // A list: keys exactly 1...n (n keys in all, each of 1...n present), read in order by index.
         let length = lua_rawlen(raw, index)
         let keys = keyCount(at: index, atMost: max(budget, 1))

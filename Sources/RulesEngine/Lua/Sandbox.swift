@@ -42,6 +42,10 @@ enum Sandbox {
 
         local keep = { _G = G }
         for _, name in next, BASE do keep[name] = G[name] end
+        -- A table a host method deferred (CLuaHost/deferred.c) is built before a raw function looks at it.
+        local deferred = modules.\(DeferredTablesModule.module.name)
+        local build = deferred.build
+        for _, name in next, { "next", "rawget", "rawlen", "getmetatable" } do keep[name] = deferred[name] end
         local libraries = {}
         for _, name in next, LIBRARIES do
           local copy = {}
@@ -89,10 +93,12 @@ enum Sandbox {
         -- 3. Guarded replacements.
         rawset(G, "rawset", function(t, k, v)
           if frozen[t] then error("rawset: the table is read-only", 2) end
+          build(t)
           return rawset(t, k, v)
         end)
         rawset(G, "setmetatable", function(t, mt)
           if frozen[t] then error("setmetatable: the table is read-only", 2) end
+          build(t)
           if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
             error("setmetatable: __gc metamethods are not allowed in rules", 2)
           end

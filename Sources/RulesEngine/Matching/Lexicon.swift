@@ -246,7 +246,9 @@ final class Lexicon: HostObject, @unchecked Sendable {
         trie = PhraseTrie(phrases)
         intents = spec["intents"] == nil ? nil
             : try IntentTable(spec, concepts: Dictionary(names.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first }))
-        breakdownStrings = intents.map { BreakdownStrings(conceptNames: names, intentNames: $0.names, modifierNames: $0.modifierNames) }
+        breakdownStrings = intents.map {
+            BreakdownStrings(conceptNames: names, intentNames: $0.names, modifierNames: $0.modifierNames, levels: $0.levels, steps: $0.steps)
+        }
         corrector = SpellingCorrector(vocabulary: self.vocabulary, minimumLength: fuzzyMinimum)
     }
 

@@ -1,3 +1,5 @@
+import Support
+
 /// The strings a lexicon's breakdown (`lex:breakdown`) names on every message: its keys, every concept, intent
 /// and modifier name, and the `fired` labels ("concept fraud", "intent refund", …), numbered once per compiled
 /// lexicon so each breakdown refers to them (`LuaTablePlan.constant`) instead of hashing them into Lua again.
@@ -8,8 +10,24 @@ final class BreakdownStrings: Sendable {
         addKey: Int32, firedKey: Int32
     private let conceptBase: Int32, intentBase: Int32, modifierBase: Int32
     private let conceptCount: Int32, intentCount: Int32, modifierCount: Int32
+    /// Each concept's place when their names are sorted by bytes (equal names share one): the order of the keys
+    /// of `concepts` and `set_aside` in the JSON text.
+    let conceptRank: FrozenArray<Int32>
+    /// Each intent's level and each modifier's step as JSON numbers (as the JSON writer writes them).
+    let levelTexts: LuaPlanConstants, stepTexts: LuaPlanConstants
+    /// Each constant as a JSON string literal (as the JSON writer writes it), and whether it may be a key the JSON
+    /// writer writes itself (plain ASCII, nothing to escape).
+    let literals: LuaPlanConstants, isPlainKey: FrozenArray<Bool>
 
-    init(conceptNames: [String], intentNames: [String], modifierNames: [String]) {
+    init(conceptNames: [String], intentNames: [String], modifierNames: [String], levels: [LuaNumber], steps: [LuaNumber]) {
+        func json(_ number: LuaNumber) -> String {
+            switch number {
+            case .integer(let integer): String(integer)
+            case .float(let float): JSONValue.format(number: float)
+            }
+        }
+        levelTexts = LuaPlanConstants(levels.map(json))
+        stepTexts = LuaPlanConstants(steps.map(json))
         let keys = ["intent", "name", "level", "concepts", "set_aside", "modifiers", "add", "fired"]
         (intentKey, nameKey, levelKey, conceptsKey, setAsideKey, modifiersKey, addKey, firedKey) = (0, 1, 2, 3, 4, 5, 6, 7)
         conceptCount = Int32(conceptNames.count)
@@ -18,8 +36,14 @@ final class BreakdownStrings: Sendable {
         conceptBase = Int32(keys.count)
         intentBase = conceptBase + 2 * conceptCount
         modifierBase = intentBase + 2 * intentCount
-        constants = LuaPlanConstants(keys + conceptNames + conceptNames.map { "concept " + $0 } + intentNames
-                                     + intentNames.map { "intent " + $0 } + modifierNames + modifierNames.map { "modifier " + $0 })
+        let sortedNames = Array(Set(conceptNames.map { Array($0.utf8) })).sorted { $0.lexicographicallyPrecedes($1) }
+        let rankOfName = Dictionary(uniqueKeysWithValues: sortedNames.enumerated().map { ($1, Int32($0)) })
+        conceptRank = FrozenArray(conceptNames.map { rankOfName[Array($0.utf8)] ?? 0 })
+        let texts = keys + conceptNames + conceptNames.map { "concept " + $0 } + intentNames
+            + intentNames.map { "intent " + $0 } + modifierNames + modifierNames.map { "modifier " + $0 }
+        constants = LuaPlanConstants(texts)
+        literals = LuaPlanConstants(texts.map { JSONValue.string($0).jsonText })
+        isPlainKey = FrozenArray(texts.map { $0.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C } })
     }
 
     func conceptName(_ concept: Int) -> Int32 { conceptBase + Int32(concept) }

@@ -14,6 +14,12 @@ final class HostEnvironment {
     let arena = ReturnArena()
     /// The table a host function is building to return (`LuaTablePlan`), kept for its capacity.
     var plan = LuaTablePlan()
+    /// Where a method describes the deferred table it returns (`DeferredTable`).
+    let deferred = DeferredTable()
+    /// A concept mentioned in a message: its state and where its words lie in `mentionWords`.
+    typealias Mention = (concept: Int, state: Lexicon.State, words: Range<Int>)
+    /// `lex:breakdown`'s mentions and their words, kept for their capacity.
+    var mentions: [Mention] = [], mentionWords: [UInt8] = []
 
     init(ruleSet: RuleSet, limits: EngineLimits, log: any RuleLogSink) {
         self.ruleSet = ruleSet

@@ -19,7 +19,7 @@ struct HostModule {
 
     /// Every module the sandbox knows, in registration order.
     static let all: [HostModule] = [
-        RulesSourceModule.module, StringPatternsModule.module, LogModule.module, KeywordsModule.module,
+        RulesSourceModule.module, StringPatternsModule.module, DeferredTablesModule.module, LogModule.module, KeywordsModule.module,
         KeywordsModule.methods, RegexModule.module, RegexModule.methods, RegexModule.setMethods, LLMModule.module,
         DecimalModule.module, LexiconModule.module, LexiconModule.methods,
     ]

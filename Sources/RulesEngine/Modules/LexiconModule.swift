@@ -163,9 +163,17 @@ enum LexiconModule {
             guard let intents = lexicon.intents, let strings = lexicon.breakdownStrings else {
                 return call.fail("breakdown: the lexicon declares no intents")
             }
-            // The mentions first (their words back to back): the active concepts decide the rest.
-            var mentionWords: [UInt8] = []
-            var mentions: [(concept: Int, state: Lexicon.State, words: Range<Int>)] = []
+            // The mentions first (their words back to back): the active concepts decide the rest. Into the state's
+            // buffers, kept from call to call.
+            var mentionWords: [UInt8] = [], mentions: [HostEnvironment.Mention] = []
+            swap(&mentionWords, &environment.mentionWords)
+            swap(&mentions, &environment.mentions)
+            mentionWords.removeAll(keepingCapacity: true)
+            mentions.removeAll(keepingCapacity: true)
+            defer {
+                swap(&mentionWords, &environment.mentionWords)
+                swap(&mentions, &environment.mentions)
+            }
             let active = lexicon.forEachMention(in: call.text) { concept, state, words in
                 let start = mentionWords.count
                 mentionWords.append(contentsOf: words)
@@ -174,6 +182,18 @@ enum LexiconModule {
             let chosen = intents.choose(active)
             let stated = intents.counting(active), applying = intents.applying(active)
             let activeCount = mentions.reduce(0) { $0 + ($1.state == .active ? 1 : 0) }
+            let score = intents.unroundedScore(active, chosen: chosen)
+            if call.mayDefer {
+                let description = mentionWords.withUnsafeBytes { words in
+                    describeBreakdown(into: environment.deferred, strings: strings, chosen: chosen, stated: stated,
+                                      applying: applying, mentions: mentions, words: words)
+                }
+                if let description {
+                    call.returnNumber(score)
+                    call.returnDeferredTable(description)
+                    return 0
+                }
+            }
             var plan = environment.plan
             plan.reset()
             plan.use(strings.constants)
@@ -233,7 +253,7 @@ enum LexiconModule {
                 plan.appendToList()
             }
             plan.set()
-            call.returnNumber(intents.unroundedScore(active, chosen: chosen))
+            call.returnNumber(score)
             call.returnTable(plan, in: environment.arena)
             environment.plan = plan
             return 0
@@ -241,7 +261,7 @@ enum LexiconModule {
     }
 
     /// How `set_aside` introduces the words of a concept that does not count: "negated: ", …
-    private static func setAsideLabel(_ state: Lexicon.State) -> StaticString {
+    static func setAsideLabel(_ state: Lexicon.State) -> StaticString {
         switch state {
         case .resolved: "resolved: "
         case .hypothetical: "hypothetical: "

@@ -22,7 +22,8 @@ final class RuleVM: @unchecked Sendable {
     /// instead of reusing it, so nothing an aborted evaluation left half-done can affect the next one.
     private(set) var isSpent = false
     /// Writes the breakdown tables the rules return as JSON.
-    private let breakdownWriter = LuaJSONWriter()
+    /// Writes each breakdown as JSON text (internal for tests: it counts what it did).
+    let breakdownWriter = LuaJSONWriter()
 
     init(ruleSet: RuleSet, limits: EngineLimits, log: any RuleLogSink) throws(RulesError) {
         self.ruleSet = ruleSet

@@ -1,0 +1,293 @@
+// Deferred tables: what a method returns as JSON text and builds only when the rules look (see CLuaHost.h).
+//
+// A deferred table is an ordinary Lua table with a shared metatable and one hidden entry (a light userdata key
+// only this file has) holding a userdata: the method's description (header, offsets, JSON text), with the receiver
+// and the text argument as its user values. What the rules set on it goes into the table itself; building it
+// calls the method again, copies in every key the rules have not set, and drops the hidden entry and the
+// metatable, so from then on it is an ordinary table.
+#include "internal.h"
+
+#include <stdio.h>
+
+/// The hidden key of a deferred table (its address is the key).
+static const char hidden_key = 'D';
+/// The registry key of the metatable all deferred tables share.
+static const char metatable_key = 'M';
+
+// MARK: - Recognising one
+
+const uiq_deferred_header *uiq_deferred_header_at(lua_State *L, int index) {
+    if (lua_type(L, index) != LUA_TTABLE || !lua_getmetatable(L, index)) return NULL;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
+    int shared = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (!shared) return NULL;
+    const uiq_deferred_header *header = NULL;
+    if (lua_rawgetp(L, index, &hidden_key) == LUA_TUSERDATA) header = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return header;
+}
+
+int uiq_deferred_is_hidden_key(lua_State *L, int index) {
+    return lua_type(L, index) == LUA_TLIGHTUSERDATA && lua_touserdata(L, index) == (void *)&hidden_key;
+}
+
+int uiq_deferred_pending(lua_State *L, int index) { return uiq_deferred_header_at(L, lua_absindex(L, index)) != NULL; }
+
+/// The key literals' offsets of a description: three uint64 per member, after the header.
+static const uint64_t *member_offsets(const uiq_deferred_header *header) {
+    return (const uint64_t *)(const void *)(header + 1);
+}
+
+static const char *member_text(const uiq_deferred_header *header) {
+    return (const char *)(member_offsets(header) + 3 * (size_t)header->member_count);
+}
+
+// MARK: - Making one
+
+/// Whether a method's description holds together: the right magic, members within the text, each key a plain
+/// literal, in order. What the JSON writer and the key test rely on.
+static int description_is_sound(const unsigned char *bytes, size_t length) {
+    if (length < sizeof(uiq_deferred_header)) return 0;
+    uiq_deferred_header header;
+    memcpy(&header, bytes, sizeof header);
+    if (header.magic != UIQ_DEFERRED_MAGIC || header.member_count == 0 || header.member_count > 4096) return 0;
+    size_t offsets_size = 3 * sizeof(uint64_t) * header.member_count;
+    if (length - sizeof header < offsets_size || length - sizeof header - offsets_size != header.text_length) return 0;
+    const unsigned char *text = bytes + sizeof header + offsets_size;
+    uint64_t previous_end = 0;
+    for (uint32_t i = 0; i < header.member_count; i++) {
+        uint64_t offsets[3];
+        memcpy(offsets, bytes + sizeof header + 3 * sizeof(uint64_t) * i, sizeof offsets);
+        if (offsets[0] != previous_end || offsets[1] < offsets[0] + 2 || offsets[2] <= offsets[1]
+            || offsets[2] > header.text_length) return 0;
+        if (text[offsets[0]] != '"' || text[offsets[1] - 1] != '"') return 0;
+        for (uint64_t at = offsets[0] + 1; at + 1 < offsets[1]; at++) {
+            if (text[at] < 0x20 || text[at] >= 0x7f || text[at] == '"' || text[at] == '\\') return 0;
+        }
+        previous_end = offsets[2];
+    }
+    return previous_end == header.text_length;
+}
+
+void uiq_push_deferred_table(lua_State *L, const char *description, size_t length, const char *method) {
+    if (description == NULL || !description_is_sound((const unsigned char *)description, length)) {
+        luaL_error(L, "host table: malformed deferred table (a bug of the host function that returned it)");
+    }
+    lua_createtable(L, 0, 4);
+    int table = lua_gettop(L);
+    uiq_deferred_header *header = lua_newuserdatauv(L, length, 2);
+    memcpy(header, description, length);
+    snprintf(header->method, sizeof header->method, "%s", method);
+    lua_pushvalue(L, 1);  // the receiver
+    lua_setiuservalue(L, -2, 1);
+    lua_pushvalue(L, 2);  // the text
+    lua_setiuservalue(L, -2, 2);
+    lua_rawsetp(L, table, &hidden_key);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
+    lua_setmetatable(L, table);
+}
+
+// MARK: - Building one
+
+/// Builds the deferred table at `index` in place (nothing when it is not one). May raise (memory, the method).
+static void build(lua_State *L, int index) {
+    index = lua_absindex(L, index);
+    const uiq_deferred_header *header = uiq_deferred_header_at(L, index);
+    if (header == NULL) return;
+    luaL_checkstack(L, 8, "building a deferred table");
+    int top = lua_gettop(L);
+    lua_rawgetp(L, index, &hidden_key);       // top+1: the description
+    int description = top + 1;
+    lua_getiuservalue(L, description, 1);     // top+2: the receiver
+    if (!lua_getmetatable(L, -1) || lua_getfield(L, -1, "__index") != LUA_TTABLE
+        || lua_getfield(L, -1, header->method) != LUA_TFUNCTION) {
+        luaL_error(L, "deferred table: the method '%s' is gone", header->method);
+    }
+    lua_pushvalue(L, top + 2);
+    lua_getiuservalue(L, description, 2);     // the text
+    uiq_host *host = uiq_host_of(L);
+    host->building_tables += 1;
+    int status = lua_pcall(L, 2, 2, 0);
+    host->building_tables -= 1;
+    if (status != LUA_OK) lua_error(L);
+    if (lua_type(L, -1) != LUA_TTABLE || uiq_deferred_header_at(L, -1) != NULL) {
+        luaL_error(L, "deferred table: '%s' did not build a table", header->method);
+    }
+    int built = lua_gettop(L);
+    // The rules' own keys stay; the built table's fill in the rest.
+    lua_pushnil(L);
+    while (lua_next(L, built) != 0) {
+        lua_pushvalue(L, -2);
+        if (lua_rawget(L, index) == LUA_TNIL) {
+            lua_pop(L, 1);
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, index);
+        } else {
+            lua_pop(L, 2);
+        }
+    }
+    lua_pushnil(L);
+    lua_rawsetp(L, index, &hidden_key);
+    lua_pushnil(L);
+    lua_setmetatable(L, index);
+    lua_settop(L, top);
+}
+
+static int build_k(lua_State *L) {
+    build(L, 1);
+    return 0;
+}
+
+int uiq_deferred_build(lua_State *L, int index) {
+    if (!lua_checkstack(L, 3)) return LUA_ERRMEM;
+    index = lua_absindex(L, index);
+    lua_pushcfunction(L, build_k);
+    lua_pushvalue(L, index);
+    int status = lua_pcall(L, 1, 0, 0);
+    if (status != LUA_OK) lua_pop(L, 1);
+    return status;
+}
+
+/// Builds the deferred tables in the value at `index` and below, as deep as the JSON writer reads.
+static void build_all(lua_State *L, int index, int depth, int *visits) {
+    if (lua_type(L, index) != LUA_TTABLE || depth > UIQ_JSON_MAX_DEPTH || *visits <= 0) return;
+    *visits -= 1;
+    luaL_checkstack(L, 4, "building deferred tables");
+    build(L, index);
+    lua_pushnil(L);
+    while (lua_next(L, index) != 0) {
+        build_all(L, lua_gettop(L), depth + 1, visits);
+        lua_pop(L, 1);
+    }
+}
+
+static int build_all_k(lua_State *L) {
+    int visits = 100000;
+    build_all(L, 1, 0, &visits);
+    return 0;
+}
+
+int uiq_deferred_build_all(lua_State *L, int index) {
+    if (!lua_checkstack(L, 3)) return LUA_ERRMEM;
+    index = lua_absindex(L, index);
+    lua_pushcfunction(L, build_all_k);
+    lua_pushvalue(L, index);
+    int status = lua_pcall(L, 1, 0, 0);
+    if (status != LUA_OK) lua_pop(L, 1);
+    return status;
+}
+
+// MARK: - The metatable
+
+/// Whether `key` (at `index`) is one of the members the description holds.
+static int is_member_key(const uiq_deferred_header *header, lua_State *L, int index) {
+    if (lua_type(L, index) != LUA_TSTRING) return 0;
+    size_t length;
+    const char *key = lua_tolstring(L, index, &length);
+    const uint64_t *offsets = member_offsets(header);
+    const char *text = member_text(header);
+    for (uint32_t i = 0; i < header->member_count; i++) {
+        uint64_t start = offsets[3 * i] + 1, end = offsets[3 * i + 1] - 1;
+        if (end - start == length && memcmp(text + start, key, length) == 0) return 1;
+    }
+    return 0;
+}
+
+static int meta_index(lua_State *L) {
+    build(L, 1);
+    lua_settop(L, 2);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+static int meta_newindex(lua_State *L) {
+    const uiq_deferred_header *header = uiq_deferred_header_at(L, 1);
+    if (header != NULL && is_member_key(header, L, 2)) build(L, 1);  // a key of its own: build it, then set
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 0;
+}
+
+static int meta_len(lua_State *L) {
+    build(L, 1);
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+    return 1;
+}
+
+static int built_next(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    build(L, 1);
+    lua_settop(L, 2);
+    if (lua_next(L, 1)) return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static int meta_pairs(lua_State *L) {
+    build(L, 1);
+    lua_pushcfunction(L, built_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+void uiq_deferred_open(lua_State *L) {
+    lua_createtable(L, 0, 4);
+    lua_pushcfunction(L, meta_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, meta_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, meta_len);
+    lua_setfield(L, -2, "__len");
+    lua_pushcfunction(L, meta_pairs);
+    lua_setfield(L, -2, "__pairs");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &metatable_key);
+}
+
+// MARK: - The sandbox's raw functions
+
+static int built_rawget(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    build(L, 1);
+    lua_settop(L, 2);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+static int built_rawlen(lua_State *L) {
+    int type = lua_type(L, 1);
+    luaL_argexpected(L, type == LUA_TTABLE || type == LUA_TSTRING, 1, "table or string");
+    build(L, 1);
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+    return 1;
+}
+
+static int built_getmetatable(lua_State *L) {
+    luaL_checkany(L, 1);
+    build(L, 1);
+    if (!lua_getmetatable(L, 1)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    luaL_getmetafield(L, 1, "__metatable");
+    return 1;
+}
+
+static int build_value(lua_State *L) {
+    build(L, 1);
+    return 0;
+}
+
+static const luaL_Reg natives[] = {
+    {"next", built_next},
+    {"rawget", built_rawget},
+    {"rawlen", built_rawlen},
+    {"getmetatable", built_getmetatable},
+    {"build", build_value},
+    {NULL, NULL},
+};
+
+const luaL_Reg *uiq_deferred_natives(void) { return natives; }
