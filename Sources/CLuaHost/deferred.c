@@ -1,35 +1,43 @@
 // Deferred tables: what a method returns as JSON text and builds only when the rules look (see CLuaHost.h).
 //
-// A deferred table is an ordinary Lua table with a shared metatable and one hidden entry (a light userdata key
-// only this file has) holding a userdata: the method's description (header, offsets, JSON text), with the receiver
-// and the text argument as its user values. What the rules set on it goes into the table itself; building it
-// calls the method again, copies in every key the rules have not set, and drops the hidden entry and the
+// A deferred table is an ordinary Lua table with a shared metatable; its description (header, offsets, JSON text,
+// with the receiver and the text argument as user values) is a userdata kept in a registry table with weak keys,
+// under the table. What the rules set on it goes into the table itself, which holds nothing else; building it
+// calls the method again, copies in every key the rules have not set, and drops the description and the
 // metatable, so from then on it is an ordinary table.
 #include "internal.h"
 
-#include <stdio.h>
-
-/// The hidden key of a deferred table (its address is the key).
-static const char hidden_key = 'D';
+/// The registry key of the table of descriptions (weak keys: a deferred table → its description).
+static const char descriptions_key = 'D';
 /// The registry key of the metatable all deferred tables share.
 static const char metatable_key = 'M';
 
 // MARK: - Recognising one
 
-const uiq_deferred_header *uiq_deferred_header_at(lua_State *L, int index) {
+/// Pushes the description of the deferred table at `index` (an absolute index), or nothing; returns its header.
+/// Never raises.
+static const uiq_deferred_header *push_description(lua_State *L, int index) {
     if (lua_type(L, index) != LUA_TTABLE || !lua_getmetatable(L, index)) return NULL;
     lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
     int shared = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
     if (!shared) return NULL;
-    const uiq_deferred_header *header = NULL;
-    if (lua_rawgetp(L, index, &hidden_key) == LUA_TUSERDATA) header = lua_touserdata(L, -1);
-    lua_pop(L, 1);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &descriptions_key);
+    lua_pushvalue(L, index);
+    int type = lua_rawget(L, -2);
+    lua_remove(L, -2);
+    const uiq_deferred_header *header = type == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
+    if (header == NULL || lua_rawlen(L, -1) < sizeof *header || header->magic != UIQ_DEFERRED_MAGIC) {
+        lua_pop(L, 1);
+        return NULL;
+    }
     return header;
 }
 
-int uiq_deferred_is_hidden_key(lua_State *L, int index) {
-    return lua_type(L, index) == LUA_TLIGHTUSERDATA && lua_touserdata(L, index) == (void *)&hidden_key;
+const uiq_deferred_header *uiq_deferred_header_at(lua_State *L, int index) {
+    const uiq_deferred_header *header = push_description(L, lua_absindex(L, index));
+    if (header != NULL) lua_pop(L, 1);  // the descriptions table keeps it alive
+    return header;
 }
 
 int uiq_deferred_pending(lua_State *L, int index) { return uiq_deferred_header_at(L, lua_absindex(L, index)) != NULL; }
@@ -45,13 +53,14 @@ static const char *member_text(const uiq_deferred_header *header) {
 
 // MARK: - Making one
 
-/// Whether a method's description holds together: the right magic, members within the text, each key a plain
-/// literal, in order. What the JSON writer and the key test rely on.
+/// Whether a method's description holds together: the right magic, members back to back within the text, each key
+/// a plain literal, counts in range. What the JSON writer and the key test rely on.
 static int description_is_sound(const unsigned char *bytes, size_t length) {
     if (length < sizeof(uiq_deferred_header)) return 0;
     uiq_deferred_header header;
     memcpy(&header, bytes, sizeof header);
-    if (header.magic != UIQ_DEFERRED_MAGIC || header.member_count == 0 || header.member_count > 4096) return 0;
+    if (header.magic != UIQ_DEFERRED_MAGIC || header.member_count == 0 || header.member_count > 4096
+        || header.value_count > (uint32_t)INT32_MAX / 2 || header.depth > UIQ_JSON_MAX_DEPTH) return 0;
     size_t offsets_size = 3 * sizeof(uint64_t) * header.member_count;
     if (length - sizeof header < offsets_size || length - sizeof header - offsets_size != header.text_length) return 0;
     const unsigned char *text = bytes + sizeof header + offsets_size;
@@ -70,20 +79,29 @@ static int description_is_sound(const unsigned char *bytes, size_t length) {
     return previous_end == header.text_length;
 }
 
-void uiq_push_deferred_table(lua_State *L, const char *description, size_t length, const char *method) {
+void uiq_push_deferred_table(lua_State *L, const char *description, size_t length, const char *method,
+                             int result_index, int result_count) {
     if (description == NULL || !description_is_sound((const unsigned char *)description, length)) {
         luaL_error(L, "host table: malformed deferred table (a bug of the host function that returned it)");
     }
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 2);
     int table = lua_gettop(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &descriptions_key);
+    lua_pushvalue(L, table);
     uiq_deferred_header *header = lua_newuserdatauv(L, length, 2);
     memcpy(header, description, length);
-    snprintf(header->method, sizeof header->method, "%s", method);
+    size_t method_length = strlen(method);
+    if (method_length >= sizeof header->method) method_length = sizeof header->method - 1;
+    memcpy(header->method, method, method_length);
+    header->method[method_length] = '\0';
+    header->result_index = result_index;
+    header->result_count = result_count;
     lua_pushvalue(L, 1);  // the receiver
     lua_setiuservalue(L, -2, 1);
     lua_pushvalue(L, 2);  // the text
     lua_setiuservalue(L, -2, 2);
-    lua_rawsetp(L, table, &hidden_key);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
     lua_setmetatable(L, table);
 }
@@ -93,12 +111,16 @@ void uiq_push_deferred_table(lua_State *L, const char *description, size_t lengt
 /// Builds the deferred table at `index` in place (nothing when it is not one). May raise (memory, the method).
 static void build(lua_State *L, int index) {
     index = lua_absindex(L, index);
-    const uiq_deferred_header *header = uiq_deferred_header_at(L, index);
-    if (header == NULL) return;
-    luaL_checkstack(L, 8, "building a deferred table");
+    luaL_checkstack(L, 12, "building a deferred table");
     int top = lua_gettop(L);
-    lua_rawgetp(L, index, &hidden_key);       // top+1: the description
+    const uiq_deferred_header *header = push_description(L, index);  // top+1
+    if (header == NULL) return;
     int description = top + 1;
+    int results = header->result_count, wanted = header->result_index;
+    if (results < 1 || results > UIQ_MAX_RESULTS || wanted < 0 || wanted >= results) {
+        luaL_error(L, "deferred table: malformed description");
+    }
+    luaL_checkstack(L, results + 4, "building a deferred table");
     lua_getiuservalue(L, description, 1);     // top+2: the receiver
     if (!lua_getmetatable(L, -1) || lua_getfield(L, -1, "__index") != LUA_TTABLE
         || lua_getfield(L, -1, header->method) != LUA_TFUNCTION) {
@@ -108,13 +130,13 @@ static void build(lua_State *L, int index) {
     lua_getiuservalue(L, description, 2);     // the text
     uiq_host *host = uiq_host_of(L);
     host->building_tables += 1;
-    int status = lua_pcall(L, 2, 2, 0);
+    int status = lua_pcall(L, 2, results, 0);
     host->building_tables -= 1;
     if (status != LUA_OK) lua_error(L);
-    if (lua_type(L, -1) != LUA_TTABLE || uiq_deferred_header_at(L, -1) != NULL) {
+    int built = lua_gettop(L) - results + 1 + wanted;
+    if (lua_type(L, built) != LUA_TTABLE || uiq_deferred_header_at(L, built) != NULL) {
         luaL_error(L, "deferred table: '%s' did not build a table", header->method);
     }
-    int built = lua_gettop(L);
     // The rules' own keys stay; the built table's fill in the rest.
     lua_pushnil(L);
     while (lua_next(L, built) != 0) {
@@ -128,8 +150,10 @@ static void build(lua_State *L, int index) {
             lua_pop(L, 2);
         }
     }
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &descriptions_key);
+    lua_pushvalue(L, index);
     lua_pushnil(L);
-    lua_rawsetp(L, index, &hidden_key);
+    lua_rawset(L, -3);
     lua_pushnil(L);
     lua_setmetatable(L, index);
     lua_settop(L, top);
@@ -150,22 +174,24 @@ int uiq_deferred_build(lua_State *L, int index) {
     return status;
 }
 
-/// Builds the deferred tables in the value at `index` and below, as deep as the JSON writer reads.
-static void build_all(lua_State *L, int index, int depth, int *visits) {
-    if (lua_type(L, index) != LUA_TTABLE || depth > UIQ_JSON_MAX_DEPTH || *visits <= 0) return;
-    *visits -= 1;
+/// Builds the deferred tables in the value at `index` and below, as deep as the JSON writer reads, for at most
+/// `steps` table entries in all (what is left is built when read).
+static void build_all(lua_State *L, int index, int depth, int *steps) {
+    if (lua_type(L, index) != LUA_TTABLE || depth > UIQ_JSON_MAX_DEPTH || *steps <= 0) return;
     luaL_checkstack(L, 4, "building deferred tables");
     build(L, index);
     lua_pushnil(L);
-    while (lua_next(L, index) != 0) {
-        build_all(L, lua_gettop(L), depth + 1, visits);
+    while (*steps > 0 && lua_next(L, index) != 0) {
+        *steps -= 1;
+        build_all(L, lua_gettop(L), depth + 1, steps);
         lua_pop(L, 1);
     }
+    if (*steps <= 0) lua_settop(L, index);  // stopped early: the key left by next goes too
 }
 
 static int build_all_k(lua_State *L) {
-    int visits = 100000;
-    build_all(L, 1, 0, &visits);
+    int steps = 100000;
+    build_all(L, 1, 0, &steps);
     return 0;
 }
 
@@ -203,6 +229,11 @@ static int meta_index(lua_State *L) {
 }
 
 static int meta_newindex(lua_State *L) {
+    // An invalid key is refused as Lua refuses it, naming the line of the assignment.
+    if (lua_isnil(L, 2)) return luaL_error(L, "table index is nil");
+    if (lua_type(L, 2) == LUA_TNUMBER && !lua_isinteger(L, 2) && lua_tonumber(L, 2) != lua_tonumber(L, 2)) {
+        return luaL_error(L, "table index is NaN");
+    }
     const uiq_deferred_header *header = uiq_deferred_header_at(L, 1);
     if (header != NULL && is_member_key(header, L, 2)) build(L, 1);  // a key of its own: build it, then set
     lua_settop(L, 3);
@@ -234,6 +265,12 @@ static int meta_pairs(lua_State *L) {
 }
 
 void uiq_deferred_open(lua_State *L) {
+    lua_newtable(L);  // the descriptions, by their deferred table, which alone keeps one
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &descriptions_key);
     lua_createtable(L, 0, 4);
     lua_pushcfunction(L, meta_index);
     lua_setfield(L, -2, "__index");
@@ -276,6 +313,20 @@ static int built_getmetatable(lua_State *L) {
     return 1;
 }
 
+/// `pairs`: the __pairs metamethod when there is one (a deferred table's builds it), else this file's `next`.
+static int built_pairs(lua_State *L) {
+    luaL_checkany(L, 1);
+    if (luaL_getmetafield(L, 1, "__pairs") != LUA_TNIL) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 3);
+        return 3;
+    }
+    lua_pushcfunction(L, built_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
 static int build_value(lua_State *L) {
     build(L, 1);
     return 0;
@@ -283,6 +334,7 @@ static int build_value(lua_State *L) {
 
 static const luaL_Reg natives[] = {
     {"next", built_next},
+    {"pairs", built_pairs},
     {"rawget", built_rawget},
     {"rawlen", built_rawlen},
     {"getmetatable", built_getmetatable},

@@ -219,7 +219,7 @@ static int call_host(lua_State *L, const binding *b, uiq_call *call) {
         case UIQ_TABLE: push_table_plan(L, (const unsigned char *)v->string, v->string ? v->length : 0); break;
         case UIQ_DEFERRED_TABLE:
             if (call->self_object == NULL) luaL_error(L, "host table: '%s' is not a method: it cannot defer a table", b->name);
-            uiq_push_deferred_table(L, v->string, v->string ? v->length : 0, b->name);
+            uiq_push_deferred_table(L, v->string, v->string ? v->length : 0, b->name, i, call->result_count);
             break;
         default: lua_pushnil(L); break;
         }

@@ -47,10 +47,10 @@ int uiq_block_same_class(size_t a, size_t b);
 size_t uiq_block_pool_carved(const uiq_block_pool *pool);
 /// The description of the deferred table at `index` when it is one not built yet, else NULL. Never raises.
 const uiq_deferred_header *uiq_deferred_header_at(lua_State *L, int index);
-/// Whether the value at `index` is the hidden key of deferred tables (to skip when reading one raw).
-int uiq_deferred_is_hidden_key(lua_State *L, int index);
-/// Pushes a deferred table for the method `method` called with stack values 1 (receiver) and 2 (text). May raise.
-void uiq_push_deferred_table(lua_State *L, const char *description, size_t length, const char *method);
+/// Pushes a deferred table for the method `method` called with stack values 1 (receiver) and 2 (text), whose
+/// result it is (`result_index` of `result_count`). May raise.
+void uiq_push_deferred_table(lua_State *L, const char *description, size_t length, const char *method,
+                             int result_index, int result_count);
 /// Creates the metatable deferred tables share (at state creation). May raise.
 void uiq_deferred_open(lua_State *L);
 #endif

@@ -251,15 +251,11 @@ static void add_member(uiq_json_writer *w, size_t key_start, size_t key_end, siz
 }
 
 /// Writes the table's entries as members (key literal, then value) in the order `next` gives them; returns
-/// whether it has any. The hidden entry of a deferred table is not one.
+/// whether it has any.
 static int write_members(uiq_json_writer *w, lua_State *L, int index, int depth, int *budget) {
     int saw_key = 0;
     lua_pushnil(L);
     while (lua_next(L, index) != 0) {
-        if (lua_type(L, -2) == LUA_TLIGHTUSERDATA && uiq_deferred_is_hidden_key(L, -2)) {
-            lua_settop(L, -2);
-            continue;
-        }
         saw_key = 1;
         if (*budget <= 0 || w->status != UIQ_JSON_OK) {
             lua_settop(L, -2);

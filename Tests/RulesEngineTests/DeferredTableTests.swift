@@ -43,27 +43,54 @@ final class DeferredTableTests: XCTestCase {
         "fraud fraud fraud stolen stolen", "if my card is stolen what happens?",
     ]
 
-    /// The stored text of each message's breakdown, the evaluation time and the rules version left out.
-    private func storedTexts(_ files: [String: String], _ messages: [String]) throws -> [String] {
-        let scorer = try scorer(files)
-        return try messages.map { text in
-            var breakdown = try XCTUnwrap(try scorer.score(ScoringInput(text: text, customerID: 3)).breakdown)
-            breakdown.evaluationMicroseconds = 0
-            breakdown.rulesVersion = ""
-            return breakdown.jsonText
-        }
+    /// What the JSON writer did with a run's deferred tables.
+    private struct Writing: Equatable {
+        /// Written from their text, never built.
+        var fromText: UInt64 = 0
+        /// Breakdowns whose deferred tables the writer had built to write them exactly.
+        var built = 0
     }
 
-    private func assertSameAsBuilt(body: String, result: String = "e", building: Building = .first,
+    /// The stored text of each message's breakdown (the evaluation time and the rules version left out), and what
+    /// the writer did, scored by one rule VM as the scorer does.
+    private func stored(_ files: [String: String], _ messages: [String]) throws -> (texts: [String], writing: Writing) {
+        let vm = try RuleVM(ruleSet: RuleSet(files: files.mapValues { Array($0.utf8) }), limits: EngineLimits(),
+                            log: DiscardingLogSink())
+        let before = vm.breakdownWriter.deferredTablesWritten, builtBefore = vm.breakdownWriter.deferredTablesBuilt
+        let texts = try messages.map { text in
+            let (value, details) = try vm.evaluate(ScoringInput(text: text, customerID: 3), options: ScoringOptions(explain: true))
+            return Breakdown(urgency: value, rulesVersion: "", evaluationMicroseconds: 0,
+                             rulesText: details ?? JSONObjectText(members: [])).jsonText
+        }
+        return (texts, Writing(fromText: vm.breakdownWriter.deferredTablesWritten - before,
+                               built: vm.breakdownWriter.deferredTablesBuilt - builtBefore))
+    }
+
+    private func storedTexts(_ files: [String: String], _ messages: [String]) throws -> [String] {
+        try stored(files, messages).texts
+    }
+
+    /// What the writer should do with the deferred version's breakdowns: write this many deferred tables for each
+    /// message from their text, find them built by the rules, or have them built.
+    private enum Expected { case fromText(each: Int), builtByRules, builtByWriter, mixed }
+
+    private func assertSameAsBuilt(body: String, result: String = "e", building: Building = .first, expected: Expected,
                                    file: StaticString = #filePath, line: UInt = #line) throws {
         let messages = sampleMessages
-        let deferred = try storedTexts(rules(body: body, result: result, building: .never), messages)
+        let deferred = try stored(rules(body: body, result: result, building: .never), messages)
         let built = try storedTexts(rules(body: body, result: result, building: building), messages)
-        for (a, b) in zip(deferred, built) where a != b {
+        for (a, b) in zip(deferred.texts, built) where a != b {
             XCTFail("\(body):\n\(a)\n\(b)", file: file, line: line)
             break
         }
         XCTAssertTrue(built.contains { $0.contains("\"concepts\"") }, "the breakdowns have content: \(built)", file: file, line: line)
+        switch expected {
+        case .fromText(let each):
+            XCTAssertEqual(deferred.writing, Writing(fromText: UInt64(each * messages.count), built: 0), body, file: file, line: line)
+        case .builtByRules: XCTAssertEqual(deferred.writing, Writing(fromText: 0, built: 0), body, file: file, line: line)
+        case .builtByWriter: XCTAssertEqual(deferred.writing.built, messages.count, body, file: file, line: line)
+        case .mixed: break
+        }
     }
 
     func testEveryMessagesStoredTextIsTheBuiltTablesText() throws {
@@ -93,38 +120,65 @@ final class DeferredTableTests: XCTestCase {
     }
 
     func testWhatTheRulesAddIsMergedAndWhatTheyChangeWins() throws {
-        try assertSameAsBuilt(body: "e.extra = 1; e.keyword_score = 2.5; e[1] = 'one'")
-        try assertSameAsBuilt(body: "e.intent = 'overridden'")
-        try assertSameAsBuilt(body: "e.fired = nil")
-        try assertSameAsBuilt(body: "e.concepts.added = 'x'")
-        try assertSameAsBuilt(body: "e['clé'] = 1")  // a key the C writer leaves to the host
-        try assertSameAsBuilt(body: "e.note = 'caf\\xC3'")  // text that is not UTF-8
+        try assertSameAsBuilt(body: "e.extra = 1; e.keyword_score = 2.5; e[1] = 'one'; e[2.5] = true", expected: .fromText(each: 1))
+        try assertSameAsBuilt(body: "e.llm = { used = false, skipped = 'disabled' }; e.nothing = nil", expected: .fromText(each: 1))
+        // Built where the breakdown has an intent; where it has none, the rules' intent is simply added.
+        try assertSameAsBuilt(body: "e.intent = 'overridden'", expected: .mixed)
+        try assertSameAsBuilt(body: "e.fired = nil", expected: .builtByRules)
+        try assertSameAsBuilt(body: "e.concepts.added = 'x'", expected: .builtByRules)
+        // What the C writer leaves to the host: a key it does not write itself, text that is not UTF-8.
+        try assertSameAsBuilt(body: "e['clé'] = 1", expected: .fromText(each: 1))
+        try assertSameAsBuilt(body: "e.note = 'caf\\xC3'", expected: .fromText(each: 1))
     }
 
     func testInsideOtherTablesAtAnyDepthAndInCycles() throws {
-        try assertSameAsBuilt(body: "", result: "{ inner = e, list = { e, e } }")
-        try assertSameAsBuilt(body: "e.self = e")
-        for depth in 10...14 {
-            try assertSameAsBuilt(body: "local t = e; for _ = 1, \(depth) do t = { t } end; e = { deep = t }")
+        try assertSameAsBuilt(body: "", result: "{ inner = e, list = { e, e } }", expected: .fromText(each: 3))
+        try assertSameAsBuilt(body: "e.self = e", expected: .builtByWriter)
+        for depth in 10...12 {
+            try assertSameAsBuilt(body: "local t = e; for _ = 1, \(depth) do t = { t } end; e = { deep = t }", expected: .fromText(each: 1))
+        }
+        for depth in 13...14 {  // its members would be past the writer's depth
+            try assertSameAsBuilt(body: "local t = e; for _ = 1, \(depth) do t = { t } end; e = { deep = t }", expected: .builtByWriter)
+        }
+        // Kept from one evaluation to the next (the first message has none before it).
+        try assertSameAsBuilt(body: "local before = last; last = e", result: "{ now = e, before = before }", expected: .mixed)
+    }
+
+    /// At the writer's value budget: the rules add just so many keys that every value fits, or one more.
+    func testAtTheValueBudget() throws {
+        // `values(t)`: what the writer counts for a table's members (each value, and the values inside tables).
+        let counting = """
+            local function values(t)
+              local n = 0
+              for _, v in pairs(t) do n = n + 1 + (type(v) == "table" and values(v) or 0) end
+              return n
+            end
+            local _, twin = words:breakdown(message.text)
+            local room = \(LuaJSONWriter.valueBudget) - 1 - values(twin)
+            """
+        for spare in [1, 0] {  // every value written, by one or by none to spare
+            try assertSameAsBuilt(body: counting + "for i = 1, room - \(spare) do e['k' .. i] = i end",
+                                  expected: spare == 1 ? .fromText(each: 1) : .builtByWriter)
         }
         // Past the value budget the writer builds the table and keeps the values the built table's `next` gives
         // first (an order that differs from one Lua state to the next, so only what is kept can be compared).
-        let crowded = "for i = 1, 12000 do e['k' .. i] = i end"
-        let plain = try storedTexts(rules(body: "", building: .first), sampleMessages)
-        let deferred = try storedTexts(rules(body: crowded, building: .never), sampleMessages)
-        let built = try storedTexts(rules(body: crowded, building: .afterChanges), sampleMessages)
-        for ((plainText, deferredText), builtText) in zip(zip(plain, deferred), built) {
-            guard case .object(let host)? = try? JSONParser.parse(plainText),
-                  case .object(let kept)? = try? JSONParser.parse(deferredText),
-                  case .object(let reference)? = try? JSONParser.parse(builtText) else { return XCTFail(deferredText) }
-            XCTAssertEqual(kept.count, reference.count)
-            XCTAssertLessThan(kept.count, 12000)
-            for (key, value) in kept where !["evaluation_us", "rules_version", "urgency"].contains(key) {
-                XCTAssertEqual(value, host[key] ?? .integer(Int64(key.dropFirst()) ?? -1), key)
+        for crowded in [counting + "for i = 1, room + 1 do e['k' .. i] = i end", "for i = 1, 12000 do e['k' .. i] = i end"] {
+            let plain = try storedTexts(rules(body: "", building: .first), sampleMessages)
+            let deferred = try stored(rules(body: crowded, building: .never), sampleMessages)
+            let built = try storedTexts(rules(body: crowded, building: .afterChanges), sampleMessages)
+            XCTAssertEqual(deferred.writing.built, sampleMessages.count)
+            for ((plainText, deferredText), builtText) in zip(zip(plain, deferred.texts), built) {
+                guard case .object(let host)? = try? JSONParser.parse(plainText),
+                      case .object(let kept)? = try? JSONParser.parse(deferredText),
+                      case .object(let reference)? = try? JSONParser.parse(builtText) else { return XCTFail(deferredText) }
+                // Which members fit depends on that order too (a member that is a table takes several values).
+                XCTAssertGreaterThan(kept.count, 9000)
+                XCTAssertEqual(kept.count, reference.count, accuracy: 20)
+                for (key, value) in kept where !["evaluation_us", "rules_version", "urgency"].contains(key) {
+                    XCTAssertEqual(value, host[key] ?? .integer(Int64(key.dropFirst()) ?? -1), key)
+                }
             }
         }
-        // Kept from one evaluation to the next.
-        try assertSameAsBuilt(body: "local before = last; last = e", result: "{ now = e, before = before }")
     }
 
     /// Every way rules can look at a table sees the table built in full, and after it an ordinary table.
@@ -163,6 +217,16 @@ final class DeferredTableTests: XCTestCase {
               function(e) setmetatable(e, nil); return dump(rawget(e, "modifiers")) end,
               function(e) return tostring(count(next, e)) end,
               function(e) return tostring(count(pairs(e))) end,
+              -- The next that pairs hands out, for a plain table or a read-only library, sees it built too.
+              function(e) local next_of_pairs = pairs({}); return tostring(count(next_of_pairs, e)) end,
+              function(e) local next_of_library = pairs(string); return tostring(count(next_of_library, e)) end,
+              function(e) return tostring(pairs({}) == next) end,
+              -- As the environment of a chunk, and as gsub's replacement table.
+              function(e) return dump(load("extra = 1; return intent", "=chunk", "t", e)()) end,
+              function(e) local ok, message = pcall(string.gsub, "fired", "%w+", e); return tostring(ok) .. tostring(message) end,
+              -- Invalid keys are refused with the same message, where the assignment is.
+              function(e) return select(2, pcall(function() e[nil] = 1 end)) end,
+              function(e) return select(2, pcall(function() e[0/0] = 1 end)) end,
             }
             function score(message, ctx)
               local keyword, reference = words:breakdown(message.text)
@@ -175,8 +239,8 @@ final class DeferredTableTests: XCTestCase {
                 local _, e = words:breakdown(message.text)
                 local saw, wanted = look(e), look(twin)
                 assert(saw == wanted, "way " .. number .. " saw " .. saw .. ", not " .. wanted)
-                assert(getmetatable(e) == nil, "way " .. number .. " left a metatable")
-                assert(dump(e) == expected, "way " .. number .. ": " .. dump(e) .. " ~= " .. expected)
+                local now, twin_now = dump(e), dump(twin)
+                assert(now == twin_now, "way " .. number .. ": " .. now .. " ~= " .. twin_now)
               end
               -- Writing one of its own keys builds it first; writing another does not lose it.
               local _, e = words:breakdown(message.text)

@@ -61,7 +61,7 @@ typedef struct uiq_host {
     unsigned scan_number;
     int candidate_capacity;
     void *small_blocks;        /// uiq_block_pool *: where the state's small objects come from (blockpool.c)
-    int building_tables;       /// > 0 while a deferred table is being built (lazytable.c): host functions build now
+    int building_tables;       /// > 0 while a deferred table is being built (deferred.c): host functions build now
 } uiq_host;
 
 /// A compiled regular expression as the C hot path sees it (owned by a Swift RegexPattern).
@@ -296,10 +296,11 @@ int uiq_is_ascii(const unsigned char *bytes, size_t length);
 /// Whether the bytes are well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
 int uiq_is_utf8(const unsigned char *s, size_t n);
 
-// MARK: Tables built only when the rules look at them (lazytable.c)
+// MARK: Tables built only when the rules look at them (deferred.c)
 
 /// A method's table that Lua gets as an empty table standing in for it (a "deferred" table) together with the JSON
-/// text the table would be written as. The JSON writer writes that text (merged with whatever the rules set on
+/// text the table would be written as (kept in the registry, by the stand-in: the table holds nothing the rules
+/// did not put there). The JSON writer writes that text (merged with whatever the rules set on
 /// the table since) without the table ever being built; the first time the rules read it, iterate it, take its
 /// length or write one of its keys (or call next, rawget, rawlen or getmetatable on it), the method is called
 /// again on the same receiver and text with deferring off, and the table it returns fills the stand-in, which
@@ -317,6 +318,8 @@ typedef struct uiq_deferred_header {
     uint32_t depth;        /// at most this many levels of tables below the object itself
     uint64_t text_length;
     char method[64];       /// filled by the trampoline: the method to call again (NUL-terminated)
+    int32_t result_index;  /// filled by the trampoline: which of its results the table is (0-based), of how many
+    int32_t result_count;
 } uiq_deferred_header;
 /// Whether host functions may return deferred tables right now (not while one is being built).
 static inline int uiq_may_defer(lua_State *L) { return uiq_host_of(L)->building_tables == 0; }
@@ -326,8 +329,8 @@ int uiq_deferred_pending(lua_State *L, int index);
 int uiq_deferred_build(lua_State *L, int index);
 /// Builds every deferred table inside the value at `index` (down to UIQ_JSON_MAX_DEPTH levels), protected.
 int uiq_deferred_build_all(lua_State *L, int index);
-/// `next`, `rawget`, `rawlen`, `getmetatable` that build a deferred table first, and `build(value)` (for the
-/// sandbox's own rawset and setmetatable).
+/// `next`, `pairs`, `rawget`, `rawlen`, `getmetatable` that build a deferred table first (`pairs` hands out this
+/// `next`), and `build(value)` (for the sandbox's own rawset, setmetatable and frozen tables).
 const luaL_Reg *uiq_deferred_natives(void);
 
 /// Writing a Lua value as compact JSON text (json.c), as the host's JSON values would write it: lists are tables

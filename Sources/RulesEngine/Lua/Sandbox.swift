@@ -42,10 +42,11 @@ enum Sandbox {
 
         local keep = { _G = G }
         for _, name in next, BASE do keep[name] = G[name] end
-        -- A table a host method deferred (CLuaHost/deferred.c) is built before a raw function looks at it.
+        -- A table a host method deferred (CLuaHost/deferred.c) is built before a raw function looks at it; pairs
+        -- hands out that next.
         local deferred = modules.\(DeferredTablesModule.module.name)
-        local build = deferred.build
-        for _, name in next, { "next", "rawget", "rawlen", "getmetatable" } do keep[name] = deferred[name] end
+        local build, deferred_next = deferred.build, deferred.next
+        for _, name in next, { "next", "pairs", "rawget", "rawlen", "getmetatable" } do keep[name] = deferred[name] end
         local libraries = {}
         for _, name in next, LIBRARIES do
           local copy = {}
@@ -74,7 +75,7 @@ enum Sandbox {
           setmetatable(t, {
             __index = store,
             __newindex = function(_, key) error(describe(key), 2) end,
-            __pairs = function() return next, store, nil end,
+            __pairs = function() return deferred_next, store, nil end,
             __len = function() return #store end,
             __metatable = false,
           })

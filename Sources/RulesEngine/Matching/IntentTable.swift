@@ -181,10 +181,30 @@ final class IntentTable: @unchecked Sendable {
     }
 
     /// The modifiers that hold for these active concepts, in declaration order.
-    func applying(_ active: Concepts) -> [Int] { (0..<modifiers.count).filter { holds(modifiers.pointer[$0], active) } }
+    func applying(_ active: Concepts) -> [Int] {
+        var list: [Int] = []
+        applying(active, into: &list)
+        return list
+    }
+
+    /// `applying(active)` into `list` (emptied first, its capacity kept).
+    func applying(_ active: Concepts, into list: inout [Int]) {
+        list.removeAll(keepingCapacity: true)
+        for modifier in 0..<modifiers.count where holds(modifiers.pointer[modifier], active) { list.append(modifier) }
+    }
 
     /// Every intent that counts for these active concepts, in declaration order.
-    func counting(_ active: Concepts) -> [Int] { (0..<intents.count).filter { counts($0, active) } }
+    func counting(_ active: Concepts) -> [Int] {
+        var list: [Int] = []
+        counting(active, into: &list)
+        return list
+    }
+
+    /// `counting(active)` into `list` (emptied first, its capacity kept).
+    func counting(_ active: Concepts, into list: inout [Int]) {
+        list.removeAll(keepingCapacity: true)
+        for intent in 0..<intents.count where counts(intent, active) { list.append(intent) }
+    }
 
     /// The winning intent for these active concepts, or nil when none counts.
     func choose(_ active: Concepts) -> Int? {

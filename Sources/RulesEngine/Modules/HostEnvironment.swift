@@ -18,8 +18,9 @@ final class HostEnvironment {
     let deferred = DeferredTable()
     /// A concept mentioned in a message: its state and where its words lie in `mentionWords`.
     typealias Mention = (concept: Int, state: Lexicon.State, words: Range<Int>)
-    /// `lex:breakdown`'s mentions and their words, kept for their capacity.
-    var mentions: [Mention] = [], mentionWords: [UInt8] = []
+    /// `lex:breakdown`'s mentions and their words, the intents that count and the modifiers that apply, kept for
+    /// their capacity.
+    var mentions: [Mention] = [], mentionWords: [UInt8] = [], stated: [Int] = [], applying: [Int] = []
 
     init(ruleSet: RuleSet, limits: EngineLimits, log: any RuleLogSink) {
         self.ruleSet = ruleSet

@@ -165,14 +165,18 @@ enum LexiconModule {
             }
             // The mentions first (their words back to back): the active concepts decide the rest. Into the state's
             // buffers, kept from call to call.
-            var mentionWords: [UInt8] = [], mentions: [HostEnvironment.Mention] = []
+            var mentionWords: [UInt8] = [], mentions: [HostEnvironment.Mention] = [], stated: [Int] = [], applying: [Int] = []
             swap(&mentionWords, &environment.mentionWords)
             swap(&mentions, &environment.mentions)
+            swap(&stated, &environment.stated)
+            swap(&applying, &environment.applying)
             mentionWords.removeAll(keepingCapacity: true)
             mentions.removeAll(keepingCapacity: true)
             defer {
                 swap(&mentionWords, &environment.mentionWords)
                 swap(&mentions, &environment.mentions)
+                swap(&stated, &environment.stated)
+                swap(&applying, &environment.applying)
             }
             let active = lexicon.forEachMention(in: call.text) { concept, state, words in
                 let start = mentionWords.count
@@ -180,7 +184,8 @@ enum LexiconModule {
                 mentions.append((concept, state, start..<mentionWords.count))
             }
             let chosen = intents.choose(active)
-            let stated = intents.counting(active), applying = intents.applying(active)
+            intents.counting(active, into: &stated)
+            intents.applying(active, into: &applying)
             let activeCount = mentions.reduce(0) { $0 + ($1.state == .active ? 1 : 0) }
             let score = intents.unroundedScore(active, chosen: chosen)
             if call.mayDefer {
