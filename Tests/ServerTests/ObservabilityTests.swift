@@ -83,6 +83,11 @@ final class ObservabilityTests: XCTestCase {
         XCTAssertEqual(samples["urgencyiq_rule_errors_total{}"], 0)
         XCTAssertEqual(samples["urgencyiq_open_messages{}"], 3)
         XCTAssertEqual(samples["urgencyiq_store_write_queue_depth{}"], 0)
+        // The three messages are in the search index once it has caught up (at once where it is written with them).
+        XCTAssertLessThanOrEqual(try XCTUnwrap(samples["urgencyiq_search_index_backlog{}"]), 3)
+        try waitUntil("the search index to catch up") {
+            try parseWithPrometheus(client.request("GET", "/metrics").text)["urgencyiq_search_index_backlog{}"] == 0
+        }
         XCTAssertEqual(samples["urgencyiq_llm_circuit_open{}"], 0)
         let version = try XCTUnwrap(try client.request("GET", "/api/rules").json?["active"]?["version"]?.stringValue)
         XCTAssertEqual(samples["urgencyiq_rules_info{version=\(version)}"], 1)

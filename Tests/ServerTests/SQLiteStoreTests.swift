@@ -65,8 +65,9 @@ final class SQLiteStoreTests: XCTestCase {
     /// Waits until the background indexer has caught up with every message.
     private func waitForSearchIndex(_ path: String) throws {
         let connection = try SQLiteConnection(path: path, readOnly: true)
+        try connection.query("ATTACH DATABASE ? AS search", [.text(SQLiteSearchIndex.path(forStore: path))])
         try waitUntil("the search index to catch up") {
-            try connection.scalar("SELECT indexed_through FROM search_index_state")
+            try connection.scalar("SELECT indexed_through FROM search.search_index_state")
                 == (try connection.scalar("SELECT COALESCE(MAX(id), 0) FROM messages"))
         }
     }
@@ -90,6 +91,76 @@ final class SQLiteStoreTests: XCTestCase {
         XCTAssertEqual(page.total, 2)
         try waitForSearchIndex(path)
         XCTAssertEqual(Set(try store.messages(query).messages.map(\.id)), [indexed, tail])
+    }
+
+    private func search(_ store: SQLiteStore, _ text: String) throws -> Set<Int64> {
+        var query = MessageQuery()
+        query.search = text
+        return Set(try store.messages(query).messages.map(\.id))
+    }
+
+    /// The index lives in a file of its own, beside the store's, and the store's file has none.
+    func testTheSearchIndexIsAFileOfItsOwn() throws {
+        let path = storePath
+        let store = try SQLiteStore(path: path)
+        defer { store.close() }
+        let id = try store.insertMessage(NewMessage(customerID: 1, body: "a loan question", createdAt: .now(), urgency: 3,
+                                                    rulesVersion: "v", breakdown: .null))
+        try waitForSearchIndex(path)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: SQLiteSearchIndex.path(forStore: path)))
+        let connection = try SQLiteConnection(path: path, readOnly: true)
+        XCTAssertEqual(try connection.scalar("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'messages_fts%' OR name = 'search_index_state'"), 0)
+        try connection.query("ATTACH DATABASE ? AS search", [.text(SQLiteSearchIndex.path(forStore: path))])
+        XCTAssertEqual(try connection.scalar("SELECT rowid FROM search.messages_fts WHERE messages_fts MATCH '\"loan\"'"), id)
+    }
+
+    /// An index file left from another store at the same path (its database deleted and made again) is emptied
+    /// and built again: its watermark would otherwise hide the new messages from searches.
+    func testAnIndexOfAnotherStoreIsBuiltAgain() throws {
+        let path = storePath
+        var store = try SQLiteStore(path: path)
+        for body in ["old one", "old two", "old three"] {
+            _ = try store.insertMessage(NewMessage(customerID: 1, body: body, createdAt: .now(), urgency: 3, rulesVersion: "v",
+                                                   breakdown: .null))
+        }
+        try waitForSearchIndex(path)
+        store.close()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        store = try SQLiteStore(path: path)
+        defer { store.close() }
+        let id = try store.insertMessage(NewMessage(customerID: 1, body: "brand new fraud report", createdAt: .now(), urgency: 5,
+                                                    rulesVersion: "v", breakdown: .null))
+        XCTAssertEqual(try search(store, "fraud"), [id])
+        try waitForSearchIndex(path)
+        XCTAssertEqual(try search(store, "fraud"), [id])
+        XCTAssertEqual(try search(store, "old"), [])
+    }
+
+    /// A store made before the index had a file of its own (the index inside it) moves it out: the old tables go,
+    /// the new index is built from the messages, and searches find them all along.
+    func testAStoreWithTheIndexInsideIsUpgraded() throws {
+        let path = storePath
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let old = try SQLiteConnection(path: path, readOnly: false)
+        try old.execute("PRAGMA journal_mode = WAL")
+        let before = SQLiteSchema.migrations.count - 1
+        for (version, migration) in SQLiteSchema.migrations.prefix(before).enumerated() {
+            try old.execute(migration)
+            try old.execute("PRAGMA user_version = \(version + 1)")
+        }
+        try old.execute("INSERT INTO customers(id) VALUES (1)")
+        for n in 1...2_500 {
+            try old.query("INSERT INTO messages(customer_id, body, created_at, urgency, rules_version, breakdown) VALUES (1, ?, 0, 3, 'v', '{}')",
+                          [.text(n % 1000 == 0 ? "needle \(n)" : "hay \(n)")])
+        }
+        try old.execute("INSERT INTO messages_fts(rowid, body) SELECT id, body FROM messages WHERE id <= 2000")
+        try old.execute("UPDATE search_index_state SET indexed_through = 2000")
+        let store = try SQLiteStore(path: path)
+        defer { store.close() }
+        XCTAssertEqual(try search(store, "needle"), [1000, 2000])
+        try waitForSearchIndex(path)
+        XCTAssertEqual(try search(store, "needle"), [1000, 2000])
+        XCTAssertEqual(try old.scalar("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'messages_fts%' OR name = 'search_index_state'"), 0)
     }
 
     /// The overdue check runs on the writer once a second: it must read the overdue messages only, through the

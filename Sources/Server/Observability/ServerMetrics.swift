@@ -49,6 +49,8 @@ final class ServerMetrics: Sendable {
 
         text.family("urgencyiq_store_write_queue_depth", "gauge", "Writes queued for the store's next transaction.")
         text.sample("urgencyiq_store_write_queue_depth", store.queuedWrites)
+        text.family("urgencyiq_search_index_backlog", "gauge", "Messages not yet in the search index (searched by scanning).")
+        text.sample("urgencyiq_search_index_backlog", store.searchIndexBacklog)
         text.family("urgencyiq_store_errors_total", "counter", "Requests answered 503 because the store failed.")
         text.sample("urgencyiq_store_errors_total", ServerMetrics.storeErrors.value)
         var open = MessageQuery()

@@ -26,6 +26,9 @@ public protocol TicketStore: Sendable {
     func customer(id: Int64) throws(StoreError) -> CustomerProfile?
     /// Writes queued and not yet committed (for monitoring).
     var queuedWrites: Int { get }
+    /// Messages stored but not yet in the search index (searches scan them until they are); 0 where the index is
+    /// written with the messages (for monitoring).
+    var searchIndexBacklog: Int { get }
 }
 
 /// Bulk loading: the seed's CSV exports.

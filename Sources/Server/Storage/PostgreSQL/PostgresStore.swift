@@ -25,6 +25,9 @@ public final class PostgresStore: Store {
 
     public var queuedWrites: Int { writer.queued }
 
+    /// Its trigram index is written with each message.
+    public var searchIndexBacklog: Int { 0 }
+
     public func close() {
         writer.close()
         pool.close()

@@ -1,17 +1,20 @@
 import Synchronization
 
-/// Read-only connections for concurrent readers (WAL lets them read while the writer writes). A reader takes
-/// a connection of its own for the duration of one query; idle connections are kept for reuse.
+/// Read-only connections for concurrent readers (WAL lets them read while the writer writes), each with the search
+/// index attached as `search`. A reader takes a connection of its own for the duration of one query; idle
+/// connections are kept for reuse.
 final class SQLiteReaderPool: Sendable {
     private let path: String
+    private let searchIndexPath: String
     private let idle = Mutex<[ConnectionBox]>([])
     private let maximumIdle: Int
 
     /// A connection moving between threads, used by one at a time.
     private struct ConnectionBox: @unchecked Sendable { let connection: SQLiteConnection }
 
-    init(path: String, maximumIdle: Int = 16) {
+    init(path: String, searchIndexPath: String, maximumIdle: Int = 16) {
         self.path = path
+        self.searchIndexPath = searchIndexPath
         self.maximumIdle = maximumIdle
     }
 
@@ -23,6 +26,7 @@ final class SQLiteReaderPool: Sendable {
             do {
                 connection = try SQLiteConnection(path: path, readOnly: true)
                 try connection.execute("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -4096; PRAGMA temp_store = MEMORY")
+                try connection.query("ATTACH DATABASE ? AS search", [.text(searchIndexPath)])
             } catch {
                 throw StoreError("cannot open a read connection: \(error.message)")
             }

@@ -214,6 +214,13 @@ enum SQLiteSchema {
         DROP INDEX IF EXISTS messages_urgency;
         DROP INDEX IF EXISTS messages_due;
         """,
+        """
+        -- The search index moved to a file of its own beside this one (SQLiteSearchIndex), built from the messages in
+        -- the background; the key tells that file which store it indexes.
+        DROP TABLE IF EXISTS messages_fts;
+        DROP TABLE IF EXISTS search_index_state;
+        INSERT OR IGNORE INTO settings(key, value) VALUES ('search_index_key', lower(hex(randomblob(16))));
+        """,
     ]
 
     /// Brings the database up to the latest version, each migration in its own transaction.

@@ -12,6 +12,8 @@ public final class SQLiteStore: Store {
     public let path: String
     let writer: SQLiteWriter
     let readers: SQLiteReaderPool
+    /// The trigram index for substring search, in its own file and thread.
+    let searchIndex: SQLiteSearchIndex
 
     /// Bytes SQLite keeps in all (page caches of the writer and the readers together): past it, it frees
     /// cached pages first. The operating system caches the file anyway; this bounds the process.
@@ -32,34 +34,40 @@ public final class SQLiteStore: Store {
                 PRAGMA temp_store = MEMORY; PRAGMA soft_heap_limit = \(SQLiteStore.softHeapLimit);
                 """)
             try SQLiteSchema.migrate(connection)
-            writer = SQLiteWriter(connection: connection, indexer: try SQLiteSearchIndexer(connection: connection))
+            var key = ""
+            try connection.query("SELECT value FROM settings WHERE key = 'search_index_key'") { key = $0.text(0) }
+            searchIndex = try SQLiteSearchIndex(storePath: path, storeKey: key)
+            writer = SQLiteWriter(connection: connection)
         } catch {
             throw StoreError("cannot open the SQLite database \(path): \(error.message)")
         }
-        readers = SQLiteReaderPool(path: path)
+        readers = SQLiteReaderPool(path: path, searchIndexPath: SQLiteSearchIndex.path(forStore: path))
     }
 
     public var queuedWrites: Int { writer.queued }
 
+    public var searchIndexBacklog: Int { Int(searchIndex.backlog) }
+
     public func close() {
         writer.close()
+        searchIndex.close()
         readers.close()
     }
 
     // MARK: Writes
 
     public func enqueue(_ write: StoreWrite, completion: @escaping @Sendable (Result<StoreWriteOutcome, StoreError>) -> Void) {
-        writer.submit({ [writer] connection throws(SQLiteError) in try SQLiteStore.apply(write, connection, writer) },
+        writer.submit({ [searchIndex] connection throws(SQLiteError) in try SQLiteStore.apply(write, connection, searchIndex) },
                       completion: completion)
     }
 
     /// Performs one write on the writer connection (on the writer thread).
-    private static func apply(_ write: StoreWrite, _ connection: SQLiteConnection, _ writer: SQLiteWriter) throws(SQLiteError)
+    private static func apply(_ write: StoreWrite, _ connection: SQLiteConnection, _ searchIndex: SQLiteSearchIndex) throws(SQLiteError)
         -> StoreWriteOutcome {
         switch write {
         case .insert(let message):
             let id = try insert(message, into: connection).id
-            writer.noteInserted(through: id)
+            searchIndex.noteInserted(through: id)
             return .inserted(id: id)
         case .reply(let id, let agent, let text, let time):
             try connection.query("""
@@ -74,7 +82,7 @@ public final class SQLiteStore: Store {
         case .unassign(let id):
             try connection.query("UPDATE messages SET assigned_to = NULL, assigned_at = NULL WHERE id = ?", [.integer(id)])
         case .audited(let inner, let entry):
-            let outcome = try apply(inner, connection, writer)
+            let outcome = try apply(inner, connection, searchIndex)
             if outcome.found { try insertAudit(entry, connection) }
             return outcome
         }
@@ -110,7 +118,7 @@ public final class SQLiteStore: Store {
                 let (id, newCustomer) = try SQLiteStore.insert(message, into: connection)
                 if id != 0 {
                     result.messagesAdded += 1
-                    self.writer.noteInserted(through: id)
+                    self.searchIndex.noteInserted(through: id)
                 }
                 if newCustomer { result.customersAdded += 1 }
             }
@@ -342,13 +350,13 @@ public final class SQLiteStore: Store {
             values.append(.text(MessageQuery.likePattern(search)))
             let phrase = SQLiteValue.text("\"" + search.replacingOccurrences(of: "\"", with: "\"\"") + "\"")
             let candidates = search.unicodeScalars.count < 3 ? Int.max : Int(try connection.scalar(
-                "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
+                "SELECT count(*) FROM (SELECT rowid FROM search.messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
                 [phrase, .integer(Int64(SQLiteStore.searchCandidateLimit + 1))]))
             if candidates <= SQLiteStore.searchCandidateLimit {
                 // The indexed candidates and every message above the index's watermark, read by id.
                 source = """
-                    (SELECT rowid AS candidate FROM messages_fts WHERE messages_fts MATCH ? UNION ALL \
-                    SELECT id FROM messages WHERE id > (SELECT indexed_through FROM search_index_state)) \
+                    (SELECT rowid AS candidate FROM search.messages_fts WHERE messages_fts MATCH ? UNION ALL \
+                    SELECT id FROM messages WHERE id > (SELECT indexed_through FROM search.search_index_state)) \
                     CROSS JOIN messages ON messages.id = candidate
                     """
                 sourceValues = [phrase]

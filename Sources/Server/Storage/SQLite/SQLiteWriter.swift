@@ -8,7 +8,6 @@ final class SQLiteWriter: @unchecked Sendable {
     static let maximumBatch = 512
 
     private let connection: SQLiteConnection
-    private let indexer: SQLiteSearchIndexer?
     private var loop: BatchingWriter<Operation>!
     /// Signalled after every commit, for the event feed.
     let committed = CommitSignal()
@@ -24,14 +23,9 @@ final class SQLiteWriter: @unchecked Sendable {
         }
     }
 
-    /// `indexer` (if any) gets the writer's spare time: it runs between transactions.
-    init(connection: SQLiteConnection, indexer: SQLiteSearchIndexer? = nil) {
+    init(connection: SQLiteConnection) {
         self.connection = connection
-        self.indexer = indexer
-        let idleWork = indexer.map { indexer in
-            BatchingWriter<Operation>.IdleWork(due: { indexer.isDue(writerIdle: $0) }, run: { try? indexer.step(connection) })
-        }
-        loop = BatchingWriter(name: "sqlite-writer", maximumBatch: SQLiteWriter.maximumBatch, idleWork: idleWork) { [unowned self] batch in
+        loop = BatchingWriter(name: "sqlite-writer", maximumBatch: SQLiteWriter.maximumBatch) { [unowned self] batch in
             commit(batch)
         }
     }
@@ -70,9 +64,6 @@ final class SQLiteWriter: @unchecked Sendable {
 
     /// Commits what is pending, then stops the thread. Later writes fail.
     func close() { loop.close() }
-
-    /// Tells the indexer (on the writer thread) that messages up to `id` exist.
-    func noteInserted(through id: Int64) { indexer?.noteInserted(through: id) }
 
     /// One transaction for the batch, each write in a savepoint of its own.
     private func commit(_ batch: [Operation]) {
