@@ -1,16 +1,19 @@
 // Deferred tables: what a method returns as JSON text and builds only when the rules look (see CLuaHost.h).
 //
-// A deferred table is an ordinary Lua table with a shared metatable; its description (header, offsets, JSON text,
-// with the receiver and the text argument as user values) is a userdata kept in a registry table with weak keys,
-// under the table. What the rules set on it goes into the table itself, which holds nothing else; building it
-// calls the method again, copies in every key the rules have not set, and drops the description and the
-// metatable, so from then on it is an ordinary table.
+// A deferred table is an ordinary Lua table with a metatable of its own: the metamethods below, and under a key
+// only this file has, its description (a userdata: header, offsets, JSON text, with the receiver and the text
+// argument as user values). What the rules set on it goes into the table itself, which holds nothing else; the
+// sandbox's getmetatable builds it before answering, so rules never see the metatable. Building it calls the
+// method again, copies in every key the rules have not set, and drops the metatable, so from then on it is an
+// ordinary table.
 #include "internal.h"
 
-/// The registry key of the table of descriptions (weak keys: a deferred table → its description).
-static const char descriptions_key = 'D';
-/// The registry key of the metatable all deferred tables share.
-static const char metatable_key = 'M';
+/// The key of the description in a deferred table's metatable.
+static const char description_key = 'D';
+/// The registry key of the metamethods' table (copied into each deferred table's metatable).
+static const char metamethods_key = 'M';
+/// The metamethods every deferred table's metatable has, in the order of the registry's table.
+static const char *const metamethod_names[] = {"__index", "__newindex", "__len", "__pairs", NULL};
 
 // MARK: - Recognising one
 
@@ -18,13 +21,7 @@ static const char metatable_key = 'M';
 /// Never raises.
 static const uiq_deferred_header *push_description(lua_State *L, int index) {
     if (lua_type(L, index) != LUA_TTABLE || !lua_getmetatable(L, index)) return NULL;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
-    int shared = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    if (!shared) return NULL;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &descriptions_key);
-    lua_pushvalue(L, index);
-    int type = lua_rawget(L, -2);
+    int type = lua_rawgetp(L, -1, &description_key);
     lua_remove(L, -2);
     const uiq_deferred_header *header = type == LUA_TUSERDATA ? lua_touserdata(L, -1) : NULL;
     if (header == NULL || lua_rawlen(L, -1) < sizeof *header || header->magic != UIQ_DEFERRED_MAGIC) {
@@ -36,7 +33,7 @@ static const uiq_deferred_header *push_description(lua_State *L, int index) {
 
 const uiq_deferred_header *uiq_deferred_header_at(lua_State *L, int index) {
     const uiq_deferred_header *header = push_description(L, lua_absindex(L, index));
-    if (header != NULL) lua_pop(L, 1);  // the descriptions table keeps it alive
+    if (header != NULL) lua_pop(L, 1);  // the metatable keeps it alive
     return header;
 }
 
@@ -86,8 +83,14 @@ void uiq_push_deferred_table(lua_State *L, const char *description, size_t lengt
     }
     lua_createtable(L, 0, 2);
     int table = lua_gettop(L);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &descriptions_key);
-    lua_pushvalue(L, table);
+    lua_createtable(L, 0, 5);  // its metatable: the metamethods and the description
+    int metatable = lua_gettop(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &metamethods_key);
+    for (int i = 0; metamethod_names[i] != NULL; i++) {
+        lua_rawgeti(L, -1, i + 1);
+        lua_setfield(L, metatable, metamethod_names[i]);
+    }
+    lua_pop(L, 1);
     uiq_deferred_header *header = lua_newuserdatauv(L, length, 2);
     memcpy(header, description, length);
     size_t method_length = strlen(method);
@@ -100,9 +103,7 @@ void uiq_push_deferred_table(lua_State *L, const char *description, size_t lengt
     lua_setiuservalue(L, -2, 1);
     lua_pushvalue(L, 2);  // the text
     lua_setiuservalue(L, -2, 2);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &metatable_key);
+    lua_rawsetp(L, metatable, &description_key);
     lua_setmetatable(L, table);
 }
 
@@ -150,10 +151,6 @@ static void build(lua_State *L, int index) {
             lua_pop(L, 2);
         }
     }
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &descriptions_key);
-    lua_pushvalue(L, index);
-    lua_pushnil(L);
-    lua_rawset(L, -3);
     lua_pushnil(L);
     lua_setmetatable(L, index);
     lua_settop(L, top);
@@ -265,22 +262,13 @@ static int meta_pairs(lua_State *L) {
 }
 
 void uiq_deferred_open(lua_State *L) {
-    lua_newtable(L);  // the descriptions, by their deferred table, which alone keeps one
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &descriptions_key);
-    lua_createtable(L, 0, 4);
-    lua_pushcfunction(L, meta_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, meta_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, meta_len);
-    lua_setfield(L, -2, "__len");
-    lua_pushcfunction(L, meta_pairs);
-    lua_setfield(L, -2, "__pairs");
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &metatable_key);
+    static const lua_CFunction metamethods[] = {meta_index, meta_newindex, meta_len, meta_pairs};
+    lua_createtable(L, 4, 0);
+    for (int i = 0; i < 4; i++) {
+        lua_pushcfunction(L, metamethods[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &metamethods_key);
 }
 
 // MARK: - The sandbox's raw functions
