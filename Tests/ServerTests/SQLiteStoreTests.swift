@@ -143,8 +143,7 @@ final class SQLiteStoreTests: XCTestCase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let old = try SQLiteConnection(path: path, readOnly: false)
         try old.execute("PRAGMA journal_mode = WAL")
-        let before = SQLiteSchema.migrations.count - 1
-        for (version, migration) in SQLiteSchema.migrations.prefix(before).enumerated() {
+        for (version, migration) in SQLiteSchema.migrations.prefix(8).enumerated() {  // the index inside, up to version 8
             try old.execute(migration)
             try old.execute("PRAGMA user_version = \(version + 1)")
         }
@@ -161,6 +160,94 @@ final class SQLiteStoreTests: XCTestCase {
         try waitForSearchIndex(path)
         XCTAssertEqual(try search(store, "needle"), [1000, 2000])
         XCTAssertEqual(try old.scalar("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'messages_fts%' OR name = 'search_index_state'"), 0)
+    }
+
+    /// A backup of the store restored beside a newer index (or a power cut that lost commits the index kept): the
+    /// index's watermark is past the store's messages, or on a message that is not the one it indexed. It is built
+    /// again; otherwise the new messages under the watermark would never be searchable.
+    func testAnIndexAheadOfItsStoreIsBuiltAgain() throws {
+        let path = storePath, backup = directory.appendingPathComponent("backup.db").path
+        func copy(_ from: String, _ to: String) throws {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: to + suffix) }
+            for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: from + suffix) {
+                try FileManager.default.copyItem(atPath: from + suffix, toPath: to + suffix)
+            }
+        }
+        do {
+            let store = try SQLiteStore(path: path)
+            _ = try store.insertMessage(NewMessage(customerID: 1, body: "first", createdAt: .now(), urgency: 3, rulesVersion: "v",
+                                                   breakdown: .null))
+            store.close()
+        }
+        try copy(path, backup)
+        do {
+            let store = try SQLiteStore(path: path)
+            for n in 2...5 {
+                _ = try store.insertMessage(NewMessage(customerID: 1, body: "later \(n)", createdAt: .now(), urgency: 3,
+                                                       rulesVersion: "v", breakdown: .null))
+            }
+            try waitForSearchIndex(path)
+            store.close()
+        }
+        try copy(backup, path)  // the backup restored; the index file is the newer one
+        let store = try SQLiteStore(path: path)
+        defer { store.close() }
+        var ids: [Int64] = []
+        for body in ["restored fraud one", "restored fraud two", "restored fraud three", "restored fraud four"] {
+            ids.append(try store.insertMessage(NewMessage(customerID: 1, body: body, createdAt: .now(), urgency: 5,
+                                                          rulesVersion: "v", breakdown: .null)))
+        }
+        XCTAssertEqual(ids, [2, 3, 4, 5])  // the ids the index had given to other messages
+        XCTAssertEqual(try search(store, "fraud"), Set(ids))
+        try waitForSearchIndex(path)
+        XCTAssertEqual(try search(store, "fraud"), Set(ids))
+        XCTAssertEqual(try search(store, "later"), [])
+    }
+
+    /// An index file that is not a database is made again; one that cannot be read by a reader (removed under a
+    /// running server) leaves searches complete, by scanning.
+    func testAnUnreadableIndexFileIsNotTheStoresProblem() throws {
+        let path = storePath
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data("not a database, not an index".utf8).write(to: URL(fileURLWithPath: SQLiteSearchIndex.path(forStore: path)))
+        let store = try SQLiteStore(path: path)
+        defer { store.close() }
+        let id = try store.insertMessage(NewMessage(customerID: 1, body: "a stolen phone", createdAt: .now(), urgency: 5,
+                                                    rulesVersion: "v", breakdown: .null))
+        try waitForSearchIndex(path)
+        XCTAssertEqual(try search(store, "stolen"), [id])
+        let readers = SQLiteReaderPool(path: path, searchIndexPath: directory.appendingPathComponent("gone.search").path)
+        defer { readers.close() }
+        let found = try readers.read { connection throws(SQLiteError) in
+            try connection.scalar("""
+                SELECT count(*) FROM (SELECT rowid AS candidate FROM messages_fts WHERE messages_fts MATCH '"stolen"'
+                UNION ALL SELECT id FROM messages WHERE id > (SELECT indexed_through FROM search_index_state))
+                CROSS JOIN messages ON messages.id = candidate WHERE body LIKE '%stolen%'
+                """)
+        }
+        XCTAssertEqual(found, 1)
+    }
+
+    /// Two stores on one file (as two servers sharing it) index it one after the other: every message once, none
+    /// missed, while both write.
+    func testTwoStoresShareTheIndex() throws {
+        let path = storePath
+        let first = try SQLiteStore(path: path)
+        let second = try SQLiteStore(path: path)
+        defer {
+            first.close()
+            second.close()
+        }
+        for n in 1...3000 {
+            let store = n % 2 == 0 ? first : second
+            _ = try store.insertMessage(NewMessage(customerID: 1, body: n % 500 == 0 ? "needle \(n)" : "hay \(n)", createdAt: .now(),
+                                                   urgency: 3, rulesVersion: "v", breakdown: .null))
+        }
+        try waitForSearchIndex(path)
+        let connection = try SQLiteConnection(path: SQLiteSearchIndex.path(forStore: path), readOnly: true)
+        XCTAssertEqual(try connection.scalar("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '\"hay\"'"), 2994)
+        XCTAssertEqual(try search(first, "needle"), Set([500, 1000, 1500, 2000, 2500, 3000].map(Int64.init)))
+        XCTAssertEqual(try search(second, "needle"), Set([500, 1000, 1500, 2000, 2500, 3000].map(Int64.init)))
     }
 
     /// The overdue check runs on the writer once a second: it must read the overdue messages only, through the

@@ -26,7 +26,15 @@ final class SQLiteReaderPool: Sendable {
             do {
                 connection = try SQLiteConnection(path: path, readOnly: true)
                 try connection.execute("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -4096; PRAGMA temp_store = MEMORY")
-                try connection.query("ATTACH DATABASE ? AS search", [.text(searchIndexPath)])
+                do {
+                    try connection.query("ATTACH DATABASE ? AS search", [.text(searchIndexPath)])
+                } catch {
+                    // The index file cannot be read (removed under the running server): an empty index of the
+                    // connection's own instead (searches name its tables unqualified, and a connection's temporary
+                    // tables come first), so that searches scan every message (complete, slower) and reads go on.
+                    try connection.execute(SQLiteSearchIndex.schema.replacingOccurrences(of: "%@", with: "temp"))
+                    try connection.execute("INSERT INTO temp.search_index_state VALUES ('', 0, 0)")
+                }
             } catch {
                 throw StoreError("cannot open a read connection: \(error.message)")
             }

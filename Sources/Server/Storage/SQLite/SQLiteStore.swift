@@ -36,8 +36,9 @@ public final class SQLiteStore: Store {
             try SQLiteSchema.migrate(connection)
             var key = ""
             try connection.query("SELECT value FROM settings WHERE key = 'search_index_key'") { key = $0.text(0) }
-            searchIndex = try SQLiteSearchIndex(storePath: path, storeKey: key)
-            writer = SQLiteWriter(connection: connection)
+            let searchIndex = try SQLiteSearchIndex(storePath: path, storeKey: key)
+            self.searchIndex = searchIndex
+            writer = SQLiteWriter(connection: connection, afterCommit: { searchIndex.noteCommitted() })
         } catch {
             throw StoreError("cannot open the SQLite database \(path): \(error.message)")
         }
@@ -57,18 +58,16 @@ public final class SQLiteStore: Store {
     // MARK: Writes
 
     public func enqueue(_ write: StoreWrite, completion: @escaping @Sendable (Result<StoreWriteOutcome, StoreError>) -> Void) {
-        writer.submit({ [searchIndex] connection throws(SQLiteError) in try SQLiteStore.apply(write, connection, searchIndex) },
+        writer.submit({ connection throws(SQLiteError) in try SQLiteStore.apply(write, connection) },
                       completion: completion)
     }
 
     /// Performs one write on the writer connection (on the writer thread).
-    private static func apply(_ write: StoreWrite, _ connection: SQLiteConnection, _ searchIndex: SQLiteSearchIndex) throws(SQLiteError)
+    private static func apply(_ write: StoreWrite, _ connection: SQLiteConnection) throws(SQLiteError)
         -> StoreWriteOutcome {
         switch write {
         case .insert(let message):
-            let id = try insert(message, into: connection).id
-            searchIndex.noteInserted(through: id)
-            return .inserted(id: id)
+            return .inserted(id: try insert(message, into: connection).id)
         case .reply(let id, let agent, let text, let time):
             try connection.query("""
                 INSERT INTO replies(message_id, agent_name, body, created_at)
@@ -82,7 +81,7 @@ public final class SQLiteStore: Store {
         case .unassign(let id):
             try connection.query("UPDATE messages SET assigned_to = NULL, assigned_at = NULL WHERE id = ?", [.integer(id)])
         case .audited(let inner, let entry):
-            let outcome = try apply(inner, connection, searchIndex)
+            let outcome = try apply(inner, connection)
             if outcome.found { try insertAudit(entry, connection) }
             return outcome
         }
@@ -116,10 +115,7 @@ public final class SQLiteStore: Store {
             var result = ImportBatchResult(messagesAdded: 0, customersAdded: 0)
             for message in batch {
                 let (id, newCustomer) = try SQLiteStore.insert(message, into: connection)
-                if id != 0 {
-                    result.messagesAdded += 1
-                    self.searchIndex.noteInserted(through: id)
-                }
+                if id != 0 { result.messagesAdded += 1 }
                 if newCustomer { result.customersAdded += 1 }
             }
             return result
@@ -350,13 +346,13 @@ public final class SQLiteStore: Store {
             values.append(.text(MessageQuery.likePattern(search)))
             let phrase = SQLiteValue.text("\"" + search.replacingOccurrences(of: "\"", with: "\"\"") + "\"")
             let candidates = search.unicodeScalars.count < 3 ? Int.max : Int(try connection.scalar(
-                "SELECT count(*) FROM (SELECT rowid FROM search.messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
+                "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
                 [phrase, .integer(Int64(SQLiteStore.searchCandidateLimit + 1))]))
             if candidates <= SQLiteStore.searchCandidateLimit {
                 // The indexed candidates and every message above the index's watermark, read by id.
                 source = """
-                    (SELECT rowid AS candidate FROM search.messages_fts WHERE messages_fts MATCH ? UNION ALL \
-                    SELECT id FROM messages WHERE id > (SELECT indexed_through FROM search.search_index_state)) \
+                    (SELECT rowid AS candidate FROM messages_fts WHERE messages_fts MATCH ? UNION ALL \
+                    SELECT id FROM messages WHERE id > (SELECT indexed_through FROM search_index_state)) \
                     CROSS JOIN messages ON messages.id = candidate
                     """
                 sourceValues = [phrase]

@@ -11,6 +11,7 @@ final class SQLiteWriter: @unchecked Sendable {
     private var loop: BatchingWriter<Operation>!
     /// Signalled after every commit, for the event feed.
     let committed = CommitSignal()
+    private let afterCommit: () -> Void
 
     /// One write: `run` reports whether it succeeded (a failure is rolled back to its savepoint); `finish` is
     /// called after the transaction ends, with the commit error if there was one.
@@ -23,8 +24,10 @@ final class SQLiteWriter: @unchecked Sendable {
         }
     }
 
-    init(connection: SQLiteConnection) {
+    /// `afterCommit` runs on the writer thread after each transaction that committed.
+    init(connection: SQLiteConnection, afterCommit: @escaping () -> Void = {}) {
         self.connection = connection
+        self.afterCommit = afterCommit
         loop = BatchingWriter(name: "sqlite-writer", maximumBatch: SQLiteWriter.maximumBatch) { [unowned self] batch in
             commit(batch)
         }
@@ -83,6 +86,7 @@ final class SQLiteWriter: @unchecked Sendable {
             }
             try connection.query("COMMIT")
             committed.signal()
+            afterCommit()
             for operation in batch { operation.finish(nil) }
         } catch {
             if connection.isInTransaction { try? connection.query("ROLLBACK") }
