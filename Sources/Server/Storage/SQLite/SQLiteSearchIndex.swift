@@ -27,7 +27,8 @@ final class SQLiteSearchIndex: @unchecked Sendable {
     /// Where the index of the store at `storePath` lives.
     static func path(forStore storePath: String) -> String { storePath + ".search" }
 
-    /// The schema of the index file (also what a reader attaches in memory when the file cannot be read).
+    /// The schema of the index file (`%@`: the schema name; also what a reader makes in its temporary tables when it
+    /// cannot read the file).
     static let schema = """
         CREATE VIRTUAL TABLE %@.messages_fts USING fts5(body, content='', tokenize='trigram');
         CREATE TABLE %@.search_index_state (store_key TEXT NOT NULL, indexed_through INTEGER NOT NULL,
@@ -57,9 +58,10 @@ final class SQLiteSearchIndex: @unchecked Sendable {
             connection = try SQLiteSearchIndex.open(path, storePath: storePath, storeKey: storeKey)
         }
         indexedThrough = try connection.scalar("SELECT indexed_through FROM main.search_index_state")
-        // The thread owns the connection from now on (it alone uses it), and closes it before it reports stopped.
+        // The thread owns the connection from now on (it alone uses it), and closes it before it reports stopped;
+        // it keeps the index alive until `close`.
         nonisolated(unsafe) var owned: SQLiteConnection? = connection
-        let thread = Thread { [unowned self] in
+        let thread = Thread { [self] in
             nameCurrentThread("sqlite-search")
             if let connection = owned { loop(connection) }
             owned = nil
