@@ -386,8 +386,10 @@ class HostileTextTests(ConsoleTestCase):
         call("POST", f"/api/messages/{mid}/assign", {"agent_name": "<svg onload=alert(4)>"}, expect=200)
         d = self.driver
         self.go(f"inbox?user_id={customer}")
-        link = self.wait_css(f'li[data-id="{mid}"] .ticket-link')
-        self.assertEqual(link.text, hostile)
+        # The list is drawn again as the reply's and the assignment's events arrive: the text is read in a wait
+        # that finds the element again (an element read between two drawings is stale).
+        self.wait(lambda d: any(el.text == hostile for el in d.find_elements(By.CSS_SELECTOR, f'li[data-id="{mid}"] .ticket-link')),
+                  message="the hostile text shown as text in the list")
         self.assertEqual(d.find_elements(By.CSS_SELECTOR, "#view img, #view svg, #view script, #view b"), [])
         self.go(f"ticket/{mid}")
         self.wait_text(".message-text", hostile)
