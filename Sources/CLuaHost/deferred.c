@@ -10,10 +10,8 @@
 
 /// The key of the description in a deferred table's metatable.
 static const char description_key = 'D';
-/// The registry key of the metamethods' table (copied into each deferred table's metatable).
-static const char metamethods_key = 'M';
-/// The metamethods every deferred table's metatable has, in the order of the registry's table.
-static const char *const metamethod_names[] = {"__index", "__newindex", "__len", "__pairs", NULL};
+/// The metamethods every deferred table's metatable has (defined below).
+static const luaL_Reg metamethods[];
 
 // MARK: - Recognising one
 
@@ -37,15 +35,14 @@ const uiq_deferred_header *uiq_deferred_header_at(lua_State *L, int index) {
     return header;
 }
 
-int uiq_deferred_pending(lua_State *L, int index) { return uiq_deferred_header_at(L, lua_absindex(L, index)) != NULL; }
+int uiq_deferred_pending(lua_State *L, int index) { return uiq_deferred_header_at(L, index) != NULL; }
 
-/// The key literals' offsets of a description: three uint64 per member, after the header.
-static const uint64_t *member_offsets(const uiq_deferred_header *header) {
+const uint64_t *uiq_deferred_offsets(const uiq_deferred_header *header) {
     return (const uint64_t *)(const void *)(header + 1);
 }
 
-static const char *member_text(const uiq_deferred_header *header) {
-    return (const char *)(member_offsets(header) + 3 * (size_t)header->member_count);
+const char *uiq_deferred_text(const uiq_deferred_header *header) {
+    return (const char *)(uiq_deferred_offsets(header) + 3 * (size_t)header->member_count);
 }
 
 // MARK: - Making one
@@ -85,12 +82,7 @@ void uiq_push_deferred_table(lua_State *L, const char *description, size_t lengt
     int table = lua_gettop(L);
     lua_createtable(L, 0, 5);  // its metatable: the metamethods and the description
     int metatable = lua_gettop(L);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &metamethods_key);
-    for (int i = 0; metamethod_names[i] != NULL; i++) {
-        lua_rawgeti(L, -1, i + 1);
-        lua_setfield(L, metatable, metamethod_names[i]);
-    }
-    lua_pop(L, 1);
+    luaL_setfuncs(L, metamethods, 0);
     uiq_deferred_header *header = lua_newuserdatauv(L, length, 2);
     memcpy(header, description, length);
     size_t method_length = strlen(method);
@@ -161,15 +153,18 @@ static int build_k(lua_State *L) {
     return 0;
 }
 
-int uiq_deferred_build(lua_State *L, int index) {
+/// Runs `body` on the value at `index` in a protected call. Status.
+static int protected_on(lua_State *L, int index, lua_CFunction body) {
     if (!lua_checkstack(L, 3)) return LUA_ERRMEM;
     index = lua_absindex(L, index);
-    lua_pushcfunction(L, build_k);
+    lua_pushcfunction(L, body);
     lua_pushvalue(L, index);
     int status = lua_pcall(L, 1, 0, 0);
     if (status != LUA_OK) lua_pop(L, 1);
     return status;
 }
+
+int uiq_deferred_build(lua_State *L, int index) { return protected_on(L, index, build_k); }
 
 /// Builds the deferred tables in the value at `index` and below, as deep as the JSON writer reads, for at most
 /// `steps` table entries in all (what is left is built when read).
@@ -192,15 +187,7 @@ static int build_all_k(lua_State *L) {
     return 0;
 }
 
-int uiq_deferred_build_all(lua_State *L, int index) {
-    if (!lua_checkstack(L, 3)) return LUA_ERRMEM;
-    index = lua_absindex(L, index);
-    lua_pushcfunction(L, build_all_k);
-    lua_pushvalue(L, index);
-    int status = lua_pcall(L, 1, 0, 0);
-    if (status != LUA_OK) lua_pop(L, 1);
-    return status;
-}
+int uiq_deferred_build_all(lua_State *L, int index) { return protected_on(L, index, build_all_k); }
 
 // MARK: - The metatable
 
@@ -209,8 +196,8 @@ static int is_member_key(const uiq_deferred_header *header, lua_State *L, int in
     if (lua_type(L, index) != LUA_TSTRING) return 0;
     size_t length;
     const char *key = lua_tolstring(L, index, &length);
-    const uint64_t *offsets = member_offsets(header);
-    const char *text = member_text(header);
+    const uint64_t *offsets = uiq_deferred_offsets(header);
+    const char *text = uiq_deferred_text(header);
     for (uint32_t i = 0; i < header->member_count; i++) {
         uint64_t start = offsets[3 * i] + 1, end = offsets[3 * i + 1] - 1;
         if (end - start == length && memcmp(text + start, key, length) == 0) return 1;
@@ -253,23 +240,26 @@ static int built_next(lua_State *L) {
     return 1;
 }
 
-static int meta_pairs(lua_State *L) {
-    build(L, 1);
+/// What `pairs` returns for the value at 1: this file's `next`, the value, nil.
+static int iteration(lua_State *L) {
     lua_pushcfunction(L, built_next);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;
 }
 
-void uiq_deferred_open(lua_State *L) {
-    static const lua_CFunction metamethods[] = {meta_index, meta_newindex, meta_len, meta_pairs};
-    lua_createtable(L, 4, 0);
-    for (int i = 0; i < 4; i++) {
-        lua_pushcfunction(L, metamethods[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &metamethods_key);
+static int meta_pairs(lua_State *L) {
+    build(L, 1);
+    return iteration(L);
 }
+
+static const luaL_Reg metamethods[] = {
+    {"__index", meta_index},
+    {"__newindex", meta_newindex},
+    {"__len", meta_len},
+    {"__pairs", meta_pairs},
+    {NULL, NULL},
+};
 
 // MARK: - The sandbox's raw functions
 
@@ -309,10 +299,7 @@ static int built_pairs(lua_State *L) {
         lua_call(L, 1, 3);
         return 3;
     }
-    lua_pushcfunction(L, built_next);
-    lua_pushvalue(L, 1);
-    lua_pushnil(L);
-    return 3;
+    return iteration(L);
 }
 
 static int build_value(lua_State *L) {

@@ -51,6 +51,7 @@ const uiq_deferred_header *uiq_deferred_header_at(lua_State *L, int index);
 /// result it is (`result_index` of `result_count`). May raise.
 void uiq_push_deferred_table(lua_State *L, const char *description, size_t length, const char *method,
                              int result_index, int result_count);
-/// Creates the metatable deferred tables share (at state creation). May raise.
-void uiq_deferred_open(lua_State *L);
+/// The offsets of a description's members (three uint64 each: key start, key end, value end) and its text.
+const uint64_t *uiq_deferred_offsets(const uiq_deferred_header *header);
+const char *uiq_deferred_text(const uiq_deferred_header *header);
 #endif

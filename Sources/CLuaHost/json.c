@@ -349,8 +349,8 @@ static void write_deferred(uiq_json_writer *w, lua_State *L, int index, int dept
     *budget -= (int)header->value_count;
     w->deferred_written += 1;
     size_t start = w->length, first_member = w->member_count;
-    const uint64_t *offsets = (const uint64_t *)(const void *)(header + 1);
-    const char *text = (const char *)(offsets + 3 * (size_t)header->member_count);
+    const uint64_t *offsets = uiq_deferred_offsets(header);
+    const char *text = uiq_deferred_text(header);
     char *at = room(w, header->text_length);
     if (at == NULL) return;
     memcpy(at, text, header->text_length);

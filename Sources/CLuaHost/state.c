@@ -234,7 +234,6 @@ static int open_libraries_k(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, UIQ_MODULES_KEY);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, UIQ_TYPES_KEY);
-    uiq_deferred_open(L);
     return 0;
 }
 

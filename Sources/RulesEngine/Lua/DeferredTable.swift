@@ -26,10 +26,10 @@ final class DeferredTable {
     private let progress: UnsafeMutablePointer<Progress>
 
     /// JSON values written so far (each member's value and every value inside it).
-    var valueCount: Int { progress.pointee.valueCount }
+    private var valueCount: Int { progress.pointee.valueCount }
     /// False once something was written that the JSON writer would write otherwise (a key that is not plain
     /// ASCII, text that is not UTF-8): the method must build its table instead.
-    var isExact: Bool { progress.pointee.isExact }
+    private var isExact: Bool { progress.pointee.isExact }
 
     init() {
         progress = .allocate(capacity: 1)
@@ -101,7 +101,7 @@ final class DeferredTable {
     func countTable() { progress.pointee.valueCount += 1 }
 
     /// A string value: `prefix` (plain ASCII) then `bytes`, escaped as the JSON writer escapes.
-    func string(_ prefix: StaticString = "", _ bytes: UnsafeRawBufferPointer) {
+    func string(_ bytes: UnsafeRawBufferPointer, after prefix: StaticString = "") {
         progress.pointee.valueCount += 1
         let prefixBytes = UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
         if Self.isPlain(bytes) {

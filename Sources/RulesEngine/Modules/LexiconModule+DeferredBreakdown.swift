@@ -7,6 +7,17 @@ extension LexiconModule {
                                   applying: [Int], mentions: [HostEnvironment.Mention],
                                   words: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         let literals = strings.literals
+        /// `{"<key>":<value>,"name":<name>}`: the intent, or a modifier.
+        func entry(_ key: StaticString, _ value: UnsafeRawBufferPointer, name: Int32) {
+            table.countTable()
+            table.put("{")
+            table.key(key)
+            table.literal(value)
+            table.put(",")
+            table.key("name")
+            table.literal(literals.text(name))
+            table.put("}")
+        }
         table.reset(members: 5)
         table.member("concepts")
         describeConcepts(into: table, strings: strings, mentions: mentions, words: words, active: true)
@@ -24,27 +35,13 @@ extension LexiconModule {
         table.put(first ? "[]" : "]")
         if let chosen {
             table.member("intent")
-            table.countTable()
-            table.put("{")
-            table.key("level")
-            table.literal(strings.levelTexts.text(Int32(chosen)))
-            table.put(",")
-            table.key("name")
-            table.literal(literals.text(strings.intentName(chosen)))
-            table.put("}")
+            entry("level", strings.levelTexts.text(Int32(chosen)), name: strings.intentName(chosen))
         }
         table.member("modifiers")
         table.countTable()
         for (position, modifier) in applying.enumerated() {
             table.put(position == 0 ? "[" : ",")
-            table.countTable()
-            table.put("{")
-            table.key("add")
-            table.literal(strings.stepTexts.text(Int32(modifier)))
-            table.put(",")
-            table.key("name")
-            table.literal(literals.text(strings.modifierName(modifier)))
-            table.put("}")
+            entry("add", strings.stepTexts.text(Int32(modifier)), name: strings.modifierName(modifier))
         }
         table.put(applying.isEmpty ? "[]" : "]")
         table.member("set_aside")
@@ -87,7 +84,7 @@ extension LexiconModule {
                 let name = strings.conceptName(mention.concept)
                 table.key(literal: strings.literals.text(name), isPlain: strings.isPlainKey.pointer[Int(name)])
                 let text = UnsafeRawBufferPointer(rebasing: words[mention.words])
-                if active { table.string("", text) } else { table.string(setAsideLabel(mention.state), text) }
+                if active { table.string(text) } else { table.string(text, after: setAsideLabel(mention.state)) }
             }
             table.put("}")
         }
