@@ -54,7 +54,7 @@ public enum JSONValue: Sendable, Equatable {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .integer(let i): out.append(contentsOf: String(i).utf8)
-        case .number(let d): out.append(contentsOf: JSONValue.format(number: d).utf8)
+        case .number(let d): JSONNumberText.append(d, to: &out)
         case .string(let s): JSONValue.encode(string: s, into: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
@@ -76,13 +76,7 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// A number as Python's `json` writes a float: `5.0`, `4.2`, `0.1`; non-finite values as `null`.
-    public static func format(number: Double) -> String {
-        guard number.isFinite else { return "null" }
-        if number == number.rounded(), abs(number) < 1e16 {
-            return String(Int64(number)) + ".0"
-        }
-        return number.description
-    }
+    public static func format(number: Double) -> String { JSONNumberText.string(number) }
 
     /// Appends `s` as a JSON string literal, escaping quotes, backslashes and control characters.
     public static func encode(string s: String, into out: inout [UInt8]) {

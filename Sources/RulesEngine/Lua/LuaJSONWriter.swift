@@ -63,14 +63,14 @@ final class LuaJSONWriter {
     }
 }
 
-/// Writes a float as JSON numbers are written (`JSONValue.format(number:)`), for the C writer.
+/// Writes a float as JSON numbers are written (`JSONNumberText`), for the C writer.
 private let formatDouble: uiq_format_double_fn = { value, buffer, capacity in
     guard let buffer else { return 0 }
-    var text = JSONValue.format(number: value)
-    return text.withUTF8 { bytes in
-        guard let start = bytes.baseAddress else { return 0 }
-        let count = min(bytes.count, capacity)
-        UnsafeMutableRawPointer(buffer).copyMemory(from: start, byteCount: count)
+    let target = UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: UInt8.self)
+    if capacity >= JSONNumberText.maximumLength { return JSONNumberText.write(value, into: target) }
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: JSONNumberText.maximumLength) { scratch in
+        let count = min(JSONNumberText.write(value, into: scratch.baseAddress!), capacity)
+        target.update(from: scratch.baseAddress!, count: count)
         return count
     }
 }

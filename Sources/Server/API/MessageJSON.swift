@@ -85,7 +85,7 @@ enum MessageJSON {
         key("timestamp", &out)
         timestamp(message.createdAt, &out)
         key("urgency", &out)
-        out.append(contentsOf: Array(JSONValue.format(number: message.urgency).utf8))
+        JSONNumberText.append(message.urgency, to: &out)
         out.append(UInt8(ascii: "}"))
     }
 
