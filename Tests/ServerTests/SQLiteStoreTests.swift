@@ -111,7 +111,7 @@ final class SQLiteStoreTests: XCTestCase {
         let connection = try SQLiteConnection(path: path, readOnly: true)
         XCTAssertEqual(try connection.scalar("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'messages_fts%' OR name = 'search_index_state'"), 0)
         try connection.query("ATTACH DATABASE ? AS search", [.text(SQLiteSearchIndex.path(forStore: path))])
-        XCTAssertEqual(try connection.scalar("SELECT rowid FROM search.messages_fts WHERE messages_fts MATCH '\"loan\"'"), id)
+        XCTAssertEqual(try connection.scalar("SELECT rowid FROM search.messages_fts WHERE messages_fts MATCH '\"loa\" AND \"oan\"'"), id)
     }
 
     /// An index file left from another store at the same path (its database deleted and made again) is emptied
@@ -160,6 +160,70 @@ final class SQLiteStoreTests: XCTestCase {
         try waitForSearchIndex(path)
         XCTAssertEqual(try search(store, "needle"), [1000, 2000])
         XCTAssertEqual(try old.scalar("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'messages_fts%' OR name = 'search_index_state'"), 0)
+    }
+
+    /// An index file of the earlier layout (positions kept, searched by phrase) is dropped, compacted and built
+    /// again with trigrams alone; searches find every message all along.
+    func testAnIndexOfTheEarlierLayoutIsBuiltAgain() throws {
+        let path = storePath, indexPath = SQLiteSearchIndex.path(forStore: path)
+        var store = try SQLiteStore(path: path)
+        var needles: Set<Int64> = []
+        for n in 1...3_000 {
+            let id = try store.insertMessage(NewMessage(customerID: 1, body: n % 1000 == 0 ? "needle \(n)" : "hay \(n) \(String(repeating: "filler ", count: 20))",
+                                                        createdAt: .now(), urgency: 3, rulesVersion: "v", breakdown: .null))
+            if n % 1000 == 0 { needles.insert(id) }
+        }
+        try waitForSearchIndex(path)
+        store.close()
+        let earlier = try SQLiteConnection(path: indexPath, readOnly: false)
+        try earlier.execute("""
+            DROP TABLE messages_fts;
+            CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='', tokenize='trigram');
+            PRAGMA user_version = 2;
+            """)
+        try earlier.query("ATTACH DATABASE ? AS store", [.text(path)])
+        try earlier.execute("INSERT INTO messages_fts(rowid, body) SELECT id, body FROM store.messages; DETACH DATABASE store")
+        let earlierPages = try earlier.scalar("PRAGMA page_count")
+        store = try SQLiteStore(path: path)
+        defer { store.close() }
+        XCTAssertEqual(try search(store, "needle"), needles)
+        try waitForSearchIndex(path)
+        XCTAssertEqual(try search(store, "needle"), needles)
+        XCTAssertEqual(try earlier.scalar("PRAGMA user_version"), SQLiteSearchIndex.layout)
+        var table = ""
+        try earlier.query("SELECT sql FROM sqlite_schema WHERE name = 'messages_fts'") { table = $0.text(0) }
+        XCTAssertTrue(table.contains("detail=none"), table)
+        XCTAssertLessThan(try earlier.scalar("PRAGMA page_count"), earlierPages, "the dropped index's pages are given back")
+    }
+
+    /// The index is asked for every trigram of a search, in any order and place; the listing keeps only the
+    /// messages that hold the text itself, as written, whatever quotes or characters it has.
+    func testSearchCandidatesAreNarrowedToTheText() throws {
+        let path = storePath
+        let store = try SQLiteStore(path: path)
+        defer { store.close() }
+        func insert(_ body: String) throws -> Int64 {
+            try store.insertMessage(NewMessage(customerID: 1, body: body, createdAt: .now(), urgency: 3, rulesVersion: "v",
+                                               breakdown: .null))
+        }
+        let scattered = try insert("bcd then abc")  // every trigram of "abcd", never in a row
+        let whole = try insert("xxABCDxx")
+        let quoted = try insert(#"she said "stop" twice"#)
+        let accented = try insert("Zahlung für Kredit fehlgeschlagen")
+        let long = try insert(String(repeating: "0123456789", count: 30) + " tail")
+        try waitForSearchIndex(path)
+        XCTAssertEqual(try search(store, "abcd"), [whole])
+        XCTAssertTrue(try search(store, "abc").isSuperset(of: [scattered, whole]))
+        XCTAssertEqual(try search(store, #""stop""#), [quoted])
+        XCTAssertEqual(try search(store, #"d "st"#), [quoted])
+        XCTAssertEqual(try search(store, "für Kre"), [accented])
+        XCTAssertEqual(try search(store, String(repeating: "0123456789", count: 30)), [long])
+        XCTAssertEqual(try search(store, String(repeating: "0123456789", count: 29) + "x"), [])
+        XCTAssertNil(SQLiteSearchIndex.matchExpression(for: "ab"))
+        XCTAssertEqual(SQLiteSearchIndex.matchExpression(for: #"a"bc"#), #""a""b" AND """bc""#)
+        XCTAssertEqual(SQLiteSearchIndex.matchExpression(for: "aaaaa"), #""aaa""#)
+        let terms = SQLiteSearchIndex.matchExpression(for: String((0..<300).map { Character(UnicodeScalar(0x4E00 + $0)!) }))
+        XCTAssertEqual(terms?.components(separatedBy: " AND ").count, SQLiteSearchIndex.maximumTerms)
     }
 
     /// A backup of the store restored beside a newer index (or a power cut that lost commits the index kept): the
@@ -218,12 +282,13 @@ final class SQLiteStoreTests: XCTestCase {
         XCTAssertEqual(try search(store, "stolen"), [id])
         let readers = SQLiteReaderPool(path: path, searchIndexPath: directory.appendingPathComponent("gone.search").path)
         defer { readers.close() }
+        let terms = try XCTUnwrap(SQLiteSearchIndex.matchExpression(for: "stolen"))
         let found = try readers.read { connection throws(SQLiteError) in
             try connection.scalar("""
-                SELECT count(*) FROM (SELECT rowid AS candidate FROM messages_fts WHERE messages_fts MATCH '"stolen"'
+                SELECT count(*) FROM (SELECT rowid AS candidate FROM messages_fts WHERE messages_fts MATCH ?
                 UNION ALL SELECT id FROM messages WHERE id > (SELECT indexed_through FROM search_index_state))
                 CROSS JOIN messages ON messages.id = candidate WHERE body LIKE '%stolen%'
-                """)
+                """, [.text(terms)])
         }
         XCTAssertEqual(found, 1)
     }

@@ -21,8 +21,11 @@ final class SQLiteSearchIndex: @unchecked Sendable {
     static let quietPeriod: TimeInterval = 0.02
     /// How long to wait after a step failed.
     static let retryPause: TimeInterval = 1
-    /// The layout of the index file (`PRAGMA user_version`); another is rebuilt.
-    static let layout: Int64 = 2
+    /// The layout of the index file (`PRAGMA user_version`); another is rebuilt. (2: positions kept, searched by
+    /// phrase; 3: which messages hold each trigram, nothing more.)
+    static let layout: Int64 = 3
+    /// Trigrams of a search looked up at most: past a few dozen the candidates no longer narrow.
+    static let maximumTerms = 64
 
     /// Where the index of the store at `storePath` lives.
     static func path(forStore storePath: String) -> String { storePath + ".search" }
@@ -30,10 +33,29 @@ final class SQLiteSearchIndex: @unchecked Sendable {
     /// The schema of the index file (`%@`: the schema name; also what a reader makes in its temporary tables when it
     /// cannot read the file).
     static let schema = """
-        CREATE VIRTUAL TABLE %@.messages_fts USING fts5(body, content='', tokenize='trigram');
+        CREATE VIRTUAL TABLE %@.messages_fts USING fts5(body, content='', tokenize='trigram', detail=none);
         CREATE TABLE %@.search_index_state (store_key TEXT NOT NULL, indexed_through INTEGER NOT NULL,
                                             indexed_created_at INTEGER NOT NULL);
         """
+
+    /// The index query for the messages that may contain `search`, or nil when it is too short to look up (under
+    /// three characters): each of its three-character windows as a term of its own, all required. The index keeps
+    /// which messages hold a trigram, not where (`detail=none`: a third of the file and of the work a step does
+    /// with positions), so the candidates hold every trigram somewhere, not necessarily in a row: the listing's
+    /// LIKE keeps the messages that contain the text.
+    static func matchExpression(for search: String) -> String? {
+        let scalars = Array(search.unicodeScalars)
+        guard scalars.count >= 3 else { return nil }
+        var terms: [String] = []
+        var seen = Set<String>()
+        for start in 0...(scalars.count - 3) where terms.count < maximumTerms {
+            var window = String.UnicodeScalarView()
+            window.append(contentsOf: scalars[start..<start + 3])
+            let trigram = String(window)
+            if seen.insert(trigram).inserted { terms.append("\"" + trigram.replacingOccurrences(of: "\"", with: "\"\"") + "\"") }
+        }
+        return terms.joined(separator: " AND ")
+    }
 
     private let condition = NSCondition()
     private var highestID: Int64 = 0
@@ -81,13 +103,18 @@ final class SQLiteSearchIndex: @unchecked Sendable {
             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
             PRAGMA cache_size = -2048; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 16777216;
             """)
-        // The layout, under a lock of the index file alone (the store is not attached yet).
+        // The layout, under a lock of the index file alone (the store is not attached yet). An index of another
+        // layout is dropped, and the file compacted: its pages would otherwise stay with it, empty.
+        var dropped = false
         try transaction(connection, "BEGIN IMMEDIATE") { () throws(SQLiteError) in
-            guard try connection.scalar("PRAGMA main.user_version") != layout else { return }
+            let found = try connection.scalar("PRAGMA main.user_version")
+            guard found != layout else { return }
             try connection.execute("DROP TABLE IF EXISTS main.messages_fts; DROP TABLE IF EXISTS main.search_index_state;")
             try connection.execute(schema.replacingOccurrences(of: "%@", with: "main"))
             try connection.execute("PRAGMA main.user_version = \(layout)")
+            dropped = found != 0
         }
+        if dropped { try connection.execute("VACUUM") }
         try connection.query("ATTACH DATABASE ? AS store", [.text(storePath)])
         // The state, locked by writing to the index file first (BEGIN IMMEDIATE would lock the store too).
         try transaction(connection, "BEGIN") { () throws(SQLiteError) in

@@ -344,18 +344,18 @@ public final class SQLiteStore: Store {
         if let search = query.search, !search.isEmpty {
             filters.append("body LIKE ? ESCAPE '\\'")
             values.append(.text(MessageQuery.likePattern(search)))
-            let phrase = SQLiteValue.text("\"" + search.replacingOccurrences(of: "\"", with: "\"\"") + "\"")
-            let candidates = search.unicodeScalars.count < 3 ? Int.max : Int(try connection.scalar(
+            let terms = SQLiteSearchIndex.matchExpression(for: search).map(SQLiteValue.text)
+            let candidates = try terms.map { terms throws(SQLiteError) in Int(try connection.scalar(
                 "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
-                [phrase, .integer(Int64(SQLiteStore.searchCandidateLimit + 1))]))
-            if candidates <= SQLiteStore.searchCandidateLimit {
+                [terms, .integer(Int64(SQLiteStore.searchCandidateLimit + 1))])) } ?? Int.max
+            if let terms, candidates <= SQLiteStore.searchCandidateLimit {
                 // The indexed candidates and every message above the index's watermark, read by id.
                 source = """
                     (SELECT rowid AS candidate FROM messages_fts WHERE messages_fts MATCH ? UNION ALL \
                     SELECT id FROM messages WHERE id > (SELECT indexed_through FROM search_index_state)) \
                     CROSS JOIN messages ON messages.id = candidate
                     """
-                sourceValues = [phrase]
+                sourceValues = [terms]
             } else {
                 countable = false  // counting a very common substring exactly would mean reading most rows
             }
