@@ -30,12 +30,14 @@ serve() {  # serve NAME: start the server on that database in the background and
   echo "server did not start"; cat "$BENCH_DIR/serve.log"; exit 1
 }
 stop() { kill -TERM "$SERVER"; wait "$SERVER" || true; }
-load() {  # load LABEL CONNECTIONS SCRIPT URL; the requests/s in LAST_RPS
-  local result
-  result=$(wrk -t2 -c"$2" -d"$DURATION" -s "$3" "$4" | grep RESULT)
+load() {  # load LABEL CONNECTIONS SCRIPT URL; the requests/s in LAST_RPS, wrk's own CPU a request in LAST_WRK_CPU
+  local result wrk_cpu
+  result=$( { TIMEFORMAT='%U %S'; time wrk -t2 -c"$2" -d"$DURATION" -s "$3" "$4"; } 2>"$BENCH_DIR/wrk-cpu" | grep RESULT)
   echo "$1 ($2 connections): ${result#RESULT }"
   LAST_RPS=$(echo "$result" | sed -n 's/.*rps=\([0-9]*\).*/\1/p')
   LAST_REQUESTS=$(echo "$result" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+  wrk_cpu=$(tail -1 "$BENCH_DIR/wrk-cpu")
+  LAST_WRK_CPU=$(awk -v u="${wrk_cpu% *}" -v s="${wrk_cpu#* }" -v n="$LAST_REQUESTS" 'BEGIN { printf "%.1f", (u + s) * 1e6 / n }')
 }
 share() { awk -v ours="$1" -v reference="$2" 'BEGIN { printf "%.2f", ours / reference }'; }
 # ticks STAT_FILE: user + system CPU in clock ticks of 10 ms, from a /proc stat file (a process's or a thread's)
@@ -66,8 +68,10 @@ ${CC:-cc} -O2 -o "$BENCH_DIR/trivial-mhd" Tests/Benchmarks/trivial-mhd.c $(pkg-c
 TRIVIAL=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.05; done
 cat "$here/post.lua" "$here/report.lua" > "$BENCH_DIR/post_report.lua"
+cpu_before=$(process_cpu "$TRIVIAL")
 load "trivial handler, POST" 64 "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT"
 REFERENCE_POST=$LAST_RPS
+echo "  CPU a request: the handler $(cpu_per_request "$TRIVIAL" "$cpu_before") µs, wrk $LAST_WRK_CPU µs"
 cpu_before=$(process_cpu "$TRIVIAL")
 load "trivial handler, GET" 64 "$here/report.lua" "http://127.0.0.1:$PORT/api/health"
 REFERENCE_GET=$LAST_RPS
@@ -100,7 +104,7 @@ before_database=$(database_cpu)
 load "POST /api/messages/send" 64 "$BENCH_DIR/post_report.lua" "http://127.0.0.1:$PORT"
 echo "  = $(share "$LAST_RPS" "$REFERENCE_POST") of the trivial handler's $REFERENCE_POST requests/s (goal 0.40, p99 < 20 ms)"
 posted=$(( $(stored_count) - before_count ))
-echo "  per message stored (CPU from /proc, 64 connections):"
+echo "  per message stored (CPU from /proc, 64 connections; wrk: $LAST_WRK_CPU µs a request):"
 { echo "$before_threads" | sed 's/^/before /'; thread_cpu "$SERVER" | sed 's/^/after /'; } | awk -v n="$posted" '
   { cpu[$2] += ($1 == "after" ? $3 : -$3) }
   END { for (name in cpu) if (cpu[name] > 0) printf "    %-16s %6.1f µs CPU\n", name, cpu[name] * 10000 / n }' | sort -k2 -nr
@@ -116,6 +120,12 @@ stored=$(stored_count)
 stop
 kill "$SAMPLER" 2>/dev/null || true
 echo "messages acknowledged and stored: $stored"
+# What the 0.40 goal leaves a message, and what SQLite alone takes of it (the server's schema and batch size).
+goal_rate=$(awk -v r="$REFERENCE_POST" 'BEGIN { printf "%d", r * 0.4 }')
+echo "the 0.40 goal is $goal_rate POSTs/s: $(nproc) cores give $(awk -v r="$goal_rate" -v c="$(nproc)" 'BEGIN { printf "%.1f", c * 1e6 / r }') µs of CPU a message for everything (wrk, the kernel, HTTP, scoring, storing, indexing)"
+if [ "$STORE" = sqlite ]; then
+  echo "SQLite alone (Tests/Benchmarks/sqlite-floor.py on this run's database): $(python3 "$here/sqlite-floor.py" "$BENCH_DIR/fresh.db")"
+fi
 
 echo "== 1,000,000 stored messages ($STORE)"
 if [ "$STORE" = postgres ]; then
