@@ -37,7 +37,7 @@ load() {  # load LABEL CONNECTIONS SCRIPT URL; the requests/s in LAST_RPS, wrk's
   LAST_RPS=$(echo "$result" | sed -n 's/.*rps=\([0-9]*\).*/\1/p')
   LAST_REQUESTS=$(echo "$result" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
   wrk_cpu=$(tail -1 "$BENCH_DIR/wrk-cpu")
-  LAST_WRK_CPU=$(awk -v u="${wrk_cpu% *}" -v s="${wrk_cpu#* }" -v n="$LAST_REQUESTS" 'BEGIN { printf "%.1f", (u + s) * 1e6 / n }')
+  LAST_WRK_CPU=$(awk -v u="${wrk_cpu% *}" -v s="${wrk_cpu#* }" -v n="${LAST_REQUESTS:-0}" 'BEGIN { if (n > 0) printf "%.1f", (u + s) * 1e6 / n; else print "?" }')
 }
 share() { awk -v ours="$1" -v reference="$2" 'BEGIN { printf "%.2f", ours / reference }'; }
 # ticks STAT_FILE: user + system CPU in clock ticks of 10 ms, from a /proc stat file (a process's or a thread's)

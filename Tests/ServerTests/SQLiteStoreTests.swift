@@ -209,21 +209,40 @@ final class SQLiteStoreTests: XCTestCase {
         let scattered = try insert("bcd then abc")  // every trigram of "abcd", never in a row
         let whole = try insert("xxABCDxx")
         let quoted = try insert(#"she said "stop" twice"#)
+        let marked = try insert("a \"\u{301}x mark")  // a quote with a combining mark: one Character, two scalars
         let accented = try insert("Zahlung für Kredit fehlgeschlagen")
         let long = try insert(String(repeating: "0123456789", count: 30) + " tail")
+        let ideographs = String((0..<300).map { Character(UnicodeScalar(0x4E00 + $0)!) })  // 298 distinct trigrams
+        let wide = try insert(ideographs + "!")
         try waitForSearchIndex(path)
-        XCTAssertEqual(try search(store, "abcd"), [whole])
-        XCTAssertTrue(try search(store, "abc").isSuperset(of: [scattered, whole]))
+        // "abcd": the index offers both (its candidates), the text test keeps one, and the total is counted (so the
+        // index was read: a search it cannot narrow is not counted)
+        let connection = try SQLiteConnection(path: path, readOnly: true)
+        try connection.query("ATTACH DATABASE ? AS search", [.text(SQLiteSearchIndex.path(forStore: path))])
+        var candidates: Set<Int64> = []
+        try connection.query("SELECT rowid FROM search.messages_fts WHERE messages_fts MATCH ?",
+                             [.text(try XCTUnwrap(SQLiteSearchIndex.matchExpression(for: "abcd")))]) { candidates.insert($0.integer(0)) }
+        XCTAssertEqual(candidates, [scattered, whole])
+        var query = MessageQuery()
+        query.search = "abcd"
+        let page = try store.messages(query)
+        XCTAssertEqual(page.messages.map(\.id), [whole])
+        XCTAssertEqual(page.total, 1)
         XCTAssertEqual(try search(store, #""stop""#), [quoted])
         XCTAssertEqual(try search(store, #"d "st"#), [quoted])
+        XCTAssertEqual(try search(store, "\"\u{301}x"), [marked])
         XCTAssertEqual(try search(store, "für Kre"), [accented])
         XCTAssertEqual(try search(store, String(repeating: "0123456789", count: 30)), [long])
         XCTAssertEqual(try search(store, String(repeating: "0123456789", count: 29) + "x"), [])
+        XCTAssertEqual(try search(store, ideographs), [wide])  // past the cap of trigrams looked up
+        XCTAssertEqual(try search(store, String(ideographs.dropLast()) + "?"), [])
         XCTAssertNil(SQLiteSearchIndex.matchExpression(for: "ab"))
+        XCTAssertNil(SQLiteSearchIndex.matchExpression(for: "ab\u{0}cd"))
         XCTAssertEqual(SQLiteSearchIndex.matchExpression(for: #"a"bc"#), #""a""b" AND """bc""#)
+        XCTAssertEqual(SQLiteSearchIndex.matchExpression(for: "\"\u{301}x"), "\"\"\"\u{301}x\"")
         XCTAssertEqual(SQLiteSearchIndex.matchExpression(for: "aaaaa"), #""aaa""#)
-        let terms = SQLiteSearchIndex.matchExpression(for: String((0..<300).map { Character(UnicodeScalar(0x4E00 + $0)!) }))
-        XCTAssertEqual(terms?.components(separatedBy: " AND ").count, SQLiteSearchIndex.maximumTerms)
+        XCTAssertEqual(SQLiteSearchIndex.matchExpression(for: ideographs)?.components(separatedBy: " AND ").count,
+                       SQLiteSearchIndex.maximumTerms)
     }
 
     /// A backup of the store restored beside a newer index (or a power cut that lost commits the index kept): the

@@ -4,18 +4,19 @@ import XCTest
 /// Numbers are written exactly as Python's `json` writes floats: whole numbers with `.0`, the rest as the
 /// shortest text that reads back as the same double; the digit-by-digit path must agree with that everywhere.
 final class JSONNumberTextTests: XCTestCase {
-    /// What Python writes (`repr` of a float), as the server wrote it before the digit-by-digit path.
-    private func pythonText(_ number: Double) -> String {
+    /// The text the server wrote before the digit-by-digit path: Python's `repr` of a float, but for -0.0, which
+    /// it has always written as 0.0.
+    private func previousText(_ number: Double) -> String {
         guard number.isFinite else { return "null" }
         if number == number.rounded(), abs(number) < 1e16 { return String(Int64(number)) + ".0" }
         return number.description
     }
 
     private func assertSame(_ number: Double, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(JSONNumberText.string(number), pythonText(number), "bits \(number.bitPattern)", file: file, line: line)
+        XCTAssertEqual(JSONNumberText.string(number), previousText(number), "bits \(number.bitPattern)", file: file, line: line)
         var bytes: [UInt8] = [1, 2]
         JSONNumberText.append(number, to: &bytes)
-        XCTAssertEqual(Array(bytes.dropFirst(2)), Array(pythonText(number).utf8), file: file, line: line)
+        XCTAssertEqual(Array(bytes.dropFirst(2)), Array(previousText(number).utf8), file: file, line: line)
     }
 
     func testKnownTexts() {

@@ -43,16 +43,24 @@ final class SQLiteSearchIndex: @unchecked Sendable {
     /// which messages hold a trigram, not where (`detail=none`: a third of the file and of the work a step does
     /// with positions), so the candidates hold every trigram somewhere, not necessarily in a row: the listing's
     /// LIKE keeps the messages that contain the text.
+    /// Quotes are doubled scalar by scalar: a quote followed by a combining mark is one `Character`, which a
+    /// `String` search for `"` would not find. A NUL (which would end the expression early) gives nil.
     static func matchExpression(for search: String) -> String? {
         let scalars = Array(search.unicodeScalars)
-        guard scalars.count >= 3 else { return nil }
+        guard scalars.count >= 3, !scalars.contains("\u{0}") else { return nil }
         var terms: [String] = []
-        var seen = Set<String>()
+        var seen = Set<[Unicode.Scalar]>()
         for start in 0...(scalars.count - 3) where terms.count < maximumTerms {
-            var window = String.UnicodeScalarView()
-            window.append(contentsOf: scalars[start..<start + 3])
-            let trigram = String(window)
-            if seen.insert(trigram).inserted { terms.append("\"" + trigram.replacingOccurrences(of: "\"", with: "\"\"") + "\"") }
+            let trigram = Array(scalars[start..<start + 3])
+            guard seen.insert(trigram).inserted else { continue }
+            var term = String.UnicodeScalarView()
+            term.append("\"")
+            for scalar in trigram {
+                term.append(scalar)
+                if scalar == "\"" { term.append(scalar) }
+            }
+            term.append("\"")
+            terms.append(String(term))
         }
         return terms.joined(separator: " AND ")
     }
@@ -104,17 +112,20 @@ final class SQLiteSearchIndex: @unchecked Sendable {
             PRAGMA cache_size = -2048; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 16777216;
             """)
         // The layout, under a lock of the index file alone (the store is not attached yet). An index of another
-        // layout is dropped, and the file compacted: its pages would otherwise stay with it, empty.
-        var dropped = false
+        // layout is dropped.
         try transaction(connection, "BEGIN IMMEDIATE") { () throws(SQLiteError) in
-            let found = try connection.scalar("PRAGMA main.user_version")
-            guard found != layout else { return }
+            guard try connection.scalar("PRAGMA main.user_version") != layout else { return }
             try connection.execute("DROP TABLE IF EXISTS main.messages_fts; DROP TABLE IF EXISTS main.search_index_state;")
             try connection.execute(schema.replacingOccurrences(of: "%@", with: "main"))
             try connection.execute("PRAGMA main.user_version = \(layout)")
-            dropped = found != 0
         }
-        if dropped { try connection.execute("VACUUM") }
+        // A file mostly free (an index of another layout just dropped, or one emptied at an earlier start to be built
+        // again) is compacted, or
+        // its pages would stay with it, empty. Best effort: a file busy for longer than the busy timeout (another
+        // server at work on it) is compacted at a later start.
+        if try connection.scalar("PRAGMA main.freelist_count") * 2 > (try connection.scalar("PRAGMA main.page_count")) {
+            try? connection.execute("VACUUM")
+        }
         try connection.query("ATTACH DATABASE ? AS store", [.text(storePath)])
         // The state, locked by writing to the index file first (BEGIN IMMEDIATE would lock the store too).
         try transaction(connection, "BEGIN") { () throws(SQLiteError) in
