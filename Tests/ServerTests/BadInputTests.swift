@@ -129,13 +129,15 @@ final class BadInputTests: XCTestCase {
     }
 
     func testHostileStringsAreStoredAsText() throws {
-        for text in ["'); DELETE FROM messages; --", "<script>alert(1)</script>", "\u{202E}reversed", "🙏 \\u0000 \"quotes\""] {
+        for text in ["'); DELETE FROM messages; --", "<script>alert(1)</script>", "\u{202E}reversed", "🙏 \\u0000 \"quotes\"",
+                     "a \"\u{301}x: a quote with a combining mark"] {
             let response = try client.request("POST", "/api/messages/send", json: ["user_id": 2, "message": .string(text)])
             XCTAssertEqual(response.status, 201, text)
             let id = try XCTUnwrap(response.json?["message_id"]?.doubleValue)
             XCTAssertEqual(try client.request("GET", "/api/messages/\(Int(id))").json?["message"]?.stringValue, text)
         }
         XCTAssertEqual(try client.request("GET", "/api/messages?search=%27%29%3B%20DELETE").json?.arrayValue?.count, 1)
+        XCTAssertEqual(try client.request("GET", "/api/messages?search=%22%CC%81x").json?.arrayValue?.count, 1)
     }
 
     func testSlowClientsAreDropped() throws {
