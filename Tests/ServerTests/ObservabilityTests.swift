@@ -102,6 +102,17 @@ final class ObservabilityTests: XCTestCase {
         }
     }
 
+    /// Label values (a rule's skip reason, say) are escaped whatever follows the character escaped: a combining
+    /// mark after a quote or a backslash, a line feed after a carriage return.
+    func testLabelValuesAreEscapedScalarByScalar() throws {
+        XCTAssertEqual(PrometheusText.escapeLabel("a\"\u{301}b\r\nc\\\u{301}d\n"), "a\\\"\u{301}b\r\\nc\\\\\u{301}d\\n")
+        var text = PrometheusText()
+        text.family("test_samples_total", "counter", "Samples.")
+        text.sample("test_samples_total", [("reason", "why:\"\u{301}quoted\\\u{301}")], 1)
+        let samples = try parseWithPrometheus(text.text)  // prometheus_client's own parser reads it back
+        XCTAssertEqual(samples["test_samples_total{reason=why:\"\u{301}quoted\\\u{301}}"], 1, "\(samples)")
+    }
+
     /// The shipped Grafana dashboard only queries metrics the server exports.
     func testTheDashboardQueriesMetricsThatExist() throws {
         server = try TestServer()

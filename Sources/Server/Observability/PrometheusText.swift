@@ -47,17 +47,20 @@ struct PrometheusText {
         return "\(value)"
     }
 
+    /// A label value as the text format writes it: backslash, double quote and line feed escaped, scalar by
+    /// scalar (a quote or backslash followed by a combining mark, or a CR LF, is one `Character`, which a match on
+    /// characters would let through unescaped).
     static func escapeLabel(_ value: String) -> String {
-        var escaped = ""
-        for character in value {
-            switch character {
-            case "\\": escaped += "\\\\"
-            case "\"": escaped += "\\\""
-            case "\n": escaped += "\\n"
-            default: escaped.append(character)
+        var escaped = String.UnicodeScalarView()
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": escaped.append(contentsOf: "\\\\".unicodeScalars)
+            case "\"": escaped.append(contentsOf: "\\\"".unicodeScalars)
+            case "\n": escaped.append(contentsOf: "\\n".unicodeScalars)
+            default: escaped.append(scalar)
             }
         }
-        return escaped
+        return String(escaped)
     }
 
     static func escapeHelp(_ value: String) -> String {
