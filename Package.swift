@@ -40,7 +40,7 @@ let package = Package(
                 resources: [.copy("Resources/openapi.json"), .copy("Resources/console")]),
         .executableTarget(name: "urgencyiq", dependencies: ["Support", "RulesEngine", "Server"]),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
-        .testTarget(name: "RulesEngineTests", dependencies: ["Support", "RulesEngine"]),
+        .testTarget(name: "RulesEngineTests", dependencies: ["Support", "RulesEngine", "TestSupport"]),
         // Shared by the test targets: a raw HTTP/1.1 client over loopback sockets.
         .target(name: "TestSupport", dependencies: ["Support", "RulesEngine"], path: "Tests/TestSupport"),
         .testTarget(name: "ServerTests", dependencies: ["Support", "Server", "TestSupport"]),

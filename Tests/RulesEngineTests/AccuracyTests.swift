@@ -2,6 +2,7 @@ import Foundation
 import FoundationXML
 import XCTest
 @testable import RulesEngine
+import TestSupport
 
 /// The accuracy figures of a labelled set (`AccuracyFigures`): MAE, exact (rounded half up), within one level,
 /// pairwise order with ties counting half, the one-line summary and the confusion matrix; the thresholds a

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import RulesEngine
+import TestSupport
 
 /// Large regex sets: a prefilter (Vectorscan) picks the candidates and PCRE2 confirms them; the answers must be
 /// exactly those of every pattern run on its own, whatever the pattern (flags, Unicode, backreferences,

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import RulesEngine
+import TestSupport
 
 /// `WordSplitter.splitBytes` (the lexicon's allocation-free reader of raw message bytes) against
 /// `WordSplitter.split(CaseFolding.lowercased(text))` (the plain version phrases are read with): the same words,

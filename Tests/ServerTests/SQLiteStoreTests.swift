@@ -26,6 +26,7 @@ final class SQLiteStoreTests: XCTestCase {
     func testKeepsHostileTextIntact() throws { try contract.keepsHostileTextIntact() }
     func testFiltersAndOrders() throws { try contract.filtersAndOrders() }
     func testSearchesCaseInsensitiveSubstrings() throws { try contract.searchesCaseInsensitiveSubstrings() }
+    func testSearchesAgreeWithASubstringTestOnRandomText() throws { try contract.searchesAgreeWithASubstringTestOnRandomText() }
     func testPaginatesEveryRowExactlyOnce() throws { try contract.paginatesEveryRowExactlyOnce() }
     func testKeepsRepliesInOrder() throws { try contract.keepsRepliesInOrder() }
     func testResolvesAssignsAndUnassigns() throws { try contract.resolvesAssignsAndUnassigns() }

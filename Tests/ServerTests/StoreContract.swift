@@ -116,6 +116,58 @@ struct StoreContract {
         }
     }
 
+    /// Searches agree with the plain definition, a substring test with ASCII letters folded, on random text made of
+    /// the pieces that have bitten search code: quotes and backslashes before combining marks, LIKE's and the
+    /// index query language's own characters and words, letters whose case folds outside ASCII, emoji sequences,
+    /// CR LF. Before the search index has caught up and after (on SQLite the index supplies the candidates then).
+    func searchesAgreeWithASubstringTestOnRandomText() throws {
+        let pieces = ["a", "b", "c", "A", "B", "C", "ab", " ", "\"", "\u{301}", "%", "_", "\\", "*", "^", "(", ")", ":", "-",
+                      "+", "'", "NEAR", "AND", "OR", "NOT", "ß", "İ", "ı", "é", "e\u{301}", "🙏", "中", "文", "\r\n", "\t",
+                      "😀\u{200D}😀", "\"\u{301}", "\\\u{301}"]
+        var random = SeededGenerator(seed: 0x5EA4C4)
+        func text(_ count: Int) -> String { (0..<count).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &random)] }.joined() }
+        func folded(_ string: String) -> [UInt8] { string.utf8.map { (65...90).contains($0) ? $0 + 32 : $0 } }
+        func contains(_ body: [UInt8], _ part: [UInt8]) -> Bool {
+            body.count >= part.count && (0...(body.count - part.count)).contains { body[$0..<$0 + part.count].elementsEqual(part) }
+        }
+        try withStore { store in
+            var bodies: [Int64: [UInt8]] = [:]
+            var texts: [String] = []
+            for index in 0..<200 {
+                let body = text(Int.random(in: 1...12, using: &random))
+                texts.append(body)
+                bodies[try store.insertMessage(message(Int64(index % 7 + 1), body, urgency: 3, at: Int64(index)))] = folded(body)
+            }
+            var searches: [String] = []
+            for index in 0..<160 {
+                if index % 2 == 0 {
+                    let scalars = Array(texts[Int.random(in: 0..<texts.count, using: &random)].unicodeScalars)
+                    let start = Int.random(in: 0..<scalars.count, using: &random)
+                    let length = Int.random(in: 1...min(8, scalars.count - start), using: &random)
+                    var part = String.UnicodeScalarView()
+                    part.append(contentsOf: scalars[start..<start + length])
+                    searches.append(String(part))
+                } else {
+                    searches.append(text(Int.random(in: 1...5, using: &random)))
+                }
+            }
+            func check() throws {
+                for search in searches {
+                    var query = MessageQuery()
+                    query.search = search
+                    query.limit = 1000
+                    let expected = Set(bodies.filter { contains($0.value, folded(search)) }.keys)
+                    let page = try store.messages(query)
+                    XCTAssertEqual(Set(page.messages.map(\.id)), expected, "search \(search.unicodeScalars.map { String($0.value, radix: 16) })")
+                    if let total = page.total { XCTAssertEqual(total, expected.count, "search \(search.debugDescription)") }
+                }
+            }
+            try check()
+            try waitUntil("the search index to catch up") { store.searchIndexBacklog == 0 }
+            try check()
+        }
+    }
+
     /// Every message of `query`'s listing, read 7 at a time by following each page's cursor (at most 100 pages),
     /// each page checked for its size and the total.
     private func pages(of query: MessageQuery, in store: any Store, total: Int) throws -> [Message] {
