@@ -29,9 +29,7 @@ public struct JSONParser {
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue { try parse(Array(text.utf8)) }
 
     public static func parse(_ buffer: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
-        guard UTF8Validation.isValid(buffer) else {
-            throw JSONParseError(offset: 0, message: "invalid UTF-8")
-        }
+        if let offset = UTF8Validation.firstInvalidOffset(buffer) { throw JSONParseError(offset: offset, message: "invalid UTF-8") }
         var parser = JSONParser(buffer)
         parser.skipWhitespace()
         let value = try parser.value()

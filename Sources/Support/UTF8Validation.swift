@@ -1,7 +1,10 @@
 /// Whether bytes are well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), checked eight
 /// ASCII bytes at a time: every request body passes through it before it is parsed.
 public enum UTF8Validation {
-    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool { firstInvalidOffset(bytes) == nil }
+
+    /// Where the first ill-formed sequence starts, or nil when the bytes are well-formed UTF-8.
+    public static func firstInvalidOffset(_ bytes: UnsafeRawBufferPointer) -> Int? {
         let count = bytes.count
         var i = 0
         while i < count {
@@ -13,26 +16,26 @@ public enum UTF8Validation {
             if c < 0x80 {
                 i += 1
             } else if c >= 0xC2 && c <= 0xDF {
-                guard i + 1 < count, bytes[i + 1] & 0xC0 == 0x80 else { return false }
+                guard i + 1 < count, bytes[i + 1] & 0xC0 == 0x80 else { return i }
                 i += 2
             } else if c >= 0xE0 && c <= 0xEF {
-                guard i + 2 < count else { return false }
+                guard i + 2 < count else { return i }
                 let c1 = bytes[i + 1], c2 = bytes[i + 2]
-                guard c1 & 0xC0 == 0x80, c2 & 0xC0 == 0x80 else { return false }
-                if c == 0xE0 && c1 < 0xA0 { return false }  // overlong
-                if c == 0xED && c1 > 0x9F { return false }  // surrogate
+                guard c1 & 0xC0 == 0x80, c2 & 0xC0 == 0x80 else { return i }
+                if c == 0xE0 && c1 < 0xA0 { return i }  // overlong
+                if c == 0xED && c1 > 0x9F { return i }  // surrogate
                 i += 3
             } else if c >= 0xF0 && c <= 0xF4 {
-                guard i + 3 < count else { return false }
+                guard i + 3 < count else { return i }
                 let c1 = bytes[i + 1], c2 = bytes[i + 2], c3 = bytes[i + 3]
-                guard c1 & 0xC0 == 0x80, c2 & 0xC0 == 0x80, c3 & 0xC0 == 0x80 else { return false }
-                if c == 0xF0 && c1 < 0x90 { return false }  // overlong
-                if c == 0xF4 && c1 > 0x8F { return false }  // above U+10FFFF
+                guard c1 & 0xC0 == 0x80, c2 & 0xC0 == 0x80, c3 & 0xC0 == 0x80 else { return i }
+                if c == 0xF0 && c1 < 0x90 { return i }  // overlong
+                if c == 0xF4 && c1 > 0x8F { return i }  // above U+10FFFF
                 i += 4
             } else {
-                return false
+                return i
             }
         }
-        return true
+        return nil
     }
 }

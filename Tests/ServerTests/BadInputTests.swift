@@ -64,7 +64,7 @@ final class BadInputTests: XCTestCase {
     func testInvalidUTF8() throws {
         let body: [UInt8] = Array("{\"user_id\": 1, \"message\": \"".utf8) + [0xC3, 0x28] + Array("\"}".utf8)
         assertError(try client.request("POST", "/api/messages/send", body: body, headers: ["Content-Type": "application/json"]),
-                    400, "malformed JSON body: invalid UTF-8 at byte 0")
+                    400, "malformed JSON body: invalid UTF-8 at byte 27")
         assertError(try send("{\"user_id\": 1, \"message\": \"\\ud800 lone\"}"), 400,
                     "malformed JSON body: lone surrogate in \\u escape at byte 33")
         let form: [UInt8] = Array("user_id=1&message=%C3%28".utf8)

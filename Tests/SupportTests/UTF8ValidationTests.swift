@@ -17,9 +17,20 @@ final class UTF8ValidationTests: XCTestCase {
                 for suffix in [[], Array("tail".utf8)] {
                     let bytes = Array(repeating: UInt8(ascii: "a"), count: prefix) + piece + suffix
                     XCTAssertEqual(valid(bytes), String(validating: bytes, as: UTF8.self) != nil, "\(bytes)")
+                    // an ill-formed piece is reported where it starts, after the ASCII before it
+                    let offset = bytes.withUnsafeBytes { UTF8Validation.firstInvalidOffset($0) }
+                    XCTAssertEqual(offset, String(validating: piece, as: UTF8.self) == nil ? prefix : nil, "\(bytes)")
                 }
             }
         }
         XCTAssertTrue(valid([]))
+    }
+
+    /// A request body's JSON error says where the bad byte is.
+    func testTheParserReportsWhereTheUTF8Breaks() {
+        let body = Array(#"{"user_id": 1, "message": "nimelipa "#.utf8) + [0xFF] + Array(#""}"#.utf8)
+        XCTAssertThrowsError(try JSONParser.parse(body)) { error in
+            XCTAssertEqual("\(error)", "invalid UTF-8 at byte 36")
+        }
     }
 }
