@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import Server
 import Support
+import Synchronization
 import TestSupport
 
 /// The store contract against SQLite (a real database file in a temporary directory).
@@ -161,6 +162,38 @@ final class SQLiteStoreTests: XCTestCase {
         try waitForSearchIndex(path)
         XCTAssertEqual(try search(store, "needle"), [1000, 2000])
         XCTAssertEqual(try old.scalar("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'messages_fts%' OR name = 'search_index_state'"), 0)
+    }
+
+    /// Closing the index while its thread reads the store (it does so without the lock) returns: the thread sees
+    /// that it is stopping before it waits for work. It used to wait for ever, and `close` with it (a `make test`
+    /// run hung in a store's close).
+    func testClosingTheIndexWhileItReadsTheStoreReturns() throws {
+        let path = storePath
+        try SQLiteStore(path: path).close()
+        let connection = try SQLiteConnection(path: path, readOnly: true)
+        var key = ""
+        try connection.query("SELECT value FROM settings WHERE key = 'search_index_key'") { key = $0.text(0) }
+        let reading = DispatchSemaphore(value: 0), resume = DispatchSemaphore(value: 0)
+        let first = Mutex(true)
+        // The thread reads the store as it starts: held there the first time, until close has begun.
+        let index = try SQLiteSearchIndex(storePath: path, storeKey: key, afterReadingTheStore: {
+            let isFirst = first.withLock { value -> Bool in
+                defer { value = false }
+                return value
+            }
+            guard isFirst else { return }
+            reading.signal()
+            resume.wait()
+        })
+        XCTAssertEqual(reading.wait(timeout: .now() + 10), .success, "the index's thread read the store")
+        let closed = Mutex(false)
+        Thread.detachNewThread {
+            index.close()
+            closed.withLock { $0 = true }
+        }
+        try waitUntil("close to begin") { index.isStopping }
+        resume.signal()
+        try waitUntil("close to return") { closed.withLock { $0 } }
     }
 
     /// An index file of the earlier layout (positions kept, searched by phrase) is dropped, compacted and built

@@ -74,10 +74,14 @@ final class SQLiteSearchIndex: @unchecked Sendable {
     private var idle = false
     private var stopping = false
     private var stopped = false
+    /// Called on the index's thread each time it has read the store's newest id, before it takes the lock again
+    /// (tests hold the thread there to close the index at that moment).
+    private let afterReadingTheStore: (() -> Void)?
 
     /// Opens (or makes) the index of the store at `storePath`, whose key is `storeKey`, and starts its thread. A
     /// file that cannot be opened as an index is removed and made again.
-    init(storePath: String, storeKey: String) throws(SQLiteError) {
+    init(storePath: String, storeKey: String, afterReadingTheStore: (() -> Void)? = nil) throws(SQLiteError) {
+        self.afterReadingTheStore = afterReadingTheStore
         let path = SQLiteSearchIndex.path(forStore: storePath)
         let connection: SQLiteConnection
         do {
@@ -182,9 +186,16 @@ final class SQLiteSearchIndex: @unchecked Sendable {
     func close() {
         condition.lock()
         stopping = true
-        condition.signal()
+        condition.broadcast()
         while !stopped { condition.wait() }
         condition.unlock()
+    }
+
+    /// Whether `close` has been called.
+    var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
     }
 
     /// Indexes as the store commits, until `close`.
@@ -195,8 +206,12 @@ final class SQLiteSearchIndex: @unchecked Sendable {
                 storeChanged = false
                 condition.unlock()
                 let highest = try? connection.scalar("SELECT COALESCE(MAX(id), 0) FROM store.messages")
+                afterReadingTheStore?()
                 condition.lock()
                 if let highest { highestID = max(highestID, highest) } else { storeChanged = true }
+                // `close` may have come while the lock was not held: its wake-up is gone, so waiting for work
+                // now would wait for ever (and `close` with it).
+                if stopping { break }
             }
             let backlog = highestID - indexedThrough
             if backlog <= 0 && !storeChanged {
