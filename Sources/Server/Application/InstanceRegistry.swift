@@ -13,6 +13,7 @@ public final class InstanceRegistry: Sendable {
     private let store: any FleetStore
     private let rules: ActiveRules
     private let heartbeat: TimeInterval
+    private let started = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -31,6 +32,7 @@ public final class InstanceRegistry: Sendable {
 
     /// Records the instance now and keeps it fresh on a thread of its own.
     public func start() {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         refresh()
         let thread = Thread { [self] in
             var next = Date().addingTimeInterval(heartbeat)
@@ -59,9 +61,10 @@ public final class InstanceRegistry: Sendable {
                        rulesActivatedAt: Timestamp(rules.activatedAt), lastSeen: .now())
     }
 
-    /// Stops the heartbeat and removes the entry.
+    /// Stops the heartbeat and removes the entry (once; before `start` there is no heartbeat to wait for).
     public func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard started.load(ordering: .acquiring) else { return }
         finished.wait()
         try? store.removeInstance(id: id)
     }

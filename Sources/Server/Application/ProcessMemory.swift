@@ -1,5 +1,6 @@
 import CMalloc
 import Foundation
+import Synchronization
 
 /// How the process keeps its memory: glibc's allocator told to keep few arenas and to give freed memory back
 /// to the system, and a thread that hands back what is free now and then. (Memory freed after a burst — a
@@ -23,6 +24,7 @@ public enum ProcessMemory {
     public final class PeriodicRelease: @unchecked Sendable {
         private let stopping = DispatchSemaphore(value: 0)
         private let finished = DispatchSemaphore(value: 0)
+        private let stopped = Atomic<Bool>(false)
 
         init(interval: Double) {
             let thread = Thread { [stopping, finished] in
@@ -33,7 +35,9 @@ public enum ProcessMemory {
             thread.start()
         }
 
+        /// Stops the thread and waits for it (once: later calls return at once).
         public func stop() {
+            guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
             stopping.signal()
             finished.wait()
         }
