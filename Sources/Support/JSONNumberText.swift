@@ -9,10 +9,10 @@ public enum JSONNumberText {
     public static func write(_ number: Double, into buffer: UnsafeMutablePointer<UInt8>) -> Int {
         guard number.isFinite else { return copy("null", into: buffer) }
         if number == number.rounded(), abs(number) < 1e16 {
-            var count = integer(Int64(number), into: buffer)
-            buffer[count] = UInt8(ascii: "."); buffer[count + 1] = UInt8(ascii: "0")
-            count += 2
-            return count
+            let count = integer(Int64(number), into: buffer)
+            buffer[count] = UInt8(ascii: ".")
+            buffer[count + 1] = UInt8(ascii: "0")
+            return count + 2
         }
         // A number that is the double nearest to k/100 reads back from k/100's decimal text, and no shorter text
         // lies within half a unit in the last place of it (below 1e9 that unit is far under 0.01): so that text is

@@ -47,23 +47,24 @@ struct PrometheusText {
         return "\(value)"
     }
 
-    /// A label value as the text format writes it: backslash, double quote and line feed escaped, scalar by
-    /// scalar (a quote or backslash followed by a combining mark, or a CR LF, is one `Character`, which a match on
-    /// characters would let through unescaped).
-    static func escapeLabel(_ value: String) -> String {
+    /// A label value as the text format writes it: backslash, double quote and line feed escaped.
+    static func escapeLabel(_ value: String) -> String { escape(value, quotes: true) }
+
+    /// A help text as the text format writes it: backslash and line feed escaped.
+    static func escapeHelp(_ value: String) -> String { escape(value, quotes: false) }
+
+    /// Escapes scalar by scalar: a quote or backslash followed by a combining mark, or a CR LF, is one `Character`,
+    /// which a match on characters would let through unescaped.
+    private static func escape(_ value: String, quotes: Bool) -> String {
         var escaped = String.UnicodeScalarView()
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\\": escaped.append(contentsOf: "\\\\".unicodeScalars)
-            case "\"": escaped.append(contentsOf: "\\\"".unicodeScalars)
+            case "\"" where quotes: escaped.append(contentsOf: "\\\"".unicodeScalars)
             case "\n": escaped.append(contentsOf: "\\n".unicodeScalars)
             default: escaped.append(scalar)
             }
         }
         return String(escaped)
-    }
-
-    static func escapeHelp(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
     }
 }

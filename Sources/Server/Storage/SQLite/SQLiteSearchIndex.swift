@@ -124,9 +124,8 @@ final class SQLiteSearchIndex: @unchecked Sendable {
             try connection.execute("PRAGMA main.user_version = \(layout)")
         }
         // A file mostly free (an index of another layout just dropped, or one emptied at an earlier start to be built
-        // again) is compacted, or
-        // its pages would stay with it, empty. Best effort: a file busy for longer than the busy timeout (another
-        // server at work on it) is compacted at a later start.
+        // again) is compacted, or its pages would stay with it, empty. Best effort: a file busy for longer than the
+        // busy timeout (another server at work on it) is compacted at a later start.
         if try connection.scalar("PRAGMA main.freelist_count") * 2 > (try connection.scalar("PRAGMA main.page_count")) {
             try? connection.execute("VACUUM")
         }

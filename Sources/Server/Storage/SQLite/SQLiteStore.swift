@@ -345,9 +345,12 @@ public final class SQLiteStore: Store {
             filters.append("body LIKE ? ESCAPE '\\'")
             values.append(.text(MessageQuery.likePattern(search)))
             let terms = SQLiteSearchIndex.matchExpression(for: search).map(SQLiteValue.text)
-            let candidates = try terms.map { terms throws(SQLiteError) in Int(try connection.scalar(
-                "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
-                [terms, .integer(Int64(SQLiteStore.searchCandidateLimit + 1))])) } ?? Int.max
+            var candidates = Int.max  // a search too short for the index: not narrowed
+            if let terms {
+                candidates = Int(try connection.scalar(
+                    "SELECT count(*) FROM (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
+                    [terms, .integer(Int64(SQLiteStore.searchCandidateLimit + 1))]))
+            }
             if let terms, candidates <= SQLiteStore.searchCandidateLimit {
                 // The indexed candidates and every message above the index's watermark, read by id.
                 source = """
